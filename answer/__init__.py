@@ -1,0 +1,1 @@
+"""Answer: extractive answer selection, abstention, and claim verification against passages."""

@@ -1,0 +1,127 @@
+"""Extractive answers: pick the sentence or table row that best answers the question, within 150 characters."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from index.query import Query
+from index.text import normalize
+from ingest.chunk import split_sentences
+from reportqa.types import Answer, Citation, Hit
+
+MAX_ANSWER_CHARS = 150
+RANK_PRIOR = (0.2, 0.1, 0.05)
+_NUMBER = re.compile(r"\d[\d,.]*\s*(?:%|％|万亿|亿|万|倍|个|家|年|月|gw|gwh|tw|eflops)?", re.IGNORECASE)
+_ORG = re.compile(r"公司|集团|科技|银行|研究院|大学|机构|实验室|[A-Z][a-zA-Z]+")
+_DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月")
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    """A sentence of a prose passage or a row of a table, rendered so it reads on its own."""
+
+    text: str
+    hit_rank: int
+
+
+def table_row_units(text: str) -> list[str]:
+    """Rows rendered with the header: "AI芯片：2026年预测 约2,400亿美元；CAGR 23%"."""
+    rows = [r.split(" | ") for r in text.split("\n") if r.strip()]
+    if len(rows) < 2:
+        return [" ".join(r) for r in rows]
+    header, body = rows[0], rows[1:]
+    rendered = []
+    for row in body:
+        pairs = [f"{h} {v}".strip() for h, v in zip(header[1:], row[1:], strict=False) if v and v != "-"]
+        rendered.append(f"{row[0]}：" + "；".join(pairs))
+    return rendered
+
+
+def units_of(hits: Sequence[Hit], depth: int = 3) -> list[Unit]:
+    units: list[Unit] = []
+    for rank, hit in enumerate(hits[:depth]):
+        if hit.chunk.kind == "table":
+            units.extend(Unit(t, rank) for t in table_row_units(hit.chunk.text))
+            continue
+        for paragraph in hit.chunk.text.split("\n"):
+            units.extend(Unit(paragraph[a:b].strip(), rank) for a, b in split_sentences(paragraph))
+    return [u for u in units if u.text]
+
+
+def term_coverage(text: str, query: Query, idf: Mapping[str, float]) -> float:
+    if not query.core:
+        return 0.0
+    flat = normalize(text).replace(" ", "")
+    weights = [idf.get(t, 3.0) for t in query.core]
+    found = sum(w for t, w in zip(query.core, weights, strict=True) if t.replace(" ", "") in flat)
+    return found / max(sum(weights), 1e-9)
+
+
+def type_bonus(text: str, wants: str | None) -> float:
+    if wants == "number":
+        return 0.15 if _NUMBER.search(text) else -0.1
+    if wants == "date":
+        return 0.15 if _DATE.search(text) else -0.1
+    if wants == "org":
+        return 0.1 if _ORG.search(text) else 0.0
+    if wants == "definition":
+        return 0.1 if ("是" in text or "指" in text) else 0.0
+    return 0.0
+
+
+def score_unit(unit: Unit, query: Query, idf: Mapping[str, float]) -> float:
+    prior = RANK_PRIOR[unit.hit_rank] if unit.hit_rank < len(RANK_PRIOR) else 0.0
+    return term_coverage(unit.text, query, idf) + type_bonus(unit.text, query.wants) + prior
+
+
+def trim(text: str, query: Query, limit: int = MAX_ANSWER_CHARS) -> str:
+    """Cut a long sentence to the window of `limit` characters holding the most question terms."""
+    if len(text) <= limit:
+        return text
+    flat = normalize(text)
+    positions = sorted(p for t in query.core for p in _find_all(flat, t))
+    if not positions:
+        return text[: limit - 1] + "…"
+    best_start, best_count = 0, -1
+    for p in positions:
+        start = max(0, min(p - limit // 3, len(text) - limit))
+        count = sum(1 for q in positions if start <= q < start + limit - 2)
+        if count > best_count:
+            best_start, best_count = start, count
+    piece = text[best_start : best_start + limit - 2]
+    return ("…" if best_start > 0 else "") + piece + ("…" if best_start + limit - 2 < len(text) else "")
+
+
+def _find_all(text: str, term: str) -> list[int]:
+    found, start = [], text.find(term)
+    while start >= 0:
+        found.append(start)
+        start = text.find(term, start + 1)
+    return found
+
+
+def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -> str:
+    units = units_of(hits)
+    if not units:
+        return ""
+    scored = sorted(range(len(units)), key=lambda i: -score_unit(units[i], query, idf))
+    best = units[scored[0]]
+    answer = trim(best.text, query)
+    following = scored[0] + 1
+    if (len(answer) < 60 and following < len(units) and units[following].hit_rank == best.hit_rank
+            and len(answer) + len(units[following].text) <= MAX_ANSWER_CHARS):
+        answer += units[following].text
+    return answer
+
+
+def answer_from_hits(question: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float],
+                     threshold: float, qid: str = "") -> Answer:
+    """Answer with numbered citations, or abstain when the best passage covers too little of the question."""
+    confidence = hits[0].channel_scores.get("coverage", 0.0) if hits else 0.0
+    if not hits or confidence < threshold:
+        return Answer(question=question, text="", abstained=True, citations=(), id=qid, confidence=confidence)
+    citations = tuple(Citation(n, hit.chunk, hit.score) for n, hit in enumerate(hits, start=1))
+    return Answer(question=question, text=select_answer(hits, query, idf), abstained=False,
+                  citations=citations, id=qid, confidence=confidence)

@@ -1,0 +1,1 @@
+"""Index: BM25 and dense channels, persisted as a folder of data plus manifest.json, and search over them."""

@@ -1,0 +1,68 @@
+"""Embedders: one Protocol, a real sentence-transformers implementation and a hashing one for tests."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from index.text import normalize
+
+
+class Embedder(Protocol):
+    name: str
+    dimension: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 rows, one per text."""
+        ...
+
+
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.maximum(norms, 1e-12)
+
+
+class SentenceTransformerEmbedder:
+    """A loaded sentence-transformers model, with an optional text transform applied before it."""
+
+    def __init__(self, model: Any, name: str, prepare: Callable[[str], str] | None = None,
+                 batch_size: int = 64) -> None:
+        self._model = model
+        self.name = name
+        self.dimension = int(model.get_sentence_embedding_dimension())
+        self._prepare = prepare
+        self._batch_size = batch_size
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        prepared = [self._prepare(t) for t in texts] if self._prepare else list(texts)
+        if not prepared:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(prepared, batch_size=self._batch_size, show_progress_bar=False,
+                                     convert_to_numpy=True, normalize_embeddings=True)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class HashingEmbedder:
+    """Deterministic character-bigram hashing: no model, for tests and as a last-resort fallback."""
+
+    def __init__(self, dimension: int = 64) -> None:
+        self.name = f"hashing-{dimension}"
+        self.dimension = dimension
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(self.dimension, dtype=np.float32)
+        chars = normalize(text).replace(" ", "")
+        for gram in (chars[i : i + 2] for i in range(max(len(chars) - 1, 1))):
+            digest = hashlib.blake2b(gram.encode(), digest_size=8).digest()
+            bucket = int.from_bytes(digest[:4], "little") % self.dimension
+            vector[bucket] += 1.0 if digest[4] & 1 else -1.0
+        return vector
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return unit_rows(np.stack([self._vector(t) for t in texts]))

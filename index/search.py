@@ -1,0 +1,140 @@
+"""Open a published index version and search it: BM25 + dense candidates, fused, then reranked."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.build import IDF_FILE, search_text
+from index.dense import DenseIndex
+from index.embed import Embedder
+from index.fusion import fuse
+from index.lexical import LexicalIndex
+from index.models import CORPUS_STATIC, load_embedder
+from index.query import Query
+from index.store import (
+    BM25_DIR,
+    CHUNKS,
+    FAISS_FILE,
+    MODEL_DIR,
+    IndexCorrupt,
+    current_version_path,
+    read_chunks,
+    read_manifest,
+)
+from index.text import normalize
+from reportqa.types import Chunk, Hit
+
+CANDIDATES = 60
+COVERAGE_WEIGHT = 0.6
+TYPE_WEIGHT = 0.1
+_HAS_NUMBER = re.compile(r"\d")
+
+
+@dataclass(frozen=True, slots=True)
+class SearchWeights:
+    bm25: float = 1.0
+    dense: float = 0.35
+    rerank: bool = True
+
+    def channels(self) -> dict[str, float]:
+        return {"bm25": self.bm25, "dense": self.dense}
+
+
+@dataclass
+class SearchIndex:
+    version: Path
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    lexical: LexicalIndex
+    dense: DenseIndex
+    embedder: Embedder
+    idf: dict[str, float]
+    _normalized: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def calibrated_threshold(self) -> float | None:
+        value = self.manifest.get("calibration", {}).get("abstain_threshold")
+        return float(value) if value is not None else None
+
+    def normalized_text(self, i: int) -> str:
+        text = self._normalized.get(i)
+        if text is None:
+            text = normalize(search_text(self.chunks[i])).replace(" ", "")
+            self._normalized[i] = text
+        return text
+
+    def coverage(self, query: Query, i: int) -> float:
+        """IDF-weighted share of the question's own terms that occur in the passage."""
+        if not query.core:
+            return 0.0
+        text = self.normalized_text(i)
+        weights = [self.idf.get(t, 3.0) for t in query.core]
+        found = sum(w for t, w in zip(query.core, weights, strict=True) if t.replace(" ", "") in text)
+        return found / max(sum(weights), 1e-9)
+
+    def channel_scores(self, query: Query, weights: SearchWeights) -> dict[str, dict[int, float]]:
+        channels: dict[str, dict[int, float]] = {}
+        if weights.bm25 > 0:
+            scores = self.lexical.scores(query.terms)
+            top = np.argpartition(-scores, min(CANDIDATES, len(scores) - 1))[:CANDIDATES]
+            channels["bm25"] = {int(i): float(scores[i]) for i in top if scores[i] > 0}
+        if weights.dense > 0:
+            vector = self.embedder.encode([query.dense_text])[0]
+            sims, ids = self.dense.search(vector, CANDIDATES)
+            channels["dense"] = {int(i): float(s) for s, i in zip(sims, ids, strict=True) if i >= 0}
+        return channels
+
+    def search(self, query: Query, k: int, weights: SearchWeights) -> list[Hit]:
+        channels = self.channel_scores(query, weights)
+        fused = fuse(channels, weights.channels())
+        if weights.rerank:
+            fused = {i: s + self._rerank_bonus(query, i) for i, s in fused.items()}
+        ranked = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+        return [
+            Hit(self.chunks[i], fused[i], {name: scores[i] for name, scores in channels.items() if i in scores}
+                | {"coverage": self.coverage(query, i)})
+            for i in ranked
+        ]
+
+    def _rerank_bonus(self, query: Query, i: int) -> float:
+        bonus = COVERAGE_WEIGHT * self.coverage(query, i)
+        if query.wants in {"number", "date"} and _HAS_NUMBER.search(self.chunks[i].text):
+            bonus += TYPE_WEIGHT
+        return bonus
+
+
+def open_index(index_dir: Path, embedder: Embedder | None = None, expect: Mapping[str, Any] | None = None
+               ) -> SearchIndex:
+    """Load and verify the current version; every inconsistency is reported, never served."""
+    version = current_version_path(index_dir)
+    manifest = read_manifest(version)
+    if expect:
+        from index.store import check_compatible
+
+        check_compatible(manifest, str(expect["embed_model"]), dict(expect["chunker"]), index_dir)
+    try:
+        chunks = read_chunks(version / CHUNKS)
+        idf = json.loads((version / IDF_FILE).read_text(encoding="utf-8"))
+        lexical = LexicalIndex.load(version / BM25_DIR, len(chunks))
+        dense = DenseIndex.load(version / FAISS_FILE)
+    except (OSError, ValueError, RuntimeError, TypeError, KeyError) as exc:
+        raise IndexCorrupt(f"index version {version} cannot be read ({exc}); rebuild with reportqa index") from exc
+    expected = manifest.get("n_chunks")
+    if not (len(chunks) == expected == dense.size):
+        raise IndexCorrupt(
+            f"index version {version} is inconsistent: manifest says {expected} chunks, chunk store has "
+            f"{len(chunks)}, dense index has {dense.size}; rebuild with reportqa index"
+        )
+    if dense.dimension != manifest.get("dimension"):
+        raise IndexCorrupt(f"dense index dimension {dense.dimension} != manifest {manifest.get('dimension')}")
+    if embedder is None:
+        name = str(manifest["embed_model"])
+        embedder = load_embedder(name, version / MODEL_DIR if name == CORPUS_STATIC else None)
+    return SearchIndex(version, manifest, chunks, lexical, dense, embedder, idf)

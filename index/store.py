@@ -1,0 +1,170 @@
+"""The index on disk: versions/<id>/ folders of data plus manifest.json, a CURRENT pointer, and a build lock."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reportqa.types import Chunk, Document
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+CHUNKS = "chunks.jsonl"
+BM25_DIR = "bm25"
+FAISS_FILE = "dense.faiss"
+MODEL_DIR = "dense_model"
+CURRENT = "CURRENT"
+VERSIONS = "versions"
+LOCK = ".build.lock"
+KEEP_VERSIONS = 2
+
+
+class IndexProblem(RuntimeError):
+    """Base for index problems whose message tells the user what to do."""
+
+
+class IndexMissing(IndexProblem):
+    pass
+
+
+class IndexCorrupt(IndexProblem):
+    pass
+
+
+class IndexMismatch(IndexProblem):
+    pass
+
+
+class BuildLocked(IndexProblem):
+    pass
+
+
+def build_hint(index_dir: Path) -> str:
+    return f"build it with: reportqa index --index-dir {index_dir}"
+
+
+def content_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def corpus_hash(documents: Sequence[Document]) -> str:
+    digest = hashlib.sha256()
+    for doc in sorted(documents, key=lambda d: d.doc):
+        digest.update(f"{doc.doc}\0{doc.title}\0{content_hash(doc.text)}\n".encode())
+    return digest.hexdigest()
+
+
+def write_chunks(path: Path, chunks: Sequence[Chunk]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for chunk in chunks:
+            out.write(json.dumps(dataclasses.asdict(chunk), ensure_ascii=False) + "\n")
+
+
+def read_chunks(path: Path) -> list[Chunk]:
+    with path.open(encoding="utf-8") as source:
+        return [Chunk(**json.loads(line)) for line in source if line.strip()]
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """One complete, verified index version folder."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+
+def current_version_path(index_dir: Path) -> Path:
+    pointer = index_dir / CURRENT
+    if not pointer.is_file():
+        raise IndexMissing(f"no index in {index_dir}; {build_hint(index_dir)}")
+    name = pointer.read_text(encoding="utf-8").strip()
+    path = index_dir / VERSIONS / name
+    if not name or "/" in name or not path.is_dir():
+        raise IndexCorrupt(f"{pointer} points to a missing version {name!r}; {build_hint(index_dir)}")
+    return path
+
+
+def read_manifest(version_dir: Path) -> dict[str, Any]:
+    path = version_dir / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise IndexCorrupt(f"{path} is missing") from exc
+    except json.JSONDecodeError as exc:
+        raise IndexCorrupt(f"{path} is not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexMismatch(
+            f"{path} has format {manifest.get('format_version') if isinstance(manifest, dict) else '?'}, "
+            f"this reportqa reads format {FORMAT_VERSION}; {build_hint(version_dir.parent.parent)}"
+        )
+    return manifest
+
+
+def check_compatible(manifest: dict[str, Any], embed_model: str, chunker: dict[str, int], where: Path) -> None:
+    """Explain, rather than silently mix, an index built with other settings than the ones asked for."""
+    problems = []
+    if manifest.get("embed_model") != embed_model:
+        problems.append(f"embedding model is {manifest.get('embed_model')!r}, settings ask for {embed_model!r}")
+    if manifest.get("chunker") != chunker:
+        problems.append(f"chunker settings are {manifest.get('chunker')}, settings ask for {chunker}")
+    if problems:
+        raise IndexMismatch(f"index at {where} does not match: " + "; ".join(problems)
+                            + f". Rebuild with: reportqa index --index-dir {where}")
+
+
+@contextlib.contextmanager
+def build_lock(index_dir: Path) -> Iterator[None]:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with (index_dir / LOCK).open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise BuildLocked(f"another build of {index_dir} is running; wait for it to finish") from exc
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def new_version_dir(index_dir: Path) -> Path:
+    name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
+    path = index_dir / VERSIONS / (name + ".partial")
+    path.mkdir(parents=True)
+    return path
+
+
+def publish(index_dir: Path, partial: Path) -> Path:
+    """Make a finished version current with one atomic rename of the pointer file."""
+    final = partial.with_name(partial.name.removesuffix(".partial"))
+    for path in sorted(partial.rglob("*")):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+    partial.rename(final)
+    tmp = index_dir / f".{CURRENT}.{os.getpid()}"
+    tmp.write_text(final.name, encoding="utf-8")
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, index_dir / CURRENT)
+    prune(index_dir, keep=final.name)
+    return final
+
+
+def prune(index_dir: Path, keep: str) -> None:
+    """Remove unfinished builds and all but the newest finished versions (the current one always stays)."""
+    versions = index_dir / VERSIONS
+    finished = sorted((p for p in versions.iterdir() if not p.name.endswith(".partial")), key=lambda p: p.name)
+    stale = [p for p in finished[:-KEEP_VERSIONS] if p.name != keep]
+    stale += [p for p in versions.iterdir() if p.name.endswith(".partial")]
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""Ingest: read source files, clean PDF-extraction residue, cut Chinese-aware chunks."""

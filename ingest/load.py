@@ -1,0 +1,95 @@
+"""Reading source files from disk: the only place ingest touches the file system."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from reportqa.types import Document
+
+TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
+MANIFEST_NAME = "manifest.json"
+
+
+class SourceError(ValueError):
+    """A source that cannot be read as text; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+def decode(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030; binary junk is refused."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if b"\x00" in data[:4096]:
+        raise SourceError("binary content (NUL bytes), not text")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        raise SourceError(f"undecodable bytes at offset {exc.start}: neither UTF-8, UTF-16 nor GB18030") from exc
+
+
+def read_titles(folder: Path) -> dict[str, str]:
+    manifest = folder / MANIFEST_NAME
+    if not manifest.is_file():
+        return {}
+    entries = json.loads(manifest.read_text(encoding="utf-8"))
+    return {name: str(entry.get("title", name)) for name, entry in entries.items()}
+
+
+def read_text_file(path: Path, title: str | None = None) -> Document:
+    data = path.read_bytes()
+    if not data.strip():
+        raise SourceError("empty file")
+    text = decode(data).replace("\r\n", "\n")
+    return Document(doc=path.name, title=title or path.stem, text=text)
+
+
+def read_jsonl(path: Path) -> Iterator[Document]:
+    """Pre-extracted documents, one {"id", "title", "text"} per line."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            yield Document(doc=str(row["id"]), title=str(row.get("title") or row["id"]), text=str(row["text"]))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise SourceError(f"{path}:{number}: not a {{id, title, text}} object ({exc})") from exc
+
+
+def load_documents(sources: Iterable[Path]) -> tuple[list[Document], list[Skipped]]:
+    """Documents from folders, text files and JSONL files; unreadable files are skipped with a reason."""
+    documents: list[Document] = []
+    skipped: list[Skipped] = []
+    for source in sources:
+        if source.suffix == ".jsonl":
+            documents.extend(read_jsonl(source))
+            continue
+        if source.is_dir():
+            titles = read_titles(source)
+            files = sorted(p for p in source.iterdir() if p.is_file() and p.name != MANIFEST_NAME)
+        elif source.is_file():
+            titles, files = read_titles(source.parent), [source]
+        else:
+            raise SourceError(f"no such file or folder: {source}")
+        for path in files:
+            if path.suffix.lower() not in TEXT_SUFFIXES:
+                skipped.append(Skipped(str(path), f"unsupported type {path.suffix or '(none)'}"))
+                continue
+            try:
+                documents.append(read_text_file(path, titles.get(path.name)))
+            except (OSError, SourceError) as exc:
+                skipped.append(Skipped(str(path), str(exc)))
+    return documents, skipped

@@ -1,0 +1,109 @@
+"""The whole flow, top to bottom: load → clean → chunk → embed/index → retrieve → answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from answer.extract import answer_from_hits
+from index.build import BuildRequest, Progress, build_index, default_progress
+from index.query import analyze
+from index.search import SearchIndex, SearchWeights, open_index
+from index.store import content_hash, corpus_hash
+from index.text import words
+from ingest.chunk import ChunkerConfig, chunk_document
+from ingest.clean import clean_text
+from ingest.load import Skipped, load_documents
+from reportqa.settings import Settings
+from reportqa.types import Answer, Chunk, Document, Hit
+
+DEFAULT_ABSTAIN_THRESHOLD = 0.5
+
+
+class QuestionError(ValueError):
+    """A question that cannot be asked as given; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class BuildReport:
+    version: Path
+    documents: int
+    chunks: int
+    skipped: tuple[Skipped, ...]
+    dropped: dict[str, dict[str, int]] = field(default_factory=dict)
+
+
+def chunker_config(settings: Settings) -> ChunkerConfig:
+    return ChunkerConfig(max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap_tokens)
+
+
+def chunker_manifest(settings: Settings) -> dict[str, int]:
+    return {"max_tokens": settings.chunk_tokens, "overlap_tokens": settings.chunk_overlap_tokens}
+
+
+def chunk_documents(documents: Sequence[Document], config: ChunkerConfig
+                    ) -> tuple[list[Chunk], dict[str, dict[str, Any]]]:
+    """Clean and chunk every document; per-document facts (title, hash, chunks, dropped noise) for the manifest."""
+    chunks: list[Chunk] = []
+    info: dict[str, dict[str, Any]] = {}
+    for doc in documents:
+        cleaned = clean_text(doc.text)
+        doc_chunks = chunk_document(doc, cleaned, config, words)
+        chunks.extend(doc_chunks)
+        info[doc.doc] = {"title": doc.title, "hash": content_hash(doc.text), "chunks": len(doc_chunks),
+                         "pages": len(doc.pages) or None, "dropped": cleaned.dropped}
+    return chunks, info
+
+
+def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
+    documents, skipped = load_documents(settings.corpus)
+    chunks, info = chunk_documents(documents, chunker_config(settings))
+    request = BuildRequest(chunks, info, corpus_hash(documents), settings.embed_model, settings.embed_dim,
+                           chunker_manifest(settings))
+    version = build_index(settings.index_dir, request, progress=progress or default_progress())
+    return BuildReport(version, len(documents), len(chunks), tuple(skipped),
+                       {doc: facts["dropped"] for doc, facts in info.items()})
+
+
+class Engine:
+    """A loaded index plus the settings that shape retrieval and answering."""
+
+    def __init__(self, index: SearchIndex, settings: Settings) -> None:
+        self.index = index
+        self.settings = settings
+        self.weights = SearchWeights(settings.bm25_weight, settings.dense_weight, settings.rerank)
+        self.threshold = (settings.abstain_threshold if settings.abstain_threshold is not None
+                          else index.calibrated_threshold or DEFAULT_ABSTAIN_THRESHOLD)
+
+    def check_question(self, question: str) -> str:
+        text = question.strip()
+        if not text:
+            raise QuestionError("the question is empty")
+        if len(text) > self.settings.max_question_chars:
+            raise QuestionError(f"the question is {len(text)} characters; the limit is "
+                                f"{self.settings.max_question_chars}")
+        return text
+
+    def clamp_top_k(self, top_k: int | None) -> int:
+        k = self.settings.top_k if top_k is None else top_k
+        if k < 1:
+            raise QuestionError("top_k must be at least 1")
+        return min(k, self.settings.max_top_k)
+
+    def search(self, question: str, top_k: int | None = None, weights: SearchWeights | None = None) -> list[Hit]:
+        query = analyze(self.check_question(question))
+        return self.index.search(query, self.clamp_top_k(top_k), weights or self.weights)
+
+    def ask(self, question: str, top_k: int | None = None, qid: str = "",
+            weights: SearchWeights | None = None) -> Answer:
+        text = self.check_question(question)
+        query = analyze(text)
+        hits = self.index.search(query, self.clamp_top_k(top_k), weights or self.weights)
+        return answer_from_hits(text, hits, query, self.index.idf, self.threshold, qid)
+
+
+def open_engine(settings: Settings) -> Engine:
+    expect = {"embed_model": settings.embed_model, "chunker": chunker_manifest(settings)}
+    return Engine(open_index(settings.index_dir, expect=expect), settings)

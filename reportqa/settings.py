@@ -1,0 +1,52 @@
+"""One settings object for every entry point; REPORTQA_* environment variables fill it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBED_MODEL = "corpus-static"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="REPORTQA_", extra="ignore")
+
+    index_dir: Path = Path("var/index")
+    corpus: list[Path] = Field(default_factory=lambda: [Path("corpus")])
+
+    # "corpus-static" trains a small Chinese-aware sentence-transformers model on the corpus at index time;
+    # anything else is a local folder, an installed package's model, or a hub name.
+    embed_model: str = DEFAULT_EMBED_MODEL
+    embed_dim: int = 256
+    chunk_tokens: int = 120
+    chunk_overlap_tokens: int = 20
+
+    bm25_weight: float = 1.0
+    dense_weight: float = 0.35
+    rerank: bool = True
+    top_k: int = 5
+    max_top_k: int = 50
+    # None: use the threshold calibrated on the eval set and stored with the index.
+    abstain_threshold: float | None = None
+
+    max_question_chars: int = 2000
+    max_body_bytes: int = 1_000_000
+    max_claims: int = 1000
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    api_key: SecretStr | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+
+    llm_base_url: str | None = None
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, letting explicit (CLI) values win when they are not None."""
+    clean = {key: value for key, value in overrides.items() if value is not None}
+    return Settings(**clean)  # type: ignore[arg-type]
