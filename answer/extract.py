@@ -28,7 +28,7 @@ class Unit:
 
 def table_row_units(text: str) -> list[str]:
     """Rows rendered with the header: "AI芯片：2026年预测 约2,400亿美元；CAGR 23%"."""
-    rows = [r.split(" | ") for r in text.split("\n") if r.strip()]
+    rows = [[cell.strip() for cell in r.split("\t")] for r in text.split("\n") if r.strip()]
     if len(rows) < 2:
         return [" ".join(r) for r in rows]
     header, body = rows[0], rows[1:]

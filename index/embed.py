@@ -33,7 +33,8 @@ class SentenceTransformerEmbedder:
                  batch_size: int = 64) -> None:
         self._model = model
         self.name = name
-        self.dimension = int(model.get_sentence_embedding_dimension())
+        get_dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dimension = int(get_dimension())
         self._prepare = prepare
         self._batch_size = batch_size
 

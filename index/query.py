@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+from pathlib import Path
 
 from index.text import cjk_share, latin_words, normalize, query_tokens, tokens
 
@@ -29,7 +29,7 @@ class Query:
 
 
 def _read_data(name: str) -> str:
-    return resources.files("index").joinpath("data", name).read_text(encoding="utf-8")
+    return (Path(__file__).parent / "data" / name).read_text(encoding="utf-8")
 
 
 @cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import unicodedata
 from functools import cache
@@ -26,6 +27,7 @@ QUESTION_WORDS = frozenset(
 
 @cache
 def _jieba() -> jieba.Tokenizer:
+    jieba.setLogLevel(logging.WARNING)  # its loader chats on stderr at INFO
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
     return tokenizer

@@ -132,7 +132,8 @@ def _make_chunk(doc: Document, ordinal: int, section: tuple[str, ...], text: str
 
 
 def render_row(cells: Sequence[str]) -> str:
-    return " | ".join(cells)
+    """Rows keep the source's tab separators, so a cited row reads exactly as the file has it."""
+    return "\t".join(cells)
 
 
 def _table_groups(table: Table, config: ChunkerConfig, count: TokenCounter) -> list[list[TableRow]]:

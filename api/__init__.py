@@ -1,0 +1,1 @@
+"""HTTP API: FastAPI app factory, request/response schemas, the server runner."""

@@ -1,0 +1,104 @@
+"""The FastAPI application factory: routes map requests onto the engine and answers onto schemas."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+
+from api.deps import EngineDep, EngineHolder, HolderDep, require_key
+from api.schemas import AnswerOut, AskRequest, ErrorOut, Health, SearchOut, SearchRequest
+from reportqa.contract import answer_json, hits_json
+from reportqa.pipeline import QuestionError
+from reportqa.settings import Settings
+
+log = logging.getLogger("reportqa.access")
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}
+}
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()]
+        return JSONResponse({"error": _validation_message(exc), "detail": detail}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def on_http(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(QuestionError)
+    async def on_question(_: Request, exc: QuestionError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def on_crash(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse({"error": "internal error; see the server log"}, status_code=500)
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
+                           allow_headers=["authorization", "content-type"])
+
+    @app.middleware("http")
+    async def limit_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        length = request.headers.get("content-length")
+        if length and length.isdigit() and int(length) > settings.max_body_bytes:
+            response: Response = JSONResponse(
+                {"error": f"request body of {length} bytes exceeds the limit of {settings.max_body_bytes}"},
+                status_code=413)
+        else:
+            response = await call_next(request)
+        log.info("%s %s %d %.1fms", request.method, request.url.path, response.status_code,
+                 (time.perf_counter() - started) * 1000)
+        return response
+
+
+def create_app(settings: Settings, holder: EngineHolder | None = None) -> FastAPI:
+    app = FastAPI(title="reportqa", version="0.1.0",
+                  description="Questions over Chinese research reports, answered with exact citations.")
+    app.state.settings = settings
+    app.state.holder = holder or EngineHolder(settings)
+    _install_error_handlers(app)
+    _install_middleware(app, settings)
+    guarded = [Depends(require_key)]
+
+    @app.get("/healthz", response_model=Health)
+    def healthz(holder: HolderDep) -> Health:
+        try:
+            engine = holder.get()
+        except Exception as exc:  # noqa: BLE001 - health reports any failure as text
+            return Health(status="no-index", problem=str(exc))
+        manifest = engine.index.manifest
+        return Health(status="ok", problem=holder.problem,
+                      index={"version": engine.index.version.name, "chunks": manifest.get("n_chunks"),
+                             "documents": len(manifest.get("documents", {})),
+                             "embed_model": manifest.get("embed_model")})
+
+    @app.post("/ask", response_model=AnswerOut, responses=ERRORS, dependencies=guarded)
+    def ask(body: AskRequest, engine: EngineDep) -> dict[str, Any]:
+        return answer_json(engine.ask(body.question, body.top_k, body.id))
+
+    @app.post("/search", response_model=SearchOut, responses=ERRORS, dependencies=guarded)
+    def search(body: SearchRequest, engine: EngineDep) -> dict[str, Any]:
+        return {"results": hits_json(engine.search(body.query, body.top_k))}
+
+    return app

@@ -1,0 +1,90 @@
+"""Request dependencies: the current engine (reloaded when a new index version is published) and auth."""
+
+from __future__ import annotations
+
+import hmac
+import threading
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+
+from index.store import CURRENT, IndexProblem, build_hint
+from reportqa.pipeline import Engine, open_engine
+from reportqa.settings import Settings
+
+
+class EngineHolder:
+    """Holds the engine for the index version CURRENT points to; swaps it when the pointer changes."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._engine: Engine | None = None
+        self._pointer: str | None = None
+        self._problem: str | None = None
+        self._lock = threading.Lock()
+
+    def _read_pointer(self) -> str | None:
+        try:
+            return (Path(self.settings.index_dir) / CURRENT).read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+
+    def get(self) -> Engine:
+        pointer = self._read_pointer()
+        if pointer is None and self._engine is None:
+            raise IndexProblem(f"no index in {self.settings.index_dir}; {build_hint(self.settings.index_dir)}")
+        if self._engine is not None and pointer in (None, self._pointer):
+            return self._engine
+        with self._lock:
+            if self._engine is None or pointer != self._pointer:
+                try:
+                    self._engine = open_engine(self.settings)
+                    self._pointer, self._problem = pointer, None
+                except IndexProblem as exc:
+                    self._problem = str(exc)
+                    if self._engine is None:
+                        raise
+                    self._pointer = pointer  # keep serving the previous good version
+        return self._engine
+
+    def set(self, engine: Engine) -> None:
+        self._engine, self._pointer = engine, self._read_pointer()
+
+    @property
+    def problem(self) -> str | None:
+        return self._problem
+
+
+def get_holder(request: Request) -> EngineHolder:
+    holder: EngineHolder = request.app.state.holder
+    return holder
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(holder: Annotated[EngineHolder, Depends(get_holder)]) -> Engine:
+    try:
+        return holder.get()
+    except IndexProblem as exc:
+        raise HTTPException(status_code=503, detail=str(exc)) from exc
+
+
+def require_key(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
+    """Bearer key check in constant time; a no-op when REPORTQA_API_KEY is unset."""
+    if settings.api_key is None:
+        return
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    expected = settings.api_key.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
+        raise HTTPException(status_code=401, detail="missing or wrong API key (Authorization: Bearer …)",
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+HolderDep = Annotated[EngineHolder, Depends(get_holder)]

@@ -1,0 +1,175 @@
+"""Run retrieval variants over a reference set, score them side by side, and write the report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from answer.extract import answer_from_hits
+from eval.datasets import DEFAULT_CLAIMS, DEFAULT_QA, QAItem, load_qa
+from eval.metrics import Outcome, answer_ok, by_type, calibrate_threshold, floors_missed, is_relevant, summarize
+from index.query import analyze
+from index.search import SearchWeights
+from index.store import IndexProblem, current_version_path, read_manifest
+from ingest.load import load_documents
+from reportqa.pipeline import Engine, build, open_engine
+from reportqa.settings import Settings
+
+RANK_DEPTH = 10
+CITE_K = 5
+ALL_VARIANTS = ("bm25", "dense", "hybrid", "langchain")
+CALIBRATION_FILE = Path(__file__).parent / "calibration.json"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    ranked: list[tuple[str, str]]
+    cited: list[tuple[str, str]]
+    answer: str
+    abstained: bool
+    confidence: float
+
+
+Variant = Callable[[str], Result]
+
+
+def engine_variant(engine: Engine, weights: SearchWeights) -> Variant:
+    def run(question: str) -> Result:
+        query = analyze(question)
+        hits = engine.index.search(query, RANK_DEPTH, weights)
+        answer = answer_from_hits(question, hits[:CITE_K], query, engine.index.idf, engine.threshold)
+        return Result([(h.chunk.doc, h.chunk.text) for h in hits],
+                      [(c.chunk.doc, c.chunk.text) for c in answer.citations], answer.text, answer.abstained,
+                      answer.confidence)
+
+    return run
+
+
+def langchain_variant(settings: Settings) -> Variant:
+    from eval.baseline import LangChainRecipe
+
+    documents, _ = load_documents(settings.corpus)
+    recipe = LangChainRecipe(documents, k=RANK_DEPTH)
+
+    def run(question: str) -> Result:
+        ranked = recipe.retrieve(question)[:RANK_DEPTH]
+        top = ranked[0][1].replace("\n", "") if ranked else ""
+        return Result(ranked, ranked[:CITE_K], top[:150], False, 1.0)
+
+    return run
+
+
+def score(items: Sequence[QAItem], variant: Variant) -> list[Outcome]:
+    outcomes = []
+    for item in items:
+        started = time.perf_counter()
+        result = variant(item.question)
+        seconds = time.perf_counter() - started
+        flags = tuple(is_relevant(doc, text, item.gold) for doc, text in result.ranked)
+        cited = tuple(is_relevant(doc, text, item.gold) for doc, text in result.cited)
+        outcomes.append(Outcome(item.id, item.qtype, item.gold.answerable, flags, cited,
+                                answer_ok(result.answer, result.abstained, item.gold), result.abstained, seconds,
+                                {"confidence": round(result.confidence, 4), "answer": result.answer}))
+    return outcomes
+
+
+def ensure_index(settings: Settings) -> Engine:
+    """Open the index for these settings, building it when missing or built from another corpus."""
+    from index.store import corpus_hash
+
+    documents, _ = load_documents(settings.corpus)
+    try:
+        manifest = read_manifest(current_version_path(settings.index_dir))
+        if manifest.get("corpus_hash") != corpus_hash(documents):
+            raise IndexProblem("index built from another corpus")
+        return open_engine(settings)
+    except IndexProblem:
+        print(f"building index in {settings.index_dir} …", file=sys.stderr)
+        build(settings)
+        return open_engine(settings)
+
+
+def variants_for(names: Sequence[str], engine: Engine, settings: Settings) -> dict[str, Variant]:
+    table: dict[str, Callable[[], Variant]] = {
+        "bm25": lambda: engine_variant(engine, SearchWeights(bm25=1.0, dense=0.0, rerank=False)),
+        "dense": lambda: engine_variant(engine, SearchWeights(bm25=0.0, dense=1.0, rerank=False)),
+        "hybrid": lambda: engine_variant(engine, engine.weights),
+        "langchain": lambda: langchain_variant(settings),
+    }
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise ValueError(f"unknown variant(s) {unknown}; choose from {sorted(table)}")
+    return {name: table[name]() for name in names}
+
+
+def evaluate(items: Sequence[QAItem], variants: dict[str, Variant]) -> dict[str, Any]:
+    report: dict[str, Any] = {"questions": len(items), "variants": {}}
+    for name, variant in variants.items():
+        outcomes = score(items, variant)
+        report["variants"][name] = {
+            "overall": summarize(outcomes),
+            "by_type": by_type(outcomes),
+            "by_lang": {lang: summarize([o for o, i in zip(outcomes, items, strict=True) if i.lang == lang])
+                        for lang in sorted({i.lang for i in items})},
+            "outcomes": [
+                {"id": o.qid, "type": o.qtype, "rank": next((r for r, f in enumerate(o.flags, 1) if f), None),
+                 "answer_ok": o.answer_ok, "abstained": o.abstained, **o.extra}
+                for o in outcomes
+            ],
+        }
+    return report
+
+
+def calibration_from(report: dict[str, Any], items: Sequence[QAItem]) -> dict[str, Any]:
+    outcomes = report["variants"]["hybrid"]["outcomes"]
+    answerable = [o["confidence"] for o, i in zip(outcomes, items, strict=True) if i.gold.answerable]
+    unanswerable = [o["confidence"] for o, i in zip(outcomes, items, strict=True) if not i.gold.answerable]
+    return {"abstain_threshold": calibrate_threshold(answerable, unanswerable), "answerable": len(answerable),
+            "unanswerable": len(unanswerable), "max_wrongly_refused": 0.05}
+
+
+def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
+    from eval.report import write_report
+
+    if args.cite:
+        from eval.cite_eval import run_cite_eval
+
+        return run_cite_eval(settings, args.qa or DEFAULT_CLAIMS, args.report, args.min)
+    items = load_qa(args.qa or DEFAULT_QA)[: args.limit]
+    engine = ensure_index(settings)
+    if args.calibrate:
+        engine.threshold = 0.0
+    names = args.variant or (["hybrid"] if args.calibrate else list(ALL_VARIANTS))
+    report = evaluate(items, variants_for(names, engine, settings))
+    report["qa"] = str(args.qa or DEFAULT_QA)
+    report["index"] = engine.index.manifest.get("embed_model")
+    if args.calibrate:
+        calibration = calibration_from(report, items)
+        CALIBRATION_FILE.write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(calibration))
+        return 0
+    if args.report:
+        write_report(report, args.report)
+    print_summary(report)
+    if args.min:
+        floors = json.loads(args.min.read_text(encoding="utf-8"))
+        missed = floors_missed(report["variants"]["hybrid"]["overall"], floors)
+        if missed:
+            print("below the committed floor: " + "; ".join(missed), file=sys.stderr)
+            return 1
+    return 0
+
+
+def print_summary(report: dict[str, Any]) -> None:
+    columns = ["hit@1", "hit@5", "mrr@10", "ndcg@10", "answer_ok", "citation_precision",
+               "unanswerable_refused", "answerable_refused", "latency_p50_ms", "latency_p95_ms"]
+    print("variant     " + " ".join(f"{c[:12]:>12}" for c in columns))
+    for name, data in report["variants"].items():
+        overall = data["overall"]
+        print(f"{name:<11} " + " ".join(f"{overall.get(c, float('nan')):>12}" for c in columns))

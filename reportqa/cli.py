@@ -1,0 +1,137 @@
+"""The reportqa command: parses arguments and dispatches to library functions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from reportqa.settings import Settings, load_settings
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index-dir", type=Path, default=None, help="index folder (REPORTQA_INDEX_DIR)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="reportqa", description="Answers with exact citations over reports.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("index", help="build the index from the corpus")
+    _common(p)
+    p.add_argument("--corpus", type=Path, nargs="+", default=None, help="folders, files or JSONL documents")
+    p.add_argument("--embed-model", default=None, help="corpus-static (default), minilm, a folder or hub name")
+    p.add_argument("--if-missing", action="store_true", help="do nothing when a current index exists")
+
+    p = sub.add_parser("ask", help="answer a question, or a JSONL batch of them")
+    _common(p)
+    p.add_argument("question", nargs="?", help="the question")
+    p.add_argument("--json", action="store_true", help="print the answer JSON")
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--batch", type=Path, help='JSONL input, one {"id", "question"} per line')
+    p.add_argument("--out", type=Path, help="JSONL output for --batch (default: stdout)")
+
+    p = sub.add_parser("serve", help="serve the HTTP API")
+    _common(p)
+    p.add_argument("--host", default=None)
+    p.add_argument("--port", type=int, default=None)
+    p.add_argument("--workers", type=int, default=None)
+
+    p = sub.add_parser("eval", help="score retrieval and answers on a reference set")
+    _common(p)
+    p.add_argument("--qa", type=Path, default=None, help="reference Q&A JSONL (default: eval/qa.jsonl)")
+    p.add_argument("--corpus", type=Path, nargs="+", default=None)
+    p.add_argument("--variant", nargs="+", default=None, help="bm25 dense hybrid langchain (default: all)")
+    p.add_argument("--report", type=Path, default=None, help="folder for report.json/report.md/plots")
+    p.add_argument("--limit", type=int, default=None, help="only the first N questions")
+    p.add_argument("--cite", action="store_true", help="score citation verdicts on eval/claims.jsonl")
+    p.add_argument("--calibrate", action="store_true", help="store the calibrated abstention threshold")
+    p.add_argument("--min", type=Path, default=None, help="JSON of metric floors; exit 1 if any is missed")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(index_dir=args.index_dir, corpus=getattr(args, "corpus", None),
+                         embed_model=getattr(args, "embed_model", None), host=getattr(args, "host", None),
+                         port=getattr(args, "port", None), workers=getattr(args, "workers", None))
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from index.store import IndexProblem, current_version_path
+    from reportqa.pipeline import build
+
+    settings = _settings(args)
+    if args.if_missing:
+        try:
+            current_version_path(settings.index_dir)
+            print(f"index present in {settings.index_dir}", file=sys.stderr)
+            return 0
+        except IndexProblem:
+            pass
+    report = build(settings)
+    for skipped in report.skipped:
+        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    print(json.dumps({"version": str(report.version), "documents": report.documents, "chunks": report.chunks,
+                      "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
+                      "dropped": report.dropped}, ensure_ascii=False))
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from reportqa.batch import process_lines
+    from reportqa.contract import answer_json, error_json, format_answer
+    from reportqa.pipeline import open_engine
+
+    if not args.batch and not args.question:
+        print("reportqa ask: give a question or --batch FILE", file=sys.stderr)
+        return 2
+    engine = open_engine(_settings(args))
+    if args.batch:
+        out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
+        try:
+            with args.batch.open(encoding="utf-8", errors="replace") as lines:
+                for row in process_lines(lines, "question",
+                                         lambda qid, q: answer_json(engine.ask(q, args.top_k, qid)), error_json):
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+        finally:
+            if args.out:
+                out.close()
+        return 0
+    answer = engine.ask(args.question, args.top_k)
+    print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from api.server import serve
+
+    serve(_settings(args))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from eval.harness import run_from_cli
+
+    return run_from_cli(args, _settings(args))
+
+
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from index.store import IndexProblem
+    from ingest.load import SourceError
+    from reportqa.pipeline import QuestionError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (IndexProblem, SourceError, QuestionError, FileNotFoundError, IsADirectoryError) as exc:
+        print(f"reportqa {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,59 @@
+"""The answer JSON contract shared by the CLI, batch files and HTTP: field names here are fixed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportqa.types import Answer, Chunk, Citation, Hit
+
+
+def citation_json(n: int, chunk: Chunk, score: float) -> dict[str, Any]:
+    return {
+        "n": n,
+        "doc": chunk.doc,
+        "title": chunk.title,
+        "section": chunk.section,
+        "start": chunk.start,
+        "end": chunk.end,
+        "line_start": chunk.line_start,
+        "line_end": chunk.line_end,
+        "page": chunk.page,
+        "text": chunk.text,
+        "score": round(float(score), 4),
+    }
+
+
+def citations_json(citations: tuple[Citation, ...]) -> list[dict[str, Any]]:
+    return [citation_json(c.n, c.chunk, c.score) for c in citations]
+
+
+def hits_json(hits: list[Hit]) -> list[dict[str, Any]]:
+    return [citation_json(n, h.chunk, h.score) | {"channels": h.channel_scores} for n, h in enumerate(hits, 1)]
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    return {
+        "id": answer.id,
+        "question": answer.question,
+        "answer": answer.text,
+        "abstained": answer.abstained,
+        "confidence": round(answer.confidence, 4),
+        "citations": citations_json(answer.citations),
+    }
+
+
+def error_json(qid: str, question: str, message: str) -> dict[str, Any]:
+    return {"id": qid, "question": question, "answer": "", "abstained": True, "citations": [], "error": message}
+
+
+def format_answer(answer: Answer) -> str:
+    """The human-readable form of an answer for a terminal."""
+    if answer.abstained:
+        return "未在报告中找到可靠答案 (no passage in the reports answers this)."
+    lines = [answer.text, ""]
+    for c in answer.citations:
+        where = f"{c.chunk.doc}:{c.chunk.line_start}-{c.chunk.line_end}"
+        lines.append(f"[{c.n}] {c.chunk.title} · {c.chunk.section or '—'} · {where}")
+        snippet = c.chunk.text.replace("\n", " ")
+        lines.append(f"    {snippet[:160]}{'…' if len(snippet) > 160 else ''}")
+    return "\n".join(lines)
