@@ -7,11 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from index.query import Query
-from index.text import normalize
+from index.text import normalize, weighted_coverage
 from ingest.chunk import split_sentences
 from reportqa.types import Answer, Citation, Hit
 
 MAX_ANSWER_CHARS = 150
+UNKNOWN_IDF = 3.0  # within passages already retrieved, an unseen term says little about which sentence
 RANK_PRIOR = (0.2, 0.1, 0.05)
 _NUMBER = re.compile(r"\d[\d,.]*\s*(?:%|％|万亿|亿|万|倍|个|家|年|月|gw|gwh|tw|eflops)?", re.IGNORECASE)
 _ORG = re.compile(r"公司|集团|科技|银行|研究院|大学|机构|实验室|[A-Z][a-zA-Z]+")
@@ -51,12 +52,7 @@ def units_of(hits: Sequence[Hit], depth: int = 3) -> list[Unit]:
 
 
 def term_coverage(text: str, query: Query, idf: Mapping[str, float]) -> float:
-    if not query.core:
-        return 0.0
-    flat = normalize(text).replace(" ", "")
-    weights = [idf.get(t, 3.0) for t in query.core]
-    found = sum(w for t, w in zip(query.core, weights, strict=True) if t.replace(" ", "") in flat)
-    return found / max(sum(weights), 1e-9)
+    return weighted_coverage(query.core, normalize(text).replace(" ", ""), idf, UNKNOWN_IDF)
 
 
 def type_bonus(text: str, wants: str | None) -> float:
@@ -86,7 +82,7 @@ def trim(text: str, query: Query, limit: int = MAX_ANSWER_CHARS) -> str:
         return text[: limit - 1] + "…"
     best_start, best_count = 0, -1
     for p in positions:
-        start = max(0, min(p - limit // 3, len(text) - limit))
+        start = max(0, min(p - limit // 3, len(text) - (limit - 2)))
         count = sum(1 for q in positions if start <= q < start + limit - 2)
         if count > best_count:
             best_start, best_count = start, count
@@ -111,15 +107,15 @@ def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -
     answer = trim(best.text, query)
     following = scored[0] + 1
     if (len(answer) < 60 and following < len(units) and units[following].hit_rank == best.hit_rank
-            and len(answer) + len(units[following].text) <= MAX_ANSWER_CHARS):
-        answer += units[following].text
+            and len(answer) + len(units[following].text) < MAX_ANSWER_CHARS):
+        answer += ("；" if answer[-1] not in "。！？；;" else "") + units[following].text
     return answer
 
 
 def answer_from_hits(question: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float],
                      threshold: float, qid: str = "") -> Answer:
     """Answer with numbered citations, or abstain when the best passage covers too little of the question."""
-    confidence = hits[0].channel_scores.get("coverage", 0.0) if hits else 0.0
+    confidence = hits[0].channel_scores.get("confidence", 0.0) if hits else 0.0
     if not hits or confidence < threshold:
         return Answer(question=question, text="", abstained=True, citations=(), id=qid, confidence=confidence)
     citations = tuple(Citation(n, hit.chunk, hit.score) for n, hit in enumerate(hits, start=1))

@@ -18,13 +18,12 @@ from index.query import analyze
 from index.search import SearchWeights
 from index.store import IndexProblem, current_version_path, read_manifest
 from ingest.load import load_documents
-from reportqa.pipeline import Engine, build, open_engine
+from reportqa.pipeline import CALIBRATION_FILE, Engine, build, open_engine
 from reportqa.settings import Settings
 
 RANK_DEPTH = 10
 CITE_K = 5
 ALL_VARIANTS = ("bm25", "dense", "hybrid", "langchain")
-CALIBRATION_FILE = Path(__file__).parent / "calibration.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +96,8 @@ def ensure_index(settings: Settings) -> Engine:
 
 def variants_for(names: Sequence[str], engine: Engine, settings: Settings) -> dict[str, Variant]:
     table: dict[str, Callable[[], Variant]] = {
-        "bm25": lambda: engine_variant(engine, SearchWeights(bm25=1.0, dense=0.0, rerank=False)),
-        "dense": lambda: engine_variant(engine, SearchWeights(bm25=0.0, dense=1.0, rerank=False)),
+        "bm25": lambda: engine_variant(engine, SearchWeights(bm25=1.0, dense=0.0, rerank=False, bigram=0.0)),
+        "dense": lambda: engine_variant(engine, SearchWeights(bm25=0.0, dense=1.0, rerank=False, bigram=0.0)),
         "hybrid": lambda: engine_variant(engine, engine.weights),
         "langchain": lambda: langchain_variant(settings),
     }
@@ -150,7 +149,7 @@ def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
     report["qa"] = str(args.qa or DEFAULT_QA)
     report["index"] = engine.index.manifest.get("embed_model")
     if args.calibrate:
-        calibration = calibration_from(report, items)
+        calibration = calibration_from(report, items) | {"qa": str(args.qa or DEFAULT_QA)}
         CALIBRATION_FILE.write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
         print(json.dumps(calibration))
         return 0

@@ -18,6 +18,7 @@ from index.embed import Embedder
 from index.lexical import LexicalIndex
 from index.models import CORPUS_STATIC, fit_static_model, load_embedder
 from index.store import (
+    BIGRAM_DIR,
     BM25_DIR,
     CHUNKS,
     FAISS_FILE,
@@ -29,7 +30,7 @@ from index.store import (
     publish,
     write_chunks,
 )
-from index.text import tokens
+from index.text import bigrams, tokens
 from reportqa.types import Chunk
 
 IDF_FILE = "idf.json"
@@ -101,6 +102,7 @@ def build_index(index_dir: Path, request: BuildRequest, embedder: Embedder | Non
         progress(f"tokenising {len(texts)} chunks")
         token_lists = [tokens(t) for t in texts]
         LexicalIndex.build(token_lists).save(partial / BM25_DIR)
+        LexicalIndex.build([bigrams(t) for t in texts]).save(partial / BIGRAM_DIR)
         (partial / IDF_FILE).write_text(json.dumps(inverse_document_frequency(token_lists), ensure_ascii=False),
                                         encoding="utf-8")
         if embedder is None:

@@ -20,6 +20,11 @@ class LexicalIndex:
         model.index([list(t) or [""] for t in token_lists], show_progress=False)
         return cls(model, len(token_lists))
 
+    @property
+    def vocabulary(self) -> dict[str, int]:
+        vocab: dict[str, int] = self._model.vocab_dict
+        return vocab
+
     def scores(self, weighted_tokens: dict[str, float]) -> np.ndarray:
         """BM25 score of every chunk for a query whose tokens carry weights (expansions weigh less)."""
         total = np.zeros(self.size, dtype=np.float32)

@@ -7,11 +7,23 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from index.text import cjk_share, latin_words, normalize, query_tokens, tokens
+from index.text import (
+    STOPWORDS,
+    bigrams,
+    cjk_share,
+    is_content,
+    is_question_word,
+    latin_words,
+    normalize,
+    query_bigrams,
+    query_tokens,
+    tokens,
+    words,
+)
 
 ALIAS_WEIGHT = 0.5
 GLOSSARY_WEIGHT = 0.8
-_NUMBER_CUES = re.compile(r"多少|几|多大|多高|多长|比例|占比|份额|规模|金额|增速|增长率|增幅|cagr|百分之|how much|how many|what share|what percentage|size")
+_NUMBER_CUES = re.compile(r"多少|几(?!乎)|多大|多高|多长|比例|占比|份额|规模|金额|增速|增长率|增幅|cagr|百分之|how much|how many|what share|what percentage|size")
 _ORG_CUES = re.compile(r"哪家|哪些公司|哪些企业|哪个公司|哪个企业|哪个机构|哪家机构|什么公司|which company|which firm|who")
 _DATE_CUES = re.compile(r"哪一年|何时|什么时候|哪年|哪天|日期|when|what year")
 _LIST_CUES = re.compile(r"哪些|哪几|包括什么|有什么|列举|which .*s\b|what are")
@@ -22,7 +34,9 @@ _DEFINITION_CUES = re.compile(r"是什么|指什么|什么是|含义|定义|what
 class Query:
     text: str
     terms: dict[str, float]  # weighted lexical tokens
+    grams: dict[str, float]  # weighted character bigrams
     core: tuple[str, ...]  # the question's own content terms (after translation), for coverage
+    words: tuple[str, ...]  # whole content words as the question writes them, to spot what the corpus lacks
     dense_text: str
     english: bool
     wants: str | None  # "number", "org", "date", "list", "definition" or None
@@ -87,10 +101,16 @@ def translate_english(text: str) -> tuple[list[str], list[str]]:
     return found, kept
 
 
+def _names(text: str) -> set[str]:
+    """Latin words that can occur verbatim in Chinese text: acronyms, model names, numbers (H100, GPT-5, 2027)."""
+    return {w.lower().removesuffix("'s") for w in re.findall(r"[A-Za-z0-9][\w\-.']*", text)
+            if any(ch.isdigit() for ch in w) or sum(ch.isupper() for ch in w) >= 2}
+
+
 def expected_answer(text: str) -> str | None:
     lowered = normalize(text)
-    for kind, pattern in (("date", _DATE_CUES), ("org", _ORG_CUES), ("definition", _DEFINITION_CUES),
-                          ("number", _NUMBER_CUES), ("list", _LIST_CUES)):
+    for kind, pattern in (("date", _DATE_CUES), ("org", _ORG_CUES), ("number", _NUMBER_CUES),
+                          ("definition", _DEFINITION_CUES), ("list", _LIST_CUES)):
         if pattern.search(lowered):
             return kind
     return None
@@ -101,24 +121,41 @@ def analyze(question: str) -> Query:
     terms: dict[str, float] = {}
     if english:
         chinese, kept = translate_english(question)
-        core = [t for c in chinese for t in tokens(c)] + [w for w in kept if w not in _ENGLISH_STOP]
+        names = _names(question)
+        core = [t for c in chinese for t in tokens(c)] + [w for w in kept if w in names]
         for term in core:
             terms[term] = max(terms.get(term, 0.0), GLOSSARY_WEIGHT)
         dense_text = " ".join(chinese + kept)
+        grams = {g: GLOSSARY_WEIGHT for g in bigrams(" ".join(chinese + sorted(names)))}
     else:
         core = query_tokens(question)
         for term in core:
             terms[term] = 1.0
         dense_text = question
+        grams = dict.fromkeys(query_bigrams(question), 1.0)
     for term in list(terms):
         for alias in aliases().get(term, ()):
             for token in tokens(alias):
                 terms.setdefault(token, ALIAS_WEIGHT)
-    return Query(question, terms, tuple(dict.fromkeys(core)), dense_text, english, expected_answer(question))
+    return Query(question, terms, grams, tuple(dict.fromkeys(core)), content_words(question, english),
+                 dense_text, english, expected_answer(question))
+
+
+def content_words(question: str, english: bool) -> tuple[str, ...]:
+    """Words that name something: multi-character CJK words, and Latin names or model numbers."""
+    if english:
+        return tuple(sorted(_names(question)))
+    found = []
+    for word in words(normalize(question)):
+        if is_question_word(word) or word in STOPWORDS or not is_content(word):
+            continue
+        if (len(word) >= 2 and cjk_share(word) == 1.0) or (word.isascii() and any(c.isdigit() for c in word)):
+            found.append(word)
+    return tuple(dict.fromkeys(found))
 
 
 _ENGLISH_STOP = frozenset(
     "what which who whom how when where why is are was were be been the a an of to in on for and or by with as at "
     "from that this these those it its do does did has have had will would can could should much many according "
-    "report reports say says said mention mentioned".split()
+    "report reports say says said mention mentioned according".split()
 )

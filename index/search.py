@@ -19,6 +19,7 @@ from index.lexical import LexicalIndex
 from index.models import CORPUS_STATIC, load_embedder
 from index.query import Query
 from index.store import (
+    BIGRAM_DIR,
     BM25_DIR,
     CHUNKS,
     FAISS_FILE,
@@ -28,11 +29,12 @@ from index.store import (
     read_chunks,
     read_manifest,
 )
-from index.text import normalize
+from index.text import bigrams, normalize, weighted_coverage
 from reportqa.types import Chunk, Hit
 
 CANDIDATES = 60
 COVERAGE_WEIGHT = 0.6
+UNKNOWN_WORD_PENALTY = 0.5
 TYPE_WEIGHT = 0.1
 _HAS_NUMBER = re.compile(r"\d")
 
@@ -42,9 +44,10 @@ class SearchWeights:
     bm25: float = 1.0
     dense: float = 0.35
     rerank: bool = True
+    bigram: float = 0.5
 
     def channels(self) -> dict[str, float]:
-        return {"bm25": self.bm25, "dense": self.dense}
+        return {"bm25": self.bm25, "bigram": self.bigram, "dense": self.dense}
 
 
 @dataclass
@@ -53,15 +56,15 @@ class SearchIndex:
     manifest: dict[str, Any]
     chunks: list[Chunk]
     lexical: LexicalIndex
+    bigram: LexicalIndex
     dense: DenseIndex
     embedder: Embedder
     idf: dict[str, float]
     _normalized: dict[int, str] = field(default_factory=dict)
 
-    @property
-    def calibrated_threshold(self) -> float | None:
-        value = self.manifest.get("calibration", {}).get("abstain_threshold")
-        return float(value) if value is not None else None
+    def __post_init__(self) -> None:
+        # a question term the corpus never uses is the rarest of all: its absence must weigh most
+        self.unknown_idf = max(self.idf.values(), default=1.0) + 1.0
 
     def normalized_text(self, i: int) -> str:
         text = self._normalized.get(i)
@@ -72,12 +75,23 @@ class SearchIndex:
 
     def coverage(self, query: Query, i: int) -> float:
         """IDF-weighted share of the question's own terms that occur in the passage."""
-        if not query.core:
-            return 0.0
-        text = self.normalized_text(i)
-        weights = [self.idf.get(t, 3.0) for t in query.core]
-        found = sum(w for t, w in zip(query.core, weights, strict=True) if t.replace(" ", "") in text)
-        return found / max(sum(weights), 1e-9)
+        return weighted_coverage(query.core, self.normalized_text(i), self.idf, self.unknown_idf)
+
+    def unknown_words(self, query: Query) -> list[str]:
+        """Question words the corpus never uses, not even piecewise: usually an entity the reports lack."""
+        vocab, grams = self.lexical.vocabulary, self.bigram.vocabulary
+        unknown = []
+        for word in query.words:
+            if word in vocab:
+                continue
+            pieces = bigrams(word)
+            if not pieces or any(p not in grams for p in pieces):
+                unknown.append(word)
+        return unknown
+
+    def confidence(self, query: Query, best: int) -> float:
+        """How sure the top passage answers: its term coverage, halved for each word the corpus lacks."""
+        return self.coverage(query, best) * UNKNOWN_WORD_PENALTY ** len(self.unknown_words(query))
 
     def channel_scores(self, query: Query, weights: SearchWeights) -> dict[str, dict[int, float]]:
         channels: dict[str, dict[int, float]] = {}
@@ -85,6 +99,10 @@ class SearchIndex:
             scores = self.lexical.scores(query.terms)
             top = np.argpartition(-scores, min(CANDIDATES, len(scores) - 1))[:CANDIDATES]
             channels["bm25"] = {int(i): float(scores[i]) for i in top if scores[i] > 0}
+        if weights.bigram > 0:
+            scores = self.bigram.scores(query.grams)
+            top = np.argpartition(-scores, min(CANDIDATES, len(scores) - 1))[:CANDIDATES]
+            channels["bigram"] = {int(i): float(scores[i]) for i in top if scores[i] > 0}
         if weights.dense > 0:
             vector = self.embedder.encode([query.dense_text])[0]
             sims, ids = self.dense.search(vector, CANDIDATES)
@@ -99,7 +117,7 @@ class SearchIndex:
         ranked = sorted(fused, key=lambda i: (-fused[i], i))[:k]
         return [
             Hit(self.chunks[i], fused[i], {name: scores[i] for name, scores in channels.items() if i in scores}
-                | {"coverage": self.coverage(query, i)})
+                | {"coverage": self.coverage(query, i), "confidence": self.confidence(query, i)})
             for i in ranked
         ]
 
@@ -123,6 +141,7 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, expect: Mappin
         chunks = read_chunks(version / CHUNKS)
         idf = json.loads((version / IDF_FILE).read_text(encoding="utf-8"))
         lexical = LexicalIndex.load(version / BM25_DIR, len(chunks))
+        bigram = LexicalIndex.load(version / BIGRAM_DIR, len(chunks))
         dense = DenseIndex.load(version / FAISS_FILE)
     except (OSError, ValueError, RuntimeError, TypeError, KeyError) as exc:
         raise IndexCorrupt(f"index version {version} cannot be read ({exc}); rebuild with reportqa index") from exc
@@ -137,4 +156,4 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, expect: Mappin
     if embedder is None:
         name = str(manifest["embed_model"])
         embedder = load_embedder(name, version / MODEL_DIR if name == CORPUS_STATIC else None)
-    return SearchIndex(version, manifest, chunks, lexical, dense, embedder, idf)
+    return SearchIndex(version, manifest, chunks, lexical, bigram, dense, embedder, idf)

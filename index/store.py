@@ -21,6 +21,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 BM25_DIR = "bm25"
+BIGRAM_DIR = "bm25_bigram"
 FAISS_FILE = "dense.faiss"
 MODEL_DIR = "dense_model"
 CURRENT = "CURRENT"

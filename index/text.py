@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from functools import cache
 
 import jieba
@@ -12,7 +13,7 @@ import jieba
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _CONTENT = re.compile(r"[0-9a-z\u3400-\u9fff]")
 _INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]")
-_LATIN_WORD = re.compile(r"[a-z][a-z0-9\-']*|\d+(?:\.\d+)?%?")
+_LATIN_WORD = re.compile(r"[a-z][a-z0-9\-]*(?:'[a-z]+)?|\d+(?:\.\d+)?%?")
 
 STOPWORDS = frozenset(
     "的 了 和 与 及 或 是 在 为 对 等 也 将 并 而 且 之 其 由 从 被 把 以 于 就 都 又 还 个 这 那 该 此 有 中 上 下 "
@@ -21,8 +22,17 @@ STOPWORDS = frozenset(
 )
 QUESTION_WORDS = frozenset(
     "多少 哪些 哪个 哪家 哪位 哪里 哪 什么 是 吗 呢 吧 啊 如何 怎样 怎么 为什么 为何 几 多大 多高 多长 请问 根据 "
-    "报告 提到 指出 认为 显示 是否 有没有 分别 达到 达 大约 约 左右 具体 情况 以下 一下 哪一 何 谁 何时 啥 么".split()
+    "报告 提到 指出 认为 显示 是否 有没有 分别 达到 达 大约 约 左右 具体 情况 以下 一下 哪一 何 谁 何时 啥 么 "
+    "多 目前 已 已经 一共 总共 大概 所 被 让 能 会 可以 可能 起来 用于 处于 报告中 文中 该 其中 这一 那么 当时".split()
 )
+
+
+_QUESTION_MORPHEME = re.compile(r"^(?:哪|几(?!乎)|多少|多大|多久|多长|多高|什么|怎|谁|何)|(?:所说|意思|名字|列举|号称)$")
+
+
+def is_question_word(token: str) -> bool:
+    """Words that only shape the question (哪几个, 多少倍, 所说): they name nothing to look for."""
+    return token in QUESTION_WORDS or bool(_QUESTION_MORPHEME.search(token))
 
 
 @cache
@@ -55,11 +65,12 @@ def tokens(text: str) -> list[str]:
 
 def query_tokens(text: str) -> list[str]:
     """Tokens of a question, without the question words that carry no content."""
-    return [t for t in tokens(text) if t not in QUESTION_WORDS]
+    return [t for t in tokens(text) if not is_question_word(t)]
 
 
 def latin_words(text: str) -> list[str]:
-    return _LATIN_WORD.findall(normalize(text))
+    """Latin words and numbers of a text, lower-cased, possessive 's dropped."""
+    return [w.removesuffix("'s").strip("'") for w in _LATIN_WORD.findall(normalize(text))]
 
 
 def cjk_share(text: str) -> float:
@@ -71,3 +82,28 @@ def cjk_share(text: str) -> float:
 
 def strip_space(text: str) -> str:
     return re.sub(r"\s+", "", normalize(text))
+
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+
+
+def bigrams(text: str) -> list[str]:
+    """Overlapping CJK character bigrams plus Latin words and numbers: robust to segmentation differences."""
+    flat = normalize(text)
+    grams = [run[i : i + 2] for run in _CJK_RUN.findall(flat) for i in range(max(len(run) - 1, 1))]
+    return grams + [w for w in latin_words(flat) if w not in STOPWORDS]
+
+
+def query_bigrams(question: str) -> list[str]:
+    """Bigrams of a question after its question words and stopwords are blanked out."""
+    kept = [w if not (is_question_word(w) or w in STOPWORDS) else " " for w in words(normalize(question))]
+    return bigrams("".join(kept))
+
+
+def weighted_coverage(terms: Sequence[str], flat_text: str, idf: Mapping[str, float], unknown_idf: float) -> float:
+    """IDF-weighted share of terms found in a whitespace-free normalised text."""
+    if not terms:
+        return 0.0
+    weights = [idf.get(t, unknown_idf) for t in terms]
+    found = sum(w for t, w in zip(terms, weights, strict=True) if t.replace(" ", "") in flat_text)
+    return found / max(sum(weights), 1e-9)

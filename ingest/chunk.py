@@ -19,8 +19,8 @@ _SOFT_BREAK = "，,、：: "
 
 @dataclass(frozen=True, slots=True)
 class ChunkerConfig:
-    max_tokens: int = 120
-    overlap_tokens: int = 20
+    max_tokens: int = 160
+    overlap_tokens: int = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +66,10 @@ def split_long(text: str, max_tokens: int, tokenize: Callable[[str], list[str]])
             start, last_soft = cut, -1
             count = len([w for w in tokenize(text[start:pos]) if w.strip()])
     if start < len(text):
-        spans.append((start, len(text)))
+        if spans and not any(ch.isalnum() for ch in text[start:]):
+            spans[-1] = (spans[-1][0], len(text))  # closing punctuation stays with its words
+        else:
+            spans.append((start, len(text)))
     return [(a, b) for a, b in spans if text[a:b].strip()]
 
 
@@ -105,7 +108,11 @@ def _pack(sentences: Sequence[_Sentence], config: ChunkerConfig) -> list[list[_S
         size += sentence.tokens
         fresh += 1
     if fresh:
-        groups.append(current)
+        tail_size = sum(s.tokens for s in current[-fresh:])
+        if groups and tail_size < config.max_tokens // 4:
+            groups[-1] = groups[-1] + current[-fresh:]  # a scrap of a few words is no passage on its own
+        else:
+            groups.append(current)
     return groups
 
 

@@ -22,7 +22,7 @@ from ingest.lines import (
 REPEAT_MIN = 3
 REPEAT_MAX_CHARS = 60
 JOIN_MIN_CHARS = 8
-CAPTION_MAX_CHARS = 40
+CAPTION_MAX_CHARS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +193,7 @@ def clean_text(text: str) -> CleanedText:
         if (
             isinstance(previous, Paragraph)
             and len(previous.text) <= CAPTION_MAX_CHARS
-            and not ends_sentence(previous.text)
+            and (not ends_sentence(previous.text) or previous.text.rstrip()[-1] in "：:")
             and previous.section == section.path
         ):
             blocks.pop()

@@ -54,7 +54,7 @@ def split_lines(text: str) -> list[Line]:
 
 def heading_kind(text: str) -> str | None:
     """The heading family a line belongs to, or None when it reads as body text."""
-    if not text or len(text) > 40 or text[-1] in "。；，、,;":
+    if not text or len(text) > 40 or text[-1] in "。；，、,;" or _is_numeric_residue(text):
         return None
     if text in _NAMED_CHAPTERS:
         return "chapter"
@@ -69,7 +69,7 @@ def heading_kind(text: str) -> str | None:
         if kind == "num":
             depth = match.group(1).count(".") + 1
             return None if len(text) > 30 else f"num{depth}"
-        if kind in {"chapter", "section"}:
+        if kind in {"chapter", "section", "cn", "cnparen"}:
             return kind
         return None if len(text) > 30 else kind
     return None
@@ -91,11 +91,16 @@ def is_bullet(text: str) -> bool:
     return bool(_BULLET.match(text))
 
 
+def _is_numeric_residue(text: str) -> bool:
+    """Numbers with units and separators only: chart axis ticks and data labels."""
+    return any(ch.isdigit() for ch in text) and bool(_NUMERIC_RESIDUE.fullmatch(_UNITS.sub("", text.lower())))
+
+
 def noise_reason(text: str) -> str | None:
     """Why a non-heading line is chart residue rather than prose, or None."""
     if _TOC_LEADER.search(text):
         return "toc_leader"
-    if any(ch.isdigit() for ch in text) and _NUMERIC_RESIDUE.fullmatch(_UNITS.sub("", text.lower())):
+    if _is_numeric_residue(text):
         return "axis_ticks"
     core = text.strip("()（）[]【】-–—·.,，")
     if len(core) <= 2 and not any(ch in TERMINAL for ch in text):

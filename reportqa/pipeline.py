@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,16 @@ from ingest.load import Skipped, load_documents
 from reportqa.settings import Settings
 from reportqa.types import Answer, Chunk, Document, Hit
 
-DEFAULT_ABSTAIN_THRESHOLD = 0.5
+CALIBRATION_FILE = Path(__file__).parent / "calibration.json"
+FALLBACK_ABSTAIN_THRESHOLD = 0.2  # used only when no calibration file ships
+
+
+def calibrated_threshold() -> float:
+    """The refusal threshold `reportqa eval --calibrate` measured on the reference set."""
+    try:
+        return float(json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))["abstain_threshold"])
+    except (OSError, ValueError, KeyError):
+        return FALLBACK_ABSTAIN_THRESHOLD
 
 
 class QuestionError(ValueError):
@@ -73,9 +83,10 @@ class Engine:
     def __init__(self, index: SearchIndex, settings: Settings) -> None:
         self.index = index
         self.settings = settings
-        self.weights = SearchWeights(settings.bm25_weight, settings.dense_weight, settings.rerank)
+        self.weights = SearchWeights(settings.bm25_weight, settings.dense_weight, settings.rerank,
+                                     settings.bigram_weight)
         self.threshold = (settings.abstain_threshold if settings.abstain_threshold is not None
-                          else index.calibrated_threshold or DEFAULT_ABSTAIN_THRESHOLD)
+                          else calibrated_threshold())
 
     def check_question(self, question: str) -> str:
         text = question.strip()

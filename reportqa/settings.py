@@ -20,10 +20,11 @@ class Settings(BaseSettings):
     # anything else is a local folder, an installed package's model, or a hub name.
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_dim: int = 256
-    chunk_tokens: int = 120
-    chunk_overlap_tokens: int = 20
+    chunk_tokens: int = 160
+    chunk_overlap_tokens: int = 40
 
     bm25_weight: float = 1.0
+    bigram_weight: float = 0.5
     dense_weight: float = 0.35
     rerank: bool = True
     top_k: int = 5

@@ -1,0 +1,133 @@
+"""Extractive answers: table rows rendered with their header, answer windows, answer-type bonus."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from answer.extract import Unit, answer_from_hits, table_row_units, trim, type_bonus, units_of
+from index.query import Query, analyze
+from reportqa.types import Chunk, Hit
+
+TABLE = "产品\t2026年预测\tCAGR\nAI芯片\t约2,400亿美元\t23%\nGPU\t-\t18%\n"
+PROSE = "全球AI芯片市场规模持续扩大。预计2026年将达到约2,400亿美元。\n下游需求旺盛。"
+
+
+def query_with_core(*core: str) -> Query:
+    return dataclasses.replace(analyze("量子计算"), core=core)
+
+
+def make_chunk(text: str, kind: str = "prose", n: int = 0) -> Chunk:
+    return Chunk(f"d1#{n:05d}", "d1", "T", "第一章", text, 0, len(text), 1, 1, kind)  # type: ignore[arg-type]
+
+
+def test_table_row_units_render_header_with_values() -> None:
+    assert table_row_units(TABLE) == ["AI芯片：2026年预测 约2,400亿美元；CAGR 23%", "GPU：CAGR 18%"]
+
+
+def test_table_row_units_header_only() -> None:
+    assert table_row_units("只有一行\t数据") == ["只有一行 数据"]
+
+
+def test_table_row_units_empty_cells_are_skipped() -> None:
+    assert table_row_units("公司\t营收\t利润\n甲公司\t\t5\n") == ["甲公司：利润 5"]
+
+
+def test_units_of_prose_sentences_and_table_rows() -> None:
+    hits = [Hit(make_chunk(PROSE), 1.0), Hit(make_chunk(TABLE.strip(), "table", 1), 0.5)]
+    assert units_of(hits) == [
+        Unit("全球AI芯片市场规模持续扩大。", 0),
+        Unit("预计2026年将达到约2,400亿美元。", 0),
+        Unit("下游需求旺盛。", 0),
+        Unit("AI芯片：2026年预测 约2,400亿美元；CAGR 23%", 1),
+        Unit("GPU：CAGR 18%", 1),
+    ]
+
+
+def test_units_of_reads_only_the_top_hits() -> None:
+    hits = [Hit(make_chunk(f"第{i}句。", n=i), 1.0) for i in range(5)]
+    assert [u.text for u in units_of(hits, depth=2)] == ["第0句。", "第1句。"]
+
+
+def test_trim_keeps_short_text() -> None:
+    assert trim("短句子", query_with_core("量子")) == "短句子"
+    assert trim("甲" * 150, query_with_core("量子")) == "甲" * 150
+
+
+def test_trim_window_around_the_term() -> None:
+    text = "甲" * 100 + "量子计算" + "乙" * 100
+    result = trim(text, query_with_core("量子"))
+    assert result == "…" + "甲" * 50 + "量子计算" + "乙" * 94 + "…"
+    assert len(result) == 150
+
+
+def test_trim_term_at_the_start() -> None:
+    result = trim("量子" + "甲" * 200, query_with_core("量子"))
+    assert result == "量子" + "甲" * 146 + "…"
+
+
+def test_trim_without_terms_cuts_the_head() -> None:
+    assert trim("丙" * 200, query_with_core("量子")) == "丙" * 149 + "…"
+
+
+def test_trim_prefers_the_window_with_most_terms() -> None:
+    text = "量子" + "甲" * 150 + "量子" + "乙" * 10 + "计算" + "丙" * 100
+    result = trim(text, query_with_core("量子", "计算"))
+    assert "量子乙乙乙乙乙乙乙乙乙乙计算" in result
+    assert len(result) <= 150
+
+
+@pytest.mark.parametrize("tail", ["", "。"])
+def test_trim_keeps_a_term_at_the_very_end(tail: str) -> None:
+    text = "甲" * 200 + "量子" + tail
+    result = trim(text, query_with_core("量子"))
+    assert len(result) <= 150
+    assert "量子" in result
+
+
+@pytest.mark.parametrize(
+    ("text", "wants", "bonus"),
+    [
+        ("营收增长23%", "number", 0.15),
+        ("营收增长", "number", -0.1),
+        ("成立于2015年", "date", 0.15),
+        ("成立已久", "date", -0.1),
+        ("英伟达公司", "org", 0.1),
+        ("NVIDIA领先", "org", 0.1),
+        ("市场领先", "org", 0.0),
+        ("大模型是一种算法", "definition", 0.1),
+        ("大模型参数量大", "definition", 0.0),
+        ("任意文本", None, 0.0),
+        ("任意文本", "list", 0.0),
+    ],
+)
+def test_type_bonus(text: str, wants: str | None, bonus: float) -> None:
+    assert type_bonus(text, wants) == bonus
+
+
+def test_answer_abstains_below_threshold() -> None:
+    query = analyze("2026年全球AI芯片市场规模是多少？")
+    answer = answer_from_hits("q", [Hit(make_chunk(PROSE), 1.0, {"coverage": 0.2})], query, {}, 0.5, "q1")
+    assert (answer.text, answer.abstained, answer.citations, answer.id, answer.confidence) == (
+        "", True, (), "q1", 0.2,
+    )
+
+
+def test_answer_abstains_without_hits() -> None:
+    answer = answer_from_hits("q", [], analyze("市场规模是多少？"), {}, 0.0)
+    assert answer.abstained is True
+    assert answer.confidence == 0.0
+
+
+def test_answer_cites_hits_in_order() -> None:
+    query = analyze("2026年全球AI芯片市场规模是多少？")
+    hits = [Hit(make_chunk(PROSE), 0.9, {"coverage": 0.8}), Hit(make_chunk("下游需求旺盛。", n=1), 0.4)]
+    answer = answer_from_hits("q", hits, query, {}, 0.5)
+    assert answer.abstained is False
+    assert [(c.n, c.chunk.id, c.score) for c in answer.citations] == [
+        (1, "d1#00000", 0.9),
+        (2, "d1#00001", 0.4),
+    ]
+    assert "2,400亿美元" in answer.text
+    assert len(answer.text) <= 150

@@ -1,0 +1,82 @@
+"""Question analysis: content terms, English detection and glossary bridge, expected answer type."""
+
+from __future__ import annotations
+
+import pytest
+
+from index.query import analyze, expected_answer, translate_english
+
+
+@pytest.mark.parametrize(
+    ("question", "question_words"),
+    [
+        ("人工智能的市场规模是多少？", ["多少", "是"]),
+        ("哪些公司布局了AI芯片？", ["哪些"]),
+        ("大模型是什么？", ["是", "什么", "是什么"]),
+    ],
+)
+def test_question_words_are_not_terms(question: str, question_words: list[str]) -> None:
+    query = analyze(question)
+    assert query.english is False
+    for word in question_words:
+        assert word not in query.terms
+        assert word not in query.core
+
+
+def test_chinese_question_core_terms() -> None:
+    query = analyze("人工智能的市场规模是多少？")
+    assert query.core == ("人工", "智能", "人工智能", "市场", "规模")
+    assert {t: query.terms[t] for t in query.core} == dict.fromkeys(query.core, 1.0)
+    assert query.dense_text == "人工智能的市场规模是多少？"
+    assert query.wants == "number"
+
+
+def test_aliases_are_added_at_lower_weight() -> None:
+    query = analyze("人工智能的市场规模是多少？")
+    assert query.terms["ai"] == 0.5
+
+
+def test_english_question_gets_chinese_glossary_terms() -> None:
+    query = analyze("How big is the semiconductor market in China?")
+    assert query.english is True
+    assert "半导体" in query.terms
+    assert "市场" in query.terms
+    assert "中国" in query.terms
+    assert query.terms["半导体"] == 0.8
+    assert "半导体" in query.core
+
+
+def test_translate_english_longest_phrase_first() -> None:
+    assert translate_english("semiconductor market share growth foobar") == (
+        ["半导体", "集成电路", "市场份额", "市占率", "增长", "增速"],
+        ["foobar"],
+    )
+
+
+def test_translate_english_plural_falls_back_to_singular() -> None:
+    assert translate_english("chiplets") == (["Chiplet", "芯粒"], [])
+    assert translate_english("semiconductors") == (["半导体"], [])
+
+
+@pytest.mark.parametrize(
+    ("question", "wants"),
+    [
+        ("全球AI芯片市场规模是多少？", "number"),
+        ("哪家公司市占率最高？", "org"),
+        ("英伟达成立于哪一年？", "date"),
+        ("大模型是什么？", "definition"),
+        ("有哪些主要厂商？", "list"),
+        ("你好", None),
+        ("Which company leads the market?", "org"),
+        ("When was it founded?", "date"),
+        ("How many data centers were built?", "number"),
+    ],
+)
+def test_expected_answer(question: str, wants: str | None) -> None:
+    assert expected_answer(question) == wants
+
+
+def test_english_size_question_expects_a_number() -> None:
+    # the English twin of "半导体市场规模是多少？" asks for a number, not a definition
+    assert expected_answer("半导体市场规模是多少？") == "number"
+    assert expected_answer("What is the market size of the semiconductor industry?") == "number"

@@ -1,0 +1,130 @@
+"""Line classification: offsets, headings, table rows, noise, sentence ends and hard-wrap glue."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.lines import (
+    Line,
+    ends_sentence,
+    glue,
+    heading_kind,
+    is_bullet,
+    is_table_row,
+    noise_reason,
+    split_lines,
+)
+
+
+def test_split_lines_offsets_point_at_stripped_content() -> None:
+    text = "ab\n  cd  \r\n\nef\ufffd"
+    assert split_lines(text) == [
+        Line(number=1, start=0, end=2, text="ab"),
+        Line(number=2, start=5, end=7, text="cd"),
+        Line(number=3, start=11, end=11, text=""),
+        Line(number=4, start=12, end=14, text="ef"),
+    ]
+    for line in split_lines(text):
+        assert text[line.start : line.end] == line.text
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("第一章 行业概览", "chapter"),
+        ("第三章", "chapter"),
+        ("第二节 市场", "section"),
+        ("1.1 市场规模", "num2"),
+        ("1.1.1 全球市场", "num3"),
+        ("4.1下游", "num2"),
+        ("一、国内市场", "cn"),
+        ("（一）东部地区", "cnparen"),
+        ("1) 算力", "numparen"),
+        ("1、算力", "num1"),
+        ("3 市场规模", "numbare"),
+        ("## 标题", "md2"),
+        ("目录", "chapter"),
+        ("核心结论", "named"),
+    ],
+)
+def test_heading_kind_families(text: str, kind: str) -> None:
+    assert heading_kind(text) == kind
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "市场规模持续扩大。",
+        "一、市场规模持续扩大，",
+        "2.3%",
+        "2023年",
+        "1.1 " + "很" * 30,
+        "第一章" + "很" * 40,
+    ],
+)
+def test_heading_kind_rejects_body_text(text: str) -> None:
+    assert heading_kind(text) is None
+
+
+def test_is_table_row_needs_two_non_empty_tab_cells() -> None:
+    assert is_table_row("公司\t2023") is True
+    assert is_table_row("公司\t") is False
+    assert is_table_row("公司 2023") is False
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("12", "axis_ticks"),
+        ("35.6%", "axis_ticks"),
+        ("6,560 6,539", "axis_ticks"),
+        ("2023 2024 2025E", "axis_ticks"),
+        ("目录.........12", "toc_leader"),
+        ("图", "short_fragment"),
+        ("亿元", "short_fragment"),
+        ("(a)", "short_fragment"),
+        ("德国 中国 新加坡 日本", "legend"),
+        ("市场规模", None),
+        ("是。", None),
+        ("AI芯片 GPU CPU", None),
+        ("算力需求保持高速增长。", None),
+    ],
+)
+def test_noise_reason(text: str, reason: str | None) -> None:
+    assert noise_reason(text) == reason
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("增长。", True),
+        ("增长。”", True),
+        ("原因如下：", True),
+        ("增长，", False),
+        ("持续快速", False),
+        ("", False),
+    ],
+)
+def test_ends_sentence(text: str, expected: bool) -> None:
+    assert ends_sentence(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("previous", "following", "sep"),
+    [
+        ("持续快速", "发展", ""),
+        ("artificial", "intelligence", " "),
+        ("AI", "芯片", ""),
+        ("增长", "GPU", ""),
+        ("份额（", "GPU", ""),
+        ("", "x", ""),
+        ("x", "", ""),
+    ],
+)
+def test_glue(previous: str, following: str, sep: str) -> None:
+    assert glue(previous, following) == sep
+
+
+def test_is_bullet() -> None:
+    assert [is_bullet(t) for t in ["• 要点", "① 要点", "- 要点", "要点"]] == [True, True, True, False]

@@ -1,0 +1,101 @@
+"""JSONL batch processing: one output row per non-blank line, error rows for malformed input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from reportqa.batch import parse_line, process_lines, salvage_id
+
+
+def handler(qid: str, text: str) -> dict[str, Any]:
+    if text == "bad":
+        raise ValueError("empty question")
+    return {"id": qid, "answer": text.upper()}
+
+
+def on_error(qid: str, text: str, error: str) -> dict[str, Any]:
+    return {"id": qid, "question": text, "error": error}
+
+
+def run(lines: list[str]) -> list[dict[str, Any]]:
+    return list(process_lines(lines, "question", handler, on_error))
+
+
+def test_parse_line_valid() -> None:
+    line = '{"id": "q1", "question": "市场规模是多少？"}'
+    assert parse_line(line, "question") == ("q1", "市场规模是多少？")
+
+
+def test_parse_line_numeric_id_and_missing_id() -> None:
+    assert parse_line('{"id": 3, "question": "q"}', "question") == ("3", "q")
+    assert parse_line('{"question": "q"}', "question") == ("", "q")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"id": "q2", "question": ', "not valid JSON: Expecting value at column 26"),
+        ("[1, 2]", "not a JSON object"),
+        ('"text"', "not a JSON object"),
+        ('{"id": "q4"}', 'missing string field "question"'),
+        ('{"id": "q5", "question": 7}', 'missing string field "question"'),
+    ],
+)
+def test_parse_line_errors(line: str, message: str) -> None:
+    with pytest.raises(ValueError) as info:
+        parse_line(line, "question")
+    assert str(info.value) == message
+
+
+def test_salvage_id() -> None:
+    assert salvage_id('{"id": "q4"}') == "q4"
+    assert salvage_id('{"id": 5}') == "5"
+    assert salvage_id("[1]") == ""
+    assert salvage_id("{broken") == ""
+
+
+def test_valid_lines_pass_through_the_handler() -> None:
+    assert run(['{"id": "q1", "question": "abc"}', '{"id":"q9","question":"ok"}\n']) == [
+        {"id": "q1", "answer": "ABC"},
+        {"id": "q9", "answer": "OK"},
+    ]
+
+
+def test_blank_lines_are_skipped_but_counted() -> None:
+    assert run(["", "   ", "[1]"]) == [{"id": "line-3", "question": "", "error": "line 3: not a JSON object"}]
+
+
+def test_malformed_lines_become_error_rows() -> None:
+    lines = [
+        '{"id": "q1", "question": "abc"}',
+        '{"id": "q2", "question": ',
+        "[1,2]",
+        '{"id": "q4"}',
+        '{"id": 5, "question": 7}',
+        '{"id": "q6", "question": "bad"}',
+        '{"question": "x"}',
+    ]
+    assert run(lines) == [
+        {"id": "q1", "answer": "ABC"},
+        {"id": "line-2", "question": "", "error": "line 2: not valid JSON: Expecting value at column 26"},
+        {"id": "line-3", "question": "", "error": "line 3: not a JSON object"},
+        {"id": "q4", "question": "", "error": 'line 4: missing string field "question"'},
+        {"id": "5", "question": "", "error": 'line 5: missing string field "question"'},
+        {"id": "q6", "question": "bad", "error": "empty question"},
+        {"id": "", "answer": "X"},
+    ]
+
+
+def test_other_field_name() -> None:
+    out = list(process_lines(['{"id": "c1", "claim": "x"}'], "claim", handler, on_error))
+    assert out == [{"id": "c1", "answer": "X"}]
+
+
+def test_handler_errors_other_than_value_error_propagate() -> None:
+    def boom(qid: str, text: str) -> dict[str, Any]:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        list(process_lines(['{"id": "q1", "question": "a"}'], "question", boom, on_error))
