@@ -108,7 +108,7 @@ def test_type_bonus(text: str, wants: str | None, bonus: float) -> None:
 
 def test_answer_abstains_below_threshold() -> None:
     query = analyze("2026年全球AI芯片市场规模是多少？")
-    answer = answer_from_hits("q", [Hit(make_chunk(PROSE), 1.0, {"coverage": 0.2})], query, {}, 0.5, "q1")
+    answer = answer_from_hits("q", [Hit(make_chunk(PROSE), 1.0, {"confidence": 0.2})], query, {}, 0.5, "q1")
     assert (answer.text, answer.abstained, answer.citations, answer.id, answer.confidence) == (
         "", True, (), "q1", 0.2,
     )
@@ -122,7 +122,7 @@ def test_answer_abstains_without_hits() -> None:
 
 def test_answer_cites_hits_in_order() -> None:
     query = analyze("2026年全球AI芯片市场规模是多少？")
-    hits = [Hit(make_chunk(PROSE), 0.9, {"coverage": 0.8}), Hit(make_chunk("下游需求旺盛。", n=1), 0.4)]
+    hits = [Hit(make_chunk(PROSE), 0.9, {"confidence": 0.8}), Hit(make_chunk("下游需求旺盛。", n=1), 0.4)]
     answer = answer_from_hits("q", hits, query, {}, 0.5)
     assert answer.abstained is False
     assert [(c.n, c.chunk.id, c.score) for c in answer.citations] == [
