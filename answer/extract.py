@@ -17,6 +17,7 @@ RANK_PRIOR = (0.2, 0.1, 0.05)
 _NUMBER = re.compile(r"\d[\d,.]*\s*(?:%|％|万亿|亿|万|倍|个|家|年|月|gw|gwh|tw|eflops)?", re.IGNORECASE)
 _ORG = re.compile(r"公司|集团|科技|银行|研究院|大学|机构|实验室|[A-Z][a-zA-Z]+")
 _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月")
+_DEFINES = re.compile(r"(?:是指|指的是|即|是一种|是由|定义为|称为|[（(][A-Za-z])")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +64,7 @@ def type_bonus(text: str, wants: str | None) -> float:
     if wants == "org":
         return 0.1 if _ORG.search(text) else 0.0
     if wants == "definition":
-        return 0.1 if ("是" in text or "指" in text) else 0.0
+        return 0.15 if _DEFINES.search(text) else 0.0
     return 0.0
 
 
@@ -99,17 +100,21 @@ def _find_all(text: str, term: str) -> list[int]:
 
 
 def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -> str:
+    """The best-scoring sentence, joined by whichever neighbour scores higher when both fit in 150 chars."""
     units = units_of(hits)
     if not units:
         return ""
-    scored = sorted(range(len(units)), key=lambda i: -score_unit(units[i], query, idf))
-    best = units[scored[0]]
-    answer = trim(best.text, query)
-    following = scored[0] + 1
-    if (len(answer) < 60 and following < len(units) and units[following].hit_rank == best.hit_rank
-            and len(answer) + len(units[following].text) < MAX_ANSWER_CHARS):
-        answer += ("；" if answer[-1] not in "。！？；;" else "") + units[following].text
-    return answer
+    scores = [score_unit(u, query, idf) for u in units]
+    best = max(range(len(units)), key=lambda i: (scores[i], -i))
+    answer = trim(units[best].text, query)
+    neighbours = [i for i in (best - 1, best + 1)
+                  if 0 <= i < len(units) and units[i].hit_rank == units[best].hit_rank
+                  and len(answer) + len(units[i].text) + 1 <= MAX_ANSWER_CHARS]
+    if not neighbours:
+        return answer
+    other = max(neighbours, key=lambda i: scores[i])
+    first, second = (units[other].text, answer) if other < best else (answer, units[other].text)
+    return first + ("" if first[-1] in "。！？；;" else "；") + second
 
 
 def answer_from_hits(question: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float],

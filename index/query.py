@@ -48,14 +48,17 @@ def _read_data(name: str) -> str:
 
 @cache
 def aliases() -> dict[str, tuple[str, ...]]:
-    table: dict[str, tuple[str, ...]] = {}
-    for line in _read_data("aliases.txt").splitlines():
-        if not line.strip() or line.startswith("#"):
-            continue
-        group = tuple(normalize(t.strip()) for t in line.split("|") if t.strip())
-        for term in group:
-            table[term] = tuple(t for t in group if t != term)
-    return table
+    """Interchangeable terms: the hand-kept alias list plus the domain thesaurus."""
+    table: dict[str, list[str]] = {}
+    for name in ("aliases.txt", "synonyms_zh.txt"):
+        for line in _read_data(name).splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            group = [normalize(t.strip()) for t in line.split("|") if t.strip()]
+            for term in group:
+                known = table.setdefault(term, [])
+                known.extend(t for t in group if t != term and t not in known)
+    return {term: tuple(others) for term, others in table.items()}
 
 
 @cache
@@ -80,25 +83,41 @@ def _singular(word: str) -> str:
     return word
 
 
-def translate_english(text: str) -> tuple[list[str], list[str]]:
-    """(Chinese renderings, untranslated Latin words) by greedy longest-phrase glossary lookup."""
+def translate_english(text: str) -> tuple[dict[str, float], list[str]]:
+    """Chinese renderings with weights, and the Latin words no glossary phrase covers.
+
+    Every glossary phrase in the question counts, overlapping ones too ("intelligent computing" and
+    "computing power"); a single word inside a longer matched phrase weighs less, as it may be another sense.
+    """
     table = glossary()
-    words = latin_words(text)
-    found: list[str] = []
-    kept: list[str] = []
-    i = 0
-    while i < len(words):
+    words = [w for token in latin_words(text) for w in _split_hyphens(token)]
+    matches: list[tuple[int, int, tuple[str, ...]]] = []
+    for i in range(len(words)):
         for span in (4, 3, 2, 1):
+            if i + span > len(words):
+                continue
             phrase = " ".join(words[i : i + span])
+            if span == 1 and phrase in _ENGLISH_STOP:
+                continue
             hit = table.get(phrase) or (table.get(_singular(phrase)) if span == 1 else None)
-            if hit and len(words[i : i + span]) == span:
-                found.extend(hit[:2])
-                i += span
-                break
-        else:
-            kept.append(words[i])
-            i += 1
+            if hit:
+                matches.append((i, i + span, hit[:2]))
+    covered_long = {j for a, b, _ in matches if b - a > 1 for j in range(a, b)}
+    found: dict[str, float] = {}
+    for a, b, renderings in matches:
+        weight = GLOSSARY_WEIGHT if (b - a > 1 or a not in covered_long) else GLOSSARY_WEIGHT * 0.5
+        for chinese in renderings:
+            found[chinese] = max(found.get(chinese, 0.0), weight)
+    covered = {j for a, b, _ in matches for j in range(a, b)}
+    kept = [w for j, w in enumerate(words) if j not in covered]
     return found, kept
+
+
+def _split_hyphens(token: str) -> list[str]:
+    """low-earth-orbit → low earth orbit; GPT-5 and H100 stay whole."""
+    if "-" in token and not any(ch.isdigit() for ch in token):
+        return [part for part in token.split("-") if part]
+    return [token]
 
 
 def _names(text: str) -> set[str]:
@@ -122,21 +141,27 @@ def analyze(question: str) -> Query:
     if english:
         chinese, kept = translate_english(question)
         names = _names(question)
-        core = [t for c in chinese for t in tokens(c)] + [w for w in kept if w in names]
-        for term in core:
-            terms[term] = max(terms.get(term, 0.0), GLOSSARY_WEIGHT)
-        dense_text = " ".join(chinese + kept)
-        grams = {g: GLOSSARY_WEIGHT for g in bigrams(" ".join(chinese + sorted(names)))}
+        for rendering, weight in chinese.items():
+            for token in tokens(rendering):
+                terms[token] = max(terms.get(token, 0.0), weight)
+        for name in names:
+            terms[name] = GLOSSARY_WEIGHT
+        core = [t for t, w in terms.items() if w >= GLOSSARY_WEIGHT]
+        dense_text = " ".join([*chinese, *kept])
+        grams = {g: GLOSSARY_WEIGHT for g in bigrams(" ".join([*chinese, *sorted(names)]))}
     else:
         core = query_tokens(question)
         for term in core:
             terms[term] = 1.0
         dense_text = question
         grams = dict.fromkeys(query_bigrams(question), 1.0)
-    for term in list(terms):
-        for alias in aliases().get(term, ()):
-            for token in tokens(alias):
-                terms.setdefault(token, ALIAS_WEIGHT)
+    table = aliases()
+    expansions = [a for w in (*content_words(question, english), *terms) for a in table.get(w, ())]
+    for alias in expansions:
+        for token in tokens(alias):
+            terms.setdefault(token, ALIAS_WEIGHT)
+        for gram in bigrams(alias):
+            grams.setdefault(gram, ALIAS_WEIGHT)
     return Query(question, terms, grams, tuple(dict.fromkeys(core)), content_words(question, english),
                  dense_text, english, expected_answer(question))
 

@@ -17,7 +17,7 @@ from index.embed import Embedder
 from index.fusion import fuse
 from index.lexical import LexicalIndex
 from index.models import CORPUS_STATIC, load_embedder
-from index.query import Query
+from index.query import Query, aliases
 from index.store import (
     BIGRAM_DIR,
     BM25_DIR,
@@ -29,12 +29,14 @@ from index.store import (
     read_chunks,
     read_manifest,
 )
-from index.text import bigrams, normalize, weighted_coverage
+from index.text import bigrams, normalize, weighted_coverage, word_frequency
 from reportqa.types import Chunk, Hit
 
 CANDIDATES = 60
 COVERAGE_WEIGHT = 0.6
 UNKNOWN_WORD_PENALTY = 0.5
+COMMON_WORD_FREQ = 50
+FUNCTION_CHARS = "的了在是对按该其为那这较前要新多大占套用中与和及或将把被从向于"
 TYPE_WEIGHT = 0.1
 _HAS_NUMBER = re.compile(r"\d")
 
@@ -78,15 +80,21 @@ class SearchIndex:
         return weighted_coverage(query.core, self.normalized_text(i), self.idf, self.unknown_idf)
 
     def unknown_words(self, query: Query) -> list[str]:
-        """Question words the corpus never uses, not even piecewise: usually an entity the reports lack."""
-        vocab, grams = self.lexical.vocabulary, self.bigram.vocabulary
+        """Names in the question that the corpus never uses, not even piecewise: usually an entity it lacks.
+
+        Common words (in jieba's dictionary with some frequency) are paraphrase, not missing entities;
+        function characters glued on by segmentation (其为, 定义新) are trimmed before looking.
+        """
+        vocab, grams, table = self.lexical.vocabulary, self.bigram.vocabulary, aliases()
         unknown = []
         for word in query.words:
-            if word in vocab:
+            core = word.strip(FUNCTION_CHARS)
+            if len(core) < 2 or core in vocab or any(a in vocab for a in table.get(core, ())):
                 continue
-            pieces = bigrams(word)
-            if not pieces or any(p not in grams for p in pieces):
-                unknown.append(word)
+            if word_frequency(core) >= COMMON_WORD_FREQ:
+                continue
+            if any(p not in grams for p in bigrams(core)):
+                unknown.append(core)
         return unknown
 
     def confidence(self, query: Query, best: int) -> float:

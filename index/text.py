@@ -43,6 +43,11 @@ def _jieba() -> jieba.Tokenizer:
     return tokenizer
 
 
+def word_frequency(word: str) -> int:
+    """How common a word is in general Chinese (jieba's dictionary count; 0 when unknown)."""
+    return int(_jieba().FREQ.get(word) or 0)
+
+
 def normalize(text: str) -> str:
     """NFKC, lower case, no invisible marks, no thousands separators: the form every channel compares."""
     text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text)).lower()

@@ -96,7 +96,7 @@ def test_trim_keeps_a_term_at_the_very_end(tail: str) -> None:
         ("英伟达公司", "org", 0.1),
         ("NVIDIA领先", "org", 0.1),
         ("市场领先", "org", 0.0),
-        ("大模型是一种算法", "definition", 0.1),
+        ("大模型是一种算法", "definition", 0.15),
         ("大模型参数量大", "definition", 0.0),
         ("任意文本", None, 0.0),
         ("任意文本", "list", 0.0),

@@ -1,0 +1,57 @@
+# reportqa — two commands on a fresh clone: `make serve` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INDEX_DIR ?= var/index
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
+CMRC ?= ../shared/benchmarks/cmrc2018
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install index serve test test-fast lint eval eval-cmrc calibrate bench check-reliability clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q torch==2.13.0   # the CPU build; an unpinned torch pulls CUDA
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+index: install
+	$(BIN)/reportqa index --if-missing --index-dir $(INDEX_DIR)
+
+serve: index
+	$(BIN)/reportqa serve --index-dir $(INDEX_DIR) --host $(HOST) --port $(PORT) --workers $(WORKERS)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not integration and not browser"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+eval: index
+	$(BIN)/reportqa eval --index-dir $(INDEX_DIR) --report eval/reports/reports
+	$(MAKE) eval-cmrc
+
+eval-cmrc: install
+	$(BIN)/reportqa eval --qa $(CMRC)/qa.jsonl --corpus $(CMRC)/corpus.jsonl --index-dir var/cmrc-index \
+		--variant bm25 hybrid --report eval/reports/cmrc
+
+calibrate: index
+	$(BIN)/reportqa eval --index-dir $(INDEX_DIR) --calibrate
+
+bench: index
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf var eval/reports .pytest_cache .mypy_cache .ruff_cache
