@@ -46,15 +46,17 @@ def test_english_question_gets_chinese_glossary_terms() -> None:
     assert "半导体" in query.core
 
 
-def test_translate_english_longest_phrase_first() -> None:
+def test_translate_english_counts_overlapping_phrases() -> None:
+    # words inside a longer matched phrase ("market share") weigh half: they may be another sense
     assert translate_english("semiconductor market share growth foobar") == (
-        ["半导体", "集成电路", "市场份额", "市占率", "增长", "增速"],
+        {"半导体": 0.8, "集成电路": 0.8, "市场份额": 0.8, "市占率": 0.8, "市场": 0.4, "份额": 0.4, "占比": 0.4,
+         "增长": 0.8, "增速": 0.8},
         ["foobar"],
     )
 
 
 def test_translate_english_plural_falls_back_to_singular() -> None:
-    assert translate_english("chiplets") == (["Chiplet", "芯粒"], [])
+    assert translate_english("chiplets") == ({"Chiplet": 0.8, "芯粒": 0.8}, [])
     assert translate_english("semiconductors") == (["半导体"], [])
 
 
