@@ -57,7 +57,7 @@ def test_translate_english_counts_overlapping_phrases() -> None:
 
 def test_translate_english_plural_falls_back_to_singular() -> None:
     assert translate_english("chiplets") == ({"Chiplet": 0.8, "芯粒": 0.8}, [])
-    assert translate_english("semiconductors") == (["半导体"], [])
+    assert translate_english("semiconductors") == ({"半导体": 0.8}, [])
 
 
 @pytest.mark.parametrize(
