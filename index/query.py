@@ -169,12 +169,14 @@ def analyze(question: str) -> Query:
 def content_words(question: str, english: bool) -> tuple[str, ...]:
     """Words that name something: multi-character CJK words, and Latin names or model numbers."""
     if english:
-        return tuple(sorted(_names(question)))
+        table = glossary()
+        return tuple(sorted(n for n in _names(question) if any(c.isalpha() for c in n) and n not in table))
     found = []
     for word in words(normalize(question)):
         if is_question_word(word) or word in STOPWORDS or not is_content(word):
             continue
-        if (len(word) >= 2 and cjk_share(word) == 1.0) or (word.isascii() and any(c.isdigit() for c in word)):
+        if (len(word) >= 2 and cjk_share(word) == 1.0) or (
+                word.isascii() and any(c.isdigit() for c in word) and any(c.isalpha() for c in word)):
             found.append(word)
     return tuple(dict.fromkeys(found))
 

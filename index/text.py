@@ -43,6 +43,23 @@ def _jieba() -> jieba.Tokenizer:
     return tokenizer
 
 
+@cache
+def _tagger() -> object:
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(_jieba())
+
+
+PROPER_FLAGS = frozenset({"nr", "ns", "nt", "nz", "eng"})
+
+
+def proper_nouns(text: str) -> list[tuple[str, str]]:
+    """(word, kind) for names of people, places, organisations and Latin-script names, as jieba tags them."""
+    tagged = _tagger().cut(normalize(text))  # type: ignore[attr-defined]
+    return [(p.word, "name" if p.flag in {"nt", "nz", "eng"} else p.flag) for p in tagged
+            if p.flag in PROPER_FLAGS and len(p.word) >= 2]
+
+
 def word_frequency(word: str) -> int:
     """How common a word is in general Chinese (jieba's dictionary count; 0 when unknown)."""
     return int(_jieba().FREQ.get(word) or 0)

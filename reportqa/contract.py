@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from answer.verify import Verdict
 from reportqa.types import Answer, Chunk, Citation, Hit
 
 
@@ -57,3 +58,14 @@ def format_answer(answer: Answer) -> str:
         snippet = c.chunk.text.replace("\n", " ")
         lines.append(f"    {snippet[:160]}{'…' if len(snippet) > 160 else ''}")
     return "\n".join(lines)
+
+
+def verdict_json(verdict: Verdict, qid: str = "", **position: int) -> dict[str, Any]:
+    """One claim's result: the /cite and `reportqa cite` contract."""
+    return {"id": qid, "claim": verdict.claim, "verdict": verdict.verdict, "report_value": verdict.report_value,
+            "claim_value": verdict.claim_value, "support": round(verdict.support, 4),
+            "citations": citations_json(verdict.citations), **position}
+
+
+def cite_error_json(qid: str, claim: str, message: str) -> dict[str, Any]:
+    return {"id": qid, "claim": claim, "verdict": None, "report_value": None, "citations": [], "error": message}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from answer.extract import answer_from_hits
+from answer.verify import Verdict, judge
 from index.build import BuildRequest, Progress, build_index, default_progress
 from index.query import analyze
 from index.search import SearchIndex, SearchWeights, open_index
@@ -113,6 +114,14 @@ class Engine:
         query = analyze(text)
         hits = self.index.search(query, self.clamp_top_k(top_k), weights or self.weights)
         return answer_from_hits(text, hits, query, self.index.idf, self.threshold, qid)
+
+
+    def cite(self, claim: str, top_k: int | None = None) -> Verdict:
+        """The passages behind a claim and whether they support, contradict or don't cover it."""
+        text = self.check_question(claim)
+        query = analyze(text)
+        hits = self.index.search(query, self.clamp_top_k(top_k), self.weights)
+        return judge(text, hits, query, self.index.idf, self.index.unknown_words(query))
 
 
 def open_engine(settings: Settings) -> Engine:

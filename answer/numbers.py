@@ -1,0 +1,148 @@
+"""Numbers as numbers: 2.59万亿美元 = 2.59 trillion dollars = 25,900亿美元; 47% = 百分之四十七."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+_CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_SMALL_UNIT = {"十": 10, "百": 100, "千": 1000}
+_SCALE = {
+    "万亿": 1e12, "兆": 1e12, "亿": 1e8, "千万": 1e7, "百万": 1e6, "万": 1e4, "千": 1e3,
+    "trillion": 1e12, "tn": 1e12, "t": 1e12, "billion": 1e9, "bn": 1e9, "b": 1e9,
+    "million": 1e6, "mn": 1e6, "m": 1e6, "thousand": 1e3, "k": 1e3,
+}
+_CURRENCY = {
+    "美元": "usd", "dollars": "usd", "dollar": "usd", "usd": "usd", "$": "usd", "us$": "usd",
+    "元": "cny", "人民币": "cny", "yuan": "cny", "rmb": "cny", "cny": "cny", "¥": "cny", "￥": "cny",
+    "欧元": "eur", "euro": "eur", "euros": "eur", "€": "eur",
+}
+_QUALIFIERS = (
+    ("over", r"超过|超|逾|多于|高于|突破|以上|more than|over|above|exceed(?:s|ed|ing)?"),
+    ("under", r"不足|不到|少于|低于|以下|less than|under|below"),
+    ("approx", r"约|大约|近|将近|接近|左右|上下|approximately|about|around|nearly|roughly|almost|~"),
+)
+_CN_NUMERAL = "[零〇一二两三四五六七八九十百千]+(?:点[零〇一二三四五六七八九]+)?"
+_NUMBER = re.compile(
+    r"(?P<prefix>[$¥￥€]|us\$)?\s*"
+    rf"(?P<num>\d+(?:\.\d+)?|{_CN_NUMERAL})"
+    r"(?:\s*(?:-|–|—|~|～|至|到|to)\s*(?P<high>\d+(?:\.\d+)?))?"
+    r"\s*(?P<scale>万亿|兆|亿|千万|百万|万|千|trillion|billion|million|thousand|tn|bn|mn|[tbmk](?![a-z]))?"
+    r"\s*(?P<unit>%|％|个百分点|成(?![本果为立功熟长员])|倍|美元|人民币|元|欧元|dollars?|usd|yuan|rmb|cny|euros?|年|percent)?",
+    re.IGNORECASE,
+)
+_PERCENT_WORDS = re.compile(rf"百分之({_CN_NUMERAL})")
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    """A value with its kind: percent, usd, cny, eur, year, times, or '' for a bare count."""
+
+    value: float
+    kind: str
+    text: str
+    high: float | None = None
+    qualifier: str | None = None
+    start: int = -1  # offset in the prepared text
+
+    def matches(self, other: Quantity, tolerance: float = 0.01) -> bool:
+        """Same kind and the same value within rounding, ranges and 超过/约 qualifiers allowing."""
+        if self.kind != other.kind:
+            return False
+        low_a, high_a = self.value, self.high or self.value
+        low_b, high_b = other.value, other.high or other.value
+        slack = tolerance * max(abs(low_a), abs(low_b), 1e-9)
+        if self.kind == "year":
+            slack = 0.0
+        elif self.qualifier == "approx" or other.qualifier == "approx":
+            slack = max(slack, 0.05 * max(abs(low_a), abs(low_b)))
+        if low_a - slack <= high_b and low_b - slack <= high_a:
+            return True
+        if self.qualifier == "over" and other.qualifier == "over":
+            return abs(low_a - low_b) <= 0.1 * max(abs(low_a), abs(low_b))
+        return False
+
+
+def chinese_numeral(text: str) -> float | None:
+    """Value of 四十七, 一百二十, 两千零二十六, 三点五; None when it is not one."""
+    whole, _, fraction = text.partition("点")
+    total, current = 0, 0
+    digits_only = all(ch in _CN_DIGIT for ch in whole)
+    if digits_only and len(whole) > 1:  # 二〇二六 read digit by digit
+        total = int("".join(str(_CN_DIGIT[ch]) for ch in whole))
+    else:
+        for ch in whole:
+            if ch in _CN_DIGIT:
+                current = _CN_DIGIT[ch]
+            elif ch in _CN_SMALL_UNIT:
+                total += (current or 1) * _CN_SMALL_UNIT[ch]
+                current = 0
+            else:
+                return None
+        total += current
+    if fraction:
+        if not all(ch in _CN_DIGIT for ch in fraction):
+            return None
+        return float(f"{total}.{''.join(str(_CN_DIGIT[ch]) for ch in fraction)}")
+    return float(total)
+
+
+def _number(text: str) -> float | None:
+    if text[0].isdigit():
+        return float(text)
+    return chinese_numeral(text)
+
+
+def _qualifier(before: str, after: str) -> str | None:
+    for name, pattern in _QUALIFIERS:
+        if re.search(rf"(?:{pattern})\s*$", before, re.IGNORECASE) or re.match(rf"\s*(?:{pattern})", after,
+                                                                            re.IGNORECASE):
+            return name
+    return None
+
+
+def prepare(text: str) -> str:
+    """NFKC (full-width digits become ASCII), thousands separators dropped, 百分之N rewritten as N%."""
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)
+    return _PERCENT_WORDS.sub(lambda m: f"{chinese_numeral(m.group(1)) or m.group(1)}%", text)
+
+
+def quantities(text: str) -> list[Quantity]:
+    """Every quantity in a text, scaled to plain units (2.59万亿美元 → 2.59e12 usd)."""
+    prepared = prepare(text)
+    found: list[Quantity] = []
+    for match in _NUMBER.finditer(prepared):
+        raw = match.group("num")
+        if not raw or (not raw[0].isdigit() and not (match.group("scale") or match.group("unit"))):
+            continue  # a lone Chinese numeral such as 一 in 一些 is not a quantity
+        value = _number(raw)
+        if value is None:
+            continue
+        scale_word = (match.group("scale") or "").lower()
+        unit_word = (match.group("unit") or "").lower()
+        after = prepared[match.end() : match.end() + 12].lower()
+        currency = _CURRENCY.get((match.group("prefix") or "").lower()) or _CURRENCY.get(unit_word)
+        if currency is None:
+            currency = next((c for w, c in _CURRENCY.items() if len(w) > 1 and after.lstrip().startswith(w)), None)
+        if unit_word in {"%", "％", "percent", "个百分点"}:
+            kind = "percent"
+        elif unit_word == "成":  # 九成 = 90%
+            kind, value = "percent", value * 10
+        elif unit_word == "倍":
+            kind = "times"
+        elif unit_word == "年" and not scale_word and raw.isdigit() and 1900 <= value <= 2100:
+            kind = "year"
+        else:
+            kind = currency or ""
+        scale = _SCALE.get(scale_word, 1.0) if kind not in {"percent", "year", "times"} else 1.0
+        high = float(match.group("high")) * scale if match.group("high") else None
+        before = prepared[max(0, match.start() - 6) : match.start()]
+        found.append(Quantity(value * scale, kind, match.group(0).strip(), high,
+                              _qualifier(before, prepared[match.end() : match.end() + 4]), match.start("num")))
+    return found
+
+
+def years(found: list[Quantity]) -> set[int]:
+    return {int(q.value) for q in found if q.kind == "year"}

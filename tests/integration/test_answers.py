@@ -1,0 +1,63 @@
+"""Answers over the real corpus: a known fact, a question the reports cannot answer, an English question."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from reportqa.contract import answer_json
+from reportqa.pipeline import Engine, open_engine
+from reportqa.settings import Settings
+
+from ..conftest import REAL_CORPUS
+
+pytestmark = pytest.mark.integration
+AI_REPORT = "000_c793e46a93b3560b.txt"
+
+
+@pytest.fixture(scope="module")
+def engine(real_index: Settings) -> Engine:
+    return open_engine(real_index)
+
+
+def corpus_text() -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(Path(REAL_CORPUS).glob("*.txt")))
+
+
+def test_known_fact_is_answered_and_cited(engine: Engine) -> None:
+    answer = answer_json(engine.ask("2026年全球AI支出预计是多少？", qid="fact-1"))
+    assert answer["id"] == "fact-1"
+    assert answer["abstained"] is False
+    assert "2.59万亿美元" in answer["answer"]
+    docs = [c["doc"] for c in answer["citations"]]
+    assert AI_REPORT in docs
+    cited = next(c for c in answer["citations"] if c["doc"] == AI_REPORT)
+    assert cited["title"] == "BTRAC 2026—2030前沿产业研究报告"
+    source = (Path(REAL_CORPUS) / AI_REPORT).read_text(encoding="utf-8")
+    assert any("2.59万亿美元" in source[c["start"] : c["end"]] for c in answer["citations"] if c["doc"] == AI_REPORT)
+
+
+def test_question_about_something_absent_abstains(engine: Engine) -> None:
+    text = corpus_text()
+    assert "Neuralink" not in text and "neuralink" not in text.lower()
+    answer = engine.ask("脑机接口公司Neuralink在2024年完成了多少融资？")
+    assert answer.abstained is True, (
+        f"answered {answer.text!r} with confidence {answer.confidence:.3f} "
+        f"(threshold {engine.threshold}) from {[c.chunk.id for c in answer.citations]}")
+    assert answer.citations == ()
+    assert answer.text == ""
+
+
+def test_invented_entity_abstains(engine: Engine) -> None:
+    assert "Zorblax" not in corpus_text()
+    answer = engine.ask("量子引力望远镜公司Zorblax的估值是多少？")
+    assert answer.abstained is True and answer.citations == ()
+
+
+def test_english_question_finds_the_chinese_report(engine: Engine) -> None:
+    answer = engine.ask("What is the forecast for global AI spending in 2026?", top_k=5)
+    assert not answer.abstained
+    assert AI_REPORT in [c.chunk.doc for c in answer.citations[:5]]
+    hits = engine.search("What is the forecast for global AI spending in 2026?", top_k=5)
+    assert AI_REPORT in [h.chunk.doc for h in hits]

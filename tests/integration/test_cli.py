@@ -1,0 +1,197 @@
+"""The reportqa command: batch files, --json output, JSONL corpora, exit codes, the installed script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from reportqa.cli import main
+from reportqa.settings import Settings
+
+from ..conftest import AI_DOC, CHIP_DOC, ROOT, SMALL_DOCS
+
+CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "text",
+                   "score"}
+ANSWER_FIELDS = {"id", "question", "answer", "abstained", "citations"}
+TOPICS = ["全球AI支出", "星河半导体营业收入", "新型储能装机规模", "全固态电池能量密度", "量子计算市场规模",
+          "北美云厂商资本开支", "碳化硅产线", "超导量子比特", "液流电池", "生成式AI应用"]
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_batch_gives_one_line_per_input_line_in_order(small_index: Settings, tmp_path: Path) -> None:
+    lines = [json.dumps({"id": f"q{i:03d}", "question": f"{TOPICS[i % len(TOPICS)]}是多少？（{i}）"},
+                        ensure_ascii=False) for i in range(100)]
+    lines.insert(10, "{not json")
+    lines.insert(50, json.dumps({"id": "no-question", "query": "字段名写错了"}, ensure_ascii=False))
+    lines.insert(70, "")  # blank lines produce no output
+    lines.insert(80, json.dumps({"id": "blank-question", "question": "   "}))
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+
+    assert main(["ask", "--index-dir", str(small_index.index_dir), "--batch", str(source), "--out", str(out)]) == 0
+
+    rows = read_jsonl(out)
+    non_empty = [line for line in lines if line.strip()]
+    assert len(out.read_text(encoding="utf-8").splitlines()) == len(non_empty) == 103
+    expected_ids = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            expected_ids.append(json.loads(line)["id"])
+        except json.JSONDecodeError:
+            expected_ids.append(None)  # nothing to salvage: any id naming the line will do
+    for row, expected in zip(rows, expected_ids, strict=True):
+        if expected is not None:
+            assert row["id"] == expected
+    errors = {row["id"]: row for row in rows if "error" in row}
+    assert len(errors) == 3, list(errors)
+    bad_json = rows[10]
+    assert "error" in bad_json and bad_json["id"] and "JSON" in bad_json["error"]
+    assert "line 11" in bad_json["error"]
+    assert "question" in errors["no-question"]["error"]
+    assert "empty" in errors["blank-question"]["error"]
+    for row in rows:
+        assert ANSWER_FIELDS <= set(row)
+        if "error" not in row:
+            assert row["question"].startswith(tuple(TOPICS))
+    answered = [row for row in rows if "error" not in row and not row["abstained"]]
+    assert len(answered) >= 50
+    for row in answered:
+        assert row["citations"] and all(CITATION_FIELDS == set(c) for c in row["citations"])
+        assert row["answer"]
+
+
+def test_batch_to_stdout(small_index: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "a", "question": "星河半导体2025年营业收入是多少？"}\n[1, 2]\n', encoding="utf-8")
+    assert main(["ask", "--index-dir", str(small_index.index_dir), "--batch", str(source)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["id"] for r in rows] == ["a", "line-2"]
+    assert rows[0]["citations"][0]["doc"] == CHIP_DOC
+    assert "error" in rows[1] and "error" not in rows[0]
+
+
+def test_ask_json_prints_the_contract(small_index: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    question = "2026年全球AI支出预计达到多少？"
+    assert main(["ask", "--index-dir", str(small_index.index_dir), "--json", "--top-k", "3", question]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert ANSWER_FIELDS | {"confidence"} == set(answer)
+    assert answer["question"] == question and answer["id"] == ""
+    assert answer["abstained"] is False
+    assert "2.59万亿美元" in answer["answer"]
+    assert 1 <= len(answer["citations"]) <= 3
+    first = answer["citations"][0]
+    assert set(first) == CITATION_FIELDS
+    assert [c["n"] for c in answer["citations"]] == list(range(1, len(answer["citations"]) + 1))
+    assert first["doc"] == AI_DOC and first["title"] == SMALL_DOCS[AI_DOC][0]
+    source = SMALL_DOCS[AI_DOC][1]
+    assert "2.59万亿美元" in source[first["start"] : first["end"]]
+    assert first["line_start"] == source.count("\n", 0, first["start"]) + 1
+    assert first["page"] is None and isinstance(first["score"], float)
+    assert first["section"].startswith("第一章")
+
+
+def test_ask_plain_text(small_index: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--index-dir", str(small_index.index_dir), "星河半导体2025年营业收入是多少？"]) == 0
+    out = capsys.readouterr().out
+    assert "[1]" in out and f"{CHIP_DOC}:" in out and "星河半导体" in out
+
+
+def test_index_from_jsonl_cites_the_given_ids(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = tmp_path / "docs.jsonl"
+    ids = {AI_DOC: "RPT-2026-AI", CHIP_DOC: "RPT-XH-01", "battery_storage.txt": "RPT-ESS-07",
+           "quantum_outlook.txt": "RPT-QC-03"}
+    corpus.write_text("".join(json.dumps({"id": ids[name], "title": title, "text": text}, ensure_ascii=False) + "\n"
+                              for name, (title, text) in SMALL_DOCS.items()), encoding="utf-8")
+    index_dir = tmp_path / "idx"
+    assert main(["index", "--index-dir", str(index_dir), "--corpus", str(corpus)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["documents"] == 4 and report["chunks"] > 4 and report["skipped"] == []
+
+    assert main(["ask", "--index-dir", str(index_dir), "--json", "星河半导体2025年营业收入是多少？"]) == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["citations"][0]["doc"] == "RPT-XH-01"
+    assert answer["citations"][0]["title"] == SMALL_DOCS[CHIP_DOC][0]
+    assert {c["doc"] for c in answer["citations"]} <= set(ids.values())
+
+    # --if-missing leaves a present index alone
+    version = (index_dir / "CURRENT").read_text(encoding="utf-8")
+    assert main(["index", "--index-dir", str(index_dir), "--corpus", str(corpus), "--if-missing"]) == 0
+    assert (index_dir / "CURRENT").read_text(encoding="utf-8") == version
+
+
+def test_index_of_a_malformed_jsonl_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    corpus = tmp_path / "docs.jsonl"
+    corpus.write_text('{"id": "a", "title": "t", "text": "正文内容。"}\n{"title": "no id"}\n', encoding="utf-8")
+    assert main(["index", "--index-dir", str(tmp_path / "idx"), "--corpus", str(corpus)]) == 2
+    err = capsys.readouterr().err
+    assert "docs.jsonl:2" in err
+
+
+def test_one_short_document_is_indexed_or_refused_clearly(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "note.txt").write_text("第一章 概述\n星河半导体在2025年实现营业收入128亿元，同比增长36%。\n",
+                                     encoding="utf-8")
+    code = main(["index", "--index-dir", str(tmp_path / "idx"), "--corpus", str(folder)])
+    if code == 0:
+        assert main(["ask", "--index-dir", str(tmp_path / "idx"), "--json", "星河半导体营业收入"]) == 0
+        assert json.loads(capsys.readouterr().out)["citations"][0]["doc"] == "note.txt"
+    else:
+        assert code == 2 and capsys.readouterr().err.startswith("reportqa index: ")
+
+
+def test_missing_index_exits_2_with_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "no-index"
+    assert main(["ask", "--index-dir", str(missing), "任何问题"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("reportqa ask: ")
+    assert "no index" in captured.err and f"reportqa index --index-dir {missing}" in captured.err
+    assert "Traceback" not in captured.err
+
+
+def test_empty_question_and_bad_top_k_exit_2(small_index: Settings, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--index-dir", str(small_index.index_dir), "   "]) == 2
+    assert "empty" in capsys.readouterr().err
+    assert main(["ask", "--index-dir", str(small_index.index_dir), "--top-k", "0", "星河半导体"]) == 2
+    assert "top_k" in capsys.readouterr().err
+    assert main(["ask", "--index-dir", str(small_index.index_dir)]) == 2
+    assert "--batch" in capsys.readouterr().err
+
+
+def test_missing_batch_file_exits_2(small_index: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ask", "--index-dir", str(small_index.index_dir), "--batch", str(tmp_path / "nope.jsonl")]) == 2
+    assert "nope.jsonl" in capsys.readouterr().err
+
+
+def test_installed_script_answers(small_index: Settings, tmp_path: Path) -> None:
+    script = Path(sys.executable).parent / "reportqa"
+    assert script.is_file(), f"{script} is not installed"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPORTQA_")}
+    env |= {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    result = subprocess.run(
+        [str(script), "ask", "--index-dir", str(small_index.index_dir), "--json", "全固态电池的能量密度有望达到多少？"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["abstained"] is False
+    assert "500瓦时" in answer["answer"]
+    assert answer["citations"][0]["doc"] == "battery_storage.txt"
+
+    missing = subprocess.run([str(script), "ask", "--index-dir", str(tmp_path / "none"), "问题"],
+                             capture_output=True, text=True, timeout=120, cwd=ROOT, env=env, check=False)
+    assert missing.returncode == 2
+    assert "reportqa index" in missing.stderr and "Traceback" not in missing.stderr
