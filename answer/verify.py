@@ -52,15 +52,34 @@ def _context_terms(text: str, position: int, terms: Sequence[str], radius: int =
     return {t for t in terms if t in window}
 
 
+def _year_before(found: Sequence[Quantity], figure: Quantity, reach: int = 24) -> int | None:
+    """The year written just before a figure, with no other figure of its kind in between
+    (…从2025年的1.74万亿美元飙升至2.59万亿美元 ties 1.74 to 2025 and leaves 2.59 open)."""
+    years = [q for q in found if q.kind == "year" and figure.start - reach <= q.start < figure.start]
+    if not years:
+        return None
+    year = max(years, key=lambda q: q.start)
+    between = [q for q in found if q.kind == figure.kind and year.start < q.start < figure.start]
+    return None if between else int(year.value)
+
+
 def align(claim_q: Quantity, claim: str, stated: Sequence[Quantity], passage: str, terms: Sequence[str]
           ) -> Quantity | None:
-    """The stated figure the claimed one speaks of: same kind, sharing the most nearby words, then nearest value."""
+    """The stated figure the claimed one speaks of: same kind, same year, most shared nearby words, nearest value."""
     same_kind = [s for s in stated if s.kind == claim_q.kind]
     if not same_kind:
         return None
+    claim_years = {int(q.value) for q in quantities(claim) if q.kind == "year"}
     around = _context_terms(prepare(claim), claim_q.start, terms)
-    return max(same_kind, key=lambda s: (len(around & _context_terms(prepare(passage), s.start, terms)),
-                                         -abs(s.value - claim_q.value) / max(abs(claim_q.value), 1e-9)))
+    prepared = prepare(passage)
+
+    def fit(s: Quantity) -> tuple[bool, int, float]:
+        year = _year_before(stated, s)
+        return (year is None or not claim_years or year in claim_years,
+                len(around & _context_terms(prepared, s.start, terms)),
+                -abs(s.value - claim_q.value) / max(abs(claim_q.value), 1e-9))
+
+    return max(same_kind, key=fit)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from api.deps import EngineDep, EngineHolder, HolderDep, require_key
-from api.schemas import AnswerOut, AskRequest, ErrorOut, Health, SearchOut, SearchRequest
-from reportqa.contract import answer_json, hits_json
+from api.limits import BodyLimit
+from api.schemas import AnswerOut, AskRequest, CiteOut, CiteRequest, ErrorOut, Health, SearchOut, SearchRequest
+from reportqa.contract import answer_json, hits_json, verdict_json
+from reportqa.draft import render_markdown, results_json
 from reportqa.pipeline import QuestionError
 from reportqa.settings import Settings
 
@@ -58,18 +60,14 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
                            allow_headers=["authorization", "content-type"])
 
     @app.middleware("http")
-    async def limit_and_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_body_bytes:
-            response: Response = JSONResponse(
-                {"error": f"request body of {length} bytes exceeds the limit of {settings.max_body_bytes}"},
-                status_code=413)
-        else:
-            response = await call_next(request)
+        response = await call_next(request)
         log.info("%s %s %d %.1fms", request.method, request.url.path, response.status_code,
                  (time.perf_counter() - started) * 1000)
         return response
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
 
 def create_app(settings: Settings, holder: EngineHolder | None = None) -> FastAPI:
@@ -85,7 +83,7 @@ def create_app(settings: Settings, holder: EngineHolder | None = None) -> FastAP
     def healthz(holder: HolderDep) -> Health:
         try:
             engine = holder.get()
-        except Exception as exc:  # noqa: BLE001 - health reports any failure as text
+        except Exception as exc:
             return Health(status="no-index", problem=str(exc))
         manifest = engine.index.manifest
         return Health(status="ok", problem=holder.problem,
@@ -100,5 +98,15 @@ def create_app(settings: Settings, holder: EngineHolder | None = None) -> FastAP
     @app.post("/search", response_model=SearchOut, responses=ERRORS, dependencies=guarded)
     def search(body: SearchRequest, engine: EngineDep) -> dict[str, Any]:
         return {"results": hits_json(engine.search(body.query, body.top_k))}
+
+    @app.post("/cite", response_model=CiteOut, responses=ERRORS, dependencies=guarded)
+    def cite(body: CiteRequest, engine: EngineDep) -> dict[str, Any]:
+        if body.statements is not None:
+            return {"results": [verdict_json(engine.cite(s), f"claim-{i}")
+                                for i, s in enumerate(body.statements, start=1)]}
+        draft = body.text or ""
+        checked = engine.cite_draft(draft)
+        return {"results": results_json(checked),
+                "markdown": render_markdown(draft, checked) if body.format == "markdown" else None}
 
     return app

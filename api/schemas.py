@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
@@ -13,8 +13,8 @@ MAX_TOP_K = 50
 def _non_blank(value: str, what: str) -> str:
     if not value.strip():
         raise ValueError(f"the {what} is empty")
-    if len(value) > MAX_QUESTION_CHARS:
-        raise ValueError(f"the {what} is {len(value)} characters; the limit is {MAX_QUESTION_CHARS}")
+    if len(value.strip()) > MAX_QUESTION_CHARS:
+        raise ValueError(f"the {what} is {len(value.strip())} characters; the limit is {MAX_QUESTION_CHARS}")
     return value
 
 
@@ -80,3 +80,44 @@ class Health(BaseModel):
 class ErrorOut(BaseModel):
     error: str
     detail: Any = None
+
+
+class CiteRequest(BaseModel):
+    """Either a list of statements or a whole draft (Markdown or plain text)."""
+
+    statements: list[str] | None = Field(
+        default=None, max_length=1000, examples=[["2026年全球AI支出达到2.59万亿美元。"]]
+    )
+    text: str | None = Field(default=None, description="a whole draft; split into claim sentences")
+    format: str = Field(default="json", pattern="^(json|markdown)$")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> CiteRequest:
+        if (self.statements is None) == (self.text is None):
+            raise ValueError('give either "statements" or "text"')
+        if self.statements is not None:
+            if not self.statements:
+                raise ValueError("statements is empty")
+            for i, statement in enumerate(self.statements):
+                _non_blank(statement, f"statement {i + 1}")
+        elif self.text is not None and not self.text.strip():
+            raise ValueError("the draft is empty")
+        return self
+
+
+class CiteResult(BaseModel):
+    id: str
+    claim: str
+    verdict: str
+    report_value: str | None
+    claim_value: str | None
+    support: float
+    citations: list[CitationOut]
+    start: int | None = None
+    end: int | None = None
+    line: int | None = None
+
+
+class CiteOut(BaseModel):
+    results: list[CiteResult]
+    markdown: str | None = None

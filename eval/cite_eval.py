@@ -71,7 +71,7 @@ def run_cite_eval(settings: Settings, path: Path, report_dir: Path | None, floor
     from eval.harness import ensure_index
 
     engine = ensure_index(settings)
-    result = score_claims(engine, read_jsonl(path))  # type: ignore[arg-type]
+    result = score_claims(engine, read_jsonl(path))
     summary = {k: v for k, v in result.items() if k != "details"}
     print(json.dumps(summary, ensure_ascii=False, indent=1))
     if report_dir:

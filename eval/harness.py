@@ -8,7 +8,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from answer.extract import answer_from_hits
@@ -149,7 +148,9 @@ def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
     report["qa"] = str(args.qa or DEFAULT_QA)
     report["index"] = engine.index.manifest.get("embed_model")
     if args.calibrate:
-        calibration = calibration_from(report, items) | {"qa": str(args.qa or DEFAULT_QA)}
+        qa_path = Path(args.qa or DEFAULT_QA).resolve()
+        shown = qa_path.relative_to(Path.cwd()) if qa_path.is_relative_to(Path.cwd()) else qa_path
+        calibration = calibration_from(report, items) | {"qa": str(shown)}
         CALIBRATION_FILE.write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
         print(json.dumps(calibration))
         return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -98,36 +99,47 @@ def build_index(index_dir: Path, request: BuildRequest, embedder: Embedder | Non
     started = time.perf_counter()
     with build_lock(index_dir):
         partial = new_version_dir(index_dir)
-        texts = [search_text(c) for c in request.chunks]
-        progress(f"tokenising {len(texts)} chunks")
-        token_lists = [tokens(t) for t in texts]
-        LexicalIndex.build(token_lists).save(partial / BM25_DIR)
-        LexicalIndex.build([bigrams(t) for t in texts]).save(partial / BIGRAM_DIR)
-        (partial / IDF_FILE).write_text(json.dumps(inverse_document_frequency(token_lists), ensure_ascii=False),
-                                        encoding="utf-8")
+        try:
+            return _write_version(index_dir, partial, request, embedder, progress, started)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)  # a failed build leaves nothing half-written behind
+            raise
+
+
+def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedder: Embedder | None,
+                   progress: Progress, started: float) -> Path:
+    texts = [search_text(c) for c in request.chunks]
+    progress(f"tokenising {len(texts)} chunks")
+    token_lists = [tokens(t) for t in texts]
+    LexicalIndex.build(token_lists).save(partial / BM25_DIR)
+    LexicalIndex.build([bigrams(t) for t in texts]).save(partial / BIGRAM_DIR)
+    idf = inverse_document_frequency(token_lists)
+    (partial / IDF_FILE).write_text(json.dumps(idf, ensure_ascii=False), encoding="utf-8")
+    if embedder is None and request.embed_model == CORPUS_STATIC:
+        progress("fitting the corpus embedding model")
+        static = fit_static_model(token_lists, partial / MODEL_DIR, dimension=request.embed_dim)
+        embedder = static
+        vectors = static.encode_prepared([" ".join(t) for t in token_lists])  # jieba ran once, above
+    else:
         if embedder is None:
-            if request.embed_model == CORPUS_STATIC:
-                progress("fitting the corpus embedding model")
-                embedder = fit_static_model(texts, partial / MODEL_DIR, dimension=request.embed_dim)
-            else:
-                progress(f"loading embedding model {request.embed_model}")
-                embedder = load_embedder(request.embed_model)
+            progress(f"loading embedding model {request.embed_model}")
+            embedder = load_embedder(request.embed_model)
         progress("embedding chunks")
         vectors = _encode(embedder, texts, progress)
-        DenseIndex.build(vectors).save(partial / FAISS_FILE)
-        write_chunks(partial / CHUNKS, request.chunks)
-        manifest = {
-            "format_version": FORMAT_VERSION,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "embed_model": request.embed_model,
-            "embedder": embedder.name,
-            "dimension": int(vectors.shape[1]),
-            "chunker": request.chunker,
-            "corpus_hash": request.corpus_hash,
-            "n_chunks": len(request.chunks),
-            "documents": request.documents,
-            "build_seconds": round(time.perf_counter() - started, 2),
-            **request.extra,
-        }
-        (partial / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-        return publish(index_dir, partial)
+    DenseIndex.build(vectors).save(partial / FAISS_FILE)
+    write_chunks(partial / CHUNKS, request.chunks)
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "embed_model": request.embed_model,
+        "embedder": embedder.name,
+        "dimension": int(vectors.shape[1]),
+        "chunker": request.chunker,
+        "corpus_hash": request.corpus_hash,
+        "n_chunks": len(request.chunks),
+        "documents": request.documents,
+        "build_seconds": round(time.perf_counter() - started, 2),
+        **request.extra,
+    }
+    (partial / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    return publish(index_dir, partial)

@@ -39,10 +39,13 @@ class SentenceTransformerEmbedder:
         self._batch_size = batch_size
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        prepared = [self._prepare(t) for t in texts] if self._prepare else list(texts)
+        return self.encode_prepared([self._prepare(t) for t in texts] if self._prepare else list(texts))
+
+    def encode_prepared(self, prepared: Sequence[str]) -> np.ndarray:
+        """Encode texts that already went through the model's preparation step."""
         if not prepared:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(prepared, batch_size=self._batch_size, show_progress_bar=False,
+        vectors = self._model.encode(list(prepared), batch_size=self._batch_size, show_progress_bar=False,
                                      convert_to_numpy=True, normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)
 

@@ -54,7 +54,7 @@ def load_embedder(name: str, index_model_dir: Path | None = None) -> Embedder:
         return SentenceTransformerEmbedder(SentenceTransformer(str(_minilm_path()), device="cpu"), name)
     try:
         model = SentenceTransformer(name, device="cpu")
-    except Exception as exc:  # noqa: BLE001 - sentence-transformers raises many kinds here
+    except Exception as exc:
         raise ModelError(
             f"cannot load embedding model {name!r}: {exc}. Use a local folder, an installed model, "
             f"or the default {CORPUS_STATIC!r}; hub models need to be in the local cache when offline."
@@ -62,20 +62,21 @@ def load_embedder(name: str, index_model_dir: Path | None = None) -> Embedder:
     return SentenceTransformerEmbedder(model, name)
 
 
-def fit_static_model(texts: Sequence[str], out_dir: Path, dimension: int = 256, min_df: int = 2) -> Embedder:
-    """Fit a Chinese-aware static-embedding sentence-transformers model on the corpus itself (LSA init)."""
+def fit_static_model(docs: Sequence[list[str]], out_dir: Path, dimension: int = 256, min_df: int = 2
+                     ) -> SentenceTransformerEmbedder:
+    """Fit a Chinese-aware static-embedding sentence-transformers model on the corpus's jieba tokens (LSA)."""
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.models import Normalize, StaticEmbedding
     from tokenizers import Tokenizer
     from tokenizers.models import WordLevel
     from tokenizers.pre_tokenizers import WhitespaceSplit
 
-    docs = [tokens(t) for t in texts]
     df: dict[str, int] = {}
     for doc in docs:
         for token in set(doc):
             df[token] = df.get(token, 0) + 1
     vocab = {UNK: 0}
+    min_df = min_df if len(docs) >= 50 else 1  # a tiny corpus keeps every word
     for token in sorted(t for t, n in df.items() if n >= min_df):
         vocab[token] = len(vocab)
     idf = np.zeros(len(vocab), dtype=np.float32)
@@ -86,16 +87,20 @@ def fit_static_model(texts: Sequence[str], out_dir: Path, dimension: int = 256, 
     for r, doc in enumerate(docs):
         counts: dict[int, int] = {}
         for token in doc:
-            i = vocab.get(token)
-            if i is not None:
-                counts[i] = counts.get(i, 0) + 1
+            column = vocab.get(token)
+            if column is not None:
+                counts[column] = counts.get(column, 0) + 1
         for i, c in counts.items():
             rows.append(r)
             cols.append(i)
             vals.append((1.0 + np.log(c)) * idf[i])
     matrix = csr_matrix((vals, (rows, cols)), shape=(len(docs), len(vocab)), dtype=np.float32)
-    k = max(2, min(dimension, min(matrix.shape) - 1))
-    _, singular, vt = svds(matrix, k=k, random_state=0)
+    k = min(dimension, min(matrix.shape) - 1)
+    if k < 8:  # a handful of chunks: the full decomposition is cheap and has no minimum size
+        _, singular, vt = np.linalg.svd(matrix.toarray(), full_matrices=False)
+        k = len(singular)
+    else:
+        _, singular, vt = svds(matrix, k=k, random_state=0)
     term_vectors = (vt.T * singular).astype(np.float32)
     norms = np.linalg.norm(term_vectors, axis=1, keepdims=True)
     weights = np.ascontiguousarray(term_vectors / np.maximum(norms, 1e-9) * idf[:, None], dtype=np.float32)

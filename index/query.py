@@ -23,8 +23,13 @@ from index.text import (
 
 ALIAS_WEIGHT = 0.5
 GLOSSARY_WEIGHT = 0.8
-_NUMBER_CUES = re.compile(r"多少|几(?!乎)|多大|多高|多长|比例|占比|份额|规模|金额|增速|增长率|增幅|cagr|百分之|how much|how many|what share|what percentage|size")
-_ORG_CUES = re.compile(r"哪家|哪些公司|哪些企业|哪个公司|哪个企业|哪个机构|哪家机构|什么公司|which company|which firm|who")
+_NUMBER_CUES = re.compile(
+    r"多少|几(?!乎)|多大|多高|多长|比例|占比|份额|规模|金额|增速|增长率|增幅|cagr|百分之"
+    r"|how much|how many|what share|what percentage|size"
+)
+_ORG_CUES = re.compile(
+    r"哪家|哪些公司|哪些企业|哪个公司|哪个企业|哪个机构|哪家机构|什么公司|which company|which firm|who"
+)
 _DATE_CUES = re.compile(r"哪一年|何时|什么时候|哪年|哪天|日期|when|what year")
 _LIST_CUES = re.compile(r"哪些|哪几|包括什么|有什么|列举|which .*s\b|what are")
 _DEFINITION_CUES = re.compile(r"是什么|指什么|什么是|含义|定义|what is|what does .* mean")
@@ -126,6 +131,12 @@ def _names(text: str) -> set[str]:
             if any(ch.isdigit() for ch in w) or sum(ch.isupper() for ch in w) >= 2}
 
 
+def _capitalised(text: str) -> set[str]:
+    """Capitalised words past the first of an English question: likely names (Neuralink, Stargate)."""
+    tokens_ = re.findall(r"[A-Za-z][\w\-']*", text)
+    return {w.lower().removesuffix("'s") for w in tokens_[1:] if w[0].isupper() and w.lower() not in _ENGLISH_STOP}
+
+
 def expected_answer(text: str) -> str | None:
     lowered = normalize(text)
     for kind, pattern in (("date", _DATE_CUES), ("org", _ORG_CUES), ("number", _NUMBER_CUES),
@@ -168,10 +179,11 @@ def analyze(question: str) -> Query:
 
 def content_words(question: str, english: bool) -> tuple[str, ...]:
     """Words that name something: multi-character CJK words, and Latin names or model numbers."""
+    table = glossary()
     if english:
-        table = glossary()
-        return tuple(sorted(n for n in _names(question) if any(c.isalpha() for c in n) and n not in table))
-    found = []
+        return tuple(sorted(n for n in _names(question) | _capitalised(question)
+                            if any(c.isalpha() for c in n) and n not in table))
+    found = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9\-]{2,}", question) if w.lower() not in table]
     for word in words(normalize(question)):
         if is_question_word(word) or word in STOPWORDS or not is_content(word):
             continue
@@ -182,7 +194,8 @@ def content_words(question: str, english: bool) -> tuple[str, ...]:
 
 
 _ENGLISH_STOP = frozenset(
-    "what which who whom how when where why is are was were be been the a an of to in on for and or by with as at "
-    "from that this these those it its do does did has have had will would can could should much many according "
-    "report reports say says said mention mentioned according".split()
+    "what which who whom how when where why is are was were be been the a "
+    "an of to in on for and or by with as at from that this these those it "
+    "its do does did has have had will would can could should much many "
+    "according report reports say says said mention mentioned".split()
 )

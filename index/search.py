@@ -163,5 +163,9 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, expect: Mappin
         raise IndexCorrupt(f"dense index dimension {dense.dimension} != manifest {manifest.get('dimension')}")
     if embedder is None:
         name = str(manifest["embed_model"])
-        embedder = load_embedder(name, version / MODEL_DIR if name == CORPUS_STATIC else None)
+        try:
+            embedder = load_embedder(name, version / MODEL_DIR if name == CORPUS_STATIC else None)
+        except Exception as exc:  # a damaged model folder fails in many library-specific ways
+            raise IndexCorrupt(f"the embedding model of {version} cannot be loaded ({exc}); "
+                               "rebuild with reportqa index") from exc
     return SearchIndex(version, manifest, chunks, lexical, bigram, dense, embedder, idf)

@@ -137,10 +137,18 @@ def build_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _sequence(name: str) -> int:
+    head = name.split("-", 1)[0]
+    return int(head[1:]) if head.startswith("v") and head[1:].isdigit() else -1
+
+
 def new_version_dir(index_dir: Path) -> Path:
-    name = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
-    path = index_dir / VERSIONS / (name + ".partial")
-    path.mkdir(parents=True)
+    """versions/v000042-20261122T224500.partial: numbered so that names sort in build order."""
+    versions = index_dir / VERSIONS
+    versions.mkdir(parents=True, exist_ok=True)
+    last = max((_sequence(p.name) for p in versions.iterdir()), default=0)
+    path = versions / f"v{last + 1:06d}-{time.strftime('%Y%m%dT%H%M%S')}.partial"
+    path.mkdir()
     return path
 
 
@@ -164,7 +172,8 @@ def publish(index_dir: Path, partial: Path) -> Path:
 def prune(index_dir: Path, keep: str) -> None:
     """Remove unfinished builds and all but the newest finished versions (the current one always stays)."""
     versions = index_dir / VERSIONS
-    finished = sorted((p for p in versions.iterdir() if not p.name.endswith(".partial")), key=lambda p: p.name)
+    finished = sorted((p for p in versions.iterdir() if not p.name.endswith(".partial")),
+                      key=lambda p: _sequence(p.name))
     stale = [p for p in finished[:-KEEP_VERSIONS] if p.name != keep]
     stale += [p for p in versions.iterdir() if p.name.endswith(".partial")]
     for path in stale:

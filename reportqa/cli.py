@@ -33,6 +33,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", type=Path, help='JSONL input, one {"id", "question"} per line')
     p.add_argument("--out", type=Path, help="JSONL output for --batch (default: stdout)")
 
+    p = sub.add_parser("cite", help="match every claim of a draft, or a JSONL batch of claims, to its source")
+    _common(p)
+    p.add_argument("draft", nargs="?", type=Path, help="Markdown or plain-text draft")
+    p.add_argument("--format", choices=["json", "markdown"], default="json")
+    p.add_argument("--batch", type=Path, help='JSONL input, one {"id", "claim"} per line')
+    p.add_argument("--out", type=Path, help="output file (default: stdout)")
+
     p = sub.add_parser("serve", help="serve the HTTP API")
     _common(p)
     p.add_argument("--host", default=None)
@@ -104,6 +111,37 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cite(args: argparse.Namespace) -> int:
+    from ingest.load import decode
+    from reportqa.batch import process_lines
+    from reportqa.contract import cite_error_json, verdict_json
+    from reportqa.draft import render_markdown, results_json
+    from reportqa.pipeline import open_engine
+
+    if not args.batch and not args.draft:
+        print("reportqa cite: give a draft file or --batch FILE", file=sys.stderr)
+        return 2
+    engine = open_engine(_settings(args))
+    out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        if args.batch:
+            with args.batch.open(encoding="utf-8", errors="replace") as lines:
+                for row in process_lines(lines, "claim", lambda qid, c: verdict_json(engine.cite(c), qid),
+                                         cite_error_json):
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            return 0
+        draft = decode(args.draft.read_bytes())
+        checked = engine.cite_draft(draft)
+        if args.format == "markdown":
+            out.write(render_markdown(draft, checked))
+        else:
+            out.write(json.dumps({"results": results_json(checked)}, ensure_ascii=False, indent=1) + "\n")
+        return 0
+    finally:
+        if args.out:
+            out.close()
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from api.server import serve
 
@@ -117,7 +155,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_from_cli(args, _settings(args))
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "serve": cmd_serve, "eval": cmd_eval}
+COMMANDS = {"index": cmd_index, "ask": cmd_ask, "cite": cmd_cite, "serve": cmd_serve, "eval": cmd_eval}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

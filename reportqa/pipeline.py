@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from answer.claims import split_claims
 from answer.extract import answer_from_hits
 from answer.verify import Verdict, judge
 from index.build import BuildRequest, Progress, build_index, default_progress
@@ -18,6 +19,7 @@ from index.text import words
 from ingest.chunk import ChunkerConfig, chunk_document
 from ingest.clean import clean_text
 from ingest.load import Skipped, load_documents
+from reportqa.draft import CheckedClaim
 from reportqa.settings import Settings
 from reportqa.types import Answer, Chunk, Document, Hit
 
@@ -122,6 +124,18 @@ class Engine:
         query = analyze(text)
         hits = self.index.search(query, self.clamp_top_k(top_k), self.weights)
         return judge(text, hits, query, self.index.idf, self.index.unknown_words(query))
+
+
+    def cite_draft(self, draft: str) -> list[CheckedClaim]:
+        """Every claim sentence of a draft with its verdict; headings, lists and code are left alone."""
+        if not draft.strip():
+            raise QuestionError("the draft is empty")
+        claims = split_claims(draft)
+        if not claims:
+            raise QuestionError("the draft has no claim sentences (only headings, lists, code or fragments)")
+        if len(claims) > self.settings.max_claims:
+            raise QuestionError(f"the draft has {len(claims)} claims; the limit is {self.settings.max_claims}")
+        return [CheckedClaim(claim, self.cite(claim.text)) for claim in claims]
 
 
 def open_engine(settings: Settings) -> Engine:

@@ -109,7 +109,8 @@ def write_small_corpus(folder: Path) -> Path:
     for name, (_, text) in SMALL_DOCS.items():
         (folder / name).write_text(text, encoding="utf-8")
     manifest = {name: {"title": title} for name, (title, _) in SMALL_DOCS.items()}
-    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    text = json.dumps(manifest, ensure_ascii=False, indent=2)
+    (folder / "manifest.json").write_text(text, encoding="utf-8")
     return folder
 
 

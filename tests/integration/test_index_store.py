@@ -94,8 +94,8 @@ def test_corpus_hash_follows_the_content(small_corpus: Path, tmp_path: Path) -> 
     documents, _ = load_documents([small_corpus])
     edited = tmp_path / "edited"
     shutil.copytree(small_corpus, edited)
-    (edited / CHIP_DOC).write_text((small_corpus / CHIP_DOC).read_text(encoding="utf-8").replace("128", "129"),
-                                   encoding="utf-8")
+    text = (small_corpus / CHIP_DOC).read_text(encoding="utf-8")
+    (edited / CHIP_DOC).write_text(text.replace("128", "129"), encoding="utf-8")
     assert corpus_hash(load_documents([edited])[0]) != corpus_hash(documents)
     assert corpus_hash(list(reversed(documents))) == corpus_hash(documents)
 
@@ -174,7 +174,7 @@ def test_broken_embedding_model_is_reported_as_corrupt(small_index: Settings, tm
             _truncate(version / MODEL_DIR / "model.safetensors")
 
     settings = _broken_copy(small_index, tmp_path, breaker)
-    with pytest.raises(IndexCorrupt, match="reportqa index|rebuild"):
+    with pytest.raises(IndexCorrupt, match=r"reportqa index|rebuild"):
         open_engine(settings)
 
 
@@ -237,7 +237,8 @@ def _versions(index_dir: Path) -> list[str]:
     return sorted(p.name for p in (index_dir / VERSIONS).iterdir())
 
 
-def test_rebuild_moves_the_pointer_and_keeps_the_old_version_loadable(small_corpus: Path, tmp_path: Path) -> None:
+def test_rebuild_moves_the_pointer_and_keeps_the_old_version_loadable(small_corpus: Path,
+                                                                      tmp_path: Path) -> None:
     settings = small_settings(tmp_path / "idx", small_corpus)
     first = build(settings).version
     engine = open_engine(settings)

@@ -64,12 +64,15 @@ def test_good_files_load_with_their_text_and_bad_ones_are_skipped_with_a_reason(
 
 def test_a_single_file_and_a_jsonl_load_together(mixed_folder: Path, tmp_path: Path) -> None:
     jsonl = tmp_path / "extracted.jsonl"
-    jsonl.write_text(json.dumps({"id": "R-1", "title": "预提取报告", "text": "正文第一段。"}, ensure_ascii=False)
-                     + "\n\n" + json.dumps({"id": "R-2", "text": "没有标题的正文。"}, ensure_ascii=False) + "\n",
-                     encoding="utf-8")
+    rows = [{"id": "R-1", "title": "预提取报告", "text": "正文第一段。"},
+            {"id": "R-2", "text": "没有标题的正文。"}]
+    jsonl.write_text("\n\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
     documents, skipped = load_documents([mixed_folder / "gb.txt", jsonl])
     assert [(d.doc, d.title, d.text) for d in documents] == [
-        ("gb.txt", "储能观察", GB_TEXT), ("R-1", "预提取报告", "正文第一段。"), ("R-2", "R-2", "没有标题的正文。")]
+        ("gb.txt", "储能观察", GB_TEXT),
+        ("R-1", "预提取报告", "正文第一段。"),
+        ("R-2", "R-2", "没有标题的正文。"),
+    ]
     assert skipped == []
 
 
