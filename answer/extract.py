@@ -14,6 +14,7 @@ from reportqa.types import Answer, Citation, Hit
 MAX_ANSWER_CHARS = 150
 UNKNOWN_IDF = 3.0  # within passages already retrieved, an unseen term says little about which sentence
 RANK_PRIOR = (0.2, 0.1, 0.05)
+NEIGHBOUR_SHARE = 0.3  # a neighbour sentence joins only when it is about the question too
 _NUMBER = re.compile(r"\d[\d,.]*\s*(?:%|％|万亿|亿|万|倍|个|家|年|月|gw|gwh|tw|eflops)?", re.IGNORECASE)
 _ORG = re.compile(r"公司|集团|科技|银行|研究院|大学|机构|实验室|[A-Z][a-zA-Z]+")
 _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月")
@@ -99,22 +100,24 @@ def _find_all(text: str, term: str) -> list[int]:
     return found
 
 
-def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -> str:
-    """The best-scoring sentence, joined by whichever neighbour scores higher when both fit in 150 chars."""
+def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -> tuple[str, int | None]:
+    """(answer, index of the hit it came from): the best sentence, joined by whichever neighbour scores
+    higher when both fit in 150 characters."""
     units = units_of(hits)
     if not units:
-        return ""
+        return "", None
     scores = [score_unit(u, query, idf) for u in units]
     best = max(range(len(units)), key=lambda i: (scores[i], -i))
     answer = trim(units[best].text, query)
+    source = units[best].hit_rank
     neighbours = [i for i in (best - 1, best + 1)
-                  if 0 <= i < len(units) and units[i].hit_rank == units[best].hit_rank
+                  if 0 <= i < len(units) and units[i].hit_rank == source and scores[i] >= NEIGHBOUR_SHARE * scores[best]
                   and len(answer) + len(units[i].text) + 1 <= MAX_ANSWER_CHARS]
     if not neighbours:
-        return answer
+        return answer, source
     other = max(neighbours, key=lambda i: scores[i])
     first, second = (units[other].text, answer) if other < best else (answer, units[other].text)
-    return first + ("" if first[-1] in "。！？；;" else "；") + second
+    return first + ("" if first[-1] in "。！？；;" else "；") + second, source
 
 
 def answer_from_hits(question: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float],
@@ -124,5 +127,6 @@ def answer_from_hits(question: str, hits: Sequence[Hit], query: Query, idf: Mapp
     if not hits or confidence < threshold:
         return Answer(question=question, text="", abstained=True, citations=(), id=qid, confidence=confidence)
     citations = tuple(Citation(n, hit.chunk, hit.score) for n, hit in enumerate(hits, start=1))
-    return Answer(question=question, text=select_answer(hits, query, idf), abstained=False,
-                  citations=citations, id=qid, confidence=confidence)
+    text, source = select_answer(hits, query, idf)
+    return Answer(question=question, text=text, abstained=False, citations=citations, id=qid,
+                  confidence=confidence, source=None if source is None else source + 1)

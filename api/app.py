@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 
+from api.chat import router as chat_router
 from api.deps import EngineDep, EngineHolder, HolderDep, require_key
 from api.limits import BodyLimit
 from api.schemas import AnswerOut, AskRequest, CiteOut, CiteRequest, ErrorOut, Health, SearchOut, SearchRequest
@@ -21,6 +23,7 @@ from reportqa.pipeline import QuestionError
 from reportqa.settings import Settings
 
 log = logging.getLogger("reportqa.access")
+STATIC_DIR = Path(__file__).parent / "static"
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut}, 413: {"model": ErrorOut}, 422: {"model": ErrorOut}, 503: {"model": ErrorOut}
 }
@@ -79,6 +82,10 @@ def create_app(settings: Settings, holder: EngineHolder | None = None) -> FastAP
     _install_middleware(app, settings)
     guarded = [Depends(require_key)]
 
+    @app.get("/", include_in_schema=False)
+    def page() -> FileResponse:
+        return FileResponse(STATIC_DIR / "index.html", media_type="text/html; charset=utf-8")
+
     @app.get("/healthz", response_model=Health)
     def healthz(holder: HolderDep) -> Health:
         try:
@@ -109,4 +116,5 @@ def create_app(settings: Settings, holder: EngineHolder | None = None) -> FastAP
         return {"results": results_json(checked),
                 "markdown": render_markdown(draft, checked) if body.format == "markdown" else None}
 
+    app.include_router(chat_router, dependencies=guarded, responses=ERRORS)
     return app

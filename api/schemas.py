@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -121,3 +121,42 @@ class CiteResult(BaseModel):
 class CiteOut(BaseModel):
     results: list[CiteResult]
     markdown: str | None = None
+
+
+class Message(BaseModel):
+    """A chat message; OpenAI-style content parts are accepted and their text joined."""
+
+    model_config = ConfigDict(extra="ignore")
+    role: Literal["system", "user", "assistant", "tool", "developer"]
+    content: str | list[dict[str, Any]] | None = None
+
+    def text(self) -> str:
+        if isinstance(self.content, list):
+            return "".join(str(part.get("text", "")) for part in self.content if part.get("type", "text") == "text")
+        return self.content or ""
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    messages: list[Message] = Field(min_length=1, max_length=100)
+    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
+
+    @model_validator(mode="after")
+    def _has_question(self) -> ChatRequest:
+        users = [m for m in self.messages if m.role == "user"]
+        if not users or not users[-1].text().strip():
+            raise ValueError("the last user message is empty")
+        _non_blank(users[-1].text(), "question")
+        return self
+
+
+class ChatOut(AnswerOut):
+    source: int | None = None
+    resolved_question: str | None = None
+
+
+class CompletionRequest(ChatRequest):
+    """The OpenAI chat-completions request; sampling parameters are accepted and ignored (answers are extractive)."""
+
+    model: str = "reportqa"
+    stream: bool = False

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -199,3 +199,17 @@ _ENGLISH_STOP = frozenset(
     "its do does did has have had will would can could should much many "
     "according report reports say says said mention mentioned".split()
 )
+
+
+def with_context(query: Query, context: Query, weight: float = 0.4) -> Query:
+    """A follow-up's query with the earlier question's terms added at a lower weight; its years count as
+    the follow-up's own (那中国呢？ after a question about 2026 still asks about 2026)."""
+    terms = dict(query.terms)
+    for term, w in context.terms.items():
+        terms.setdefault(term, w * weight)
+    grams = dict(query.grams)
+    for gram, w in context.grams.items():
+        grams.setdefault(gram, w * weight)
+    years = tuple(t for t in context.core if t.isdigit() and len(t) == 4 and t not in query.core)
+    return replace(query, terms=terms, grams=grams, core=query.core + years,
+                   dense_text=f"{query.dense_text} {context.dense_text}", wants=query.wants or context.wants)

@@ -56,6 +56,11 @@ def _tagger() -> object:
 PROPER_FLAGS = frozenset({"nr", "ns", "nt", "nz", "eng"})
 
 
+def tagged(text: str) -> list[tuple[str, str]]:
+    """(word, part-of-speech flag) pairs from jieba's tagger."""
+    return [(p.word, p.flag) for p in _tagger().cut(normalize(text))]  # type: ignore[attr-defined]
+
+
 def proper_nouns(text: str) -> list[tuple[str, str]]:
     """(word, kind) for names of people, places, organisations and Latin-script names, as jieba tags them."""
     tagged = _tagger().cut(normalize(text))  # type: ignore[attr-defined]

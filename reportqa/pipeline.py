@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from answer.claims import split_claims
 from answer.extract import answer_from_hits
+from answer.followup import Turn, resolve
 from answer.verify import Verdict, judge
 from index.build import BuildRequest, Progress, build_index, default_progress
-from index.query import analyze
+from index.query import analyze, with_context
 from index.search import SearchIndex, SearchWeights, open_index
 from index.store import content_hash, corpus_hash
 from index.text import words
@@ -117,6 +118,18 @@ class Engine:
         hits = self.index.search(query, self.clamp_top_k(top_k), weights or self.weights)
         return answer_from_hits(text, hits, query, self.index.idf, self.threshold, qid)
 
+
+    def chat(self, turns: Sequence[Turn], top_k: int | None = None) -> Answer:
+        """Answer the last user turn of a conversation, follow-ups resolved against the earlier turns."""
+        resolved = resolve(turns)
+        text = self.check_question(resolved.question)
+        query = analyze(text)
+        if resolved.context:
+            query = with_context(query, analyze(resolved.context))
+        hits = self.index.search(query, self.clamp_top_k(top_k), self.weights)
+        answer = answer_from_hits(text, hits, query, self.index.idf, self.threshold)
+        standalone = f"{text}（上文：{resolved.context}）" if resolved.context else text
+        return replace(answer, resolved_question=standalone)
 
     def cite(self, claim: str, top_k: int | None = None) -> Verdict:
         """The passages behind a claim and whether they support, contradict or don't cover it."""

@@ -60,3 +60,5 @@ class Answer:
     citations: tuple[Citation, ...]
     id: str = ""
     confidence: float = 0.0
+    source: int | None = None  # the citation number the answer text was taken from
+    resolved_question: str | None = None  # a follow-up rewritten to stand alone (chat)
