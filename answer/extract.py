@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from index.query import Query
 from index.text import normalize, weighted_coverage
 from ingest.chunk import split_sentences
+from ingest.lines import is_caption
 from reportqa.types import Answer, Citation, Hit
 
 MAX_ANSWER_CHARS = 150
@@ -50,7 +51,7 @@ def units_of(hits: Sequence[Hit], depth: int = 3) -> list[Unit]:
             continue
         for paragraph in hit.chunk.text.split("\n"):
             units.extend(Unit(paragraph[a:b].strip(), rank) for a, b in split_sentences(paragraph))
-    return [u for u in units if u.text]
+    return [u for u in units if u.text and not is_caption(u.text)]
 
 
 def term_coverage(text: str, query: Query, idf: Mapping[str, float]) -> float:

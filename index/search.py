@@ -33,7 +33,7 @@ from index.text import bigrams, normalize, weighted_coverage, word_frequency
 from reportqa.types import Chunk, Hit
 
 CANDIDATES = 60
-COVERAGE_WEIGHT = 0.6
+COVERAGE_WEIGHT = 1.0
 UNKNOWN_WORD_PENALTY = 0.5
 COMMON_WORD_FREQ = 50
 FUNCTION_CHARS = "的了在是对按该其为那这较前要新多大占套用中与和及或将把被从向于"

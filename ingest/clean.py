@@ -12,6 +12,7 @@ from ingest.lines import (
     glue,
     heading_kind,
     is_bullet,
+    is_caption,
     is_table_row,
     is_table_rule,
     noise_reason,
@@ -162,7 +163,7 @@ class _ParagraphBuilder:
 
     def accepts(self, line: Line) -> bool:
         """A hard wrap: the open paragraph stops mid-sentence and the next line isn't a new item."""
-        if not self.parts or is_bullet(line.text):
+        if not self.parts or is_bullet(line.text) or is_caption(self.last) or is_caption(line.text):
             return False
         return not ends_sentence(self.last) and (len(self.last) >= JOIN_MIN_CHARS or self.last[-1] in "，,、")
 

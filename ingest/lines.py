@@ -87,6 +87,14 @@ def is_table_rule(text: str) -> bool:
     return bool(_TABLE_RULE.match(text))
 
 
+_CAPTION = re.compile(r"^(?:图|表|展品|exhibit|figure|table)\s*[\dA-Za-z]+(?:[-–.]\d+)?", re.IGNORECASE)
+
+
+def is_caption(text: str) -> bool:
+    """Figure and table titles (图0-1 …, 表3-2 …, 展品 5：…): labels, never part of the next sentence."""
+    return bool(_CAPTION.match(text))
+
+
 def is_bullet(text: str) -> bool:
     return bool(_BULLET.match(text))
 

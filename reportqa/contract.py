@@ -48,12 +48,15 @@ def marked_text(answer: Answer) -> str:
     """The answer with a [n] marker naming the passage it was taken from (chat and OpenAI responses)."""
     if answer.abstained:
         return "报告中没有找到可靠答案。(The reports contain no passage that answers this.)"
+    if answer.generated:
+        return answer.text
     return f"{answer.text}[{answer.source}]" if answer.source else answer.text
 
 
 def chat_json(answer: Answer) -> dict[str, Any]:
     return answer_json(answer) | {"answer": "" if answer.abstained else marked_text(answer),
-                                  "resolved_question": answer.resolved_question}
+                                  "resolved_question": answer.resolved_question,
+                                  "generated": answer.generated, "flagged": list(answer.flagged)}
 
 
 def error_json(qid: str, question: str, message: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -11,6 +12,8 @@ from typing import Any
 from answer.claims import split_claims
 from answer.extract import answer_from_hits
 from answer.followup import Turn, resolve
+from answer.grounding import check_markers
+from answer.llm import Generator
 from answer.verify import Verdict, judge
 from index.build import BuildRequest, Progress, build_index, default_progress
 from index.query import analyze, with_context
@@ -24,6 +27,7 @@ from reportqa.draft import CheckedClaim
 from reportqa.settings import Settings
 from reportqa.types import Answer, Chunk, Document, Hit
 
+log = logging.getLogger("reportqa")
 CALIBRATION_FILE = Path(__file__).parent / "calibration.json"
 FALLBACK_ABSTAIN_THRESHOLD = 0.2  # used only when no calibration file ships
 
@@ -84,9 +88,10 @@ def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
 class Engine:
     """A loaded index plus the settings that shape retrieval and answering."""
 
-    def __init__(self, index: SearchIndex, settings: Settings) -> None:
+    def __init__(self, index: SearchIndex, settings: Settings, generator: Generator | None = None) -> None:
         self.index = index
         self.settings = settings
+        self.generator = generator
         self.weights = SearchWeights(settings.bm25_weight, settings.dense_weight, settings.rerank,
                                      settings.bigram_weight)
         self.threshold = (settings.abstain_threshold if settings.abstain_threshold is not None
@@ -129,7 +134,20 @@ class Engine:
         hits = self.index.search(query, self.clamp_top_k(top_k), self.weights)
         answer = answer_from_hits(text, hits, query, self.index.idf, self.threshold)
         standalone = f"{text}（上文：{resolved.context}）" if resolved.context else text
-        return replace(answer, resolved_question=standalone)
+        answer = replace(answer, resolved_question=standalone)
+        return self._generate(answer, turns) if self.generator and not answer.abstained else answer
+
+    def _generate(self, answer: Answer, turns: Sequence[Turn]) -> Answer:
+        """Let the LLM write the answer; keep only the [n] markers their passages back; fall back on failure."""
+        assert self.generator is not None
+        history = [(t.role, t.content) for t in turns[:-1]]
+        try:
+            text = self.generator.generate(answer.resolved_question or answer.question, answer.citations, history)
+        except Exception as exc:  # the endpoint can fail in many ways; the extractive answer still stands
+            log.warning("LLM generation failed, answering extractively: %s", exc)
+            return answer
+        grounded = check_markers(text, {c.n: c.chunk.text for c in answer.citations})
+        return replace(answer, text=grounded.text, generated=True, flagged=grounded.flagged)
 
     def cite(self, claim: str, top_k: int | None = None) -> Verdict:
         """The passages behind a claim and whether they support, contradict or don't cover it."""
@@ -153,4 +171,8 @@ class Engine:
 
 def open_engine(settings: Settings) -> Engine:
     expect = {"embed_model": settings.embed_model, "chunker": chunker_manifest(settings)}
-    return Engine(open_index(settings.index_dir, expect=expect), settings)
+    generator = None
+    if settings.llm_base_url and settings.llm_model:
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        generator = Generator.from_settings(settings.llm_base_url, settings.llm_model, key)
+    return Engine(open_index(settings.index_dir, expect=expect), settings, generator)

@@ -62,3 +62,5 @@ class Answer:
     confidence: float = 0.0
     source: int | None = None  # the citation number the answer text was taken from
     resolved_question: str | None = None  # a follow-up rewritten to stand alone (chat)
+    generated: bool = False  # written by the configured LLM, markers checked against the passages
+    flagged: tuple[str, ...] = ()  # generated sentences that lost their marker: the passage doesn't back them
