@@ -8,10 +8,11 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.chat import router as chat_router
 from api.deps import EngineDep, EngineHolder, HolderDep, require_key
@@ -43,8 +44,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         detail = [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()]
         return JSONResponse({"error": _validation_message(exc), "detail": detail}, status_code=422)
 
-    @app.exception_handler(HTTPException)
-    async def on_http(_: Request, exc: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(QuestionError)

@@ -64,6 +64,7 @@ class AnswerOut(BaseModel):
     answer: str
     abstained: bool
     confidence: float
+    source: int | None = None
     citations: list[CitationOut]
 
 
@@ -153,6 +154,8 @@ class ChatRequest(BaseModel):
 class ChatOut(AnswerOut):
     source: int | None = None
     resolved_question: str | None = None
+    generated: bool = False
+    flagged: list[str] = Field(default_factory=list, description="generated sentences whose passage didn't back them")
 
 
 class CompletionRequest(ChatRequest):

@@ -21,7 +21,7 @@ from ..conftest import AI_DOC, CHIP_DOC, SMALL_DOCS, small_settings
 
 CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "text",
                    "score"}
-ANSWER_FIELDS = {"id", "question", "answer", "abstained", "confidence", "citations"}
+ANSWER_FIELDS = {"id", "question", "answer", "abstained", "confidence", "source", "citations"}
 BODY_LIMIT = 16_384  # above the 2000-character question (6 kB of UTF-8)
 
 
@@ -226,7 +226,8 @@ def test_engine_dependency_can_be_overridden(tmp_path: Path) -> None:
                         "start": 3, "end": 10, "line_start": 2, "line_end": 2, "page": None,
                         "text": "假的答案文本。", "score": 0.8765}
             assert response.json() == {"id": "abc", "question": "任意问题", "answer": "假的答案",
-                                       "abstained": False, "confidence": 0.5, "citations": [citation]}
+                                       "abstained": False, "confidence": 0.5, "source": None,
+                                       "citations": [citation]}
             results = test_client.post("/search", json={"query": "检索"}).json()["results"]
             assert results[0]["doc"] == "fake.txt" and results[0]["channels"] == {"bm25": 2.0}
             refused = test_client.post("/ask", json={"question": "boom"})
