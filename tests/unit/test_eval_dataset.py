@@ -1,0 +1,62 @@
+"""The reference sets are checked against the reports themselves: evidence is verbatim, answers are in it."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+QA = [json.loads(line) for line in (ROOT / "eval" / "qa.jsonl").read_text(encoding="utf-8").splitlines() if line]
+CLAIMS = [json.loads(line) for line in (ROOT / "eval" / "claims.jsonl").read_text(encoding="utf-8").splitlines()
+          if line]
+REPORTS = {p.name: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.txt")}
+
+
+def squash(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+def test_qa_set_size_and_type_quotas() -> None:
+    types = Counter(item["type"] for item in QA)
+    assert len(QA) >= 150
+    assert types["paraphrase"] >= 25 and types["table"] >= 15 and types["english"] >= 10
+    assert types["unanswerable"] >= 15
+    assert {item["doc"] for item in QA if item["doc"]} == set(REPORTS)  # all five reports
+    assert len({item["id"] for item in QA}) == len(QA)
+
+
+@pytest.mark.parametrize("item", QA, ids=[item["id"] for item in QA])
+def test_qa_item_is_grounded_in_its_report(item: dict[str, object]) -> None:
+    if item["type"] == "unanswerable":
+        assert item["answers"] == [] and item["doc"] is None and item["evidence"] is None
+        return
+    evidence = squash(str(item["evidence"]))
+    assert 15 <= len(str(item["evidence"]).strip()) <= 200
+    assert evidence in REPORTS[str(item["doc"])]
+    answers = item["answers"]
+    assert isinstance(answers, list) and answers
+    assert all(squash(str(a)) in evidence for a in answers)
+    assert squash(str(item["question"])) not in evidence  # a question, not a copy of the evidence
+
+
+def test_claims_set_size_and_mix() -> None:
+    verdicts = Counter(claim["verdict"] for claim in CLAIMS)
+    assert len(CLAIMS) >= 80
+    assert verdicts["supported"] >= len(CLAIMS) * 0.45 and verdicts["contradicted"] >= len(CLAIMS) * 0.3
+    assert verdicts["unsupported"] >= 10
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=[claim["id"] for claim in CLAIMS])
+def test_claim_is_grounded_in_its_report(claim: dict[str, object]) -> None:
+    if claim["verdict"] == "unsupported":
+        assert claim["doc"] is None and claim["evidence"] is None
+        return
+    evidence = squash(str(claim["evidence"]))
+    assert evidence in REPORTS[str(claim["doc"])]
+    if claim["verdict"] == "contradicted":
+        assert squash(str(claim["report_value"])) in evidence
+        assert squash(str(claim["claim_value"])) in squash(str(claim["claim"]))
