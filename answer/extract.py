@@ -13,6 +13,8 @@ from ingest.lines import is_caption
 from reportqa.types import Answer, Citation, Hit
 
 MAX_ANSWER_CHARS = 150
+
+OWN_SHARE = 0.5  # a sentence that names the subject itself still ranks above one that only inherits it
 UNKNOWN_IDF = 3.0  # within passages already retrieved, an unseen term says little about which sentence
 RANK_PRIOR = (0.2, 0.1, 0.05)
 NEIGHBOUR_SHARE = 0.3  # a neighbour sentence joins only when it is about the question too
@@ -28,6 +30,14 @@ class Unit:
 
     text: str
     hit_rank: int
+    topic: str = ""  # what every sentence of the passage is about: its section and opening sentence
+
+
+def passage_topic(hit: Hit) -> str:
+    """Section path and first sentence: a later sentence ("本鱼为肉食性") is still about that subject."""
+    first = hit.chunk.text.split("\n", 1)[0]
+    spans = split_sentences(first)
+    return f"{hit.chunk.section} {first[: spans[0][1]] if spans else first}"
 
 
 def table_row_units(text: str) -> list[str]:
@@ -46,11 +56,12 @@ def table_row_units(text: str) -> list[str]:
 def units_of(hits: Sequence[Hit], depth: int = 3) -> list[Unit]:
     units: list[Unit] = []
     for rank, hit in enumerate(hits[:depth]):
+        topic = passage_topic(hit)
         if hit.chunk.kind == "table":
-            units.extend(Unit(t, rank) for t in table_row_units(hit.chunk.text))
+            units.extend(Unit(t, rank, hit.chunk.section) for t in table_row_units(hit.chunk.text))
             continue
         for paragraph in hit.chunk.text.split("\n"):
-            units.extend(Unit(paragraph[a:b].strip(), rank) for a, b in split_sentences(paragraph))
+            units.extend(Unit(paragraph[a:b].strip(), rank, topic) for a, b in split_sentences(paragraph))
     return [u for u in units if u.text and not is_caption(u.text)]
 
 
@@ -72,7 +83,9 @@ def type_bonus(text: str, wants: str | None) -> float:
 
 def score_unit(unit: Unit, query: Query, idf: Mapping[str, float]) -> float:
     prior = RANK_PRIOR[unit.hit_rank] if unit.hit_rank < len(RANK_PRIOR) else 0.0
-    return term_coverage(unit.text, query, idf) + type_bonus(unit.text, query.wants) + prior
+    own = term_coverage(unit.text, query, idf)
+    with_topic = term_coverage(f"{unit.text} {unit.topic}", query, idf) if unit.topic else own
+    return OWN_SHARE * own + (1 - OWN_SHARE) * with_topic + type_bonus(unit.text, query.wants) + prior
 
 
 def trim(text: str, query: Query, limit: int = MAX_ANSWER_CHARS) -> str:

@@ -36,12 +36,13 @@ def test_table_row_units_empty_cells_are_skipped() -> None:
 
 def test_units_of_prose_sentences_and_table_rows() -> None:
     hits = [Hit(make_chunk(PROSE), 1.0), Hit(make_chunk(TABLE.strip(), "table", 1), 0.5)]
+    topic = "第一章 全球AI芯片市场规模持续扩大。"  # section path and opening sentence
     assert units_of(hits) == [
-        Unit("全球AI芯片市场规模持续扩大。", 0),
-        Unit("预计2026年将达到约2,400亿美元。", 0),
-        Unit("下游需求旺盛。", 0),
-        Unit("AI芯片：2026年预测 约2,400亿美元；CAGR 23%", 1),
-        Unit("GPU：CAGR 18%", 1),
+        Unit("全球AI芯片市场规模持续扩大。", 0, topic),
+        Unit("预计2026年将达到约2,400亿美元。", 0, topic),
+        Unit("下游需求旺盛。", 0, topic),
+        Unit("AI芯片：2026年预测 约2,400亿美元；CAGR 23%", 1, "第一章"),
+        Unit("GPU：CAGR 18%", 1, "第一章"),
     ]
 
 
