@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.chat import router as chat_router
 from api.deps import EngineDep, EngineHolder, HolderDep, require_key
+from api.documents import router as documents_router
 from api.limits import BodyLimit
 from api.schemas import AnswerOut, AskRequest, CiteOut, CiteRequest, ErrorOut, Health, SearchOut, SearchRequest
 from reportqa.contract import answer_json, hits_json, verdict_json
@@ -71,7 +72,8 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
                  (time.perf_counter() - started) * 1000)
         return response
 
-    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
+                       larger={("POST", "/documents"): settings.max_upload_bytes})
 
 
 def create_app(settings: Settings, holder: EngineHolder | None = None) -> FastAPI:
@@ -118,4 +120,5 @@ def create_app(settings: Settings, holder: EngineHolder | None = None) -> FastAP
                 "markdown": render_markdown(draft, checked) if body.format == "markdown" else None}
 
     app.include_router(chat_router, dependencies=guarded, responses=ERRORS)
+    app.include_router(documents_router, dependencies=guarded, responses=ERRORS)
     return app

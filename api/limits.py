@@ -11,17 +11,19 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 class BodyLimit:
     """Buffers a request body up to `limit` bytes and answers 413 past it, chunked uploads included."""
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, larger: dict[tuple[str, str], int] | None = None) -> None:
         self.app = app
-        self.limit = limit
+        self.default = limit
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get((scope.get("method", ""), scope.get("path", "")), self.default)
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.limit:
-            await self._reject(send, int(declared))
+        if declared.isdigit() and int(declared) > limit:
+            await self._reject(send, int(declared), limit)
             return
         chunks: list[bytes] = []
         size = 0
@@ -31,8 +33,8 @@ class BodyLimit:
                 return
             body = message.get("body", b"")
             size += len(body)
-            if size > self.limit:
-                await self._reject(send, size)
+            if size > limit:
+                await self._reject(send, size, limit)
                 return
             chunks.append(body)
             if not message.get("more_body", False):
@@ -48,8 +50,8 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _reject(self, send: Send, size: int) -> None:
-        payload: dict[str, Any] = {"error": f"request body of {size}+ bytes exceeds the limit of {self.limit}"}
+    async def _reject(self, send: Send, size: int, limit: int) -> None:
+        payload: dict[str, Any] = {"error": f"request body of {size}+ bytes exceeds the limit of {limit}"}
         body = json.dumps(payload).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})

@@ -61,6 +61,8 @@ class BuildRequest:
     embed_dim: int
     chunker: dict[str, int]
     extra: dict[str, Any] = field(default_factory=dict)
+    tokens: Sequence[Sequence[str]] | None = None  # precomputed per chunk (the document cache); else tokenised here
+    grams: Sequence[Sequence[str]] | None = None
 
 
 def _quiet(_: str) -> None:
@@ -110,9 +112,10 @@ def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedd
                    progress: Progress, started: float) -> Path:
     texts = [search_text(c) for c in request.chunks]
     progress(f"tokenising {len(texts)} chunks")
-    token_lists = [tokens(t) for t in texts]
+    token_lists = [list(t) for t in request.tokens] if request.tokens is not None else [tokens(t) for t in texts]
+    gram_lists = [list(g) for g in request.grams] if request.grams is not None else [bigrams(t) for t in texts]
     LexicalIndex.build(token_lists).save(partial / BM25_DIR)
-    LexicalIndex.build([bigrams(t) for t in texts]).save(partial / BIGRAM_DIR)
+    LexicalIndex.build(gram_lists).save(partial / BIGRAM_DIR)
     idf = inverse_document_frequency(token_lists)
     (partial / IDF_FILE).write_text(json.dumps(idf, ensure_ascii=False), encoding="utf-8")
     if embedder is None and request.embed_model == CORPUS_STATIC:

@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,11 +58,16 @@ def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def corpus_hash(documents: Sequence[Document]) -> str:
+def corpus_hash_of(entries: Iterable[tuple[str, str, str]]) -> str:
+    """One hash for a document set, from (name, title, content hash) triples in any order."""
     digest = hashlib.sha256()
-    for doc in sorted(documents, key=lambda d: d.doc):
-        digest.update(f"{doc.doc}\0{doc.title}\0{content_hash(doc.text)}\n".encode())
+    for name, title, text_hash in sorted(entries):
+        digest.update(f"{name}\0{title}\0{text_hash}\n".encode())
     return digest.hexdigest()
+
+
+def corpus_hash(documents: Sequence[Document]) -> str:
+    return corpus_hash_of((d.doc, d.title, content_hash(d.text)) for d in documents)
 
 
 def write_chunks(path: Path, chunks: Sequence[Chunk]) -> None:

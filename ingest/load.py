@@ -11,6 +11,8 @@ from reportqa.types import Document
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 MANIFEST_NAME = "manifest.json"
+_CONVERT_HINTS = {".doc": "save it as .docx", ".wps": "save it as .docx", ".rtf": "save it as .docx",
+                  ".pptx": "export it as PDF", ".ppt": "export it as PDF", ".mhtml": "save it as .html"}
 
 
 class SourceError(ValueError):
@@ -69,8 +71,22 @@ def read_jsonl(path: Path) -> Iterator[Document]:
             raise SourceError(f"{path}:{number}: not a {{id, title, text}} object ({exc})") from exc
 
 
+def read_source(path: Path, title: str | None = None) -> Document:
+    """One file through the reader its suffix names; SourceError says why a file cannot be used."""
+    from ingest.formats import READERS  # imported here: formats builds on SourceError and decode above
+
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        return read_text_file(path, title)
+    reader = READERS.get(suffix)
+    if reader is None:
+        hint = f" ({_CONVERT_HINTS[suffix]})" if suffix in _CONVERT_HINTS else ""
+        raise SourceError(f"unsupported type {path.suffix or '(none)'}{hint}")
+    return reader(path, title)
+
+
 def load_documents(sources: Iterable[Path]) -> tuple[list[Document], list[Skipped]]:
-    """Documents from folders, text files and JSONL files; unreadable files are skipped with a reason."""
+    """Documents from folders, text, PDF, DOCX, HTML and JSONL files; unreadable files are skipped with a reason."""
     documents: list[Document] = []
     skipped: list[Skipped] = []
     for source in sources:
@@ -85,11 +101,8 @@ def load_documents(sources: Iterable[Path]) -> tuple[list[Document], list[Skippe
         else:
             raise SourceError(f"no such file or folder: {source}")
         for path in files:
-            if path.suffix.lower() not in TEXT_SUFFIXES:
-                skipped.append(Skipped(str(path), f"unsupported type {path.suffix or '(none)'}"))
-                continue
             try:
-                documents.append(read_text_file(path, titles.get(path.name)))
+                documents.append(read_source(path, titles.get(path.name)))
             except (OSError, SourceError) as exc:
                 skipped.append(Skipped(str(path), str(exc)))
     return documents, skipped

@@ -25,6 +25,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embed-model", default=None, help="corpus-static (default), minilm, a folder or hub name")
     p.add_argument("--if-missing", action="store_true", help="do nothing when a current index exists")
 
+    p = sub.add_parser("add", help="add or replace documents without rebuilding the rest")
+    _common(p)
+    p.add_argument("paths", type=Path, nargs="+", help="files or folders")
+
+    p = sub.add_parser("remove", help="remove documents from the index")
+    _common(p)
+    p.add_argument("docs", nargs="+", help="document names as `reportqa docs` lists them")
+
+    p = sub.add_parser("docs", help="list the indexed documents")
+    _common(p)
+
     p = sub.add_parser("ask", help="answer a question, or a JSONL batch of them")
     _common(p)
     p.add_argument("question", nargs="?", help="the question")
@@ -80,9 +91,30 @@ def cmd_index(args: argparse.Namespace) -> int:
     report = build(settings)
     for skipped in report.skipped:
         print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
-    print(json.dumps({"version": str(report.version), "documents": report.documents, "chunks": report.chunks,
-                      "skipped": [{"path": s.path, "reason": s.reason} for s in report.skipped],
-                      "dropped": report.dropped}, ensure_ascii=False))
+    print(json.dumps(report.as_json(), ensure_ascii=False))
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    from reportqa.collection import add
+
+    report = add(_settings(args), args.paths)
+    print(json.dumps(report.as_json(), ensure_ascii=False))
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from reportqa.collection import remove
+
+    print(json.dumps(remove(_settings(args), args.docs).as_json(), ensure_ascii=False))
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from reportqa.collection import listing
+
+    for row in listing(_settings(args)):
+        print(json.dumps(row, ensure_ascii=False))
     return 0
 
 
@@ -155,7 +187,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return run_from_cli(args, _settings(args))
 
 
-COMMANDS = {"index": cmd_index, "ask": cmd_ask, "cite": cmd_cite, "serve": cmd_serve, "eval": cmd_eval}
+COMMANDS = {"index": cmd_index, "add": cmd_add, "remove": cmd_remove, "docs": cmd_docs, "ask": cmd_ask,
+            "cite": cmd_cite, "serve": cmd_serve, "eval": cmd_eval}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,14 +15,14 @@ from answer.followup import Turn, resolve
 from answer.grounding import check_markers
 from answer.llm import Generator
 from answer.verify import Verdict, judge
-from index.build import BuildRequest, Progress, build_index, default_progress
+from index.build import Progress
 from index.query import analyze, with_context
 from index.search import SearchIndex, SearchWeights, open_index
-from index.store import content_hash, corpus_hash
+from index.store import content_hash
 from index.text import words
 from ingest.chunk import ChunkerConfig, chunk_document
 from ingest.clean import clean_text
-from ingest.load import Skipped, load_documents
+from reportqa.collection import IngestReport, chunker_config, chunker_manifest, sync  # noqa: F401 - re-exported
 from reportqa.draft import CheckedClaim
 from reportqa.settings import Settings
 from reportqa.types import Answer, Chunk, Document, Hit
@@ -44,23 +44,6 @@ class QuestionError(ValueError):
     """A question that cannot be asked as given; the message says why."""
 
 
-@dataclass(frozen=True, slots=True)
-class BuildReport:
-    version: Path
-    documents: int
-    chunks: int
-    skipped: tuple[Skipped, ...]
-    dropped: dict[str, dict[str, int]] = field(default_factory=dict)
-
-
-def chunker_config(settings: Settings) -> ChunkerConfig:
-    return ChunkerConfig(max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap_tokens)
-
-
-def chunker_manifest(settings: Settings) -> dict[str, int]:
-    return {"max_tokens": settings.chunk_tokens, "overlap_tokens": settings.chunk_overlap_tokens}
-
-
 def chunk_documents(documents: Sequence[Document], config: ChunkerConfig
                     ) -> tuple[list[Chunk], dict[str, dict[str, Any]]]:
     """Clean and chunk every document; per-document facts (title, hash, chunks, dropped noise) for the manifest."""
@@ -75,14 +58,9 @@ def chunk_documents(documents: Sequence[Document], config: ChunkerConfig
     return chunks, info
 
 
-def build(settings: Settings, progress: Progress | None = None) -> BuildReport:
-    documents, skipped = load_documents(settings.corpus)
-    chunks, info = chunk_documents(documents, chunker_config(settings))
-    request = BuildRequest(chunks, info, corpus_hash(documents), settings.embed_model, settings.embed_dim,
-                           chunker_manifest(settings))
-    version = build_index(settings.index_dir, request, progress=progress or default_progress())
-    return BuildReport(version, len(documents), len(chunks), tuple(skipped),
-                       {doc: facts["dropped"] for doc, facts in info.items()})
+def build(settings: Settings, progress: Progress | None = None) -> IngestReport:
+    """Load the corpus, then clean, chunk and tokenise each new or changed document and publish a new version."""
+    return sync(settings, progress)
 
 
 class Engine:

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
 
     max_question_chars: int = 2000
     max_body_bytes: int = 1_000_000
+    max_upload_bytes: int = 50_000_000
     max_claims: int = 1000
 
     host: str = "127.0.0.1"

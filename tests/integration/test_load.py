@@ -38,7 +38,7 @@ def mixed_folder(tmp_path: Path) -> Path:
 GOOD = {"gb.txt": GB_TEXT, "utf16.txt": UTF16_TEXT, "utf16be.txt": UTF16_TEXT, "plain.md": UTF8_TEXT,
         "bom.txt": BOM_TEXT, "crlf.txt": UTF8_TEXT}
 BAD = {"empty.txt": "empty", "blank.txt": "empty", "junk.txt": "binary", "noise.txt": "undecodable",
-       "report.pdf": "unsupported type .pdf"}
+       "report.pdf": "broken PDF"}  # a truncated PDF: readable type, unreadable content
 
 
 def test_good_files_load_with_their_text_and_bad_ones_are_skipped_with_a_reason(mixed_folder: Path) -> None:
