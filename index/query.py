@@ -21,7 +21,7 @@ from index.text import (
     words,
 )
 
-ALIAS_WEIGHT = 0.5
+ALIAS_WEIGHT = 0.3
 GLOSSARY_WEIGHT = 0.8
 _NUMBER_CUES = re.compile(
     r"多少|几(?!乎)|多大|多高|多长|比例|占比|份额|规模|金额|增速|增长率|增幅|cagr|百分之"
