@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -68,8 +69,9 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
     async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
-        log.info("%s %s %d %.1fms", request.method, request.url.path, response.status_code,
-                 (time.perf_counter() - started) * 1000)
+        log.info(json.dumps({"method": request.method, "path": request.url.path, "status": response.status_code,
+                             "ms": round((time.perf_counter() - started) * 1000, 1),
+                             "client": request.client.host if request.client else None}))
         return response
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,

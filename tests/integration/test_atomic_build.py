@@ -1,0 +1,59 @@
+"""A build killed at any moment leaves the previous index serving and loadable, and the next build succeeds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from index.store import CURRENT, VERSIONS, current_version_path
+from reportqa.pipeline import build, open_engine
+from reportqa.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+QUESTION = {"question": "2026年全球AI支出预计是多少？"}
+
+
+def start_build(settings: Settings) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "REPORTQA_EMBED_DIM": str(settings.embed_dim)}
+    command = [sys.executable, "-m", "reportqa.cli", "index", "--index-dir", str(settings.index_dir),
+               "--corpus", *map(str, settings.corpus)]
+    return subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kill_after", [0.3, 1.5, 3.0, 5.0])
+def test_sigkill_during_build_keeps_the_previous_index(small_corpus: Path, tmp_path: Path, kill_after: float) -> None:
+    # the real corpus makes the build long enough (several seconds) to be killed in its middle
+    settings = Settings(index_dir=tmp_path / "idx", corpus=[small_corpus, ROOT / "corpus"], embed_dim=16)
+    build(settings.model_copy(update={"corpus": [small_corpus]}))
+    previous = current_version_path(settings.index_dir)
+    client = TestClient(create_app(settings.model_copy(update={"corpus": [small_corpus]})))
+    assert "2.59万亿美元" in client.post("/ask", json=QUESTION).json()["answer"]
+
+    process = start_build(settings)
+    deadline = time.monotonic() + kill_after
+    while time.monotonic() < deadline:
+        reply = client.post("/ask", json=QUESTION)  # the server keeps answering throughout
+        assert reply.status_code == 200 and "2.59万亿美元" in reply.json()["answer"]
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+
+    current = current_version_path(settings.index_dir)
+    if current == previous:  # killed before publishing: the old version is untouched and still loads
+        open_engine(settings.model_copy(update={"corpus": [small_corpus]}))
+    assert client.post("/ask", json=QUESTION).status_code == 200
+    assert (settings.index_dir / CURRENT).read_text(encoding="utf-8").strip() == current.name
+
+    report = build(settings)  # the next build is not blocked by the killed one's lock or leftovers
+    assert report.documents == 9
+    leftovers = [p.name for p in (settings.index_dir / VERSIONS).iterdir() if p.name.endswith(".partial")]
+    assert leftovers == []
