@@ -53,5 +53,9 @@ calibrate: index
 bench: index
 	$(BIN)/python -m bench.run
 
+check-reliability: index
+	$(BIN)/python -m pytest -q tests/reliability
+	$(BIN)/python -m bench.reliability --requests 20000 --concurrency 32
+
 clean:
 	rm -rf var eval/reports .pytest_cache .mypy_cache .ruff_cache

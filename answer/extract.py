@@ -17,6 +17,7 @@ MAX_ANSWER_CHARS = 150
 OWN_SHARE = 0.5  # a sentence that names the subject itself still ranks above one that only inherits it
 UNKNOWN_IDF = 3.0  # within passages already retrieved, an unseen term says little about which sentence
 RANK_PRIOR = (0.2, 0.1, 0.05)
+VALUE_BONUS = 0.15
 NEIGHBOUR_SHARE = 0.3  # a neighbour sentence joins only when it is about the question too
 _NUMBER = re.compile(r"\d[\d,.]*\s*(?:%|％|万亿|亿|万|倍|个|家|年|月|gw|gwh|tw|eflops)?", re.IGNORECASE)
 _ORG = re.compile(r"公司|集团|科技|银行|研究院|大学|机构|实验室|[A-Z][a-zA-Z]+")
@@ -81,11 +82,27 @@ def type_bonus(text: str, wants: str | None) -> float:
     return 0.0
 
 
+def focus(query: Query) -> str | None:
+    """What a number question asks the value of: its last content term (营业收入 in …营业收入是多少)."""
+    words = [t for t in query.core if not t[0].isdigit()]
+    return words[-1] if words else None
+
+
+def value_follows(text: str, query: Query) -> float:
+    """A number written right after the asked-for term ("营业收入128亿元", "规模达2.59万亿美元")."""
+    term = focus(query) if query.wants == "number" else None
+    if not term:
+        return 0.0
+    flat = normalize(text).replace(" ", "")
+    return VALUE_BONUS if re.search(re.escape(term) + r"[为达到约是超过至突破了：:]{0,3}[约超近]?\d", flat) else 0.0
+
+
 def score_unit(unit: Unit, query: Query, idf: Mapping[str, float]) -> float:
     prior = RANK_PRIOR[unit.hit_rank] if unit.hit_rank < len(RANK_PRIOR) else 0.0
     own = term_coverage(unit.text, query, idf)
     with_topic = term_coverage(f"{unit.text} {unit.topic}", query, idf) if unit.topic else own
-    return OWN_SHARE * own + (1 - OWN_SHARE) * with_topic + type_bonus(unit.text, query.wants) + prior
+    return (OWN_SHARE * own + (1 - OWN_SHARE) * with_topic + type_bonus(unit.text, query.wants)
+            + value_follows(unit.text, query) + prior)
 
 
 def trim(text: str, query: Query, limit: int = MAX_ANSWER_CHARS) -> str:

@@ -70,3 +70,29 @@ class HashingEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return unit_rows(np.stack([self._vector(t) for t in texts]))
+
+
+class StaticTableEmbedder:
+    """A static-embedding model evaluated with numpy: the mean of token rows, unit length.
+
+    Gives the same vectors as sentence-transformers' StaticEmbedding + Normalize without loading torch,
+    so serving workers stay small and start fast.
+    """
+
+    def __init__(self, table: np.ndarray, token_ids: Callable[[Sequence[str]], list[list[int]]],
+                 prepare: Callable[[str], str], name: str) -> None:
+        self._table = np.asarray(table, dtype=np.float32)
+        self._token_ids = token_ids
+        self._prepare = prepare
+        self.name = name
+        self.dimension = int(self._table.shape[1])
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode_prepared([self._prepare(t) for t in texts])
+
+    def encode_prepared(self, prepared: Sequence[str]) -> np.ndarray:
+        if not prepared:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        rows = [self._table[ids].mean(axis=0) if ids else np.zeros(self.dimension, dtype=np.float32)
+                for ids in self._token_ids(prepared)]
+        return unit_rows(np.stack(rows))

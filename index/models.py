@@ -11,7 +11,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.linalg import svds
 
-from index.embed import Embedder, SentenceTransformerEmbedder
+from index.embed import Embedder, SentenceTransformerEmbedder, StaticTableEmbedder
 from index.text import tokens
 
 CORPUS_STATIC = "corpus-static"
@@ -41,15 +41,29 @@ def _minilm_path() -> Path:
     raise ModelError(f"no sentence-transformers model found inside {root}")
 
 
+def load_static_table(model_dir: Path) -> StaticTableEmbedder:
+    """The corpus-fitted model read straight from its files: token table and tokenizer, no torch."""
+    from safetensors.numpy import load_file
+    from tokenizers import Tokenizer
+
+    tensors = load_file(str(model_dir / "model.safetensors"))
+    table = next(v for k, v in tensors.items() if k.endswith("weight"))
+    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+
+    def token_ids(texts: Sequence[str]) -> list[list[int]]:
+        return [e.ids for e in tokenizer.encode_batch(list(texts), add_special_tokens=False)]
+
+    return StaticTableEmbedder(table, token_ids, jieba_pretokenize, CORPUS_STATIC)
+
+
 def load_embedder(name: str, index_model_dir: Path | None = None) -> Embedder:
     """Resolve a model name: the corpus-fitted model of an index, MiniLM, a local folder, or a hub name."""
-    from sentence_transformers import SentenceTransformer
-
     if name == CORPUS_STATIC:
         if index_model_dir is None or not (index_model_dir / STATIC_CONFIG).is_file():
             raise ModelError(f"the corpus-fitted model is missing from {index_model_dir}; rebuild the index")
-        model = SentenceTransformer(str(index_model_dir), device="cpu")
-        return SentenceTransformerEmbedder(model, CORPUS_STATIC, prepare=jieba_pretokenize, batch_size=256)
+        return load_static_table(index_model_dir)
+    from sentence_transformers import SentenceTransformer
+
     if name.lower() in MINILM_ALIASES:
         return SentenceTransformerEmbedder(SentenceTransformer(str(_minilm_path()), device="cpu"), name)
     try:
@@ -62,8 +76,8 @@ def load_embedder(name: str, index_model_dir: Path | None = None) -> Embedder:
     return SentenceTransformerEmbedder(model, name)
 
 
-def fit_static_model(docs: Sequence[list[str]], out_dir: Path, dimension: int = 256, min_df: int = 2
-                     ) -> SentenceTransformerEmbedder:
+def fit_static_model(docs: Sequence[Sequence[str]], out_dir: Path, dimension: int = 256, min_df: int = 2
+                     ) -> StaticTableEmbedder:
     """Fit a Chinese-aware static-embedding sentence-transformers model on the corpus's jieba tokens (LSA)."""
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.models import Normalize, StaticEmbedding
@@ -115,4 +129,4 @@ def fit_static_model(docs: Sequence[list[str]], out_dir: Path, dimension: int = 
         json.dumps({"pretokenize": "jieba-search", "vocab": len(vocab), "dimension": k, "documents": len(docs)}),
         encoding="utf-8",
     )
-    return SentenceTransformerEmbedder(model, CORPUS_STATIC, prepare=jieba_pretokenize, batch_size=256)
+    return load_static_table(out_dir)  # the same code path that serves queries embeds the corpus

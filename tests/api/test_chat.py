@@ -75,9 +75,11 @@ def test_openai_client_streaming(server: str) -> None:
         text += chunk.choices[0].delta.content or ""
         finish = chunk.choices[0].finish_reason or finish
         citations = (chunk.model_extra or {}).get("citations") or citations
-    assert "128亿元" in text and "[1]" in text
+    assert "128亿元" in text and text.endswith("]")
     assert finish == "stop"
-    assert citations is not None and citations[0]["doc"] == "xinghe_chips.txt"
+    marker = int(text.rsplit("[", 1)[1].rstrip("]"))
+    assert citations is not None and citations[marker - 1]["doc"] == "xinghe_chips.txt"
+    assert "128亿元" in citations[marker - 1]["text"]
 
 
 def test_stream_ends_with_done(server: str) -> None:
