@@ -12,6 +12,7 @@ _PRONOUN = re.compile(r"它们|它|其|该公司|该企业|这家公司|这家�
 _ELLIPSIS_START = re.compile(r"^(?:那么|那|还有|另外|以及|and|what about|how about)\s*", re.IGNORECASE)
 _ELLIPSIS_END = re.compile(r"(?:呢|吗)?\s*[？?]?\s*$")
 _ASKS_FOR_NAME = re.compile(r"哪家|哪个|哪些|谁|什么公司|什么机构|which|who", re.IGNORECASE)
+TAG_CHARS = 200  # the subject is at the start; tagging a long earlier turn whole would stall the request
 _NOMINAL = ("n", "eng", "nr", "ns", "nt", "nz", "nrt", "nrfg", "vn")
 
 
@@ -39,7 +40,7 @@ def is_follow_up(question: str) -> bool:
 def leading_noun_phrase(text: str) -> str | None:
     """The subject a sentence opens with: its first run of nouns and Latin names (SK海力士, 台积电)."""
     phrase: list[str] = []
-    for word, flag in tagged(text):
+    for word, flag in tagged(text[:TAG_CHARS]):
         if flag.startswith(_NOMINAL) and not _ASKS_FOR_NAME.search(word):
             phrase.append(word)
         elif phrase:

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.chat import router as chat_router
 from api.deps import EngineDep, EngineHolder, HolderDep, require_key
 from api.documents import router as documents_router
-from api.limits import BodyLimit
+from api.limits import BodyLimit, Overload
 from api.schemas import AnswerOut, AskRequest, CiteOut, CiteRequest, ErrorOut, Health, SearchOut, SearchRequest
 from reportqa.contract import answer_json, hits_json, verdict_json
 from reportqa.draft import render_markdown, results_json
@@ -76,6 +76,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
 
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
                        larger={("POST", "/documents"): settings.max_upload_bytes})
+    app.add_middleware(Overload, limit=settings.max_in_flight)
 
 
 def create_app(settings: Settings, holder: EngineHolder | None = None) -> FastAPI:

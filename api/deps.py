@@ -29,6 +29,8 @@ class EngineHolder:
             return (Path(self.settings.index_dir) / CURRENT).read_text(encoding="utf-8").strip()
         except OSError:
             return None
+        except ValueError:  # not text: a broken pointer, reported by the reload attempt
+            return f"<unreadable {CURRENT}>"
 
     def get(self) -> Engine:
         pointer = self._read_pointer()
@@ -41,11 +43,11 @@ class EngineHolder:
                 try:
                     self._engine = open_engine(self.settings)
                     self._pointer, self._problem = pointer, None
-                except IndexProblem as exc:
-                    self._problem = str(exc)
+                except Exception as exc:  # any failure of a new version: keep the previous good one
+                    self._problem = f"index version {pointer} not loaded: {exc}"
                     if self._engine is None:
-                        raise
-                    self._pointer = pointer  # keep serving the previous good version
+                        raise IndexProblem(self._problem) from exc
+                    self._pointer = pointer
         return self._engine
 
     def set(self, engine: Engine) -> None:

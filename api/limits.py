@@ -56,3 +56,30 @@ class BodyLimit:
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+class Overload:
+    """Answers 503 with Retry-After once `limit` requests are in flight, instead of queueing without bound."""
+
+    def __init__(self, app: ASGIApp, limit: int, exempt: frozenset[str] = frozenset({"/healthz"})) -> None:
+        self.app = app
+        self.limit = limit
+        self.exempt = exempt
+        self.in_flight = 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in self.exempt:
+            await self.app(scope, receive, send)
+            return
+        if self.in_flight >= self.limit:
+            body = json.dumps({"error": "the server is busy; retry shortly"}).encode()
+            await send({"type": "http.response.start", "status": 503,
+                        "headers": [(b"content-type", b"application/json"), (b"retry-after", b"1"),
+                                    (b"content-length", str(len(body)).encode())]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1

@@ -10,7 +10,17 @@ MAX_QUESTION_CHARS = 2000
 MAX_TOP_K = 50
 
 
+def _valid_unicode(value: str, what: str) -> str:
+    """JSON can carry lone surrogates (\\ud800) that are not text; refuse them here rather than fail later."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(f"the {what} is not valid Unicode text (unpaired surrogate)") from exc
+    return value
+
+
 def _non_blank(value: str, what: str) -> str:
+    _valid_unicode(value, what)
     if not value.strip():
         raise ValueError(f"the {what} is empty")
     if len(value.strip()) > MAX_QUESTION_CHARS:
@@ -28,6 +38,11 @@ class AskRequest(BaseModel):
     @classmethod
     def _check(cls, value: str) -> str:
         return _non_blank(value, "question")
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        return _valid_unicode(value, "id")
 
 
 class SearchRequest(BaseModel):
@@ -101,8 +116,10 @@ class CiteRequest(BaseModel):
                 raise ValueError("statements is empty")
             for i, statement in enumerate(self.statements):
                 _non_blank(statement, f"statement {i + 1}")
-        elif self.text is not None and not self.text.strip():
-            raise ValueError("the draft is empty")
+        elif self.text is not None:
+            _valid_unicode(self.text, "draft")
+            if not self.text.strip():
+                raise ValueError("the draft is empty")
         return self
 
 
@@ -133,7 +150,7 @@ class Message(BaseModel):
 
     def text(self) -> str:
         if isinstance(self.content, list):
-            return "".join(str(part.get("text", "")) for part in self.content if part.get("type", "text") == "text")
+            return "".join(str(part.get("text") or "") for part in self.content if part.get("type", "text") == "text")
         return self.content or ""
 
 
@@ -144,6 +161,8 @@ class ChatRequest(BaseModel):
 
     @model_validator(mode="after")
     def _has_question(self) -> ChatRequest:
+        for i, message in enumerate(self.messages, start=1):
+            _valid_unicode(message.text(), f"message {i}")
         users = [m for m in self.messages if m.role == "user"]
         if not users or not users[-1].text().strip():
             raise ValueError("the last user message is empty")
@@ -161,5 +180,10 @@ class ChatOut(AnswerOut):
 class CompletionRequest(ChatRequest):
     """The OpenAI chat-completions request; sampling parameters are accepted and ignored (answers are extractive)."""
 
-    model: str = "reportqa"
+    model: str = Field(default="reportqa", max_length=200)
     stream: bool = False
+
+    @field_validator("model")
+    @classmethod
+    def _check_model(cls, value: str) -> str:
+        return _valid_unicode(value, "model")

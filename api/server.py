@@ -22,9 +22,10 @@ def serve(settings: Settings) -> None:
     os.environ["REPORTQA_INDEX_DIR"] = str(settings.index_dir)
     if settings.workers > 1:
         uvicorn.run("api.server:app_from_env", factory=True, host=settings.host, port=settings.port,
-                    workers=settings.workers, access_log=False, timeout_graceful_shutdown=10)
+                    workers=settings.workers, access_log=False, timeout_graceful_shutdown=10,
+                    timeout_keep_alive=30)
         return
     from api.app import create_app
 
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=False,
-                timeout_graceful_shutdown=10)
+                timeout_graceful_shutdown=10, timeout_keep_alive=30)

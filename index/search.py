@@ -148,6 +148,8 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, expect: Mappin
     try:
         chunks = read_chunks(version / CHUNKS)
         idf = json.loads((version / IDF_FILE).read_text(encoding="utf-8"))
+        if not isinstance(idf, dict):
+            raise ValueError(f"{IDF_FILE} is not a term → weight object")
         lexical = LexicalIndex.load(version / BM25_DIR, len(chunks))
         bigram = LexicalIndex.load(version / BIGRAM_DIR, len(chunks))
         dense = DenseIndex.load(version / FAISS_FILE)

@@ -93,9 +93,12 @@ def current_version_path(index_dir: Path) -> Path:
     pointer = index_dir / CURRENT
     if not pointer.is_file():
         raise IndexMissing(f"no index in {index_dir}; {build_hint(index_dir)}")
-    name = pointer.read_text(encoding="utf-8").strip()
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except ValueError as exc:
+        raise IndexCorrupt(f"{pointer} is not a version name; {build_hint(index_dir)}") from exc
     path = index_dir / VERSIONS / name
-    if not name or "/" in name or not path.is_dir():
+    if not name or "/" in name or name in {".", ".."} or not path.is_dir():
         raise IndexCorrupt(f"{pointer} points to a missing version {name!r}; {build_hint(index_dir)}")
     return path
 

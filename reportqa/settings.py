@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     max_question_chars: int = 2000
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 50_000_000
+    max_in_flight: int = 256  # per worker; past it requests get 503 + Retry-After rather than a queue
     max_claims: int = 1000
 
     host: str = "127.0.0.1"

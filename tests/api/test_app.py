@@ -259,3 +259,35 @@ def test_api_key_is_required_when_set(small_index: Settings) -> None:
         assert test_client.post("/ask", json=body, headers=wrong).status_code == 401
         assert test_client.post("/ask", json=body, headers=right).status_code == 200
         assert test_client.get("/healthz").status_code == 200
+
+
+def test_overload_gets_503_with_retry_after(small_index: Settings) -> None:
+    import asyncio
+
+    from api.limits import Overload
+
+    calls: list[str] = []
+
+    async def slow_app(scope: dict, receive: object, send: object) -> None:  # type: ignore[type-arg]
+        calls.append(scope["path"])
+        await asyncio.sleep(0.2)
+        await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+        await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
+
+    limiter = Overload(slow_app, limit=1)  # type: ignore[arg-type]
+    sent: list[list[dict]] = [[], [], []]  # type: ignore[type-arg]
+
+    async def one(i: int, path: str) -> None:
+        async def send(message: dict) -> None:  # type: ignore[type-arg]
+            sent[i].append(message)
+
+        await limiter({"type": "http", "path": path}, None, send)  # type: ignore[arg-type]
+
+    async def main() -> None:
+        await asyncio.gather(one(0, "/ask"), one(1, "/ask"), one(2, "/healthz"))
+
+    asyncio.run(main())
+    statuses = [s[0]["status"] for s in sent]
+    assert statuses == [200, 503, 200]  # the second /ask is turned away; health checks never are
+    assert (b"retry-after", b"1") in sent[1][0]["headers"]
+    assert calls == ["/ask", "/healthz"]
