@@ -57,3 +57,30 @@ def test_sigkill_during_build_keeps_the_previous_index(small_corpus: Path, tmp_p
     assert report.documents == 9
     leftovers = [p.name for p in (settings.index_dir / VERSIONS).iterdir() if p.name.endswith(".partial")]
     assert leftovers == []
+
+
+def test_disk_full_during_a_build_leaves_the_previous_index(small_index: Settings, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+    import shutil
+
+    import index.build
+    from reportqa import collection
+
+    settings = small_index.model_copy(update={"index_dir": tmp_path / "idx"})
+    shutil.copytree(small_index.index_dir, settings.index_dir)
+    before = current_version_path(settings.index_dir)
+    client = TestClient(create_app(settings))
+
+    def full_disk(self: object, path: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(index.build.DenseIndex, "save", full_disk)
+    extra = tmp_path / "extra.txt"
+    extra.write_text("第一章 概述\n新增文件的内容：氢能产业规模达到500亿元。\n", encoding="utf-8")
+    with pytest.raises(OSError, match="No space left"):
+        collection.add(settings, [extra])
+    assert current_version_path(settings.index_dir) == before
+    assert not [p for p in (settings.index_dir / VERSIONS).iterdir() if p.name.endswith(".partial")]
+    reply = client.post("/ask", json=QUESTION)
+    assert reply.status_code == 200 and "2.59万亿美元" in reply.json()["answer"]
