@@ -27,6 +27,7 @@ from index.store import (
     MANIFEST,
     MODEL_DIR,
     build_lock,
+    file_digests,
     new_version_dir,
     publish,
     write_chunks,
@@ -132,6 +133,7 @@ def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedd
     DenseIndex.build(vectors).save(partial / FAISS_FILE)
     write_chunks(partial / CHUNKS, request.chunks)
     manifest = {
+        "files": file_digests(partial),
         "format_version": FORMAT_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "embed_model": request.embed_model,

@@ -28,6 +28,7 @@ from index.store import (
     current_version_path,
     read_chunks,
     read_manifest,
+    verify_files,
 )
 from index.text import bigrams, normalize, weighted_coverage, word_frequency
 from reportqa.types import Chunk, Hit
@@ -141,6 +142,7 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, expect: Mappin
     """Load and verify the current version; every inconsistency is reported, never served."""
     version = current_version_path(index_dir)
     manifest = read_manifest(version)
+    verify_files(version, manifest)
     if expect:
         from index.store import check_compatible
 

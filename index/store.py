@@ -119,6 +119,33 @@ def read_manifest(version_dir: Path) -> dict[str, Any]:
     return manifest
 
 
+def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
+    """Size and SHA-256 of every data file of a version, so that damage is caught when it is loaded."""
+    digests = {}
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST):
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digests[path.relative_to(folder).as_posix()] = {"size": path.stat().st_size, "sha256": digest.hexdigest()}
+    return digests
+
+
+def verify_files(version_dir: Path, manifest: dict[str, Any]) -> None:
+    """Every file the manifest lists is present with its recorded size and checksum."""
+    recorded = manifest.get("files")
+    if not isinstance(recorded, dict):
+        return  # written before checksums were recorded
+    actual = file_digests(version_dir)
+    for name, facts in recorded.items():
+        found = actual.get(name)
+        if found is None:
+            raise IndexCorrupt(f"{version_dir / name} is missing; {build_hint(version_dir.parent.parent)}")
+        if found != facts:
+            raise IndexCorrupt(f"{version_dir / name} is damaged (size or checksum differs from the manifest); "
+                               f"{build_hint(version_dir.parent.parent)}")
+
+
 def check_compatible(manifest: dict[str, Any], embed_model: str, chunker: dict[str, int], where: Path) -> None:
     """Explain, rather than silently mix, an index built with other settings than the ones asked for."""
     problems = []

@@ -131,6 +131,12 @@ def _broken_copy(small_index: Settings, tmp_path: Path, breaker: Callable[[Path]
     return small_index.model_copy(update={"index_dir": copy})
 
 
+def _flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
 def _truncate(path: Path, keep: float = 0.5) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * keep)])
@@ -145,7 +151,9 @@ BREAKERS: dict[str, tuple[Callable[[Path], None], str]] = {
     "chunks.jsonl deleted": (lambda v: (v / CHUNKS).unlink(), CHUNKS),
     "a chunk line lost": (lambda v: (v / CHUNKS).write_text(
         "".join((v / CHUNKS).read_text(encoding="utf-8").splitlines(True)[:-1]), encoding="utf-8"),
-        "inconsistent"),
+        f"{CHUNKS} is damaged"),  # caught by the checksum the manifest records
+    "one byte of the BM25 data flipped": (lambda v: _flip_a_byte(next((v / "bm25").glob("data*.npy"))),
+                                          "is damaged"),
     "version folder deleted": (lambda v: shutil.rmtree(v), "missing version"),
 }
 
