@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 Handler = Callable[[str, str], dict[str, Any]]
 
@@ -45,3 +46,11 @@ def process_lines(lines: Iterable[str], field: str, handler: Handler,
             yield handler(qid, text)
         except ValueError as exc:
             yield on_error(qid, text, str(exc))
+
+
+def run_file(source: Path, out: TextIO, field: str, handler: Handler,
+             on_error: Callable[[str, str, str], dict[str, Any]]) -> None:
+    """Process a JSONL file into `out`, one JSON line per input line (undecodable bytes replaced, not fatal)."""
+    with source.open(encoding="utf-8", errors="replace") as lines:
+        for row in process_lines(lines, field, handler, on_error):
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")

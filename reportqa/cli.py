@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from reportqa.settings import Settings, load_settings
 
@@ -118,8 +120,17 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _output(path: Path | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        return
+    with path.open("w", encoding="utf-8") as out:
+        yield out
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
-    from reportqa.batch import process_lines
+    from reportqa.batch import run_file
     from reportqa.contract import answer_json, error_json, format_answer
     from reportqa.pipeline import open_engine
 
@@ -128,15 +139,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         return 2
     engine = open_engine(_settings(args))
     if args.batch:
-        out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
-        try:
-            with args.batch.open(encoding="utf-8", errors="replace") as lines:
-                for row in process_lines(lines, "question",
-                                         lambda qid, q: answer_json(engine.ask(q, args.top_k, qid)), error_json):
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
-        finally:
-            if args.out:
-                out.close()
+        with _output(args.out) as out:
+            run_file(args.batch, out, "question", lambda qid, q: answer_json(engine.ask(q, args.top_k, qid)),
+                     error_json)
         return 0
     answer = engine.ask(args.question, args.top_k)
     print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
@@ -145,7 +150,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def cmd_cite(args: argparse.Namespace) -> int:
     from ingest.load import decode
-    from reportqa.batch import process_lines
+    from reportqa.batch import run_file
     from reportqa.contract import cite_error_json, verdict_json
     from reportqa.draft import render_markdown, results_json
     from reportqa.pipeline import open_engine
@@ -154,13 +159,9 @@ def cmd_cite(args: argparse.Namespace) -> int:
         print("reportqa cite: give a draft file or --batch FILE", file=sys.stderr)
         return 2
     engine = open_engine(_settings(args))
-    out = args.out.open("w", encoding="utf-8") if args.out else sys.stdout
-    try:
+    with _output(args.out) as out:
         if args.batch:
-            with args.batch.open(encoding="utf-8", errors="replace") as lines:
-                for row in process_lines(lines, "claim", lambda qid, c: verdict_json(engine.cite(c), qid),
-                                         cite_error_json):
-                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            run_file(args.batch, out, "claim", lambda qid, c: verdict_json(engine.cite(c), qid), cite_error_json)
             return 0
         draft = decode(args.draft.read_bytes())
         checked = engine.cite_draft(draft)
@@ -168,10 +169,7 @@ def cmd_cite(args: argparse.Namespace) -> int:
             out.write(render_markdown(draft, checked))
         else:
             out.write(json.dumps({"results": results_json(checked)}, ensure_ascii=False, indent=1) + "\n")
-        return 0
-    finally:
-        if args.out:
-            out.close()
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
