@@ -1,0 +1,1 @@
+"""Benchmarks of reportqa against the LangChain recipe: `python -m bench.run [--quick]` (see bench/README.md)."""

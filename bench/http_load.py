@@ -1,0 +1,150 @@
+"""Benchmark 3: POST /ask through uvicorn on 127.0.0.1 with a bounded async load generator.
+
+The server runs as a subprocess (`reportqa serve --workers 2 --port <free>`) so the load generator, in this
+process, does not share its interpreter. Each concurrency level sends at most N requests and stops early at a
+time limit; requests/s counts completed requests (successes and errors) over the level's wall time.
+
+    python -m bench.http_load --index-dir DIR [--requests 2000] [--levels 1 8 32] [--level-timeout 120]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import socket
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.common import child_env, kill_group, log, percentiles, questions, reportqa_cmd
+
+LEVELS = (1, 8, 32)
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """`reportqa serve` in its own process group, stopped (only that group) on exit."""
+
+    def __init__(self, index_dir: Path, workers: int, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self._log = log_path.open("w", encoding="utf-8")
+        cmd = [*reportqa_cmd(), "serve", "--index-dir", str(index_dir), "--host", HOST, "--port", str(self.port),
+               "--workers", str(workers)]
+        self.proc = subprocess.Popen(cmd, env=child_env(), stdout=self._log, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+    def wait_ready(self, timeout_s: float) -> float:
+        started = time.perf_counter()
+        while time.perf_counter() - started < timeout_s:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self._log.name}")
+            try:
+                r = httpx.get(f"{self.url}/healthz", timeout=5)
+                if r.status_code == 200 and r.json().get("status") == "ok":
+                    return time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        raise TimeoutError(f"server not ready after {timeout_s:.0f} s; see {self._log.name}")
+
+    def stop(self) -> None:
+        import signal
+
+        if self.proc.poll() is None:
+            kill_group(self.proc, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                kill_group(self.proc)
+                self.proc.wait(timeout=10)
+        self._log.close()
+
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+async def load_level(url: str, qs: list[str], concurrency: int, n_requests: int, timeout_s: float,
+                     request_timeout_s: float = 30.0) -> dict[str, Any]:
+    """`concurrency` client tasks share a request counter; stop at n_requests or timeout_s, whichever first."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    next_id = 0
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=request_timeout_s) as client:
+        started = time.perf_counter()
+        deadline = started + timeout_s
+
+        async def client_task() -> None:
+            nonlocal next_id
+            while next_id < n_requests and time.perf_counter() < deadline:
+                i = next_id
+                next_id += 1
+                t = time.perf_counter()
+                try:
+                    response = await client.post("/ask", json={"question": qs[i % len(qs)], "id": f"b{i}"})
+                    if response.status_code == 200:
+                        latencies.append(time.perf_counter() - t)
+                    else:
+                        errors[f"http_{response.status_code}"] += 1
+                except httpx.HTTPError as exc:
+                    errors[type(exc).__name__] += 1
+
+        await asyncio.gather(*(client_task() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    done = len(latencies) + sum(errors.values())
+    return {"concurrency": concurrency, "requests": done, "ok": len(latencies), "errors": sum(errors.values()),
+            "error_kinds": dict(errors), "wall_s": round(elapsed, 3),
+            "requests_per_s": round(done / elapsed, 2) if elapsed > 0 else None,
+            "stopped_by_time_limit": done < n_requests, **percentiles(latencies)}
+
+
+def run(index_dir: Path, work: Path, n_requests: int, level_timeout_s: float, workers: int = 2,
+        levels: tuple[int, ...] = LEVELS) -> dict[str, Any]:
+    qs = questions()
+    result: dict[str, Any] = {"endpoint": "POST /ask", "server": f"reportqa serve --workers {workers}",
+                              "requests_per_level": n_requests, "level_timeout_s": level_timeout_s,
+                              "levels": []}
+    with Server(index_dir, workers, work / "server.log") as server:
+        result["ready_s"] = round(server.wait_ready(180), 2)
+        log(f"http: server ready on {server.url} after {result['ready_s']} s; warming every worker")
+        warm = asyncio.run(load_level(server.url, qs, 2 * workers, 20 * workers, 60))
+        result["warmup"] = {"requests": warm["requests"], "errors": warm["errors"]}
+        for concurrency in levels:
+            level = asyncio.run(load_level(server.url, qs, concurrency, n_requests, level_timeout_s))
+            log(f"http: c={concurrency} {level['requests_per_s']} req/s p50 {level['p50_ms']} ms "
+                f"p99 {level['p99_ms']} ms errors {level['errors']}")
+            result["levels"].append(level)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--index-dir", type=Path, required=True)
+    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--levels", type=int, nargs="+", default=list(LEVELS))
+    parser.add_argument("--level-timeout", type=float, default=120)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    work = Path("var/bench/http")
+    work.mkdir(parents=True, exist_ok=True)
+    print(json.dumps(run(args.index_dir, work, args.requests, args.level_timeout, args.workers,
+                         tuple(args.levels)), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,424 @@
+"""Reliability soak: a bounded load against `reportqa serve`, with errors, latency and memory drift.
+
+    python -m bench.reliability --requests 20000 --concurrency 32
+
+Starts the server as a subprocess on a free 127.0.0.1 port (the real index at var/index if it has one, else a
+small index built from a hand-written corpus into a temporary folder), warms it up, records its resident memory,
+fires a mix of /ask, /search and /chat with httpx.AsyncClient, records memory again, and writes
+bench/results/reliability.json. Exit status 1 on any failed request or a memory drift over --max-drift percent
+(2 when the server cannot be started). Every loop is bounded in count and in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INDEX = ROOT / "var" / "index"
+DEFAULT_OUT = ROOT / "bench" / "results" / "reliability.json"
+SERVER_LOG = ROOT / "bench" / "results" / "tmp" / "reliability-server.log"  # git-ignored
+QA = ROOT / "eval" / "qa.jsonl"
+HOST = "127.0.0.1"
+LOG_PROBLEMS = ("Traceback", "ERROR", "WARNING", "Exception", "Invalid HTTP", "unhandled")
+OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+# Questions for the small fallback corpus (the same facts as tests/conftest.py's SMALL_DOCS).
+SMALL_QUESTIONS = [
+    "2026年全球AI支出预计是多少？", "星河半导体2025年营业收入是多少？", "星河半导体的研发投入是多少？",
+    "全固态电池的能量密度有望达到多少？", "中国新型储能累计装机规模", "全球量子计算市场规模",
+    "超导量子比特数量", "北美云厂商资本开支合计", "碳化硅器件年产能", "AI软件支出增速",
+]
+FOLLOW_UPS = ["它的研发投入呢？", "那2030年呢？", "其增速是多少？"]
+
+SMALL_CORPUS = {
+    "ai_spending.txt": (
+        "全球人工智能支出展望2026",
+        "第一章 全球AI支出总体规模\n1.1 支出总量\n根据Gartner在2026年5月发布的最新预测，2026年全球AI支出预计达到"
+        "2.59万亿美元，\n较2025年的1.74万亿美元同比增长47%。\n其中AI基础设施投资占整体AI支出的45%以上。\n\n"
+        "1.2 支出结构\n类别\t2025年\t2026年\t增速\nAI软件\t4200亿美元\t6100亿美元\t45%\n\n第二章 区域格局\n"
+        "北美地区仍是全球最大的AI支出市场，微软、谷歌和亚马逊三家云厂商的资本开支合计\n超过2500亿美元。\n",
+    ),
+    "xinghe_chips.txt": (
+        "星河半导体公司年度研究",
+        "第一章 公司概况\n星河半导体股份有限公司成立于2008年，总部位于苏州，是国内领先的功率芯片设计企业。\n"
+        "星河半导体在2025年实现营业收入128亿元，同比增长36%。\n\n第二章 技术路线\n"
+        "届时碳化硅器件年产能将达到60万片。\n星河半导体的研发人员超过2100人，2025年研发投入为19亿元。\n",
+    ),
+    "battery_storage.txt": (
+        "新型储能与固态电池产业观察",
+        "第一章 储能市场\n截至2025年底，中国新型储能累计装机规模达到95吉瓦，预计到2030年\n"
+        "新型储能装机容量将突破300吉瓦。\n\n第二章 固态电池\n全固态电池的能量密度有望达到每公斤500瓦时。\n",
+    ),
+    "quantum_outlook.txt": (
+        "量子计算产业发展报告",
+        "第一章 量子计算概述\n超导路线的量子比特数量在2025年已经超过1000个。\n"
+        "全球量子计算市场规模在2025年约为15亿美元，预计2030年增长到80亿美元。\n",
+    ),
+}
+
+
+# --- memory ----------------------------------------------------------------------------------------------
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process and its children (psutil when installed, else /proc/<pid>/status)."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    if psutil is not None:
+        try:
+            proc = psutil.Process(pid)
+            total = proc.memory_info().rss
+            for child in proc.children(recursive=True):
+                with contextlib.suppress(psutil.Error):
+                    total += child.memory_info().rss
+            return int(total)
+        except psutil.Error:
+            return 0
+    return _proc_rss(pid) + sum(_proc_rss(child) for child in _proc_children(pid))
+
+
+def _proc_rss(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _proc_children(pid: int) -> list[int]:
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            children = (task / "children").read_text().split()
+            found += [int(c) for c in children]
+    except (OSError, ValueError):
+        return found
+    return found + [g for c in found for g in _proc_children(c)]
+
+
+# --- the server ------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def write_small_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, (_, text) in SMALL_CORPUS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    manifest = {name: {"title": title} for name, (title, _) in SMALL_CORPUS.items()}
+    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    return folder
+
+
+def reportqa_cmd() -> list[str]:
+    script = Path(sys.executable).parent / "reportqa"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "reportqa.cli"]
+
+
+def child_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPORTQA_")}
+    env.update(OFFLINE_ENV)
+    return env
+
+
+def build_small_index(work: Path, timeout_s: float = 300) -> Path:
+    index_dir = work / "index"
+    corpus = write_small_corpus(work / "corpus")
+    subprocess.run([*reportqa_cmd(), "index", "--index-dir", str(index_dir), "--corpus", str(corpus)],
+                   env=child_env(), check=True, timeout=timeout_s, cwd=str(ROOT),
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return index_dir
+
+
+class Server:
+    """`reportqa serve` (one worker, so its memory is one process's) on a free loopback port."""
+
+    def __init__(self, index_dir: Path, log_path: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://{HOST}:{self.port}"
+        self.log_path = log_path
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with log_path.open("wb") as sink:
+            self.proc = subprocess.Popen(
+                [*reportqa_cmd(), "serve", "--index-dir", str(index_dir), "--host", HOST, "--port", str(self.port),
+                 "--workers", "1"],
+                env=child_env(), stdout=sink, stderr=subprocess.STDOUT, cwd=str(ROOT))
+
+    def wait_ready(self, timeout_s: float = 120) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                reply = httpx.get(f"{self.url}/healthz", timeout=10)
+                if reply.status_code == 200 and reply.json().get("status") == "ok":
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        raise TimeoutError(f"server not ready after {timeout_s:.0f} s; see {self.log_path}")
+
+    def stop(self, timeout_s: float = 15) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+        return self.proc.returncode
+
+
+# --- the load --------------------------------------------------------------------------------------------
+
+
+def request_for(i: int, questions: Sequence[str]) -> tuple[str, dict[str, Any]]:
+    """The i-th request of the mix: 5 in 10 /ask, 3 in 10 /search, 2 in 10 /chat (half of them follow-ups)."""
+    question = questions[(i * 7) % len(questions)]
+    slot = i % 10
+    if slot < 5:
+        return "/ask", {"question": question, "id": f"r{i}"}
+    if slot < 8:
+        return "/search", {"query": question, "top_k": 5}
+    messages = [{"role": "user", "content": question}]
+    if slot == 9:
+        messages += [{"role": "assistant", "content": "……"},
+                     {"role": "user", "content": FOLLOW_UPS[i % len(FOLLOW_UPS)]}]
+    return "/chat", {"messages": messages}
+
+
+@dataclass
+class LoadResult:
+    requested: int
+    latencies_s: list[float] = field(default_factory=list)
+    statuses: Counter[str] = field(default_factory=Counter)
+    by_path: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+    error_samples: list[str] = field(default_factory=list)
+    completed: int = 0
+    wall_s: float = 0.0
+    stopped_early: bool = False
+
+
+async def fire(base_url: str, total: int, concurrency: int, questions: Sequence[str], *, offset: int = 0,
+               timeout_s: float = 60.0, max_seconds: float = 3600.0) -> LoadResult:
+    """Send exactly `total` requests with `concurrency` workers, stopping early after `max_seconds`.
+
+    A request counts as an error unless it gets a 200 with a JSON body of the expected shape; requests not sent
+    because the time ran out count as errors too.
+    """
+    result = LoadResult(requested=total)
+    next_index = 0
+    deadline = time.monotonic() + max_seconds
+    begun = time.monotonic()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    def record_error(what: str) -> None:
+        result.errors += 1
+        if len(result.error_samples) < 20:
+            result.error_samples.append(f"t+{time.monotonic() - begun:.1f}s {what[:300]}")
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal next_index
+        while next_index < total and time.monotonic() < deadline:
+            i = next_index
+            next_index += 1
+            path, body = request_for(offset + i, questions)
+            result.by_path[path] += 1
+            started = time.perf_counter()
+            try:
+                reply = await client.post(path, json=body)
+            except httpx.HTTPError as exc:
+                result.latencies_s.append(time.perf_counter() - started)
+                result.statuses[type(exc).__name__] += 1
+                record_error(f"{path} #{offset + i}: {type(exc).__name__}: {exc!r}")
+                continue
+            result.latencies_s.append(time.perf_counter() - started)
+            result.statuses[str(reply.status_code)] += 1
+            result.completed += 1
+            if reply.status_code != 200:
+                record_error(f"{path}: HTTP {reply.status_code}: {reply.text[:200]}")
+                continue
+            try:
+                data = reply.json()
+                ok = isinstance(data.get("results" if path == "/search" else "citations"), list)
+            except ValueError:
+                ok = False
+            if not ok:
+                record_error(f"{path}: unexpected body: {reply.text[:200]}")
+
+    started = time.perf_counter()
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout_s, limits=limits) as client:
+        await asyncio.gather(*(worker(client) for _ in range(max(1, min(concurrency, total)))))
+    result.wall_s = time.perf_counter() - started
+    unsent = total - next_index
+    if unsent > 0:
+        result.stopped_early = True
+        result.errors += unsent
+        result.error_samples.append(f"{unsent} requests not sent: time limit of {max_seconds:.0f} s reached")
+    return result
+
+
+def percentiles_ms(samples_s: Sequence[float]) -> dict[str, float | None]:
+    if not samples_s:
+        return {"p50": None, "p95": None, "p99": None, "max": None, "mean": None}
+    ordered = sorted(s * 1000.0 for s in samples_s)
+
+    def pick(q: float) -> float:  # linear interpolation between closest ranks
+        pos = (len(ordered) - 1) * q
+        low = int(pos)
+        high = min(low + 1, len(ordered) - 1)
+        return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
+
+    return {"p50": round(pick(0.50), 2), "p95": round(pick(0.95), 2), "p99": round(pick(0.99), 2),
+            "max": round(ordered[-1], 2), "mean": round(sum(ordered) / len(ordered), 2)}
+
+
+def summarize(result: LoadResult) -> dict[str, Any]:
+    return {"requests": result.requested, "completed": result.completed, "errors": result.errors,
+            "error_samples": result.error_samples, "statuses": dict(result.statuses),
+            "by_path": dict(result.by_path), "wall_s": round(result.wall_s, 2),
+            "throughput_rps": round(result.completed / result.wall_s, 1) if result.wall_s else None,
+            "latency_ms": percentiles_ms(result.latencies_s), "stopped_early": result.stopped_early}
+
+
+def drift_pct(before: int, after: int) -> float | None:
+    return round((after - before) * 100.0 / before, 2) if before > 0 else None
+
+
+# --- the command -----------------------------------------------------------------------------------------
+
+
+def load_questions(index_dir: Path, built_small: bool, path: Path | None) -> list[str]:
+    if path is not None:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return [str(r["question"]) for r in rows]
+    if not built_small and index_dir.resolve() == DEFAULT_INDEX.resolve() and QA.is_file():
+        rows = [json.loads(line) for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
+        if rows:
+            return [str(r["question"]) for r in rows]
+    return list(SMALL_QUESTIONS)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.reliability", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=20_000, help="requests in the measured run")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--warmup", type=int, default=None, help="warm-up requests (default: 5%%, 200 to 2000)")
+    parser.add_argument("--index-dir", type=Path, default=None,
+                        help="index to serve (default: var/index if it has a CURRENT version, else a small one)")
+    parser.add_argument("--questions", type=Path, default=None, help='JSONL with a "question" per line')
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--max-drift", type=float, default=10.0, help="allowed RSS growth in percent")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    parser.add_argument("--max-seconds", type=float, default=1800.0, help="time limit for the measured run")
+    parser.add_argument("--server-log", type=Path, default=SERVER_LOG, help="where the server's output goes")
+    args = parser.parse_args(argv)
+    if args.requests < 1 or args.concurrency < 1:
+        parser.error("--requests and --concurrency must be at least 1")
+    return args
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="reportqa-reliability-") as work:
+        index_dir, built_small = args.index_dir, False
+        if index_dir is None:
+            if (DEFAULT_INDEX / "CURRENT").is_file():
+                index_dir = DEFAULT_INDEX
+            else:
+                print("no index at var/index; building a small one", file=sys.stderr)
+                index_dir, built_small = build_small_index(Path(work)), True
+        questions = load_questions(index_dir, built_small, args.questions)
+        warmup = args.warmup if args.warmup is not None else min(2000, max(200, args.requests // 20))
+        server = Server(index_dir, args.server_log)
+        try:
+            server.wait_ready()
+            warm = asyncio.run(fire(server.url, warmup, args.concurrency, questions, timeout_s=args.timeout,
+                                    max_seconds=args.max_seconds))
+            time.sleep(1.0)  # let the allocator settle before the baseline
+            rss_warm = rss_bytes(server.proc.pid)
+            load = asyncio.run(fire(server.url, args.requests, args.concurrency, questions, offset=warmup,
+                                    timeout_s=args.timeout, max_seconds=args.max_seconds))
+            time.sleep(1.0)
+            rss_after = rss_bytes(server.proc.pid)
+            alive = server.proc.poll() is None
+        finally:
+            exit_code = server.stop()
+            log_text = server.log_path.read_text(errors="replace") if server.log_path.exists() else ""
+    report = summarize(load)
+    drift = drift_pct(rss_warm, rss_after)
+    report.update({
+        "concurrency": args.concurrency, "warmup": {"requests": warmup, "errors": warm.errors},
+        "index_dir": str(index_dir), "index": "small (built for this run)" if built_small else str(index_dir),
+        "questions": len(questions),
+        "rss_mb": {"after_warmup": round(rss_warm / 2**20, 1), "after_run": round(rss_after / 2**20, 1)},
+        "rss_drift_pct": drift, "max_drift_pct": args.max_drift,
+        "server_alive_after_run": alive, "server_exit_code": exit_code,
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    })
+    problems = []
+    if load.errors:
+        problems.append(f"{load.errors} failed requests")
+    if drift is None:
+        problems.append("resident memory could not be measured")
+    elif drift > args.max_drift:
+        problems.append(f"RSS grew {drift}% (limit {args.max_drift}%)")
+    if not alive:
+        problems.append("the server died during the run")
+    report["passed"] = not problems
+    report["problems"] = problems
+    report["server_log"] = str(args.server_log)
+    report["server_log_problems"] = [line[:300] for line in log_text.splitlines()
+                                     if any(w in line for w in LOG_PROBLEMS)][:50]
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        report = run(args)
+    except (RuntimeError, TimeoutError, subprocess.SubprocessError, OSError) as exc:
+        print(f"bench.reliability: could not run: {exc}", file=sys.stderr)
+        return 2
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    latency = report["latency_ms"]
+    print(f"requests {report['requests']}  completed {report['completed']}  errors {report['errors']}  "
+          f"{report['throughput_rps']} req/s  p50 {latency['p50']} ms  p95 {latency['p95']} ms  "
+          f"p99 {latency['p99']} ms")
+    verdict = "PASS" if report["passed"] else "FAIL: " + "; ".join(report["problems"])
+    print(f"RSS after warm-up {report['rss_mb']['after_warmup']} MB, after run {report['rss_mb']['after_run']} MB, "
+          f"drift {report['rss_drift_pct']}%  →  {verdict}")
+    print(f"wrote {args.out}")
+    return 0 if report["passed"] else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,460 @@
+"""Benchmark 4: the scale curve on synthetic corpora resampled from the real reports' sentences.
+
+Sentences come from the five reports (ingest.chunk.split_sentences, line by line); chunk i is 3-6 of them
+drawn with a fixed seed, so every worker regenerates exactly the same corpus without passing it around.
+Each (system, size) runs in a fresh worker process with a hard time limit; peak memory is the worker's own
+ru_maxrss. Systems:
+
+  reportqa     index.build.build_index(BuildRequest(synthetic chunks)) with the default corpus-static
+               embedder, then (fresh process) open_engine + Engine.ask / Engine.search;
+  recipe       eval.baseline.LangChainRecipe (BM25Retriever + FAISS(MiniLM) + EnsembleRetriever), one
+               synthetic chunk per LangChain document, then retriever.invoke;
+  recipe-bm25  the same recipe without its dense half (dense=False). Its query time is a lower bound of the
+               full recipe's (which adds a MiniLM query embedding and a FAISS search), so it still gives a
+               ratio where MiniLM embedding makes the full recipe impractical to build.
+
+A system stops at the first size where it is impractical (build over its budget, measured or projected
+from a sample; query p50 over --max-query-s) and larger sizes are recorded as skipped with the reason.
+
+    python -m bench.scale --sizes 10000 100000 [--recipe-build-budget 600] [--ours-build-budget 3600]
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import random
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from bench.common import (
+    CORPUS,
+    WORK,
+    Completed,
+    default_memory_limit_mb,
+    disk_mb,
+    fresh_dir,
+    log,
+    peak_rss_mb,
+    percentiles,
+    questions,
+    read_json,
+    rss_mb,
+    run_bounded,
+    worker_cmd,
+    write_json,
+)
+
+SEED = 20260522
+CHUNKS_PER_DOC = 500
+MIN_SENTENCE_CHARS = 6
+SYSTEMS = ("reportqa", "recipe-bm25", "recipe")
+RECIPE_K = 5
+EMBED_SAMPLE = 128
+
+
+# ---------------------------------------------------------------- synthetic corpus
+
+
+@cache
+def sentence_pool() -> tuple[str, ...]:
+    """Distinct sentences of the real reports, in corpus order."""
+    from ingest.chunk import split_sentences
+    from ingest.load import load_documents
+
+    documents, _ = load_documents([CORPUS])
+    seen: dict[str, None] = {}
+    for doc in documents:
+        for line in doc.text.splitlines():
+            for start, end in split_sentences(line):
+                sentence = line[start:end].strip()
+                if len(sentence) >= MIN_SENTENCE_CHARS:
+                    seen.setdefault(sentence, None)
+    return tuple(seen)
+
+
+def synthetic_texts(n: int, seed: int = SEED) -> Iterator[str]:
+    pool = sentence_pool()
+    rng = random.Random(seed)
+    for _ in range(n):
+        yield "".join(rng.choices(pool, k=rng.randint(3, 6)))
+
+
+def doc_name(i: int) -> str:
+    return f"synthetic-{i // CHUNKS_PER_DOC:05d}.txt"
+
+
+def synthetic_chunks(n: int, seed: int = SEED) -> list[Any]:
+    from reportqa.types import Chunk
+
+    chunks = []
+    for i, text in enumerate(synthetic_texts(n, seed)):
+        doc = doc_name(i)
+        chunks.append(Chunk(id=f"{doc}#{i % CHUNKS_PER_DOC:05d}", doc=doc, title=doc, section="", text=text,
+                            start=0, end=len(text), line_start=1, line_end=1))
+    return chunks
+
+
+# ---------------------------------------------------------------- workers (one process each)
+
+
+def _query_loop(fn: Any, qs: list[str], n: int, time_box_s: float, max_query_s: float | None = None
+                ) -> tuple[list[float], str | None]:
+    """Up to n timed calls within time_box_s; stops early (with a reason) when the first 5 are too slow."""
+    samples: list[float] = []
+    started = time.perf_counter()
+    for i in range(n):
+        t = time.perf_counter()
+        fn(qs[i % len(qs)])
+        samples.append(time.perf_counter() - t)
+        if max_query_s is not None and len(samples) == 5 and statistics.median(samples) > max_query_s:
+            return samples, f"median of the first 5 queries {statistics.median(samples):.2f} s > {max_query_s} s"
+        if time.perf_counter() - started > time_box_s:
+            break
+    return samples, None
+
+
+def ours_build_worker(n: int, index_dir: Path, out: Path) -> None:
+    from index.build import BuildRequest, build_index
+    from index.models import CORPUS_STATIC
+    from index.store import current_version_path
+    from reportqa.pipeline import chunker_manifest
+    from reportqa.settings import Settings
+
+    record: dict[str, Any] = {"system": "reportqa", "chunks": n}
+    t = time.perf_counter()
+    chunks = synthetic_chunks(n)
+    documents = {doc_name(i): {"title": doc_name(i), "chunks": CHUNKS_PER_DOC}
+                 for i in range(0, n, CHUNKS_PER_DOC)}
+    record["generate_s"] = round(time.perf_counter() - t, 2)
+    record["rss_after_data_mb"] = rss_mb()
+    write_json(out, record)
+    settings = Settings()
+    request = BuildRequest(chunks, documents, f"synthetic-{SEED}-{n}", CORPUS_STATIC, settings.embed_dim,
+                           chunker_manifest(settings), {"synthetic": True})
+    t = time.perf_counter()
+    build_index(index_dir, request)
+    record["build_s"] = round(time.perf_counter() - t, 3)
+    record["peak_rss_build_mb"] = peak_rss_mb()
+    record["index_mb"] = disk_mb(current_version_path(index_dir))
+    write_json(out, record)
+
+
+def ours_query_worker(index_dir: Path, out: Path, n_queries: int, time_box_s: float) -> None:
+    from reportqa.pipeline import open_engine
+    from reportqa.settings import Settings
+
+    record: dict[str, Any] = {"system": "reportqa"}
+    t = time.perf_counter()
+    engine = open_engine(Settings(index_dir=index_dir))
+    record["open_s"] = round(time.perf_counter() - t, 3)
+    record["rss_after_open_mb"] = rss_mb()
+    qs = questions()
+    for q in qs[:10]:
+        engine.ask(q)
+    samples, _ = _query_loop(engine.ask, qs, n_queries, time_box_s)
+    record["ask"] = percentiles(samples)
+    write_json(out, record)
+    samples, _ = _query_loop(engine.search, qs, n_queries, time_box_s / 2)
+    record["search"] = percentiles(samples)
+    record["peak_rss_mb"] = peak_rss_mb()
+    write_json(out, record)
+
+
+def _recipe_index_mb(recipe: Any, dense: bool) -> float | None:
+    """The recipe keeps its index in memory; this is its serialised size (FAISS.save_local + BM25 pickle)."""
+    try:
+        retriever = recipe._retriever
+        bm25 = retriever.retrievers[0] if dense else retriever
+        size = len(pickle.dumps((bm25.vectorizer, bm25.docs), protocol=pickle.HIGHEST_PROTOCOL))
+        if dense:
+            with tempfile.TemporaryDirectory(dir=WORK) as tmp:
+                retriever.retrievers[1].vectorstore.save_local(tmp)
+                size += sum(p.stat().st_size for p in Path(tmp).iterdir())
+        return round(size / 2**20, 2)
+    except Exception:  # internals of third-party classes: a missing size must not lose the run
+        return None
+
+
+def recipe_worker(n: int, dense: bool, out: Path, build_budget_s: float, n_queries: int, time_box_s: float,
+                  max_query_s: float) -> None:
+    from eval.baseline import LangChainRecipe
+    from reportqa.types import Document
+
+    record: dict[str, Any] = {"system": "recipe" if dense else "recipe-bm25", "chunks": n}
+    t = time.perf_counter()
+    documents = [Document(doc=f"synthetic-{i:07d}", title="", text=text) for i, text in enumerate(synthetic_texts(n))]
+    record["generate_s"] = round(time.perf_counter() - t, 2)
+    record["rss_after_data_mb"] = rss_mb()
+    if dense:  # MiniLM embedding dominates the build: measure its rate on a sample before committing
+        from langchain_community.embeddings import HuggingFaceEmbeddings
+
+        from index.models import _minilm_path
+
+        embeddings = HuggingFaceEmbeddings(model_name=str(_minilm_path()))
+        sample = [d.text for d in documents[:EMBED_SAMPLE]]
+        embeddings.embed_documents(sample[:8])
+        t = time.perf_counter()
+        embeddings.embed_documents(sample)
+        rate = len(sample) / (time.perf_counter() - t)
+        record["embed_chunks_per_s"] = round(rate, 2)
+        record["projected_build_s"] = round(n / rate, 1)
+        del embeddings
+        if n / rate > build_budget_s:
+            record.update(status="stopped", stage="build",
+                          reason=f"projected MiniLM embedding {n / rate:.0f} s ({rate:.1f} chunks/s on a "
+                                 f"{len(sample)}-chunk sample) > build budget {build_budget_s:.0f} s")
+            write_json(out, record)
+            return
+    write_json(out, record)
+    t = time.perf_counter()
+    recipe = LangChainRecipe(documents, k=RECIPE_K, dense=dense)
+    record["build_s"] = round(time.perf_counter() - t, 3)
+    record["recipe_chunks"] = recipe.chunks
+    record["peak_rss_build_mb"] = peak_rss_mb()
+    write_json(out, record)
+    if record["build_s"] > build_budget_s:
+        record.update(status="stopped", stage="build",
+                      reason=f"build took {record['build_s']:.0f} s > budget {build_budget_s:.0f} s")
+    qs = questions()
+    recipe.retrieve(qs[0])
+    samples, reason = _query_loop(recipe.retrieve, qs, n_queries, time_box_s, max_query_s)
+    record["invoke"] = percentiles(samples)
+    if reason:
+        record.update(status="stopped", stage="query", reason=reason)
+    record["peak_rss_mb"] = peak_rss_mb()
+    write_json(out, record)
+    record["index_mb"] = _recipe_index_mb(recipe, dense)
+    write_json(out, record)
+
+
+# ---------------------------------------------------------------- orchestration
+
+
+def _p50_s(row: dict[str, Any]) -> float | None:
+    part = row.get("ask") or row.get("invoke") or {}
+    return part["p50_ms"] / 1000 if part.get("p50_ms") else None
+
+
+def _outcome(done: Completed, record: dict[str, Any], limit_s: float, stage: str) -> dict[str, Any]:
+    if done.peak_group_rss_mb:
+        key = "watchdog_peak_rss_query_mb" if stage == "query" and "build_s" in record else "watchdog_peak_rss_mb"
+        record[key] = done.peak_group_rss_mb
+    if done.killed_for_memory_mb:
+        record.update(status="stopped", stage=stage,
+                      reason=f"{stage} killed: its RSS reached {done.killed_for_memory_mb:.0f} MB (limit: 90% of "
+                             f"the machine's memory)")
+    elif done.timed_out:
+        record.update(status="stopped", stage=stage,
+                      reason=f"{stage} killed at the {limit_s:.0f} s limit (wall {done.wall_s:.0f} s)")
+    elif done.returncode:
+        record.update(status="error", stage=stage, reason=f"exit {done.returncode}: {done.tail(800)}")
+    return record
+
+
+class Curve:
+    """Runs the sizes in order, one worker per (system, size), writing the JSON after every step."""
+
+    def __init__(self, out: Path, sizes: list[int], ours_budget_s: float, recipe_budget_s: float,
+                 n_queries: int, time_box_s: float, max_query_s: float, keep: bool,
+                 systems: tuple[str, ...] = SYSTEMS) -> None:
+        self.out, self.sizes, self.keep, self.systems = out, sizes, keep, systems
+        self.ours_budget_s, self.recipe_budget_s = ours_budget_s, recipe_budget_s
+        self.n_queries, self.time_box_s, self.max_query_s = n_queries, time_box_s, max_query_s
+        self.rows: list[dict[str, Any]] = []
+        self.stopped: dict[str, str] = {}
+        self.last: dict[str, dict[str, Any]] = {}
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        self.memory_limit_mb = default_memory_limit_mb()
+        self.result: dict[str, Any] = {
+            "seed": SEED, "sentences": len(sentence_pool()), "chunk_sentences": "3-6", "sizes": sizes,
+            "ours_build_budget_s": ours_budget_s, "recipe_build_budget_s": recipe_budget_s,
+            "max_query_s": max_query_s, "queries_per_size": n_queries, "query_time_box_s": time_box_s,
+            "rows": self.rows,
+        }
+
+    def save(self) -> None:
+        self.result["ratio"] = speed_ratio(self.rows)
+        write_json(self.out, self.result)
+
+    def _skip_reason(self, system: str, n: int, budget_s: float) -> str | None:
+        if system in self.stopped:
+            return f"stopped at a smaller size: {self.stopped[system]}"
+        last = self.last.get(system)
+        if not last:
+            return None
+        factor = n / last["chunks"]
+        if last.get("build_s") and last["build_s"] * factor > budget_s:
+            return (f"projected build {last['build_s'] * factor:.0f} s (linear from {last['build_s']:.0f} s at "
+                    f"{last['chunks']:,} chunks) > budget {budget_s:.0f} s")
+        memory = self._projected_memory_mb(system, n)
+        if memory and self.memory_limit_mb and memory > self.memory_limit_mb:
+            return (f"projected peak memory {memory / 1024:.1f} GiB (linear in chunks from the smaller sizes) > "
+                    f"{self.memory_limit_mb / 1024:.1f} GiB (90% of this machine)")
+        p50 = _p50_s(last)
+        if system != "reportqa" and p50 and p50 * factor > self.max_query_s:
+            return (f"projected query p50 {p50 * factor:.2f} s (linear from {p50:.3f} s at {last['chunks']:,} "
+                    f"chunks) > {self.max_query_s} s")
+        return None
+
+    def _projected_memory_mb(self, system: str, n: int) -> float | None:
+        """Peak build RSS at n chunks: the line through the last two sizes, else proportional to the last."""
+        points = [(r["chunks"], r.get("peak_rss_build_mb")) for r in self.history.get(system, [])]
+        points = [(c, m) for c, m in points if m]
+        if not points:
+            return None
+        if len(points) == 1:
+            c, m = points[0]
+            return m * n / c
+        (c1, m1), (c2, m2) = points[-2:]
+        slope = max((m2 - m1) / (c2 - c1), 0.0)
+        return m2 + slope * (n - c2)
+
+    def _finish(self, system: str, n: int, row: dict[str, Any]) -> None:
+        row.setdefault("status", "ok")
+        row["system"], row["chunks"] = system, n
+        if row["status"] == "ok":
+            self.last[system] = row
+            self.history.setdefault(system, []).append(row)
+        else:
+            self.stopped[system] = f"{row.get('reason', row['status'])} (at {n:,} chunks)"
+        self.rows.append(row)
+        p50 = _p50_s(row)
+        log(f"scale: {system} {n:,}: {row['status']} build {row.get('build_s')} s "
+            f"p50 {p50 * 1000 if p50 else None} ms {row.get('reason', '')}")
+        self.save()
+
+    def run(self) -> dict[str, Any]:
+        for n in self.sizes:
+            for system in self.systems:
+                budget = self.ours_budget_s if system == "reportqa" else self.recipe_budget_s
+                reason = self._skip_reason(system, n, budget)
+                if reason:
+                    self._finish(system, n, {"status": "skipped", "reason": reason})
+                    continue
+                self._finish(system, n, self._ours(n) if system == "reportqa" else self._recipe(n, system))
+        self.save()
+        return self.result
+
+    def _ours(self, n: int) -> dict[str, Any]:
+        work = fresh_dir(WORK / f"scale-{n}")
+        index_dir, out = work / "index", work / "ours-build.json"
+        limit = self.ours_budget_s + 120 + n / 2000  # + generating the synthetic chunks
+        log(f"scale: reportqa build {n:,} chunks (limit {limit:.0f} s)")
+        done = run_bounded(worker_cmd("bench.scale", "ours-build", "--chunks", str(n), "--index-dir",
+                                      str(index_dir), "--out", str(out)), limit)
+        row = _outcome(done, read_json(out) or {}, limit, "build")
+        if "status" not in row and row.get("build_s", 0) > self.ours_budget_s:
+            row.update(status="stopped", stage="build",
+                       reason=f"build took {row['build_s']:.0f} s > budget {self.ours_budget_s:.0f} s")
+        if "status" not in row:
+            out = work / "ours-query.json"
+            limit = 2.5 * self.time_box_s + 300 + n / 1000  # + opening the index (reading every chunk)
+            done = run_bounded(worker_cmd("bench.scale", "ours-query", "--index-dir", str(index_dir), "--out",
+                                          str(out), "--queries", str(self.n_queries), "--time-box",
+                                          str(self.time_box_s)), limit)
+            query = read_json(out) or {}
+            query.pop("system", None)
+            row.update(query)
+            row = _outcome(done, row, limit, "query")
+        if not self.keep:
+            shutil.rmtree(work, ignore_errors=True)
+        return row
+
+    def _recipe(self, n: int, system: str) -> dict[str, Any]:
+        work = fresh_dir(WORK / f"scale-{n}-{system}")
+        out = work / "recipe.json"
+        limit = self.recipe_budget_s + 2 * self.time_box_s + 300 + n / 1000
+        log(f"scale: {system} {n:,} chunks (limit {limit:.0f} s)")
+        dense = ["--dense"] if system == "recipe" else []
+        done = run_bounded(worker_cmd("bench.scale", "recipe", "--chunks", str(n), *dense, "--out", str(out),
+                                      "--build-budget", str(self.recipe_budget_s), "--queries",
+                                      str(self.n_queries), "--time-box", str(self.time_box_s),
+                                      "--max-query-s", str(self.max_query_s)), limit)
+        record = read_json(out) or {}
+        row = _outcome(done, record, limit, "query" if "build_s" in record else "build")
+        shutil.rmtree(work, ignore_errors=True)
+        return row
+
+
+def speed_ratio(rows: list[dict[str, Any]], at: int = 100_000) -> dict[str, Any] | None:
+    """recipe p50 / reportqa p50 at `at` chunks (else the largest size both have): how many times faster."""
+    def p50(system: str, n: int, part: str) -> float | None:
+        for row in rows:
+            if row["system"] == system and row["chunks"] == n and row.get("status") == "ok":
+                return (row.get(part) or {}).get("p50_ms")
+        return None
+
+    sizes = sorted({r["chunks"] for r in rows}, key=lambda n: (n != at, -n))
+    for n in sizes:
+        ours_ask, ours_search = p50("reportqa", n, "ask"), p50("reportqa", n, "search")
+        for system, bound in (("recipe", False), ("recipe-bm25", True)):
+            theirs = p50(system, n, "invoke")
+            if ours_ask and theirs:
+                return {"chunks": n, "recipe_variant": system, "lower_bound": bound,
+                        "reportqa_ask_p50_ms": ours_ask, "reportqa_search_p50_ms": ours_search,
+                        "recipe_p50_ms": theirs, "ratio_vs_ask": round(theirs / ours_ask, 2),
+                        "ratio_vs_search": round(theirs / ours_search, 2) if ours_search else None}
+    return None
+
+
+def run(out: Path, sizes: list[int], ours_budget_s: float, recipe_budget_s: float, n_queries: int,
+        time_box_s: float, max_query_s: float = 2.0, keep: bool = False,
+        systems: tuple[str, ...] = SYSTEMS) -> dict[str, Any]:
+    WORK.mkdir(parents=True, exist_ok=True)
+    return Curve(out, sizes, ours_budget_s, recipe_budget_s, n_queries, time_box_s, max_query_s, keep,
+                 systems).run()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="mode")
+    p = sub.add_parser("ours-build")
+    p.add_argument("--chunks", type=int, required=True)
+    p.add_argument("--index-dir", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p = sub.add_parser("ours-query")
+    p.add_argument("--index-dir", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--queries", type=int, default=510)
+    p.add_argument("--time-box", type=float, default=120)
+    p = sub.add_parser("recipe")
+    p.add_argument("--chunks", type=int, required=True)
+    p.add_argument("--dense", action="store_true")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--build-budget", type=float, default=600)
+    p.add_argument("--queries", type=int, default=510)
+    p.add_argument("--time-box", type=float, default=120)
+    p.add_argument("--max-query-s", type=float, default=2.0)
+    p = sub.add_parser("curve", help="run the whole curve (what bench.run calls)")
+    p.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    p.add_argument("--out", type=Path, default=WORK / "scale.json")
+    p.add_argument("--ours-build-budget", type=float, default=3600)
+    p.add_argument("--recipe-build-budget", type=float, default=600)
+    p.add_argument("--queries", type=int, default=510)
+    p.add_argument("--time-box", type=float, default=120)
+    p.add_argument("--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS)
+    p.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    if args.mode == "ours-build":
+        ours_build_worker(args.chunks, args.index_dir, args.out)
+    elif args.mode == "ours-query":
+        ours_query_worker(args.index_dir, args.out, args.queries, args.time_box)
+    elif args.mode == "recipe":
+        recipe_worker(args.chunks, args.dense, args.out, args.build_budget, args.queries, args.time_box,
+                      args.max_query_s)
+    elif args.mode == "curve":
+        run(args.out, args.sizes, args.ours_build_budget, args.recipe_build_budget, args.queries, args.time_box,
+            keep=args.keep, systems=tuple(args.systems))
+    else:
+        parser.print_help()
+
+
+if __name__ == "__main__":
+    main()
