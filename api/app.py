@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
@@ -18,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.chat import router as chat_router
 from api.deps import EngineDep, EngineHolder, HolderDep, require_key
 from api.documents import router as documents_router
-from api.limits import BodyLimit, Overload
+from api.limits import AccessLog, BodyLimit, Overload
 from api.schemas import AnswerOut, AskRequest, CiteOut, CiteRequest, ErrorOut, Health, SearchOut, SearchRequest
 from reportqa.contract import answer_json, hits_json, verdict_json
 from reportqa.draft import render_markdown, results_json
@@ -65,18 +62,10 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"],
                            allow_headers=["authorization", "content-type"])
 
-    @app.middleware("http")
-    async def access_log(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        log.info(json.dumps({"method": request.method, "path": request.url.path, "status": response.status_code,
-                             "ms": round((time.perf_counter() - started) * 1000, 1),
-                             "client": request.client.host if request.client else None}))
-        return response
-
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes,
                        larger={("POST", "/documents"): settings.max_upload_bytes})
     app.add_middleware(Overload, limit=settings.max_in_flight)
+    app.add_middleware(AccessLog, log=log)
 
 
 def create_app(settings: Settings, holder: EngineHolder | None = None) -> FastAPI:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import time
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -83,3 +85,32 @@ class Overload:
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
+
+
+class AccessLog:
+    """One JSON line per request with status and latency (no headers, so keys never reach the log)."""
+
+    def __init__(self, app: ASGIApp, log: logging.Logger) -> None:
+        self.app = app
+        self.log = log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def record(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        finally:
+            client = scope.get("client")
+            self.log.info(json.dumps({"method": scope.get("method"), "path": scope.get("path"), "status": status,
+                                      "ms": round((time.perf_counter() - started) * 1000, 1),
+                                      "client": client[0] if client else None}))
