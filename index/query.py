@@ -146,7 +146,16 @@ def expected_answer(text: str) -> str | None:
     return None
 
 
+_QUESTION_PHRASE = re.compile(r"(多大|多少|多高|多长|多久|哪些|哪个|哪家|什么)(?=[\u4e00-\u9fff])")
+
+
+def separate_question_words(question: str) -> str:
+    """多大规模 → 多大 规模: so that segmentation doesn't invent 大规模 ("large-scale") from the question form."""
+    return _QUESTION_PHRASE.sub(r"\1 ", question)
+
+
 def analyze(question: str) -> Query:
+    question = separate_question_words(question)
     english = cjk_share(question) < 0.3 and bool(latin_words(question))
     terms: dict[str, float] = {}
     if english:
