@@ -98,20 +98,12 @@ class SearchIndex:
                 unknown.append(core)
         return unknown
 
-    def confidence(self, query: Query, best: int) -> float:
-        """How sure the top passage answers: its term coverage, halved for each word the corpus lacks."""
-        return self.coverage(query, best) * UNKNOWN_WORD_PENALTY ** len(self.unknown_words(query))
-
     def channel_scores(self, query: Query, weights: SearchWeights) -> dict[str, dict[int, float]]:
         channels: dict[str, dict[int, float]] = {}
         if weights.bm25 > 0:
-            scores = self.lexical.scores(query.terms)
-            top = np.argpartition(-scores, min(CANDIDATES, len(scores) - 1))[:CANDIDATES]
-            channels["bm25"] = {int(i): float(scores[i]) for i in top if scores[i] > 0}
+            channels["bm25"] = _best_positive(self.lexical.scores(query.terms))
         if weights.bigram > 0:
-            scores = self.bigram.scores(query.grams)
-            top = np.argpartition(-scores, min(CANDIDATES, len(scores) - 1))[:CANDIDATES]
-            channels["bigram"] = {int(i): float(scores[i]) for i in top if scores[i] > 0}
+            channels["bigram"] = _best_positive(self.bigram.scores(query.grams))
         if weights.dense > 0:
             vector = self.embedder.encode([query.dense_text])[0]
             sims, ids = self.dense.search(vector, CANDIDATES)
@@ -119,22 +111,32 @@ class SearchIndex:
         return channels
 
     def search(self, query: Query, k: int, weights: SearchWeights) -> list[Hit]:
+        """Fused candidates, reranked by coverage; each hit's confidence is its coverage, halved for each
+        word of the question the corpus lacks."""
         channels = self.channel_scores(query, weights)
         fused = fuse(channels, weights.channels())
+        coverage = {i: self.coverage(query, i) for i in fused}
         if weights.rerank:
-            fused = {i: s + self._rerank_bonus(query, i) for i, s in fused.items()}
+            fused = {i: s + self._rerank_bonus(query, i, coverage[i]) for i, s in fused.items()}
         ranked = sorted(fused, key=lambda i: (-fused[i], i))[:k]
+        penalty = UNKNOWN_WORD_PENALTY ** len(self.unknown_words(query))
         return [
             Hit(self.chunks[i], fused[i], {name: scores[i] for name, scores in channels.items() if i in scores}
-                | {"coverage": self.coverage(query, i), "confidence": self.confidence(query, i)})
+                | {"coverage": coverage[i], "confidence": coverage[i] * penalty})
             for i in ranked
         ]
 
-    def _rerank_bonus(self, query: Query, i: int) -> float:
-        bonus = COVERAGE_WEIGHT * self.coverage(query, i)
+    def _rerank_bonus(self, query: Query, i: int, coverage: float) -> float:
+        bonus = COVERAGE_WEIGHT * coverage
         if query.wants in {"number", "date"} and _HAS_NUMBER.search(self.chunks[i].text):
             bonus += TYPE_WEIGHT
         return bonus
+
+
+def _best_positive(scores: np.ndarray) -> dict[int, float]:
+    """The CANDIDATES highest-scoring chunks of one lexical channel, those with any score at all."""
+    top = np.argpartition(-scores, min(CANDIDATES, len(scores) - 1))[:CANDIDATES]
+    return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
 
 def open_index(index_dir: Path, embedder: Embedder | None = None, expect: Mapping[str, Any] | None = None

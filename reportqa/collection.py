@@ -16,7 +16,7 @@ from ingest.chunk import ChunkerConfig, chunk_document
 from ingest.clean import clean_text
 from ingest.load import Skipped, load_documents
 from reportqa.settings import Settings
-from reportqa.types import Document
+from reportqa.types import Chunk, Document
 
 CACHE_DIR = "doc_cache"
 
@@ -50,6 +50,14 @@ def chunker_manifest(settings: Settings) -> dict[str, int]:
     return {"max_tokens": settings.chunk_tokens, "overlap_tokens": settings.chunk_overlap_tokens}
 
 
+def clean_and_chunk(doc: Document, config: ChunkerConfig) -> tuple[tuple[Chunk, ...], dict[str, Any]]:
+    """A document's chunks and the facts the manifest keeps about it (title, hash, chunks, pages, noise dropped)."""
+    cleaned = clean_text(doc.text)
+    chunks = tuple(chunk_document(doc, cleaned, config, words))
+    return chunks, {"title": doc.title, "hash": content_hash(doc.text), "chunks": len(chunks),
+                    "pages": len(doc.pages) or None, "dropped": cleaned.dropped}
+
+
 def prepare(doc: Document, settings: Settings, cache: DocCache) -> Prepared:
     """Clean, chunk and tokenise a document, or take all of that from the cache when its content is known."""
     chunker = chunker_manifest(settings)
@@ -57,11 +65,8 @@ def prepare(doc: Document, settings: Settings, cache: DocCache) -> Prepared:
     cached = cache.get(key)
     if cached is not None:
         return cached
-    cleaned = clean_text(doc.text)
-    chunks = tuple(chunk_document(doc, cleaned, chunker_config(settings), words))
-    facts = {"title": doc.title, "hash": content_hash(doc.text), "chunks": len(chunks),
-             "pages": len(doc.pages) or None, "dropped": cleaned.dropped, "key": key,
-             "added": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    chunks, facts = clean_and_chunk(doc, chunker_config(settings))
+    facts |= {"key": key, "added": time.strftime("%Y-%m-%dT%H:%M:%S")}
     texts = [search_text(c) for c in chunks]
     prepared = Prepared(key, facts, chunks, tuple(tuple(tokens(t)) for t in texts),
                         tuple(tuple(bigrams(t)) for t in texts))

@@ -18,11 +18,14 @@ from answer.verify import Verdict, judge
 from index.build import Progress
 from index.query import analyze, with_context
 from index.search import SearchIndex, SearchWeights, open_index
-from index.store import content_hash
-from index.text import words
-from ingest.chunk import ChunkerConfig, chunk_document
-from ingest.clean import clean_text
-from reportqa.collection import IngestReport, chunker_config, chunker_manifest, sync  # noqa: F401 - re-exported
+from ingest.chunk import ChunkerConfig
+from reportqa.collection import (  # noqa: F401 - chunker_config re-exported
+    IngestReport,
+    chunker_config,
+    chunker_manifest,
+    clean_and_chunk,
+    sync,
+)
 from reportqa.draft import CheckedClaim
 from reportqa.settings import Settings
 from reportqa.types import Answer, Chunk, Document, Hit
@@ -50,11 +53,8 @@ def chunk_documents(documents: Sequence[Document], config: ChunkerConfig
     chunks: list[Chunk] = []
     info: dict[str, dict[str, Any]] = {}
     for doc in documents:
-        cleaned = clean_text(doc.text)
-        doc_chunks = chunk_document(doc, cleaned, config, words)
+        doc_chunks, info[doc.doc] = clean_and_chunk(doc, config)
         chunks.extend(doc_chunks)
-        info[doc.doc] = {"title": doc.title, "hash": content_hash(doc.text), "chunks": len(doc_chunks),
-                         "pages": len(doc.pages) or None, "dropped": cleaned.dropped}
     return chunks, info
 
 
