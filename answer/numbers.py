@@ -24,20 +24,33 @@ _QUALIFIERS = (
     ("approx", r"约|大约|近|将近|接近|左右|上下|approximately|about|around|nearly|roughly|almost|~"),
 )
 _CN_NUMERAL = "[零〇一二两三四五六七八九十百千]+(?:点[零〇一二三四五六七八九]+)?"
+# Physical units as (kind, factor to the base unit): energy in kWh, power in kW.
+_MEASURE = {
+    "太瓦时": ("energy", 1e9), "twh": ("energy", 1e9), "吉瓦时": ("energy", 1e6), "gwh": ("energy", 1e6),
+    "兆瓦时": ("energy", 1e3), "mwh": ("energy", 1e3), "千瓦时": ("energy", 1.0), "kwh": ("energy", 1.0),
+    "吉瓦": ("power", 1e6), "gw": ("power", 1e6), "兆瓦": ("power", 1e3), "mw": ("power", 1e3),
+    "千瓦": ("power", 1.0), "kw": ("power", 1.0),
+}
+# Classifiers after digits make a count (42个, 310条, 91份); 位/名 are left to ranks (第7名).
+_COUNTERS = "个|家|座|条|项|款|颗|台|片|所|件|艘|架|份|款|篇|次"
 _NUMBER = re.compile(
-    r"(?P<prefix>[$¥￥€]|us\$)?\s*"
+    r"(?P<prefix>[$¥￥€]|us\$|(?:usd|rmb|cny|eur)(?=\s*\d))?\s*"
     rf"(?P<num>\d+(?:\.\d+)?|{_CN_NUMERAL})"
     r"(?:\s*(?:-|–|—|~|～|至|到|to)\s*(?P<high>\d+(?:\.\d+)?))?"
-    r"\s*(?P<scale>万亿|兆|亿|千万|百万|万|千|trillion|billion|million|thousand|tn|bn|mn|[tbmk](?![a-z]))?"
-    r"\s*(?P<unit>%|％|个百分点|成(?![本果为立功熟长员])|倍|美元|人民币|元|欧元|dollars?|usd|yuan|rmb|cny|euros?|年|percent)?",
+    r"\s*(?P<scale>万亿|兆(?!瓦)|亿|千万|百万|万|千(?!瓦)|trillion|billion|million|thousand|tn|bn|mn|[tbmk](?![a-z]))?"
+    r"\s*(?P<unit>%|％|个百分点|成(?![本果为立功熟长员])|倍|美元|人民币|元|欧元|dollars?|usd|yuan|rmb|cny|euros?|年"
+    r"|percent|太瓦时|吉瓦时|兆瓦时|千瓦时|twh|gwh|mwh|kwh|吉瓦|兆瓦|千瓦|gw(?![a-z])|mw(?![a-z])|kw(?![a-z])"
+    rf"|{_COUNTERS})?",
     re.IGNORECASE,
 )
+_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月")
 _PERCENT_WORDS = re.compile(rf"百分之({_CN_NUMERAL})")
 
 
 @dataclass(frozen=True, slots=True)
 class Quantity:
-    """A value with its kind: percent, usd, cny, eur, year, times, or '' for a bare count."""
+    """A value with its kind: percent, usd, cny, eur, year, date (yyyymm), times, energy (kWh), power (kW),
+    count (a number with a classifier), or '' for a bare number."""
 
     value: float
     kind: str
@@ -48,12 +61,12 @@ class Quantity:
 
     def matches(self, other: Quantity, tolerance: float = 0.01) -> bool:
         """Same kind and the same value within rounding, ranges and 超过/约 qualifiers allowing."""
-        if self.kind != other.kind:
+        if family(self.kind) != family(other.kind):
             return False
         low_a, high_a = self.value, self.high or self.value
         low_b, high_b = other.value, other.high or other.value
         slack = tolerance * max(abs(low_a), abs(low_b), 1e-9)
-        if self.kind == "year":
+        if self.kind in {"year", "date"}:
             slack = 0.0
         elif self.qualifier == "approx" or other.qualifier == "approx":
             slack = max(slack, 0.05 * max(abs(low_a), abs(low_b)))
@@ -62,6 +75,11 @@ class Quantity:
         if self.qualifier == "over" and other.qualifier == "over":
             return abs(low_a - low_b) <= 0.1 * max(abs(low_a), abs(low_b))
         return False
+
+
+def family(kind: str) -> str:
+    """A count (42个) and a bare number (42) are the same sort of figure."""
+    return "" if kind == "count" else kind
 
 
 def chinese_numeral(text: str) -> float | None:
@@ -106,7 +124,12 @@ def prepare(text: str) -> str:
     """NFKC (full-width digits become ASCII), thousands separators dropped, 百分之N rewritten as N%."""
     text = unicodedata.normalize("NFKC", text)
     text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)
-    return _PERCENT_WORDS.sub(lambda m: f"{chinese_numeral(m.group(1)) or m.group(1)}%", text)
+    return _PERCENT_WORDS.sub(lambda m: f"{_plain(chinese_numeral(m.group(1))) or m.group(1)}%", text)
+
+
+def _plain(value: float | None) -> str:
+    """47.0 → 47, 3.5 → 3.5: how a figure is written."""
+    return "" if value is None else f"{value:g}"
 
 
 def quantities(text: str) -> list[Quantity]:
@@ -117,6 +140,8 @@ def quantities(text: str) -> list[Quantity]:
         raw = match.group("num")
         if not raw or (not raw[0].isdigit() and not (match.group("scale") or match.group("unit"))):
             continue  # a lone Chinese numeral such as 一 in 一些 is not a quantity
+        if prepared[max(0, match.start("num") - 1) : match.start("num")] == "第":
+            continue  # 第二 is a rank, compared as one elsewhere
         value = _number(raw)
         if value is None:
             continue
@@ -124,6 +149,7 @@ def quantities(text: str) -> list[Quantity]:
         unit_word = (match.group("unit") or "").lower()
         after = prepared[match.end() : match.end() + 12].lower()
         currency = _CURRENCY.get((match.group("prefix") or "").lower()) or _CURRENCY.get(unit_word)
+        factor = 1.0
         if currency is None:
             currency = next((c for w, c in _CURRENCY.items() if len(w) > 1 and after.lstrip().startswith(w)), None)
         if unit_word in {"%", "％", "percent", "个百分点"}:
@@ -132,16 +158,28 @@ def quantities(text: str) -> list[Quantity]:
             kind, value = "percent", value * 10
         elif unit_word == "倍":
             kind = "times"
-        elif unit_word == "年" and not scale_word and raw.isdigit() and 1900 <= value <= 2100:
-            kind = "year"
+        elif (unit_word == "年" or not (unit_word or currency or match.group("prefix"))) and not scale_word \
+                and raw.isdigit() and len(raw) == 4 and 1900 <= value <= 2100:
+            kind = "year"  # 2026年, or a bare 2026 as English writes it ("by 2030")
+        elif unit_word in _MEASURE:
+            kind, factor = _MEASURE[unit_word]
+        elif unit_word and unit_word in _COUNTERS.split("|"):
+            if not raw[0].isdigit():
+                continue  # 一个, 两家: words, not figures
+            kind = "count"
         else:
             kind = currency or ""
         scale = _SCALE.get(scale_word, 1.0) if kind not in {"percent", "year", "times"} else 1.0
+        scale *= factor
         high = float(match.group("high")) * scale if match.group("high") else None
         before = prepared[max(0, match.start() - 6) : match.start()]
         found.append(Quantity(value * scale, kind, match.group(0).strip(), high,
                               _qualifier(before, prepared[match.end() : match.end() + 4]), match.start("num")))
-    return found
+    for match in _DATE.finditer(prepared):
+        year, month = int(match.group(1)), int(match.group(2))
+        if 1900 <= year <= 2100 and 1 <= month <= 12:
+            found.append(Quantity(year * 100 + month, "date", match.group(0), start=match.start()))
+    return sorted(found, key=lambda q: q.start)
 
 
 def years(found: list[Quantity]) -> set[int]:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from answer.extract import term_coverage, units_of
-from answer.numbers import Quantity, prepare, quantities
+from answer.extract import UNKNOWN_IDF, term_coverage, units_of
+from answer.numbers import Quantity, family, prepare, quantities
 from index.query import Query
 from index.text import normalize, proper_nouns
 from reportqa.types import Citation, Hit
@@ -15,9 +15,11 @@ from reportqa.types import Citation, Hit
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
 TOPIC_THRESHOLD = 0.45  # share of the claim's (non-number) terms a passage must hold to be about the same thing
 UNKNOWN_SUPPORT = 0.75  # a claim naming what the corpus lacks is unsupported unless a passage covers it this well
+FIGURES_SETTLE = 2  # a sentence stating two of the claimed figures is on the subject, whatever its wording
 _ORDINAL = re.compile(r"第([一二三四五六七八九十\d]+)(?:位|名|大)?|首位|榜首|居首|位居首位|排名第一")
 _CN_ORDINALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _NUMBERISH = re.compile(r"^[\d.%]+$|^\d")
+_CLAUSE = re.compile(r"[，,。；;！!？?：:\n]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,9 +49,22 @@ def topical_query(query: Query) -> Query:
     return replace(query, core=tuple(t for t in query.core if not _NUMBERISH.match(t)))
 
 
-def _context_terms(text: str, position: int, terms: Sequence[str], radius: int = 14) -> set[str]:
-    window = normalize(text[max(0, position - radius) : position + radius]).replace(" ", "")
+def _context_terms(text: str, figure: Quantity, found: Sequence[Quantity], terms: Iterable[str],
+                   reach: int = 24) -> set[str]:
+    """The claim's terms written around a figure, up to the neighbouring figures on either side: in
+    "2022年11月：ChatGPT发布，…2023年3月：GPT-4发布" each date keeps its own event."""
+    end = figure.start + len(figure.text)
+    before = [q.start + len(q.text) for q in found if q.start + len(q.text) <= figure.start]
+    after = [q.start for q in found if q.start >= end]
+    low = max([figure.start - reach, *before])
+    high = min([end + reach, *after])
+    window = normalize(text[max(0, low) : high]).replace(" ", "")
     return {t for t in terms if t in window}
+
+
+def _landmarks(found: Sequence[Quantity]) -> list[Quantity]:
+    """Figures that delimit each other's context; small bare numbers (1日, GPT-4) do not."""
+    return [q for q in found if q.kind not in {"", "year"} or q.value >= 100 or not float(q.value).is_integer()]
 
 
 def _year_before(found: Sequence[Quantity], figure: Quantity, reach: int = 24) -> int | None:
@@ -63,23 +78,28 @@ def _year_before(found: Sequence[Quantity], figure: Quantity, reach: int = 24) -
     return None if between else int(year.value)
 
 
-def align(claim_q: Quantity, claim: str, stated: Sequence[Quantity], passage: str, terms: Sequence[str]
-          ) -> Quantity | None:
-    """The stated figure the claimed one speaks of: same kind, same year, most shared nearby words, nearest value."""
-    same_kind = [s for s in stated if s.kind == claim_q.kind]
+def align(claim_q: Quantity, claim: str, stated: Sequence[Quantity], passage: str, terms: Mapping[str, float]
+          ) -> tuple[Quantity, float] | None:
+    """The stated figure the claimed one speaks of (same kind, same year, the rarest shared nearby words,
+    nearest value) and the weight of the words around the claimed figure it shares."""
+    same_kind = [s for s in stated if family(s.kind) == family(claim_q.kind)]
     if not same_kind:
         return None
-    claim_years = {int(q.value) for q in quantities(claim) if q.kind == "year"}
-    around = _context_terms(prepare(claim), claim_q.start, terms)
-    prepared = prepare(passage)
+    claimed = quantities(claim)
+    dates = {q.start for q in claimed if q.kind == "date"}
+    claim_years = {int(q.value) for q in claimed if q.kind == "year" and q.start not in dates}
+    words = {t: w for t, w in terms.items() if not any(t in q.text.lower() for q in claimed)}  # not 美元 of 亿美元
+    around = _context_terms(prepare(claim), claim_q, _landmarks(claimed), words)
+    prepared, marks = prepare(passage), _landmarks(quantities(passage))
 
-    def fit(s: Quantity) -> tuple[bool, int, float]:
-        year = _year_before(stated, s)
-        return (year is None or not claim_years or year in claim_years,
-                len(around & _context_terms(prepared, s.start, terms)),
+    def fit(s: Quantity) -> tuple[bool, float, float]:
+        year = None if s.kind in {"year", "date"} else _year_before(stated, s)
+        shared = around & _context_terms(prepared, s, marks, words)
+        return (year is None or not claim_years or year in claim_years, sum(words[t] for t in shared),
                 -abs(s.value - claim_q.value) / max(abs(claim_q.value), 1e-9))
 
-    return max(same_kind, key=fit)
+    best = max(same_kind, key=fit)
+    return best, fit(best)[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,22 +110,44 @@ class Check:
     conflict: tuple[str, str] | None  # (claimed, stated) where they disagree
 
 
-def check_unit(claim: str, passage: str, terms: Sequence[str], context: str = "") -> Check:
-    claimed = [q for q in quantities(claim) if q.kind or q.value >= 100]
+def _claimed_figures(claim: str) -> list[Quantity]:
+    """Figures worth checking: a bare small integer (5 in 5G) is not one, a decimal (84.04) is."""
+    return [q for q in quantities(claim) if q.kind or q.value >= 100 or not float(q.value).is_integer()]
+
+
+def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: str = "") -> Check:
+    """Figures compared one to one; then ranks (over the whole passage, for the claim's subject) and names:
+    anchored to an agreed figure when there is one, else any lone name of the same kind."""
+    claimed = _claimed_figures(claim)
     stated = quantities(passage)
+    dated = [q for q in claimed if q.kind == "date"]
+    claimed = [q for q in claimed if not (q.kind == "year" and any(d.start == q.start for d in dated))]
     matched = 0
+    agreed: list[tuple[Quantity, Quantity]] = []
     for claim_q in claimed:
-        if any(s.matches(claim_q) for s in stated):
+        same = next((s for s in stated if s.matches(claim_q)), None)
+        if same is not None:
             matched += claim_q.kind != "year"  # a year alone is common ground, not evidence
+            agreed.append((claim_q, same))
+    taken = {id(s) for _, s in agreed}
+    figures = [q for q in claimed if q.kind not in {"year", "date"}]
+    for claim_q in claimed:
+        if any(c is claim_q for c, _ in agreed):
             continue
-        partner = align(claim_q, claim, stated, passage, terms)
-        if partner is None:
+        if claim_q.kind in {"year", "date"} and figures and not matched:
+            continue  # another year and none of the figures: a passage about another year, not a conflict
+        free = [s for s in stated if id(s) not in taken]  # a stated figure speaks of one claimed figure
+        found = align(claim_q, claim, free, passage, terms)
+        if found is None:
             continue
-        several_years = claim_q.kind == "year" and sum(1 for s in stated if s.kind == "year") > 1
-        if several_years and not _context_terms(prepare(passage), partner.start, terms):
-            continue  # a passage spanning several years, none of them tied to the claim's subject
-        return Check(matched, (claim_q.text, partner.text))
-    conflict = _rank_conflict(claim, passage) or _name_conflict(claim, passage, context)
+        claim_year = _year_before(quantities(claim), claim_q) if claim_q.kind not in {"year", "date"} else None
+        same_year = claim_year is not None and _year_before(stated, found[0]) == claim_year
+        if found[1] == 0 and not same_year:
+            continue  # no figure of the passage is written about what this one is about
+        return Check(matched, (claim_q.text, found[0].text))
+    conflict = _rank_conflict(claim, passage, context) or _anchored_name_conflict(claim, passage, agreed)
+    if conflict is None and not matched:
+        conflict = _name_conflict(claim, passage, context)
     return Check(matched, conflict)
 
 
@@ -121,27 +163,84 @@ def judge(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float
     support = [term_coverage(u.text, topic, idf) for u in units]
     order = sorted(range(len(units)), key=lambda i: (-support[i], units[i].hit_rank))
     best = order[0]
-    if support[best] < TOPIC_THRESHOLD or (unknown and support[best] < UNKNOWN_SUPPORT):
-        return Verdict(claim, UNSUPPORTED, None, None, _cite(hits, []), support[best])
-    terms = [t for t in topic.core if len(t) >= 2]
+    terms = {t: idf.get(t, UNKNOWN_IDF) for t in topic.core if len(t) >= 2}
     checks = {i: check_unit(claim, units[i].text, terms, hits[units[i].hit_rank].chunk.text)
-              for i in order[:4] if support[i] >= support[best] - 0.1}
-    for i, check in checks.items():  # a close sentence stating the same figure settles it
-        if check.matched and check.conflict is None:
-            return Verdict(claim, SUPPORTED, None, None, _cite(hits, [units[i].hit_rank]), support[i])
-    conflict = checks[best].conflict
-    if conflict is not None:
-        return Verdict(claim, CONTRADICTED, conflict[1], conflict[0], _cite(hits, [units[best].hit_rank]),
-                       support[best])
+              for i in order[:4] if support[i] >= min(support[best] - 0.1, TOPIC_THRESHOLD)}
+    close = [i for i in checks if support[i] >= support[best] - 0.1]
+    agreeing = [i for i, c in checks.items()
+                if c.conflict is None and (c.matched >= FIGURES_SETTLE or (c.matched and i in close))]
+    figures = max((checks[i].matched for i in agreeing), default=0)
+    on_topic = support[best] >= TOPIC_THRESHOLD and not (unknown and support[best] < UNKNOWN_SUPPORT)
+    if not on_topic and figures < FIGURES_SETTLE:
+        named = checks.get(best)
+        if named is not None and named.matched and named.conflict and unknown:
+            return _verdict(claim, CONTRADICTED, named, hits, units[best].hit_rank, support[best])
+        return Verdict(claim, UNSUPPORTED, None, None, _cite(hits, []), support[best])
+    if agreeing:  # the sentence stating the most of the claimed figures settles it
+        i = max(agreeing, key=lambda j: (checks[j].matched, support[j]))
+        return Verdict(claim, SUPPORTED, None, None, _cite(hits, [units[i].hit_rank]), support[i])
+    conflicted = next((i for i in close if checks[i].conflict is not None), None)
+    if conflicted is not None:
+        return _verdict(claim, CONTRADICTED, checks[conflicted], hits, units[conflicted].hit_rank,
+                        support[conflicted])
+    if any(q.kind not in {"year", "date"} for q in _claimed_figures(claim)):
+        return Verdict(claim, UNSUPPORTED, None, None, _cite(hits, []), support[best])  # its figures are nowhere
     return Verdict(claim, SUPPORTED, None, None, _cite(hits, [units[best].hit_rank]), support[best])
 
 
-def _rank_conflict(claim: str, passage: str) -> tuple[str, str] | None:
-    """(claimed rank, stated rank) when both name a rank and they differ: 第二 vs 首位."""
-    claimed, stated = _ORDINAL.search(claim), _ORDINAL.search(passage)
-    if claimed and stated and ordinal(claimed.group(0)) != ordinal(stated.group(0)):
-        return claimed.group(0), stated.group(0)
+def _verdict(claim: str, verdict: str, check: Check, hits: Sequence[Hit], rank: int, support: float) -> Verdict:
+    conflict = check.conflict or (None, None)
+    return Verdict(claim, verdict, conflict[1], conflict[0], _cite(hits, [rank]), support)
+
+
+def _clauses(text: str) -> list[str]:
+    return [c for c in _CLAUSE.split(normalize(text)) if c]
+
+
+def _rank_conflict(claim: str, passage: str, context: str = "") -> tuple[str, str] | None:
+    """(claimed rank, stated rank) when they differ: 第二 vs 首位, compared for the claim's subject
+    (中国…位居首位 against 美国依然位于首位，中国居第二位) when the passage ranks it, else rank against rank."""
+    for clause in _clauses(claim):
+        claimed = _ORDINAL.search(clause)
+        subjects = [w for w, _ in proper_nouns(clause)]
+        if claimed is None or not subjects:
+            continue
+        for stated_clause in _clauses(context or passage):
+            stated = _ORDINAL.search(stated_clause)
+            if stated is not None and subjects[0] in stated_clause:
+                if ordinal(claimed.group(0)) != ordinal(stated.group(0)):
+                    return claimed.group(0), stated.group(0)
+                return None
+    claimed_any, stated_any = _ORDINAL.search(claim), _ORDINAL.search(passage)
+    if claimed_any and stated_any and ordinal(claimed_any.group(0)) != ordinal(stated_any.group(0)):
+        return claimed_any.group(0), stated_any.group(0)
     return None
+
+
+def _name_before(text: str, position: int, skip: str) -> tuple[str, str] | None:
+    """The last name written before a figure in its clause, leaving out names both sides share."""
+    start = max((m.end() for m in _CLAUSE.finditer(text, 0, position)), default=0)
+    names = [(w, k) for w, k in proper_nouns(text[start:position]) if w not in skip]
+    return names[-1] if names else None
+
+
+def _anchored_name_conflict(claim: str, passage: str, agreed: Sequence[tuple[Quantity, Quantity]]
+                            ) -> tuple[str, str] | None:
+    """The same figure credited to another name (上海以84.04… against 北京硬科技指数为84.04)."""
+    flat_claim, flat_passage = normalize(prepare(claim)), normalize(prepare(passage))
+    for claim_q, stated_q in agreed:
+        if claim_q.kind in {"year", "date"}:
+            continue
+        ours = _name_before(flat_claim, claim_q.start, flat_passage)
+        theirs = _name_before(flat_passage, stated_q.start, flat_claim)
+        if ours and theirs and _same_sort(ours[1], theirs[1]) and ours[0].isascii() == theirs[0].isascii():
+            return ours[0], theirs[0]
+    return None
+
+
+def _same_sort(a: str, b: str) -> bool:
+    """Places against places; people and organisations against each other (jieba confuses the two)."""
+    return (a == "ns") == (b == "ns")
 
 
 def _name_conflict(claim: str, passage: str, context: str = "") -> tuple[str, str] | None:
@@ -155,7 +254,7 @@ def _name_conflict(claim: str, passage: str, context: str = "") -> tuple[str, st
                if w not in flat_passage and not (k == "ns" and w in flat_context)]
     stated = [(w, k) for w, k in proper_nouns(passage) if w not in flat_claim]
     for word, kind in claimed:
-        others = [w for w, k in stated if k == kind]
+        others = [w for w, k in stated if k == kind and word.isascii() == w.isascii()]
         if len(others) == 1:
             return word, others[0]
     return None

@@ -1,0 +1,117 @@
+"""Numbers compared as numbers: Chinese and English scales, percentages, full-width digits, dates, units."""
+
+from __future__ import annotations
+
+import pytest
+
+from answer.numbers import Quantity, chinese_numeral, family, prepare, quantities
+
+
+def values(text: str) -> list[tuple[float, str]]:
+    return [(q.value, q.kind) for q in quantities(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2.59万亿美元", [(2.59e12, "usd")]),
+        ("25,900亿美元", [(2.59e12, "usd")]),
+        ("2.59 trillion dollars", [(2.59e12, "usd")]),
+        ("USD 15.6 billion", [(1.56e10, "usd")]),
+        ("156亿美元", [(1.56e10, "usd")]),
+        ("RMB 400 billion", [(4e11, "cny")]),
+        ("4000 亿元人民币", [(4e11, "cny")]),
+        ("$30B", [(3e10, "usd")]),
+        ("１２８亿元", [(1.28e10, "cny")]),  # full-width digits
+        ("47%", [(47.0, "percent")]),
+        ("百分之四十七", [(47.0, "percent")]),
+        ("４７％", [(47.0, "percent")]),
+        ("九成", [(90.0, "percent")]),
+        ("3.5个百分点", [(3.5, "percent")]),
+        ("增长30倍", [(30.0, "times")]),
+        ("460太瓦时", [(4.6e11, "energy")]),
+        ("1,000 TWh", [(1e12, "energy")]),
+        ("1650亿千瓦时", [(1.65e11, "energy")]),
+        ("2000万千瓦", [(2e7, "power")]),
+        ("39GW", [(3.9e7, "power")]),
+        ("42个", [(42.0, "count")]),
+        ("310条航线", [(310.0, "count")]),
+        ("2026年", [(2026.0, "year")]),
+        ("by 2030", [(2030.0, "year")]),
+        ("2022年11月", [(2022.0, "year"), (202211.0, "date"), (11.0, "")]),
+    ],
+)
+def test_quantities_scale_to_plain_units(text: str, expected: list[tuple[float, str]]) -> None:
+    assert values(text) == [(pytest.approx(v), k) for v, k in expected]
+
+
+@pytest.mark.parametrize("text", ["一个重要方向", "两家公司", "排名第二位", "第7名", "一些企业"])
+def test_words_and_ranks_are_not_quantities(text: str) -> None:
+    assert quantities(text) == []
+
+
+def test_a_range_keeps_both_ends() -> None:
+    (q,) = quantities("15-20%")
+    assert (q.value, q.high, q.kind) == (15.0, 20.0, "percent")
+
+
+@pytest.mark.parametrize(
+    ("text", "qualifier"),
+    [("超过2500亿美元", "over"), ("突破1万亿美元", "over"), ("不足40%", "under"), ("约4%", "approx"),
+     ("nearly 30%", "approx"), ("2500亿美元以上", "over")],
+)
+def test_qualifiers(text: str, qualifier: str) -> None:
+    assert [q.qualifier for q in quantities(text)] == [qualifier]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        ("2.59万亿美元", "2.59 trillion dollars", True),
+        ("2.59万亿美元", "25,900亿美元", True),
+        ("47%", "百分之四十七", True),
+        ("约4%", "4.1%", True),  # an approximate figure allows 5%
+        ("3.1万亿美元", "2.59万亿美元", False),
+        ("2.59万亿美元", "2.59万亿元", False),  # another currency
+        ("2026年", "2027年", False),
+        ("91个", "91", True),  # a count and a bare number
+        ("15-20%", "18%", True),  # inside a range
+        ("超过1000太瓦时", "突破1,050 TWh", True),  # two lower bounds within 10%
+    ],
+)
+def test_matching(a: str, b: str, same: bool) -> None:
+    qa, qb = quantities(a)[-1], quantities(b)[-1]
+    assert qa.matches(qb) is same
+    assert qb.matches(qa) is same
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("四十七", 47.0), ("一百二十", 120.0), ("两千零二十六", 2026.0), ("二〇二六", 2026.0), ("三点五", 3.5),
+     ("十", 10.0), ("万", None)],
+)
+def test_chinese_numerals(text: str, value: float | None) -> None:
+    assert chinese_numeral(text) == value
+
+
+def test_prepare_rewrites_full_width_separators_and_percent_words() -> None:
+    assert prepare("ＡＩ支出２，５９０亿，增长百分之四十七") == "AI支出2590亿,增长47%"
+
+
+def test_dates_compare_year_and_month() -> None:
+    def date(text: str) -> Quantity:
+        return next(q for q in quantities(text) if q.kind == "date")
+
+    assert not date("2022年11月").matches(date("2023年11月"))
+    assert date("2022年11月").matches(date("2022 年 11 月"))
+
+
+def test_family_joins_counts_and_bare_numbers() -> None:
+    assert [family(k) for k in ("count", "", "usd", "year")] == ["", "", "usd", "year"]
+
+
+def test_offsets_point_into_the_prepared_text() -> None:
+    text = "营收128亿元，增长36%"
+    found = quantities(text)
+    assert [prepare(text)[q.start : q.start + len(q.text)] for q in found] == ["128亿元", "36%"]
+    assert all(isinstance(q, Quantity) for q in found)

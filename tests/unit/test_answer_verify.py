@@ -1,0 +1,91 @@
+"""Verdicts on hand-made passages: each verdict, the report's value, and the rules that keep them apart."""
+
+from __future__ import annotations
+
+import pytest
+
+from answer.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, Verdict, judge, ordinal
+from index.query import analyze
+from reportqa.types import Chunk, Hit
+
+
+def hit(text: str, doc: str = "report.txt", n: int = 0) -> Hit:
+    chunk = Chunk(id=f"{doc}#{n}", doc=doc, title="t", section="", text=text, start=0, end=len(text),
+                  line_start=1, line_end=1)
+    return Hit(chunk, 1.0 - n / 10)
+
+
+def verdict(claim: str, *passages: str, unknown: tuple[str, ...] = ()) -> Verdict:
+    hits = [hit(p, n=i) for i, p in enumerate(passages)]
+    return judge(claim, hits, analyze(claim), {}, unknown)
+
+
+AI = "根据Gartner的预测，2026年全球AI支出预计激增47%至2.59万亿美元，其中基础设施占比超过45%。"
+TIMELINE = "关键里程碑：2022年11月：ChatGPT发布，5天破百万用户；2023年3月：GPT-4发布，多模态能力。"
+RANKS = "2020年自然指数年度榜单显示，美国依然位于首位，中国居第二位，但差距在不断缩小。"
+CITIES = "从统计结果来看，北京硬科技指数为84.04，遥遥领先。上海、深圳为第二梯队，硬科技指数分别为50.48、42.92。"
+
+
+def test_the_same_figures_in_other_words_are_supported() -> None:
+    result = verdict("Gartner预计2026年全球AI支出将大增百分之四十七，达到25,900亿美元。", AI)
+    assert (result.verdict, result.report_value) == (SUPPORTED, None)
+    assert result.citations[0].chunk.text == AI
+
+
+def test_a_changed_figure_is_contradicted_with_the_reports_value() -> None:
+    result = verdict("2026年全球AI支出预计将达到3.1万亿美元。", AI)
+    assert (result.verdict, result.claim_value, result.report_value) == (CONTRADICTED, "3.1万亿美元", "2.59万亿美元")
+
+
+def test_a_changed_date_is_told_apart_from_the_other_dates_of_a_timeline() -> None:
+    result = verdict("ChatGPT于2023年11月发布，上线5天用户即突破百万。", TIMELINE)
+    assert (result.verdict, result.report_value) == (CONTRADICTED, "2022年11月")
+
+
+def test_a_rank_is_compared_for_the_claims_subject() -> None:
+    result = verdict("2020年自然指数年度榜单中，中国的高质量科研产出已超越美国位居首位。", RANKS)
+    assert (result.verdict, result.claim_value, result.report_value) == (CONTRADICTED, "位居首位", "第二位")
+
+
+def test_the_same_figure_credited_to_another_name_is_contradicted() -> None:
+    result = verdict("城市硬科技创新排名中，上海以84.04的硬科技指数遥遥领先。", CITIES)
+    assert (result.verdict, result.claim_value, result.report_value) == (CONTRADICTED, "上海", "北京")
+
+
+def test_nothing_on_the_subject_is_unsupported() -> None:
+    result = verdict("火星殖民地的人口在2025年达到了十万人。", AI, TIMELINE)
+    assert (result.verdict, result.report_value) == (UNSUPPORTED, None)
+
+
+def test_a_passage_about_another_year_with_other_figures_is_unsupported_not_contradicted() -> None:
+    passage = "2018年，中国高新技术产品进出口额达到了1.4万亿美元。"
+    assert verdict("2024年中国跨境电商进出口额达2.63万亿元，同比增长10.8%。", passage).verdict == UNSUPPORTED
+
+
+def test_figures_are_paired_one_to_one() -> None:
+    passage = "2024年，中国的名义GDP为美国的64%，而IT总支出仅为美国的29%。"
+    result = verdict("2024年中国名义GDP相当于美国的64%，但IT总支出约为美国的49%。", passage)
+    assert (result.verdict, result.report_value) == (CONTRADICTED, "29%")
+
+
+def test_two_figures_stated_settle_support_even_for_a_name_the_corpus_lacks() -> None:
+    passage = "信息传输、软件和信息技术服务行业的电力需求在2024年达到约1650亿千瓦时，同比增长11.9%。"
+    claim = "据中电联数据，2024年信息传输、软件和信息技术服务业用电量约1650亿千瓦时，同比增长11.9%。"
+    assert verdict(claim, passage, unknown=("中电联",)).verdict == SUPPORTED
+
+
+def test_an_english_claim_is_checked_against_chinese_figures() -> None:
+    passage = "能耗危机：数据中心电力需求2024年约460太瓦时，2030年预计突破1,000太瓦时。"
+    assert verdict("Data-center power demand is forecast to top 1,000 TWh by 2030.", passage).verdict == SUPPORTED
+
+
+def test_no_passages_is_unsupported_without_citations() -> None:
+    result = judge("2026年全球AI支出预计达到2.59万亿美元。", [], analyze("AI支出"), {})
+    assert (result.verdict, result.citations) == (UNSUPPORTED, ())
+
+
+@pytest.mark.parametrize(
+    ("text", "rank"), [("居第二位", 2), ("位居首位", 1), ("排名第7", 7), ("榜首", 1), ("增长", None)]
+)
+def test_ordinals(text: str, rank: int | None) -> None:
+    assert ordinal(text) == rank
