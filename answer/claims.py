@@ -9,7 +9,7 @@ from ingest.chunk import split_sentences
 
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
-_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)、])\s+")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+•]\s+|\d+[.)]\s+|\d+、)")  # 1、 needs no space after it
 _TABLE = re.compile(r"^\s*\|")
 _QUOTE = re.compile(r"^\s*>")
 _MIN_CLAIM_CHARS = 6
@@ -23,9 +23,9 @@ class Claim:
     line: int
 
 
-def split_claims(draft: str) -> list[Claim]:
-    """Sentences of the draft's prose; headings, list items, tables, quotes and code blocks are not claims."""
-    claims: list[Claim] = []
+def _paragraphs(draft: str) -> list[tuple[int, int, int]]:
+    """(start, end, first line) of each run of consecutive prose lines: a hard-wrapped sentence stays whole."""
+    paragraphs: list[tuple[int, int, int]] = []
     in_code = False
     offset = 0
     for number, line in enumerate(draft.split("\n"), start=1):
@@ -37,11 +37,25 @@ def split_claims(draft: str) -> list[Claim]:
         if in_code or not line.strip() or _HEADING.match(line) or _LIST_ITEM.match(line) or _TABLE.match(line) \
                 or _QUOTE.match(line):
             continue
-        for a, b in split_sentences(line):
-            text = line[a:b].strip()
+        last = paragraphs[-1] if paragraphs else None
+        if last is not None and last[1] == line_start - 1:  # the previous line was prose too
+            paragraphs[-1] = (last[0], line_start + len(line), last[2])
+        else:
+            paragraphs.append((line_start, line_start + len(line), number))
+    return paragraphs
+
+
+def split_claims(draft: str) -> list[Claim]:
+    """Sentences of the draft's prose; headings, list items, tables, quotes and code blocks are not claims."""
+    claims: list[Claim] = []
+    for para_start, para_end, first_line in _paragraphs(draft):
+        paragraph = draft[para_start:para_end]
+        for a, b in split_sentences(paragraph):
+            text = paragraph[a:b].strip()
             if len(re.sub(r"\W", "", text)) < _MIN_CLAIM_CHARS:
                 continue
-            lead = len(line[a:b]) - len(line[a:b].lstrip())
-            start = line_start + a + lead
-            claims.append(Claim(text, start, start + len(text), number))
+            lead = len(paragraph[a:b]) - len(paragraph[a:b].lstrip())
+            line = first_line + paragraph.count("\n", 0, a + lead)
+            start = para_start + a + lead
+            claims.append(Claim(text, start, start + len(text), line))
     return claims

@@ -149,7 +149,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_cite(args: argparse.Namespace) -> int:
-    from ingest.load import decode
+    from ingest.load import SourceError, decode
     from reportqa.batch import run_file
     from reportqa.contract import cite_error_json, verdict_json
     from reportqa.draft import render_markdown, results_json
@@ -159,12 +159,17 @@ def cmd_cite(args: argparse.Namespace) -> int:
         print("reportqa cite: give a draft file or --batch FILE", file=sys.stderr)
         return 2
     engine = open_engine(_settings(args))
-    with _output(args.out) as out:
-        if args.batch:
+    if args.batch:
+        with _output(args.out) as out:
             run_file(args.batch, out, "claim", lambda qid, c: verdict_json(engine.cite(c), qid), cite_error_json)
-            return 0
+        return 0
+    # the draft is read and checked before --out is opened: a bad draft must not leave an empty output behind
+    try:
         draft = decode(args.draft.read_bytes())
-        checked = engine.cite_draft(draft)
+    except SourceError as exc:
+        raise SourceError(f"{args.draft}: {exc}") from exc
+    checked = engine.cite_draft(draft)
+    with _output(args.out) as out:
         if args.format == "markdown":
             out.write(render_markdown(draft, checked))
         else:
@@ -197,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (IndexProblem, SourceError, QuestionError, FileNotFoundError, IsADirectoryError) as exc:
+    except (IndexProblem, SourceError, QuestionError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"reportqa {args.command}: {exc}", file=sys.stderr)
         return 2
 
