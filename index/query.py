@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -23,6 +24,7 @@ from index.text import (
 
 ALIAS_WEIGHT = 0.3
 GLOSSARY_WEIGHT = 0.8
+DICTIONARY_WEIGHT = 0.5  # CC-CEDICT senses are many and generic: they widen recall, they don't decide
 _NUMBER_CUES = re.compile(
     r"多少|几(?!乎)|多大|多高|多长|比例|占比|份额|规模|金额|增速|增长率|增幅|cagr|百分之"
     r"|how much|how many|what share|what percentage|size"
@@ -114,8 +116,33 @@ def translate_english(text: str) -> tuple[dict[str, float], list[str]]:
         for chinese in renderings:
             found[chinese] = max(found.get(chinese, 0.0), weight)
     covered = {j for a, b, _ in matches for j in range(a, b)}
+    for a, b, renderings in _dictionary_matches(words, covered):
+        covered.update(range(a, b))
+        for chinese in renderings:
+            found.setdefault(chinese, DICTIONARY_WEIGHT)
     kept = [w for j, w in enumerate(words) if j not in covered]
     return found, kept
+
+
+def _dictionary_matches(words: Sequence[str], covered: set[int]) -> list[tuple[int, int, tuple[str, ...]]]:
+    """CC-CEDICT renderings of the content words the glossary left, longest phrase first."""
+    from index.dictionary import english_to_chinese
+
+    table, matches, taken = english_to_chinese(), [], set(covered)
+    for span in (3, 2, 1):
+        for i in range(len(words) - span + 1):
+            if taken & set(range(i, i + span)):
+                continue
+            phrase = " ".join(words[i : i + span])
+            if words[i] in _ENGLISH_STOP or words[i + span - 1] in _ENGLISH_STOP:
+                continue
+            if span == 1 and (not phrase.isalpha() or len(phrase) < 3):
+                continue
+            hit = table.get(phrase) or (table.get(_singular(phrase)) if span == 1 else None)
+            if hit:
+                matches.append((i, i + span, hit))
+                taken.update(range(i, i + span))
+    return matches
 
 
 def _split_hyphens(token: str) -> list[str]:
@@ -149,9 +176,13 @@ def expected_answer(text: str) -> str | None:
 _QUESTION_PHRASE = re.compile(r"(多大|多少|多高|多长|多久|哪些|哪个|哪家|什么)(?=[\u4e00-\u9fff])")
 
 
+_SELF_REFERENCE = re.compile(r"(?:该|本|这份)?(?:白皮书|报告书)(?:里|中|内)?")
+
+
 def separate_question_words(question: str) -> str:
-    """多大规模 → 多大 规模: so that segmentation doesn't invent 大规模 ("large-scale") from the question form."""
-    return _QUESTION_PHRASE.sub(r"\1 ", question)
+    """多大规模 → 多大 规模: so that segmentation doesn't invent 大规模 ("large-scale") from the question form;
+    the document's name for itself (白皮书里) goes, as its pieces (白皮, 皮书) would be searched for."""
+    return _QUESTION_PHRASE.sub(r"\1 ", _SELF_REFERENCE.sub(" ", question))
 
 
 def analyze(question: str) -> Query:

@@ -17,14 +17,15 @@ _LATIN_WORD = re.compile(r"[a-z][a-z0-9\-]*(?:'[a-z]+)?|\d+(?:\.\d+)?%?")
 
 STOPWORDS = frozenset(
     "的 了 和 与 及 或 是 在 为 对 等 也 将 并 而 且 之 其 由 从 被 把 以 于 就 都 又 还 个 这 那 该 此 有 中 "
-    "上 下 a an the of to in on for and or is are was were be been by with as "
+    "上 下 里 内 a an the of to in on for and or is are was were be been by with as "
     "at from that this these those it its which what who whom how when "
     "where why does do did has have had".split()
 )
 QUESTION_WORDS = frozenset(
     "多少 哪些 哪个 哪家 哪位 哪里 哪 什么 是 吗 呢 吧 啊 如何 怎样 怎么 为什么 为何 几 多大 多高 多长 请问 根据 报告 "
     "提到 指出 认为 显示 是否 有没有 分别 达到 达 大约 约 左右 具体 情况 以下 一下 哪一 何 谁 何时 啥 么 "
-    "多 目前 已 已经 一共 总共 大概 所 被 让 能 会 可以 可能 起来 用于 处于 报告中 文中 该 其中 这一 那么 当时".split()
+    "多 目前 已 已经 一共 总共 大概 所 被 让 能 会 可以 可能 起来 用于 处于 报告中 文中 该 其中 这一 那么 当时 "
+    "白皮书 报告里 文章".split()
 )
 
 

@@ -82,3 +82,25 @@ def test_english_size_question_expects_a_number() -> None:
     # the English twin of "半导体市场规模是多少？" asks for a number, not a definition
     assert expected_answer("半导体市场规模是多少？") == "number"
     assert expected_answer("What is the market size of the semiconductor industry?") == "number"
+
+
+def test_dictionary_senses_become_english_phrases() -> None:
+    from index.dictionary import english_phrases
+
+    assert english_phrases("to exceed; to surpass") == ["exceed", "surpass"]
+    assert english_phrases("search engine (computing)") == ["search engine"]
+    assert english_phrases("see 自給自足|自给自足") == []
+    assert english_phrases("CL:個|个[ge4]") == []
+
+
+def test_english_words_the_glossary_lacks_are_bridged_by_the_dictionary() -> None:
+    from index.query import DICTIONARY_WEIGHT, translate_english
+
+    found, kept = translate_english("How high is the self-sufficiency of chips?")
+    assert found["自给自足"] == DICTIONARY_WEIGHT
+    assert "self" not in kept and "sufficiency" not in kept
+
+
+def test_the_document_itself_and_locative_suffixes_are_not_searched_for() -> None:
+    query = analyze("白皮书里提到的eCPM是什么意思？")
+    assert list(query.terms) == ["ecpm"]
