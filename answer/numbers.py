@@ -23,6 +23,7 @@ _QUALIFIERS = (
     ("under", r"不足|不到|少于|低于|以下|less than|under|below"),
     ("approx", r"约|大约|近|将近|接近|左右|上下|approximately|about|around|nearly|roughly|almost|~"),
 )
+ONE_SIDED_REACH = 1.25  # "over 40%" agrees with 42%, not with 90%
 _CN_NUMERAL = "[零〇一二两三四五六七八九十百千]+(?:点[零〇一二三四五六七八九]+)?"
 # Physical units as (kind, factor to the base unit): energy in kWh, power in kW.
 _MEASURE = {
@@ -38,11 +39,14 @@ _NUMBER = re.compile(
     rf"(?P<num>\d+(?:\.\d+)?|{_CN_NUMERAL})"
     r"(?:\s*(?:-|–|—|~|～|至|到|to)\s*(?P<high>\d+(?:\.\d+)?))?"
     r"\s*(?P<scale>万亿|兆(?!瓦)|亿|千万|百万|万|千(?!瓦)|trillion|billion|million|thousand|tn|bn|mn|[tbmk](?![a-z]))?"
-    r"\s*(?P<unit>%|％|个百分点|成(?![本果为立功熟长员])|倍|美元|人民币|元|欧元|dollars?|usd|yuan|rmb|cny|euros?|年"
+    r"\s*(?P<more>多|余)?\s*(?P<unit>%|％|个百分点|成(?![本果为立功熟长员])|倍|美元|人民币|元|欧元|dollars?|usd|yuan|rmb|cny|euros?|年"
     r"|percent|太瓦时|吉瓦时|兆瓦时|千瓦时|twh|gwh|mwh|kwh|吉瓦|兆瓦|千瓦|gw(?![a-z])|mw(?![a-z])|kw(?![a-z])"
     rf"|{_COUNTERS})?",
     re.IGNORECASE,
 )
+_MODEL_BEFORE = re.compile(r"[a-z][\-]?$", re.IGNORECASE)
+_MODEL_AFTER = re.compile(r"[a-z]{1,2}(?![a-z])(?=[\u4e00-\u9fff、，,。)）/\-]|$)", re.IGNORECASE)
+_WORD_AFTER = re.compile(r"[\u4e00-\u9fffa-z]")  # 2100英里 is a distance, "by 2030" a year
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月")
 _PERCENT_WORDS = re.compile(rf"百分之({_CN_NUMERAL})")
 
@@ -74,7 +78,21 @@ class Quantity:
             return True
         if self.qualifier == "over" and other.qualifier == "over":
             return abs(low_a - low_b) <= 0.1 * max(abs(low_a), abs(low_b))
+        for bound, exact in ((self, other), (other, self)):  # 超过40% and 42%: the figure keeps the bound
+            if exact.qualifier in {None, "approx"} and bound.qualifier == "over":
+                return bound.value - slack <= exact.value <= bound.value * ONE_SIDED_REACH
+            if exact.qualifier in {None, "approx"} and bound.qualifier == "under":
+                return bound.value / ONE_SIDED_REACH <= exact.value <= bound.value + slack
         return False
+
+
+def _model_suffix(prepared: str, match: re.Match[str]) -> bool:
+    """Letters glued to a number before Chinese text (910B已…) name a model unless they are a unit (39GW)."""
+    suffix = _MODEL_AFTER.match(prepared[match.end("num") :])
+    return bool(suffix) and not match.group("prefix") and suffix.group(0).lower() not in _UNIT_LETTERS
+
+
+_UNIT_LETTERS = frozenset({"gw", "mw", "kw", "tw", "nm", "mm", "cm", "km", "kg", "gb", "tb", "mb", "ms", "pb"})
 
 
 def family(kind: str) -> str:
@@ -121,10 +139,24 @@ def _qualifier(before: str, after: str) -> str | None:
 
 
 def prepare(text: str) -> str:
-    """NFKC (full-width digits become ASCII), thousands separators dropped, 百分之N rewritten as N%."""
+    """NFKC (full-width digits become ASCII), thousands separators dropped, 百分之N rewritten as N%, fractions
+    (三分之二, 2/3) as the percentage they are."""
     text = unicodedata.normalize("NFKC", text)
     text = re.sub(r"(?<=\d),(?=\d{3}(?!\d))", "", text)
-    return _PERCENT_WORDS.sub(lambda m: f"{_plain(chinese_numeral(m.group(1))) or m.group(1)}%", text)
+    text = _PERCENT_WORDS.sub(lambda m: f"{_plain(chinese_numeral(m.group(1))) or m.group(1)}%", text)
+    text = _FRACTION_WORDS.sub(_fraction, text)
+    return _FRACTION.sub(_fraction, text)
+
+
+_FRACTION_WORDS = re.compile(rf"(?P<den>{_CN_NUMERAL}|\d+)分之(?P<num>{_CN_NUMERAL}|\d+)")
+_FRACTION = re.compile(r"(?<![\d./])(?P<num>[1-9])/(?P<den>[2-9]|10)(?![\d./])")
+
+
+def _fraction(match: re.Match[str]) -> str:
+    num, den = _number(match.group("num")), _number(match.group("den"))
+    if not num or not den or num >= den:
+        return match.group(0)
+    return f"{round(100 * num / den, 1):g}%"
 
 
 def _plain(value: float | None) -> str:
@@ -142,6 +174,8 @@ def quantities(text: str) -> list[Quantity]:
             continue  # a lone Chinese numeral such as 一 in 一些 is not a quantity
         if prepared[max(0, match.start("num") - 1) : match.start("num")] == "第":
             continue  # 第二 is a rank, compared as one elsewhere
+        if _MODEL_BEFORE.search(prepared[: match.start("num")]) or _model_suffix(prepared, match):
+            continue  # H100, 910B, GPT-4o: model names, not figures
         value = _number(raw)
         if value is None:
             continue
@@ -158,14 +192,14 @@ def quantities(text: str) -> list[Quantity]:
             kind, value = "percent", value * 10
         elif unit_word == "倍":
             kind = "times"
-        elif (unit_word == "年" or not (unit_word or currency or match.group("prefix"))) and not scale_word \
-                and raw.isdigit() and len(raw) == 4 and 1900 <= value <= 2100:
+        elif (unit_word == "年" or not (unit_word or currency or match.group("prefix") or _WORD_AFTER.match(after))) \
+                and not scale_word and raw.isdigit() and len(raw) == 4 and 1900 <= value <= 2100:
             kind = "year"  # 2026年, or a bare 2026 as English writes it ("by 2030")
         elif unit_word in _MEASURE:
             kind, factor = _MEASURE[unit_word]
         elif unit_word and unit_word in _COUNTERS.split("|"):
-            if not raw[0].isdigit():
-                continue  # 一个, 两家: words, not figures
+            if not raw[0].isdigit() and value < 10:
+                continue  # 一个, 两家: words, not figures (两百多个 is one)
             kind = "count"
         else:
             kind = currency or ""
@@ -173,8 +207,8 @@ def quantities(text: str) -> list[Quantity]:
         scale *= factor
         high = float(match.group("high")) * scale if match.group("high") else None
         before = prepared[max(0, match.start() - 6) : match.start()]
-        found.append(Quantity(value * scale, kind, match.group(0).strip(), high,
-                              _qualifier(before, prepared[match.end() : match.end() + 4]), match.start("num")))
+        qualifier = "over" if match.group("more") else _qualifier(before, prepared[match.end() : match.end() + 4])
+        found.append(Quantity(value * scale, kind, match.group(0).strip(), high, qualifier, match.start("num")))
     for match in _DATE.finditer(prepared):
         year, month = int(match.group(1)), int(match.group(2))
         if 1900 <= year <= 2100 and 1 <= month <= 12:

@@ -9,12 +9,16 @@ from dataclasses import dataclass
 from answer.extract import UNKNOWN_IDF, term_coverage, units_of
 from answer.numbers import Quantity, family, prepare, quantities
 from index.query import Query
-from index.text import normalize, proper_nouns
+from index.text import bigrams, cjk_share, normalize, proper_nouns
 from reportqa.types import Citation, Hit
 
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
 TOPIC_THRESHOLD = 0.45  # share of the claim's (non-number) terms a passage must hold to be about the same thing
 UNKNOWN_SUPPORT = 0.75  # a claim naming what the corpus lacks is unsupported unless a passage covers it this well
+LOW_TOPIC = 0.25  # below the topic threshold, an exact figure of three significant digits still counts
+CLAUSE_OVERLAP = 0.3  # share of a claim clause's character bigrams its passage clause must repeat
+CLAUSE_SAME = 0.6  # …and at this share the clauses say the same, whatever sort of name jieba gives each
+CONTEXT_SHARE = 0.3  # share of the words around a claimed figure a stated one must share to contradict it
 FIGURES_SETTLE = 2  # a sentence stating two of the claimed figures is on the subject, whatever its wording
 _ORDINAL = re.compile(r"第([一二三四五六七八九十\d]+)(?:位|名|大)?|首位|榜首|居首|位居首位|排名第一")
 _CN_ORDINALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
@@ -99,7 +103,7 @@ def align(claim_q: Quantity, claim: str, stated: Sequence[Quantity], passage: st
                 -abs(s.value - claim_q.value) / max(abs(claim_q.value), 1e-9))
 
     best = max(same_kind, key=fit)
-    return best, fit(best)[1]
+    return best, fit(best)[1] / max(sum(words[t] for t in around), 1e-9)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,11 +112,16 @@ class Check:
 
     matched: int  # claimed figures (other than years) the sentence states the same
     conflict: tuple[str, str] | None  # (claimed, stated) where they disagree
+    distinctive: bool = False  # one of them has three significant digits (655家, 488万美元, 13.1%)
+
+
+def _worth_checking(q: Quantity) -> bool:
+    """A bare small integer (5 in 5G) is not a figure to compare; a decimal (84.04) is."""
+    return bool(q.kind) or q.value >= 100 or not float(q.value).is_integer()
 
 
 def _claimed_figures(claim: str) -> list[Quantity]:
-    """Figures worth checking: a bare small integer (5 in 5G) is not one, a decimal (84.04) is."""
-    return [q for q in quantities(claim) if q.kind or q.value >= 100 or not float(q.value).is_integer()]
+    return [q for q in quantities(claim) if _worth_checking(q)]
 
 
 def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: str = "") -> Check:
@@ -136,19 +145,34 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
             continue
         if claim_q.kind in {"year", "date"} and figures and not matched:
             continue  # another year and none of the figures: a passage about another year, not a conflict
-        free = [s for s in stated if id(s) not in taken]  # a stated figure speaks of one claimed figure
+        free = [s for s in stated if id(s) not in taken and _worth_checking(s)]  # one stated figure, one claimed
         found = align(claim_q, claim, free, passage, terms)
         if found is None:
             continue
         claim_year = _year_before(quantities(claim), claim_q) if claim_q.kind not in {"year", "date"} else None
         same_year = claim_year is not None and _year_before(stated, found[0]) == claim_year
-        if found[1] == 0 and not same_year:
+        if found[1] < CONTEXT_SHARE and not same_year:
             continue  # no figure of the passage is written about what this one is about
         return Check(matched, (claim_q.text, found[0].text))
-    conflict = _rank_conflict(claim, passage, context) or _anchored_name_conflict(claim, passage, agreed)
+    conflict = (_rank_conflict(claim, passage, context) or _anchored_name_conflict(claim, passage, agreed)
+                or _clause_name_conflict(claim, passage, context))
     if conflict is None and not matched:
         conflict = _name_conflict(claim, passage, context)
-    return Check(matched, conflict)
+    if conflict is not None and _abbreviates(conflict[0], conflict[1]):
+        conflict = None  # 中电联 for 中国电力企业联合会
+    return Check(matched, conflict, any(_significant_digits(c) >= 3 for c, _ in agreed if c.kind != "year"))
+
+
+def _significant_digits(q: Quantity) -> int:
+    digits = f"{q.value:.6g}".replace(".", "").replace("-", "").split("e")[0]
+    return len(digits.strip("0"))
+
+
+def _abbreviates(short: str, long: str) -> bool:
+    """Every character of the shorter name in order in the longer one."""
+    short, long = sorted((short, long), key=len)
+    rest = iter(long)
+    return len(short) >= 2 and all(ch in rest for ch in short)
 
 
 def judge(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float],
@@ -169,9 +193,16 @@ def judge(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float
     close = [i for i in checks if support[i] >= support[best] - 0.1]
     agreeing = [i for i, c in checks.items()
                 if c.conflict is None and (c.matched >= FIGURES_SETTLE or (c.matched and i in close))]
+    distinctive = [i for i in order[:4] if support[i] >= LOW_TOPIC and i not in checks]
+    for i in distinctive:  # a paraphrase far from the report's words, held together by an exact figure
+        check = check_unit(claim, units[i].text, terms, hits[units[i].hit_rank].chunk.text)
+        if check.conflict is None and check.distinctive:
+            checks[i] = check
+            agreeing.append(i)
+    figures = max((checks[i].matched for i in agreeing), default=0)
     figures = max((checks[i].matched for i in agreeing), default=0)
     on_topic = support[best] >= TOPIC_THRESHOLD and not (unknown and support[best] < UNKNOWN_SUPPORT)
-    if not on_topic and figures < FIGURES_SETTLE:
+    if not on_topic and figures < FIGURES_SETTLE and not any(checks[i].distinctive for i in agreeing):
         named = checks.get(best)
         if named is not None and named.matched and named.conflict and unknown:
             return _verdict(claim, CONTRADICTED, named, hits, units[best].hit_rank, support[best])
@@ -229,12 +260,37 @@ def _anchored_name_conflict(claim: str, passage: str, agreed: Sequence[tuple[Qua
     """The same figure credited to another name (上海以84.04… against 北京硬科技指数为84.04)."""
     flat_claim, flat_passage = normalize(prepare(claim)), normalize(prepare(passage))
     for claim_q, stated_q in agreed:
-        if claim_q.kind in {"year", "date"}:
+        if claim_q.kind == "year":
             continue
         ours = _name_before(flat_claim, claim_q.start, flat_passage)
         theirs = _name_before(flat_passage, stated_q.start, flat_claim)
-        if ours and theirs and _same_sort(ours[1], theirs[1]) and ours[0].isascii() == theirs[0].isascii():
+        if ours and theirs and _same_sort(ours[1], theirs[1]) and (
+                cjk_share(claim) >= 0.3 or ours[0].isascii() == theirs[0].isascii()):
             return ours[0], theirs[0]
+    return None
+
+
+def _clause_name_conflict(claim: str, passage: str, context: str = "") -> tuple[str, str] | None:
+    """Another name in the passage clause that says the same as a claim clause (由法国原子能委员会发起 against
+    由美国能源部发起): the clauses share most of their characters but not the name."""
+    flat_claim, flat_passage, flat_context = normalize(claim), normalize(passage), normalize(context)
+    english = cjk_share(claim) < 0.3
+    for clause in _clauses(claim):
+        ours = [(w, k) for w, k in proper_nouns(clause)
+                if w not in flat_passage and not (k == "ns" and w in flat_context)]
+        if not ours:
+            continue
+        grams = set(bigrams(clause))
+        best = max(_clauses(passage), key=lambda c: len(grams & set(bigrams(c))), default="")
+        if not grams or len(grams & set(bigrams(best))) < CLAUSE_OVERLAP * len(grams):
+            continue
+        theirs = [(w, k) for w, k in proper_nouns(best) if w not in flat_claim]
+        same = len(grams & set(bigrams(best))) >= CLAUSE_SAME * len(grams)
+        for word, kind in ours:
+            other = next((w for w, k in theirs if (same or _same_sort(kind, k)) and (not english or
+                                                                               w.isascii() == word.isascii())), None)
+            if other is not None:
+                return word, other
     return None
 
 
@@ -254,7 +310,7 @@ def _name_conflict(claim: str, passage: str, context: str = "") -> tuple[str, st
                if w not in flat_passage and not (k == "ns" and w in flat_context)]
     stated = [(w, k) for w, k in proper_nouns(passage) if w not in flat_claim]
     for word, kind in claimed:
-        others = [w for w, k in stated if k == kind and word.isascii() == w.isascii()]
+        others = [w for w, k in stated if k == kind and (cjk_share(claim) >= 0.3 or word.isascii() == w.isascii())]
         if len(others) == 1:
             return word, others[0]
     return None

@@ -40,6 +40,8 @@ COMMON_WORD_FREQ = 50
 FUNCTION_CHARS = "的了在是对按该其为那这较前要新多大占套用中与和及或将把被从向于"
 TYPE_WEIGHT = 0.1
 _HAS_NUMBER = re.compile(r"\d")
+_CN_DIGITS = "零〇一二两三四五六七八九十百千万亿"
+_NUMERAL = re.compile(rf"^(?:百分之|[{_CN_DIGITS}]+分之)?[{_CN_DIGITS}点成倍]+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,7 @@ class SearchIndex:
         unknown = []
         for word in query.words:
             core = word.strip(FUNCTION_CHARS)
-            if len(core) < 2 or core in vocab or any(a in vocab for a in table.get(core, ())):
+            if len(core) < 2 or core in vocab or any(a in vocab for a in table.get(core, ())) or _NUMERAL.match(core):
                 continue
             if word_frequency(core) >= COMMON_WORD_FREQ:
                 continue

@@ -39,13 +39,18 @@ def values(text: str) -> list[tuple[float, str]]:
         ("2026年", [(2026.0, "year")]),
         ("by 2030", [(2030.0, "year")]),
         ("2022年11月", [(2022.0, "year"), (202211.0, "date"), (11.0, "")]),
+        ("四分之三", [(75.0, "percent")]),
+        ("占比从1/3升至2/3", [(33.3, "percent"), (66.7, "percent")]),
+        ("两百多个场景", [(200.0, "count")]),
+        ("1200英里", [(1200.0, "")]),  # a distance, not a year
     ],
 )
 def test_quantities_scale_to_plain_units(text: str, expected: list[tuple[float, str]]) -> None:
     assert values(text) == [(pytest.approx(v), k) for v, k in expected]
 
 
-@pytest.mark.parametrize("text", ["一个重要方向", "两家公司", "排名第二位", "第7名", "一些企业"])
+@pytest.mark.parametrize("text", ["一个重要方向", "两家公司", "排名第二位", "第7名", "一些企业", "昇腾910B已量产",
+                                  "英伟达H100", "GPT-4o"])
 def test_words_and_ranks_are_not_quantities(text: str) -> None:
     assert quantities(text) == []
 
@@ -77,6 +82,10 @@ def test_qualifiers(text: str, qualifier: str) -> None:
         ("91个", "91", True),  # a count and a bare number
         ("15-20%", "18%", True),  # inside a range
         ("超过1000太瓦时", "突破1,050 TWh", True),  # two lower bounds within 10%
+        ("四成以上", "42%", True),  # a lower bound and a figure above it
+        ("超过40%", "90%", False),  # …but not far above it
+        ("不足40%", "38%", True),
+        ("三分之二", "67%", True),
     ],
 )
 def test_matching(a: str, b: str, same: bool) -> None:

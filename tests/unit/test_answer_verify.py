@@ -79,6 +79,29 @@ def test_an_english_claim_is_checked_against_chinese_figures() -> None:
     assert verdict("Data-center power demand is forecast to top 1,000 TWh by 2030.", passage).verdict == SUPPORTED
 
 
+def test_a_swapped_name_in_the_same_clause_is_contradicted() -> None:
+    passage = "2017年IBM最早实现了碳纳米管器件制备，将晶体管尺寸缩小到40nm。"
+    result = verdict("2017年英特尔最早实现了碳纳米管器件制备，把晶体管尺寸缩小到40nm。", passage)
+    assert (result.verdict, result.claim_value, result.report_value) == (CONTRADICTED, "英特尔", "ibm")
+
+
+def test_an_abbreviation_of_the_reports_name_is_no_conflict() -> None:
+    passage = "根据中国电力企业联合会的数据，信息传输行业的电力需求在2024年达到约1650亿千瓦时，同比增长11.9%。"
+    claim = "据中电联数据，2024年信息传输行业用电量约1650亿千瓦时，同比增长11.9%。"
+    assert verdict(claim, passage).verdict == SUPPORTED
+
+
+def test_a_paraphrase_held_by_an_exact_three_digit_figure_is_supported() -> None:
+    passage = "2018年，共有655个机构和公司对肿瘤免疫药物进行了研发工作，较2017年增加了42%。"
+    claim = "2018年从事肿瘤免疫药物研发的机构和公司达到655家，比前一年多出四成以上。"
+    assert verdict(claim, passage).verdict == SUPPORTED
+
+
+def test_a_figure_about_something_else_is_no_contradiction() -> None:
+    passage = "2020年上半年，A股共有118家企业完成首发，合计募资1392.7亿元，其中科创板募资总额507.58亿元。"
+    assert verdict("2020年上半年，中国量子通信领域获得的融资总额约为50亿元。", passage).verdict == UNSUPPORTED
+
+
 def test_no_passages_is_unsupported_without_citations() -> None:
     result = judge("2026年全球AI支出预计达到2.59万亿美元。", [], analyze("AI支出"), {})
     assert (result.verdict, result.citations) == (UNSUPPORTED, ())
