@@ -10,6 +10,8 @@ from importlib import resources
 
 RENDERINGS_PER_PHRASE = 3
 _ENTRY = re.compile(r"^\S+ (?P<simplified>\S+) \[[^\]]*\] /(?P<senses>.*)/$")
+_PARENTHESES = re.compile(r"\([^)]*\)")
+_PHRASE = re.compile(r"[a-z][a-z ']*")
 _CJK_WORD = re.compile(r"^[\u4e00-\u9fff]{2,6}$")
 _NOT_A_SENSE = ("see ", "variant of", "old variant", "cl:", "surname ", "abbr. for", "used in ", "erhua variant",
                 "japanese variant", "taiwan pr.")
@@ -17,13 +19,15 @@ _NOT_A_SENSE = ("see ", "variant of", "old variant", "cl:", "surname ", "abbr. f
 
 def english_phrases(sense: str) -> list[str]:
     """The English phrases of one CEDICT sense: parentheses dropped, "to " of verbs dropped, split on ';'."""
-    sense = re.sub(r"\([^)]*\)", "", sense).strip().lower()
+    if "(" in sense:
+        sense = _PARENTHESES.sub("", sense)
+    sense = sense.strip().lower()
     if not sense or sense.startswith(_NOT_A_SENSE):
         return []
     phrases = []
     for part in sense.split(";"):
         phrase = part.strip().removeprefix("to ").strip(" .,").replace("-", " ")  # questions split hyphens too
-        if phrase and len(phrase.split()) <= 3 and re.fullmatch(r"[a-z][a-z ']*", phrase):
+        if phrase and len(phrase.split()) <= 3 and _PHRASE.fullmatch(phrase):
             phrases.append(phrase)
     return phrases
 

@@ -6,7 +6,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 import jieba
 
@@ -64,9 +64,15 @@ def tagged(text: str) -> list[tuple[str, str]]:
 
 def proper_nouns(text: str) -> list[tuple[str, str]]:
     """(word, kind) for names of people, places, organisations and Latin-script names, as jieba tags them."""
+    return list(_proper_nouns(text))
+
+
+@lru_cache(maxsize=16384)
+def _proper_nouns(text: str) -> tuple[tuple[str, str], ...]:
+    """Cached: claim checks tag the same passage sentences again and again (POS tagging is the slow part)."""
     tagged = _tagger().cut(normalize(text))  # type: ignore[attr-defined]
-    return [(p.word, "name" if p.flag in {"nt", "nz", "eng"} else p.flag) for p in tagged
-            if p.flag in PROPER_FLAGS and len(p.word) >= 2]
+    return tuple((p.word, "name" if p.flag in {"nt", "nz", "eng"} else p.flag) for p in tagged
+                 if p.flag in PROPER_FLAGS and len(p.word) >= 2)
 
 
 def word_frequency(word: str) -> int:
