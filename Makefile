@@ -41,6 +41,9 @@ lint: install
 
 eval: index
 	$(BIN)/reportqa eval --index-dir $(INDEX_DIR) --report eval/reports/reports
+	$(BIN)/reportqa eval --index-dir $(INDEX_DIR) --cite --report eval/reports/reports
+	$(BIN)/reportqa eval --index-dir $(INDEX_DIR) --qa eval/fresh/qa.jsonl --variant bm25 dense hybrid --report eval/reports/fresh
+	$(BIN)/reportqa eval --index-dir $(INDEX_DIR) --cite --qa eval/fresh/claims.jsonl --report eval/reports/fresh
 	$(MAKE) eval-cmrc
 
 eval-cmrc: install

@@ -89,7 +89,9 @@ class Quantity:
 def _model_suffix(prepared: str, match: re.Match[str]) -> bool:
     """Letters glued to a number before Chinese text (910B已…) name a model unless they are a unit (39GW)."""
     suffix = _MODEL_AFTER.match(prepared[match.end("num") :])
-    return bool(suffix) and not match.group("prefix") and suffix.group(0).lower() not in _UNIT_LETTERS
+    if suffix is None or match.group("prefix"):
+        return False
+    return suffix.group(0).lower() not in _UNIT_LETTERS
 
 
 _UNIT_LETTERS = frozenset({"gw", "mw", "kw", "tw", "nm", "mm", "cm", "km", "kg", "gb", "tb", "mb", "ms", "pb"})

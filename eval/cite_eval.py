@@ -67,6 +67,21 @@ def score_claims(engine: Engine, rows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def cite_markdown(summary: dict[str, Any], path: Path) -> str:
+    """The citation-checking part of the eval report, as a table per label."""
+    lines = [f"# Citation checking: {path} ({summary['claims']} claims, {summary['seconds']} s)", "",
+             "| label | verdict accuracy | top citation right |", "|---|---|---|"]
+    for label in LABELS:
+        top = summary["top_citation_correct"].get(label)
+        lines.append(f"| {label} | {summary['accuracy'][label]:.3f} | {'–' if top is None else f'{top:.3f}'} |")
+    lines += ["", f"Contradicted claims whose report value is given correctly: {summary['report_value_correct']:.3f}",
+              "", "Confusion (rows: gold label, columns: verdict):", "",
+              "| gold \\ verdict | " + " | ".join(LABELS) + " |", "|---|---|---|---|"]
+    for gold in LABELS:
+        lines.append(f"| {gold} | " + " | ".join(str(summary["confusion"][gold][v]) for v in LABELS) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def run_cite_eval(settings: Settings, path: Path, report_dir: Path | None, floors_path: Path | None) -> int:
     from eval.harness import ensure_index
 
@@ -77,6 +92,7 @@ def run_cite_eval(settings: Settings, path: Path, report_dir: Path | None, floor
     if report_dir:
         report_dir.mkdir(parents=True, exist_ok=True)
         (report_dir / "cite.json").write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+        (report_dir / "cite.md").write_text(cite_markdown(summary, path), encoding="utf-8")
     if floors_path:
         flat = {f"{k}.{label}": v for k in ("accuracy", "top_citation_correct")
                 for label, v in result[k].items()} | {"report_value_correct": result["report_value_correct"]}
