@@ -31,6 +31,8 @@ _MEASURE = {
     "兆瓦时": ("energy", 1e3), "mwh": ("energy", 1e3), "千瓦时": ("energy", 1.0), "kwh": ("energy", 1.0),
     "吉瓦": ("power", 1e6), "gw": ("power", 1e6), "兆瓦": ("power", 1e3), "mw": ("power", 1e3),
     "千瓦": ("power", 1.0), "kw": ("power", 1.0),
+    "公里": ("length", 1e3), "千米": ("length", 1e3), "km": ("length", 1e3), "英里": ("length", 1609.344),
+    "miles": ("length", 1609.344), "mile": ("length", 1609.344),
 }
 # Classifiers after digits make a count (42个, 310条, 91份); 位/名 are left to ranks (第7名).
 _COUNTERS = "个|家|座|条|项|款|颗|台|片|所|件|艘|架|份|款|篇|次"
@@ -41,6 +43,7 @@ _NUMBER = re.compile(
     r"\s*(?P<scale>万亿|兆(?!瓦)|亿|千万|百万|万|千(?!瓦)|trillion|billion|million|thousand|tn|bn|mn|[tbmk](?![a-z]))?"
     r"\s*(?P<more>多|余)?\s*(?P<unit>%|％|个百分点|成(?![本果为立功熟长员])|倍|美元|人民币|元|欧元|dollars?|usd|yuan|rmb|cny|euros?|年"
     r"|percent|太瓦时|吉瓦时|兆瓦时|千瓦时|twh|gwh|mwh|kwh|吉瓦|兆瓦|千瓦|gw(?![a-z])|mw(?![a-z])|kw(?![a-z])"
+    r"|公里|千米|英里|km(?![a-z])|miles?(?![a-z])"
     rf"|{_COUNTERS})?",
     re.IGNORECASE,
 )
@@ -54,7 +57,7 @@ _PERCENT_WORDS = re.compile(rf"百分之({_CN_NUMERAL})")
 @dataclass(frozen=True, slots=True)
 class Quantity:
     """A value with its kind: percent, usd, cny, eur, year, date (yyyymm), times, energy (kWh), power (kW),
-    count (a number with a classifier), or '' for a bare number."""
+    length (m), count (a number with a classifier), or '' for a bare number."""
 
     value: float
     kind: str

@@ -120,6 +120,15 @@ def _worth_checking(q: Quantity) -> bool:
     return bool(q.kind) or q.value >= 100 or not float(q.value).is_integer()
 
 
+def _names_elsewhere(prepared_claim: str, figure: Quantity, flat_context: str) -> bool:
+    """A name in the figure's clause of which the passage holds not even a piece (宇树科技; while 同比增加,
+    which jieba may tag as a person, still shares 同比 with 同比增长)."""
+    start = max((m.end() for m in _CLAUSE.finditer(prepared_claim, 0, figure.start)), default=0)
+    end = next((m.start() for m in _CLAUSE.finditer(prepared_claim, figure.start)), len(prepared_claim))
+    return any(not any(piece in flat_context for piece in (bigrams(w) or [w]))
+               for w, _ in proper_nouns(prepared_claim[start:end]))
+
+
 def _claimed_figures(claim: str) -> list[Quantity]:
     return [q for q in quantities(claim) if _worth_checking(q)]
 
@@ -140,11 +149,14 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
             agreed.append((claim_q, same))
     taken = {id(s) for _, s in agreed}
     figures = [q for q in claimed if q.kind not in {"year", "date"}]
+    flat_context, prepared_claim = normalize(context or passage), prepare(claim)
     for claim_q in claimed:
         if any(c is claim_q for c, _ in agreed):
             continue
         if claim_q.kind in {"year", "date"} and figures and not matched:
             continue  # another year and none of the figures: a passage about another year, not a conflict
+        if not matched and _names_elsewhere(prepared_claim, claim_q, flat_context):
+            continue  # the figure's clause names someone the passage never does (宇树科技's sales are not China's)
         free = [s for s in stated if id(s) not in taken and _worth_checking(s)]  # one stated figure, one claimed
         found = align(claim_q, claim, free, passage, terms)
         if found is None:

@@ -42,7 +42,8 @@ def values(text: str) -> list[tuple[float, str]]:
         ("四分之三", [(75.0, "percent")]),
         ("占比从1/3升至2/3", [(33.3, "percent"), (66.7, "percent")]),
         ("两百多个场景", [(200.0, "count")]),
-        ("1200英里", [(1200.0, "")]),  # a distance, not a year
+        ("1200英里", [(pytest.approx(1931213, rel=1e-6), "length")]),  # a distance, not a year
+        ("约30公里", [(30000.0, "length")]),
     ],
 )
 def test_quantities_scale_to_plain_units(text: str, expected: list[tuple[float, str]]) -> None:

@@ -102,6 +102,17 @@ def test_a_figure_about_something_else_is_no_contradiction() -> None:
     assert verdict("2020年上半年，中国量子通信领域获得的融资总额约为50亿元。", passage).verdict == UNSUPPORTED
 
 
+def test_a_figure_for_a_name_the_passage_never_mentions_is_unsupported() -> None:
+    passage = "我们预计当人形机器人2025年在中国销量达到约100万台时，物料成本将下降至1.6万美元。"
+    assert verdict("宇树科技2025年的人形机器人销量突破了1万台。", passage).verdict == UNSUPPORTED
+
+
+def test_a_source_named_in_another_clause_does_not_hide_a_changed_figure() -> None:
+    passage = "网络安全态势：全球网络攻击事件2025年同比增长38%（IBM X-Force）。"
+    result = verdict("IBM X-Force数据显示，2025年全球网络攻击事件同比增加了28%。", passage)
+    assert (result.verdict, result.report_value) == (CONTRADICTED, "38%")
+
+
 def test_no_passages_is_unsupported_without_citations() -> None:
     result = judge("2026年全球AI支出预计达到2.59万亿美元。", [], analyze("AI支出"), {})
     assert (result.verdict, result.citations) == (UNSUPPORTED, ())
