@@ -1,0 +1,161 @@
+"""PDF sources: the text layer page by page, running headers and footers dropped, layout tables tabulated."""
+
+from __future__ import annotations
+
+import io
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from pypdf import PageObject, PasswordType, PdfReader
+from pypdf.errors import DependencyError
+
+from ingest.load import SourceError
+from ingest.sources import CONTROL_CHARS, read_nonempty, reason, usable_title
+from reportqa.types import Document
+
+PDF_MAGIC = b"%PDF-"
+PDF_HEADER_WINDOW = 1024  # viewers accept a few bytes of junk before the header
+MIN_PAGE_CHARS = 20  # a page with fewer non-space characters carries no real text layer
+EDGE_LINES = 3  # running headers/footers are looked for among a page's first and last lines
+EDGE_MAX_CHARS = 80
+CELL_GAP = re.compile(r" {3,}")  # columns apart in pypdf's layout rendering
+MAX_CELL_CHARS = 24
+
+
+def read_pdf(path: Path, title: str | None = None) -> Document:
+    """The text layer page by page; running headers/footers removed; `pages` holds every page's start."""
+    data = read_nonempty(path)
+    if PDF_MAGIC not in data[:PDF_HEADER_WINDOW]:
+        raise SourceError("not a PDF (content does not match the extension)")
+    reader = _open_pdf(data)
+    texts = [_page_text(page, number) for number, page in enumerate(reader.pages, start=1)]
+    if is_scanned(texts):
+        with_text = text_pages(texts)
+        layer = f"only {with_text} of {len(texts)} pages have a text layer" if with_text else "no text layer"
+        raise SourceError(f"scanned PDF: {layer} (OCR it first)")
+    text, starts = join_pages(strip_running_lines(texts))
+    return Document(doc=path.name, title=title or _pdf_title(reader) or path.stem, text=text, pages=starts)
+
+
+def _open_pdf(data: bytes) -> PdfReader:
+    """A PdfReader past its encryption; any parser failure becomes a SourceError naming it."""
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED:
+            raise SourceError("password-protected PDF")
+        if len(reader.pages) == 0:
+            raise SourceError("broken PDF: no pages")
+    except SourceError:
+        raise
+    except DependencyError as exc:
+        raise SourceError(f"encrypted PDF that pypdf cannot open here ({reason(exc)})") from exc
+    except Exception as exc:  # pypdf raises many types on damaged files; each is just "unreadable" here
+        raise SourceError(f"broken PDF: {reason(exc)}") from exc
+    return reader
+
+
+def _page_text(page: PageObject, number: int) -> str:
+    try:
+        raw = page.extract_text() or ""
+    except Exception as exc:  # a damaged content stream: say which page, rather than index a gap
+        raise SourceError(f"broken PDF: page {number}: {reason(exc)}") from exc
+    lines = [line.strip() for line in CONTROL_CHARS.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).split("\n")]
+    return _tabulate(page, "\n".join(lines).strip("\n"))
+
+
+def _squeeze(line: str) -> str:
+    return "".join(line.split())
+
+
+def _tabulate(page: PageObject, text: str) -> str:
+    """Rows that the layout rendering shows as columns apart become tab-separated, so tables stay tables."""
+    lines = text.split("\n")
+    if not any(" " in line for line in lines):
+        return text
+    try:
+        layout = page.extract_text(extraction_mode="layout")
+    except Exception:  # the table pass only refines rows; the plain text still stands without it
+        return text
+    rows: dict[str, str] = {}
+    for raw in layout.split("\n"):
+        cells = [cell for cell in CELL_GAP.split(raw.strip()) if cell]
+        if len(cells) >= 2 and all(len(cell) <= MAX_CELL_CHARS for cell in cells):
+            rows[_squeeze(raw)] = "\t".join(cells)
+    return "\n".join(rows.get(_squeeze(line), line) if " " in line else line for line in lines)
+
+
+def text_pages(texts: Sequence[str]) -> int:
+    return sum(1 for text in texts if len(_squeeze(text)) >= MIN_PAGE_CHARS)
+
+
+def is_scanned(texts: Sequence[str]) -> bool:
+    """Fewer than a quarter of the pages carry text: they are images, nothing to index without OCR."""
+    return text_pages(texts) < max(1, len(texts) // 4)
+
+
+def _edge_marks(line: str, page: int) -> set[str]:
+    """Exact text, plus masked text with each number's distance from the page index: page numbers match."""
+    # "第 3 页" on page 3 and "第 4 页" on page 4 share a mark, as do "- 2 -" and "- 3 -" on the pages after;
+    # "增长 12%" and "增长 30%" on consecutive pages share none.
+    text = " ".join(line.split())
+    masked = re.sub(r"\d+", "#", text)
+    return {f"={text}"} | {f"{masked}@{int(n) - page}" for n in re.findall(r"\d{1,6}", text)[:3]}
+
+
+def _edge_lines(lines: Sequence[str]) -> tuple[list[str], list[str]]:
+    content = [line for line in lines if line and "\t" not in line and len(line) <= EDGE_MAX_CHARS]
+    return content[:EDGE_LINES], content[-EDGE_LINES:]
+
+
+def running_marks(pages: Sequence[Sequence[str]]) -> tuple[frozenset[str], frozenset[str]]:
+    """Marks of lines opening (closing) at least half the pages, and at least two: headers and footers."""
+    heads: Counter[str] = Counter()
+    feet: Counter[str] = Counter()
+    for page, lines in enumerate(pages):
+        top, bottom = _edge_lines(lines)
+        heads.update(set().union(*(_edge_marks(line, page) for line in top)))
+        feet.update(set().union(*(_edge_marks(line, page) for line in bottom)))
+    need = max(2, math.ceil(len(pages) / 2))
+    return (frozenset(k for k, n in heads.items() if n >= need), frozenset(k for k, n in feet.items() if n >= need))
+
+
+def _trim(lines: list[str], page: int, marks: frozenset[str], indices: Iterable[int]) -> None:
+    removed = 0
+    for i in indices:
+        if removed == EDGE_LINES or "\t" in lines[i] or (lines[i] and not _edge_marks(lines[i], page) & marks):
+            return
+        if lines[i]:
+            lines[i] = ""
+            removed += 1
+
+
+def strip_running_lines(texts: Sequence[str]) -> list[str]:
+    """Each page without the running header and footer lines it shares with the other pages."""
+    pages = [text.split("\n") for text in texts]
+    heads, feet = running_marks(pages)
+    result: list[str] = []
+    for page, lines in enumerate(pages):
+        _trim(lines, page, heads, range(len(lines)))
+        _trim(lines, page, feet, range(len(lines) - 1, -1, -1))
+        result.append("\n".join(line for line in lines if line))
+    return result
+
+
+def join_pages(texts: Sequence[str]) -> tuple[str, tuple[int, ...]]:
+    """Pages joined by one newline; the start offset of every page, page 1 at 0 (what `_page_of` bisects)."""
+    starts: list[int] = []
+    offset = 0
+    for text in texts:
+        starts.append(offset)
+        offset += len(text) + 1
+    return "\n".join(texts), tuple(starts)
+
+
+def _pdf_title(reader: PdfReader) -> str | None:
+    try:
+        return usable_title(reader.metadata.title if reader.metadata else None)
+    except Exception:  # a damaged info dictionary costs only the title
+        return None
