@@ -22,6 +22,7 @@ from a sample; query p50 over --max-query-s) and larger sizes are recorded as sk
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import random
 import shutil
@@ -57,6 +58,7 @@ MIN_SENTENCE_CHARS = 6
 SYSTEMS = ("reportqa", "recipe-bm25", "recipe")
 RECIPE_K = 5
 EMBED_SAMPLE = 128
+RECALL_FRESH = 230  # synthetic chunks (another seed) that join the eval questions as recall queries
 
 
 # ---------------------------------------------------------------- synthetic corpus
@@ -142,8 +144,58 @@ def ours_build_worker(n: int, index_dir: Path, out: Path) -> None:
     build_index(index_dir, request)
     record["build_s"] = round(time.perf_counter() - t, 3)
     record["peak_rss_build_mb"] = peak_rss_mb()
-    record["index_mb"] = disk_mb(current_version_path(index_dir))
+    version = current_version_path(index_dir)
+    record["index_mb"] = disk_mb(version)
+    manifest = read_json(version / "manifest.json") or {}
+    record["build_stages_s"] = manifest.get("stage_seconds")
+    record["dense_index"] = manifest.get("dense_index")
     write_json(out, record)
+
+
+def rss_split_mb() -> dict[str, float]:
+    """Resident memory of this process by kind: anonymous (its own) and file-backed (memory-mapped index
+    files, shared with every other process that maps them through the page cache)."""
+    fields = {"RssAnon:": "anon", "RssFile:": "file", "RssShmem:": "shmem"}
+    found: dict[str, float] = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            key, _, value = line.partition("\t")
+            name = fields.get(key.strip())
+            if name and value.strip():
+                found[name] = round(int(value.split()[0]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return found
+
+
+def dense_recall(index: Any, embedder: Any, n_fresh: int = RECALL_FRESH) -> dict[str, Any]:
+    """recall@10 of the approximate dense index against exact search over the same vectors.
+
+    Queries: the eval questions and `n_fresh` synthetic chunks drawn with another seed (new combinations of
+    the corpus's sentences), embedded as the server embeds questions. The exact neighbours are computed over
+    the index's own stored vectors (memory-mapped, not copied).
+    """
+    import faiss
+    import numpy as np
+
+    from index.dense import RECALL_K, SEARCH_K, exact_neighbours, recall_at
+
+    native = index.faiss_index
+    if not isinstance(native, faiss.IndexHNSW):
+        return {"kind": index.params.get("kind"), "exact": True}
+    storage = faiss.downcast_index(native.storage)
+    vectors = faiss.rev_swig_ptr(storage.get_xb(), storage.ntotal * storage.d).reshape(storage.ntotal, storage.d)
+    texts = questions() + list(synthetic_texts(n_fresh, seed=SEED + 1))
+    queries = np.ascontiguousarray(embedder.encode(texts), dtype=np.float32)
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    truth = exact_neighbours(queries, vectors, RECALL_K)
+    faiss.omp_set_num_threads(1)
+    found = np.vstack([index.search(q, SEARCH_K)[1][None, :RECALL_K] for q in queries])
+    n_questions = len(texts) - n_fresh
+    return {"kind": "hnsw", "exact": False, "efSearch": int(native.hnsw.efSearch), "queries": len(texts),
+            "recall_at_10": round(recall_at(found, truth), 4),
+            "recall_at_10_questions": round(recall_at(found[:n_questions], truth[:n_questions]), 4),
+            "recall_at_10_fresh_chunks": round(recall_at(found[n_questions:], truth[n_questions:]), 4)}
 
 
 def ours_query_worker(index_dir: Path, out: Path, n_queries: int, time_box_s: float) -> None:
@@ -155,6 +207,7 @@ def ours_query_worker(index_dir: Path, out: Path, n_queries: int, time_box_s: fl
     engine = open_engine(Settings(index_dir=index_dir))
     record["open_s"] = round(time.perf_counter() - t, 3)
     record["rss_after_open_mb"] = rss_mb()
+    record["rss_after_open_split_mb"] = rss_split_mb()
     qs = questions()
     for q in qs[:10]:
         engine.ask(q)
@@ -163,7 +216,12 @@ def ours_query_worker(index_dir: Path, out: Path, n_queries: int, time_box_s: fl
     write_json(out, record)
     samples, _ = _query_loop(engine.search, qs, n_queries, time_box_s / 2)
     record["search"] = percentiles(samples)
+    record["rss_after_queries_mb"] = rss_mb()
+    record["rss_after_queries_split_mb"] = rss_split_mb()
     record["peak_rss_mb"] = peak_rss_mb()
+    write_json(out, record)
+    # after the serving figures: the exact search reads every vector of the index
+    record["dense_recall"] = dense_recall(engine.index.dense, engine.index.embedder)
     write_json(out, record)
 
 

@@ -32,6 +32,7 @@ from index.store import (
     publish,
     write_chunks,
 )
+from index.terms import TermCounts, counts_from_lists, tokenise_corpus
 from index.text import bigrams, tokens
 from reportqa.types import Chunk
 
@@ -44,13 +45,15 @@ def search_text(chunk: Chunk) -> str:
     return f"{chunk.section}\n{chunk.text}" if chunk.section else chunk.text
 
 
-def inverse_document_frequency(token_lists: Sequence[list[str]]) -> dict[str, float]:
-    df: dict[str, int] = {}
-    for toks in token_lists:
-        for token in set(toks):
-            df[token] = df.get(token, 0) + 1
-    n = len(token_lists)
-    return {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+def inverse_document_frequency(token_lists: Sequence[Sequence[str]]) -> dict[str, float]:
+    """term → ln(1 + (N - df + 0.5) / (df + 0.5)): the BM25 idf, which answer code weighs terms by."""
+    return idf_of(counts_from_lists(token_lists))
+
+
+def idf_of(corpus: TermCounts) -> dict[str, float]:
+    n = corpus.n_docs
+    return {t: math.log(1 + (n - d + 0.5) / (d + 0.5))
+            for t, d in zip(corpus.vocabulary, corpus.document_frequency().tolist(), strict=True)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,28 +112,57 @@ def build_index(index_dir: Path, request: BuildRequest, embedder: Embedder | Non
             raise
 
 
+def _term_counts(request: BuildRequest, texts: Sequence[str], progress: Progress) -> tuple[TermCounts, TermCounts]:
+    """Word and bigram counts of every chunk: from the document cache's tokens, else tokenised here."""
+    step = max(len(texts) // 20, 50_000)
+    shown = [0]
+
+    def report(done: int) -> None:
+        if done - shown[0] >= step:
+            shown[0] = done
+            progress(f"tokenised {done}/{len(texts)} chunks")
+
+    if request.tokens is None and request.grams is None:
+        return tokenise_corpus(texts, progress=report)
+    words = counts_from_lists(request.tokens if request.tokens is not None else (tokens(t) for t in texts))
+    grams = counts_from_lists(request.grams if request.grams is not None else (bigrams(t) for t in texts))
+    return words, grams
+
+
 def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedder: Embedder | None,
                    progress: Progress, started: float) -> Path:
     texts = [search_text(c) for c in request.chunks]
     progress(f"tokenising {len(texts)} chunks")
-    token_lists = [list(t) for t in request.tokens] if request.tokens is not None else [tokens(t) for t in texts]
-    gram_lists = [list(g) for g in request.grams] if request.grams is not None else [bigrams(t) for t in texts]
-    LexicalIndex.build(token_lists).save(partial / BM25_DIR)
-    LexicalIndex.build(gram_lists).save(partial / BIGRAM_DIR)
-    idf = inverse_document_frequency(token_lists)
-    (partial / IDF_FILE).write_text(json.dumps(idf, ensure_ascii=False), encoding="utf-8")
+    words, grams = _term_counts(request, texts, progress)
+    timings: dict[str, float] = {"tokenise": time.perf_counter() - started}
+    progress("indexing bigrams")
+    LexicalIndex.from_counts(grams).save(partial / BIGRAM_DIR)
+    del grams
+    progress("indexing words")
+    LexicalIndex.from_counts(words).save(partial / BM25_DIR)
+    (partial / IDF_FILE).write_text(json.dumps(idf_of(words), ensure_ascii=False), encoding="utf-8")
+    timings["bm25"] = time.perf_counter() - started - sum(timings.values())
     if embedder is None and request.embed_model == CORPUS_STATIC:
         progress("fitting the corpus embedding model")
-        static = fit_static_model(token_lists, partial / MODEL_DIR, dimension=request.embed_dim)
+        static = fit_static_model(words, partial / MODEL_DIR, dimension=request.embed_dim)
         embedder = static
-        vectors = static.encode_prepared([" ".join(t) for t in token_lists])  # jieba ran once, above
+        timings["fit"] = time.perf_counter() - started - sum(timings.values())
+        progress("embedding chunks")
+        vectors = static.encode_counts(words)  # jieba ran once, above
     else:
         if embedder is None:
             progress(f"loading embedding model {request.embed_model}")
             embedder = load_embedder(request.embed_model)
         progress("embedding chunks")
         vectors = _encode(embedder, texts, progress)
-    DenseIndex.build(vectors).save(partial / FAISS_FILE)
+    del words
+    timings["embed"] = time.perf_counter() - started - sum(timings.values())
+    progress(f"building the dense index over {len(vectors)} vectors")
+    dense = DenseIndex.build(vectors)
+    dense.save(partial / FAISS_FILE)
+    dimension = int(vectors.shape[1])
+    del vectors
+    timings["dense"] = time.perf_counter() - started - sum(timings.values())
     write_chunks(partial / CHUNKS, request.chunks)
     manifest = {
         "files": file_digests(partial),
@@ -138,12 +170,14 @@ def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedd
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "embed_model": request.embed_model,
         "embedder": embedder.name,
-        "dimension": int(vectors.shape[1]),
+        "dimension": dimension,
+        "dense_index": dense.params,
         "chunker": request.chunker,
         "corpus_hash": request.corpus_hash,
         "n_chunks": len(request.chunks),
         "documents": request.documents,
         "build_seconds": round(time.perf_counter() - started, 2),
+        "stage_seconds": {k: round(v, 2) for k, v in timings.items()},
         **request.extra,
     }
     (partial / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -7,7 +7,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
+from index.terms import TermCounts
 from index.text import normalize
 
 
@@ -80,10 +82,12 @@ class StaticTableEmbedder:
     """
 
     def __init__(self, table: np.ndarray, token_ids: Callable[[Sequence[str]], list[list[int]]],
-                 prepare: Callable[[str], str], name: str) -> None:
+                 prepare: Callable[[str], str], name: str,
+                 vocabulary: Callable[[], tuple[dict[str, int], int | None]] | None = None) -> None:
         self._table = np.asarray(table, dtype=np.float32)
         self._token_ids = token_ids
         self._prepare = prepare
+        self._vocabulary = vocabulary  # (token → row, the row of unknown tokens), for encode_counts
         self.name = name
         self.dimension = int(self._table.shape[1])
 
@@ -96,3 +100,29 @@ class StaticTableEmbedder:
         rows = [self._table[ids].mean(axis=0) if ids else np.zeros(self.dimension, dtype=np.float32)
                 for ids in self._token_ids(prepared)]
         return unit_rows(np.stack(rows))
+
+    def encode_counts(self, corpus: TermCounts, block: int = 1 << 16) -> np.ndarray:
+        """encode() of every document of a corpus given as term counts, without re-tokenising it.
+
+        A document's vector is the unit-length sum of its tokens' rows (the mean, rescaled), computed as a
+        sparse count matrix times the table; it equals encode(text) of the text the counts came from up to
+        float32 rounding (the sum is taken in another order).
+        """
+        if self._vocabulary is None:
+            raise ValueError(f"{self.name} has no vocabulary to map corpus terms to rows")
+        rows_of, unknown = self._vocabulary()
+        missing = -1 if unknown is None else unknown
+        row = np.array([rows_of.get(t, missing) for t in corpus.vocabulary], dtype=np.int64)
+        out = np.zeros((corpus.n_docs, self.dimension), dtype=np.float32)
+        for start in range(0, corpus.n_docs, block):
+            end = min(start + block, corpus.n_docs)
+            lo, hi = int(corpus.indptr[start]), int(corpus.indptr[end])
+            cols = row[corpus.ids[lo:hi]]
+            keep = cols >= 0
+            kept = np.zeros(hi - lo + 1, dtype=np.int64)
+            np.cumsum(keep, out=kept[1:])
+            indptr = kept[corpus.indptr[start : end + 1] - lo]
+            counts = csr_matrix((corpus.counts[lo:hi][keep].astype(np.float32), cols[keep], indptr),
+                                shape=(end - start, len(self._table)))
+            out[start:end] = unit_rows(counts @ self._table)
+        return out

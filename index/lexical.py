@@ -1,45 +1,65 @@
-"""The BM25 channel: bm25s's sparse, vectorised scorer over jieba tokens."""
+"""The BM25 channels: a vocabulary of terms over the numeric BM25 core (index.bm25)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
-import bm25s
 import numpy as np
+
+from index.bm25 import BM25
+from index.memory import keep_freed_memory
+from index.terms import TermCounts, counts_from_lists
+
+VOCABULARY = "vocabulary.json"
 
 
 class LexicalIndex:
-    def __init__(self, model: bm25s.BM25, size: int) -> None:
-        self._model = model
+    def __init__(self, core: BM25, vocabulary: dict[str, int], size: int) -> None:
+        self._core = core
+        self._vocabulary = vocabulary
         self.size = size
 
     @classmethod
-    def build(cls, token_lists: Sequence[list[str]]) -> LexicalIndex:
-        model = bm25s.BM25(k1=1.2, b=0.75)
-        model.index([list(t) or [""] for t in token_lists], show_progress=False)
-        return cls(model, len(token_lists))
+    def build(cls, token_lists: Sequence[Sequence[str]]) -> LexicalIndex:
+        """From tokenised documents (small corpora, tests); large builds use from_counts."""
+        return cls.from_counts(counts_from_lists(token_lists))
+
+    @classmethod
+    def from_counts(cls, corpus: TermCounts) -> LexicalIndex:
+        core = BM25.from_counts(corpus.indptr, corpus.ids, corpus.counts, len(corpus.vocabulary))
+        return cls(core, {t: i for i, t in enumerate(corpus.vocabulary)}, corpus.n_docs)
 
     @property
     def vocabulary(self) -> dict[str, int]:
-        vocab: dict[str, int] = self._model.vocab_dict
-        return vocab
+        return self._vocabulary
+
+    @property
+    def core(self) -> BM25:
+        return self._core
+
+    def idf(self) -> dict[str, float]:
+        """term → BM25 idf, ln(1 + (N - df + 0.5) / (df + 0.5)), in float64."""
+        return dict(zip(self._vocabulary, self._core.idf().tolist(), strict=True))
 
     def scores(self, weighted_tokens: dict[str, float]) -> np.ndarray:
         """BM25 score of every chunk for a query whose tokens carry weights (expansions weigh less)."""
-        total = np.zeros(self.size, dtype=np.float32)
-        by_weight: dict[float, list[str]] = {}
-        for token, weight in weighted_tokens.items():
-            if token in self._model.vocab_dict:
-                by_weight.setdefault(weight, []).append(token)
-        for weight, group in by_weight.items():
-            total += weight * np.asarray(self._model.get_scores(group), dtype=np.float32)
-        return total
+        vocab = self._vocabulary
+        return self._core.weighted_scores((vocab[t], w) for t, w in weighted_tokens.items() if t in vocab)
 
     def save(self, folder: Path) -> None:
-        self._model.save(str(folder), show_progress=False)
+        self._core.save(folder)
+        terms = sorted(self._vocabulary, key=self._vocabulary.__getitem__)
+        (folder / VOCABULARY).write_text(json.dumps(terms, ensure_ascii=False), encoding="utf-8")
 
     @classmethod
     def load(cls, folder: Path, size: int, mmap: bool = True) -> LexicalIndex:
-        model = bm25s.BM25.load(str(folder), mmap=mmap, show_progress=False, verbosity=0)
-        return cls(model, size)
+        keep_freed_memory()  # a serving process: per-query score vectors are reused, not page-faulted anew
+        core = BM25.load(folder, mmap=mmap)
+        terms = json.loads((folder / VOCABULARY).read_text(encoding="utf-8"))
+        if not isinstance(terms, list) or len(terms) != core.n_terms:
+            raise ValueError(f"{folder / VOCABULARY} does not match the BM25 arrays")
+        if core.n_docs != size:
+            raise ValueError(f"the BM25 index in {folder} has {core.n_docs} documents, the chunk store {size}")
+        return cls(core, {t: i for i, t in enumerate(terms)}, size)

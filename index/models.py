@@ -12,12 +12,14 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.linalg import svds
 
 from index.embed import Embedder, SentenceTransformerEmbedder, StaticTableEmbedder
+from index.terms import TermCounts, counts_from_lists
 from index.text import tokens
 
 CORPUS_STATIC = "corpus-static"
 MINILM_ALIASES = frozenset({"minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"})
 STATIC_CONFIG = "reportqa_static.json"
 UNK = "[UNK]"
+FIT_SAMPLE = 200_000  # chunks: larger corpora fit the embedding model on a random sample of this many
 
 
 class ModelError(RuntimeError):
@@ -53,7 +55,10 @@ def load_static_table(model_dir: Path) -> StaticTableEmbedder:
     def token_ids(texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in tokenizer.encode_batch(list(texts), add_special_tokens=False)]
 
-    return StaticTableEmbedder(table, token_ids, jieba_pretokenize, CORPUS_STATIC)
+    def vocabulary() -> tuple[dict[str, int], int | None]:
+        return tokenizer.get_vocab(), tokenizer.token_to_id(UNK)
+
+    return StaticTableEmbedder(table, token_ids, jieba_pretokenize, CORPUS_STATIC, vocabulary)
 
 
 def load_embedder(name: str, index_model_dir: Path | None = None) -> Embedder:
@@ -76,39 +81,72 @@ def load_embedder(name: str, index_model_dir: Path | None = None) -> Embedder:
     return SentenceTransformerEmbedder(model, name)
 
 
-def fit_static_model(docs: Sequence[Sequence[str]], out_dir: Path, dimension: int = 256, min_df: int = 2
-                     ) -> StaticTableEmbedder:
-    """Fit a Chinese-aware static-embedding sentence-transformers model on the corpus's jieba tokens (LSA)."""
+def _sample_rows(corpus: TermCounts, limit: int, seed: int = 0) -> TermCounts:
+    """A random `limit` of the corpus's documents, in corpus order, each with its terms in their order."""
+    rows = np.sort(np.random.default_rng(seed).choice(corpus.n_docs, size=limit, replace=False))
+    starts, ends = corpus.indptr[rows], corpus.indptr[rows + 1]
+    widths = ends - starts
+    indptr = np.zeros(limit + 1, dtype=np.int64)
+    np.cumsum(widths, out=indptr[1:])
+    take = np.repeat(starts - indptr[:-1], widths) + np.arange(indptr[-1], dtype=np.int64)
+    return TermCounts(indptr, corpus.ids[take], corpus.counts[take], corpus.vocabulary)
+
+
+def tfidf_matrix(corpus: TermCounts, min_df: int = 2) -> tuple[csr_matrix, dict[str, int], np.ndarray]:
+    """(chunk × word tf-idf matrix, word → column with [UNK] at 0, float32 idf per column).
+
+    Values are (1 + ln tf) · idf with idf = ln((1 + N) / (1 + df)) + 1, over the words in at least `min_df`
+    chunks (every word when the corpus has under 50 chunks); columns in sorted word order, float32.
+    """
+    n_docs = corpus.n_docs
+    df = corpus.document_frequency()
+    min_df = min_df if n_docs >= 50 else 1  # a tiny corpus keeps every word
+    kept = np.flatnonzero(df >= min_df).tolist()
+    kept.sort(key=corpus.vocabulary.__getitem__)
+    vocab = {UNK: 0}
+    for i in kept:
+        vocab[corpus.vocabulary[i]] = len(vocab)
+    column = np.zeros(len(corpus.vocabulary), dtype=np.int64)  # corpus term → model column, 0: not in the model
+    column[kept] = np.arange(1, len(kept) + 1)
+    idf = np.zeros(len(vocab), dtype=np.float32)
+    # scalar np.log exactly as the per-token loop this replaced did, so that the model stays bit-identical
+    idf[1:] = [np.log((1 + n_docs) / (1 + d)) + 1.0 for d in df[kept].tolist()]
+    cols = column[corpus.ids]
+    keep = cols > 0
+    kept_before = np.zeros(len(keep) + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept_before[1:])
+    counts = corpus.counts[keep]
+    log_tf = np.array([0.0] + [1.0 + np.log(c) for c in range(1, int(counts.max(initial=1)) + 1)])
+    values = (log_tf[counts] * idf[cols[keep]].astype(np.float64)).astype(np.float32)
+    matrix = csr_matrix((values, cols[keep], kept_before[corpus.indptr]), shape=(n_docs, len(vocab)))
+    matrix.sort_indices()  # the canonical form the COO-built matrix had: the SVD's sums run in this order
+    return matrix, vocab, idf
+
+
+def fit_static_model(docs: TermCounts | Sequence[Sequence[str]], out_dir: Path, dimension: int = 256,
+                     min_df: int = 2, sample: int = FIT_SAMPLE) -> StaticTableEmbedder:
+    """Fit a Chinese-aware static-embedding sentence-transformers model on the corpus's jieba tokens (LSA).
+
+    The tf-idf matrix (tfidf_matrix) is factorised by a truncated SVD; a word's vector is its unit-length
+    right singular direction scaled by singular values, times its idf.
+
+    A corpus larger than `sample` chunks is fitted on a random `sample` of them (fixed seed): the SVD's time
+    and memory grow with the rows while 200,000 chunks already pin down the co-occurrence structure of every
+    word frequent enough to matter; a word that only occurs outside the sample maps to the unknown token
+    (a zero row), which leaves such rare words to the BM25 channels, where they weigh most anyway. Corpora
+    up to `sample` chunks are fitted on everything, exactly as before this limit existed.
+    """
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.models import Normalize, StaticEmbedding
     from tokenizers import Tokenizer
     from tokenizers.models import WordLevel
     from tokenizers.pre_tokenizers import WhitespaceSplit
 
-    df: dict[str, int] = {}
-    for doc in docs:
-        for token in set(doc):
-            df[token] = df.get(token, 0) + 1
-    vocab = {UNK: 0}
-    min_df = min_df if len(docs) >= 50 else 1  # a tiny corpus keeps every word
-    for token in sorted(t for t, n in df.items() if n >= min_df):
-        vocab[token] = len(vocab)
-    idf = np.zeros(len(vocab), dtype=np.float32)
-    for token, i in vocab.items():
-        if token != UNK:
-            idf[i] = np.log((1 + len(docs)) / (1 + df[token])) + 1.0
-    rows, cols, vals = [], [], []
-    for r, doc in enumerate(docs):
-        counts: dict[int, int] = {}
-        for token in doc:
-            column = vocab.get(token)
-            if column is not None:
-                counts[column] = counts.get(column, 0) + 1
-        for i, c in counts.items():
-            rows.append(r)
-            cols.append(i)
-            vals.append((1.0 + np.log(c)) * idf[i])
-    matrix = csr_matrix((vals, (rows, cols)), shape=(len(docs), len(vocab)), dtype=np.float32)
+    corpus = docs if isinstance(docs, TermCounts) else counts_from_lists(docs)
+    total = corpus.n_docs
+    if corpus.n_docs > sample:
+        corpus = _sample_rows(corpus, sample)
+    matrix, vocab, idf = tfidf_matrix(corpus, min_df)
     k = min(dimension, min(matrix.shape) - 1)
     if k < 8:  # a handful of chunks: the full decomposition is cheap and has no minimum size
         _, singular, vt = np.linalg.svd(matrix.toarray(), full_matrices=False)
@@ -126,7 +164,8 @@ def fit_static_model(docs: Sequence[Sequence[str]], out_dir: Path, dimension: in
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save(str(out_dir))
     (out_dir / STATIC_CONFIG).write_text(
-        json.dumps({"pretokenize": "jieba-search", "vocab": len(vocab), "dimension": k, "documents": len(docs)}),
+        json.dumps({"pretokenize": "jieba-search", "vocab": len(vocab), "dimension": k, "documents": total,
+                    "fitted_on": corpus.n_docs}),
         encoding="utf-8",
     )
     return load_static_table(out_dir)  # the same code path that serves queries embeds the corpus

@@ -17,7 +17,7 @@ from typing import Any
 
 from reportqa.types import Chunk, Document
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: BM25 as numpy arrays (index.bm25) instead of bm25s files; HNSW above the exact limit
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 BM25_DIR = "bm25"
