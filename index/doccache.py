@@ -27,7 +27,10 @@ class Prepared:
 
 
 def cache_key(doc: str, title: str, text_hash: str, chunker: dict[str, int]) -> str:
-    material = json.dumps([CACHE_FORMAT, doc, title, text_hash, chunker], ensure_ascii=False, sort_keys=True)
+    from index.text import tokenizer_fingerprint
+
+    material = json.dumps([CACHE_FORMAT, doc, title, text_hash, chunker, tokenizer_fingerprint()],
+                          ensure_ascii=False, sort_keys=True)
     return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 

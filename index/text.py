@@ -95,6 +95,14 @@ def is_content(token: str) -> bool:
     return bool(_CONTENT.search(token)) and token not in STOPWORDS
 
 
+def tokenizer_fingerprint() -> str:
+    """What the tokens of a text depend on besides the text: cached tokens are reused only while it holds."""
+    import hashlib
+
+    material = "|".join([str(getattr(jieba, "__version__", "")), *sorted(STOPWORDS), _CONTENT.pattern])
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:16]
+
+
 def tokens(text: str) -> list[str]:
     """Search tokens: jieba search-mode words of normalised text, without stopwords and punctuation."""
     return [t for t in _jieba().lcut_for_search(normalize(text)) if t.strip() and is_content(t)]

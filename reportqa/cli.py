@@ -79,17 +79,17 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from index.store import IndexProblem, current_version_path
+    from index.store import IndexProblem, current_version_path, read_manifest
     from reportqa.pipeline import build
 
     settings = _settings(args)
     if args.if_missing:
         try:
-            current_version_path(settings.index_dir)
+            read_manifest(current_version_path(settings.index_dir))
             print(f"index present in {settings.index_dir}", file=sys.stderr)
             return 0
-        except IndexProblem:
-            pass
+        except IndexProblem as exc:  # none yet, or one this version cannot read: build it
+            print(f"building the index ({exc})", file=sys.stderr)
     report = build(settings)
     for skipped in report.skipped:
         print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)

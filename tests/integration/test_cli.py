@@ -158,6 +158,24 @@ def test_one_short_document_is_indexed(tmp_path: Path, capsys: Capture) -> None:
     assert json.loads(capsys.readouterr().out)["citations"][0]["doc"] == "note.txt"
 
 
+def test_index_if_missing_keeps_a_readable_index_and_rebuilds_an_outdated_one(tmp_path: Path,
+                                                                            capsys: Capture) -> None:
+    folder = tmp_path / "one"
+    folder.mkdir()
+    (folder / "note.txt").write_text("星河半导体在2025年实现营业收入128亿元，同比增长36%。\n", encoding="utf-8")
+    args = ["index", "--if-missing", "--index-dir", str(tmp_path / "idx"), "--corpus", str(folder)]
+    assert main(args) == 0
+    first = json.loads(capsys.readouterr().out)["version"]
+    assert main(args) == 0
+    assert "index present" in capsys.readouterr().err
+    manifest_path = Path(first) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    manifest_path.write_text(json.dumps(manifest | {"format_version": 1}), encoding="utf-8")
+    assert main(args) == 0
+    captured = capsys.readouterr()
+    assert "has format 1" in captured.err and json.loads(captured.out)["version"] != first
+
+
 def test_missing_index_exits_2_with_a_clear_message(tmp_path: Path, capsys: Capture) -> None:
     missing = tmp_path / "no-index"
     assert main(["ask", "--index-dir", str(missing), "任何问题"]) == 2

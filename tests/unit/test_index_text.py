@@ -57,3 +57,12 @@ def test_cjk_share() -> None:
     assert cjk_share("半导体") == 1.0
     assert cjk_share("semiconductor") == 0.0
     assert cjk_share("2024，%") == 0.0
+
+
+def test_tokenizer_fingerprint_follows_the_stopwords(monkeypatch: pytest.MonkeyPatch) -> None:
+    import index.text
+
+    before = index.text.tokenizer_fingerprint()
+    assert before == index.text.tokenizer_fingerprint()
+    monkeypatch.setattr(index.text, "STOPWORDS", index.text.STOPWORDS | {"报告"})
+    assert index.text.tokenizer_fingerprint() != before
