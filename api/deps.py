@@ -58,24 +58,24 @@ class EngineHolder:
         return self._problem
 
 
-def get_holder(request: Request) -> EngineHolder:
+async def get_holder(request: Request) -> EngineHolder:  # async: no thread hop for a lookup
     holder: EngineHolder = request.app.state.holder
     return holder
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(holder: Annotated[EngineHolder, Depends(get_holder)]) -> Engine:
+async def get_engine(holder: Annotated[EngineHolder, Depends(get_holder)]) -> Engine:
     try:
         return holder.get()
     except IndexProblem as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from exc
 
 
-def require_key(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
+async def require_key(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
     """Bearer key check in constant time; a no-op when REPORTQA_API_KEY is unset."""
     if settings.api_key is None:
         return

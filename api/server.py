@@ -14,7 +14,7 @@ def app_from_env() -> object:
     """uvicorn factory for worker processes: settings come from REPORTQA_* variables."""
     from api.app import create_app
 
-    return create_app(load_settings())
+    return create_app(load_settings(), warm=True)
 
 
 def serve(settings: Settings) -> None:
@@ -27,5 +27,5 @@ def serve(settings: Settings) -> None:
         return
     from api.app import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=False,
+    uvicorn.run(create_app(settings, warm=True), host=settings.host, port=settings.port, access_log=False,
                 timeout_graceful_shutdown=10, timeout_keep_alive=30)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,10 +30,11 @@ from index.store import (
     read_manifest,
     verify_files,
 )
-from index.text import bigrams, normalize, weighted_coverage, word_frequency
+from index.text import bigrams, covered_share, normalize, weighted_coverage, weighted_terms, word_frequency
 from reportqa.types import Chunk, Hit
 
 CANDIDATES = 60
+NORMALIZED_CACHE = 50_000  # chunks whose comparison form is kept between queries
 COVERAGE_WEIGHT = 1.0
 UNKNOWN_WORD_PENALTY = 0.5
 COMMON_WORD_FREQ = 50
@@ -75,12 +76,18 @@ class SearchIndex:
         text = self._normalized.get(i)
         if text is None:
             text = normalize(search_text(self.chunks[i])).replace(" ", "")
+            if len(self._normalized) >= NORMALIZED_CACHE:
+                self._normalized.clear()  # bounded: at a million chunks it would otherwise grow to all of them
             self._normalized[i] = text
         return text
 
     def coverage(self, query: Query, i: int) -> float:
         """IDF-weighted share of the question's own terms that occur in the passage."""
         return weighted_coverage(query.core, self.normalized_text(i), self.idf, self.unknown_idf)
+
+    def coverages(self, query: Query, candidates: Iterable[int]) -> dict[int, float]:
+        weighted = weighted_terms(query.core, self.idf, self.unknown_idf)
+        return {i: covered_share(weighted, self.normalized_text(i)) for i in candidates}
 
     def unknown_words(self, query: Query) -> list[str]:
         """Names in the question that the corpus never uses, not even piecewise: usually an entity it lacks.
@@ -117,7 +124,7 @@ class SearchIndex:
         word of the question the corpus lacks."""
         channels = self.channel_scores(query, weights)
         fused = fuse(channels, weights.channels())
-        coverage = {i: self.coverage(query, i) for i in fused}
+        coverage = self.coverages(query, fused)
         if weights.rerank:
             fused = {i: s + self._rerank_bonus(query, i, coverage[i]) for i, s in fused.items()}
         ranked = sorted(fused, key=lambda i: (-fused[i], i))[:k]

@@ -105,7 +105,18 @@ def tokenizer_fingerprint() -> str:
 
 def tokens(text: str) -> list[str]:
     """Search tokens: jieba search-mode words of normalised text, without stopwords and punctuation."""
+    if len(text) <= SHORT_TEXT:
+        return list(_short_tokens(text))
     return [t for t in _jieba().lcut_for_search(normalize(text)) if t.strip() and is_content(t)]
+
+
+SHORT_TEXT = 64
+
+
+@lru_cache(maxsize=65536)
+def _short_tokens(text: str) -> tuple[str, ...]:
+    """Cached for short texts: questions expand into the same aliases again and again."""
+    return tuple(t for t in _jieba().lcut_for_search(normalize(text)) if t.strip() and is_content(t))
 
 
 def query_tokens(text: str) -> list[str]:
@@ -147,8 +158,20 @@ def query_bigrams(question: str) -> list[str]:
 
 def weighted_coverage(terms: Sequence[str], flat_text: str, idf: Mapping[str, float], unknown_idf: float) -> float:
     """IDF-weighted share of terms found in a whitespace-free normalised text."""
-    if not terms:
+    return covered_share(weighted_terms(terms, idf, unknown_idf), flat_text)
+
+
+WeightedTerms = tuple[tuple[tuple[str, float], ...], float]
+
+
+def weighted_terms(terms: Sequence[str], idf: Mapping[str, float], unknown_idf: float) -> WeightedTerms:
+    """(term without spaces, weight) pairs and their total: worked out once per question, not per passage."""
+    pairs = tuple((t.replace(" ", ""), idf.get(t, unknown_idf)) for t in terms)
+    return pairs, sum(w for _, w in pairs)
+
+
+def covered_share(weighted: WeightedTerms, flat_text: str) -> float:
+    pairs, total = weighted
+    if not pairs:
         return 0.0
-    weights = [idf.get(t, unknown_idf) for t in terms]
-    found = sum(w for t, w in zip(terms, weights, strict=True) if t.replace(" ", "") in flat_text)
-    return found / max(sum(weights), 1e-9)
+    return sum(w for t, w in pairs if t in flat_text) / max(total, 1e-9)

@@ -198,6 +198,7 @@ class FakeEngine:
 
     chunk = Chunk(id="fake.txt#00000", doc="fake.txt", title="假报告", section="第一章 测试",
                   text="假的答案文本。", start=3, end=10, line_start=2, line_end=2)
+    generator = None  # no LLM configured
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, int | None, str]] = []
@@ -291,3 +292,14 @@ def test_overload_gets_503_with_retry_after(small_index: Settings) -> None:
     assert statuses == [200, 503, 200]  # the second /ask is turned away; health checks never are
     assert (b"retry-after", b"1") in sent[1][0]["headers"]
     assert calls == ["/ask", "/healthz"]
+
+
+def test_a_warm_app_loads_the_index_and_the_dictionary_at_start(small_index: Settings, tmp_path: Path) -> None:
+    from index.dictionary import english_to_chinese
+
+    english_to_chinese.cache_clear()
+    holder = EngineHolder(small_index)
+    with TestClient(create_app(small_index, holder=holder, warm=True)):
+        assert holder._engine is not None and english_to_chinese.cache_info().currsize == 1
+    with TestClient(create_app(Settings(index_dir=tmp_path / "none"), warm=True)) as cold:
+        assert cold.post("/ask", json={"question": "任意问题"}).status_code == 503
