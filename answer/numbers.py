@@ -35,7 +35,8 @@ _MEASURE = {
     "miles": ("length", 1609.344), "mile": ("length", 1609.344),
 }
 # Classifiers after digits make a count (42个, 310条, 91份); 位/名 are left to ranks (第7名).
-_COUNTERS = "个|家|座|条|项|款|颗|台|片|所|件|艘|架|份|款|篇|次"
+_COUNTERS = "个|家|座|条|项|款|颗|台|片|所|件|艘|架|份|篇|次"
+_COUNTER_WORDS = frozenset(_COUNTERS.split("|"))
 _NUMBER = re.compile(
     r"(?P<prefix>[$¥￥€]|us\$|(?:usd|rmb|cny|eur)(?=\s*\d))?\s*"
     rf"(?P<num>\d+(?:\.\d+)?|{_CN_NUMERAL})"
@@ -202,7 +203,7 @@ def quantities(text: str) -> list[Quantity]:
             kind = "year"  # 2026年, or a bare 2026 as English writes it ("by 2030")
         elif unit_word in _MEASURE:
             kind, factor = _MEASURE[unit_word]
-        elif unit_word and unit_word in _COUNTERS.split("|"):
+        elif unit_word in _COUNTER_WORDS:
             if not raw[0].isdigit() and value < 10:
                 continue  # 一个, 两家: words, not figures (两百多个 is one)
             kind = "count"
@@ -220,6 +221,3 @@ def quantities(text: str) -> list[Quantity]:
             found.append(Quantity(year * 100 + month, "date", match.group(0), start=match.start()))
     return sorted(found, key=lambda q: q.start)
 
-
-def years(found: list[Quantity]) -> set[int]:
-    return {int(q.value) for q in found if q.kind == "year"}

@@ -66,11 +66,6 @@ def _context_terms(text: str, figure: Quantity, found: Sequence[Quantity], terms
     return {t for t in terms if t in window}
 
 
-def _landmarks(found: Sequence[Quantity]) -> list[Quantity]:
-    """Figures that delimit each other's context; small bare numbers (1日, GPT-4) do not."""
-    return [q for q in found if q.kind not in {"", "year"} or q.value >= 100 or not float(q.value).is_integer()]
-
-
 def _year_before(found: Sequence[Quantity], figure: Quantity, reach: int = 24) -> int | None:
     """The year written just before a figure, with no other figure of its kind in between
     (…从2025年的1.74万亿美元飙升至2.59万亿美元 ties 1.74 to 2025 and leaves 2.59 open)."""
@@ -82,19 +77,19 @@ def _year_before(found: Sequence[Quantity], figure: Quantity, reach: int = 24) -
     return None if between else int(year.value)
 
 
-def align(claim_q: Quantity, claim: str, stated: Sequence[Quantity], passage: str, terms: Mapping[str, float]
-          ) -> tuple[Quantity, float] | None:
+def align(claim_q: Quantity, claimed: Sequence[Quantity], prepared_claim: str, stated: Sequence[Quantity],
+          passage: str, terms: Mapping[str, float]) -> tuple[Quantity, float] | None:
     """The stated figure the claimed one speaks of (same kind, same year, the rarest shared nearby words,
-    nearest value) and the weight of the words around the claimed figure it shares."""
+    nearest value) and the weight of the words around the claimed figure it shares; `claimed` is every
+    quantity of the claim, `prepared_claim` the claim as quantities() read it."""
     same_kind = [s for s in stated if family(s.kind) == family(claim_q.kind)]
     if not same_kind:
         return None
-    claimed = quantities(claim)
     dates = {q.start for q in claimed if q.kind == "date"}
     claim_years = {int(q.value) for q in claimed if q.kind == "year" and q.start not in dates}
     words = {t: w for t, w in terms.items() if not any(t in q.text.lower() for q in claimed)}  # not 美元 of 亿美元
-    around = _context_terms(prepare(claim), claim_q, _landmarks(claimed), words)
-    prepared, marks = prepare(passage), _landmarks(quantities(passage))
+    around = _context_terms(prepared_claim, claim_q, _figures(claimed), words)
+    prepared, marks = prepare(passage), _figures(quantities(passage))
 
     def fit(s: Quantity) -> tuple[bool, float, float]:
         year = None if s.kind in {"year", "date"} else _year_before(stated, s)
@@ -116,27 +111,40 @@ class Check:
 
 
 def _worth_checking(q: Quantity) -> bool:
-    """A bare small integer (5 in 5G) is not a figure to compare; a decimal (84.04) is."""
+    """A bare small integer (5 in 5G, 1日) is not a figure to compare or to bound another's context; a
+    decimal (84.04) is."""
     return bool(q.kind) or q.value >= 100 or not float(q.value).is_integer()
+
+
+def _figures(found: Sequence[Quantity]) -> list[Quantity]:
+    return [q for q in found if _worth_checking(q)]
+
+
+def _clause_span(text: str, position: int) -> tuple[int, int]:
+    """Start and end of the clause (between ，。；：…) holding a position."""
+    start = max((m.end() for m in _CLAUSE.finditer(text, 0, position)), default=0)
+    end = next((m.start() for m in _CLAUSE.finditer(text, position)), len(text))
+    return start, end
 
 
 def _names_elsewhere(prepared_claim: str, figure: Quantity, flat_context: str) -> bool:
     """A name in the figure's clause of which the passage holds not even a piece (宇树科技; while 同比增加,
     which jieba may tag as a person, still shares 同比 with 同比增长)."""
-    start = max((m.end() for m in _CLAUSE.finditer(prepared_claim, 0, figure.start)), default=0)
-    end = next((m.start() for m in _CLAUSE.finditer(prepared_claim, figure.start)), len(prepared_claim))
+    start, end = _clause_span(prepared_claim, figure.start)
     return any(not any(piece in flat_context for piece in (bigrams(w) or [w]))
                for w, _ in proper_nouns(prepared_claim[start:end]))
 
 
-def _claimed_figures(claim: str) -> list[Quantity]:
-    return [q for q in quantities(claim) if _worth_checking(q)]
+def _latin(claim: str) -> bool:
+    """An English claim: its Latin names can't be compared with a Chinese passage's Chinese ones."""
+    return cjk_share(claim) < 0.3
 
 
 def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: str = "") -> Check:
     """Figures compared one to one; then ranks (over the whole passage, for the claim's subject) and names:
     anchored to an agreed figure when there is one, else any lone name of the same kind."""
-    claimed = _claimed_figures(claim)
+    claim_found = quantities(claim)
+    claimed = _figures(claim_found)
     stated = quantities(passage)
     dated = [q for q in claimed if q.kind == "date"]
     claimed = [q for q in claimed if not (q.kind == "year" and any(d.start == q.start for d in dated))]
@@ -158,10 +166,10 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
         if not matched and _names_elsewhere(prepared_claim, claim_q, flat_context):
             continue  # the figure's clause names someone the passage never does (宇树科技's sales are not China's)
         free = [s for s in stated if id(s) not in taken and _worth_checking(s)]  # one stated figure, one claimed
-        found = align(claim_q, claim, free, passage, terms)
+        found = align(claim_q, claim_found, prepared_claim, free, passage, terms)
         if found is None:
             continue
-        claim_year = _year_before(quantities(claim), claim_q) if claim_q.kind not in {"year", "date"} else None
+        claim_year = _year_before(claim_found, claim_q) if claim_q.kind not in {"year", "date"} else None
         same_year = claim_year is not None and _year_before(stated, found[0]) == claim_year
         if found[1] < CONTEXT_SHARE and not same_year:
             continue  # no figure of the passage is written about what this one is about
@@ -212,7 +220,6 @@ def judge(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float
             checks[i] = check
             agreeing.append(i)
     figures = max((checks[i].matched for i in agreeing), default=0)
-    figures = max((checks[i].matched for i in agreeing), default=0)
     on_topic = support[best] >= TOPIC_THRESHOLD and not (unknown and support[best] < UNKNOWN_SUPPORT)
     if not on_topic and figures < FIGURES_SETTLE and not any(checks[i].distinctive for i in agreeing):
         named = checks.get(best)
@@ -226,7 +233,7 @@ def judge(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float
     if conflicted is not None:
         return _verdict(claim, CONTRADICTED, checks[conflicted], hits, units[conflicted].hit_rank,
                         support[conflicted])
-    if any(q.kind not in {"year", "date"} for q in _claimed_figures(claim)):
+    if any(q.kind not in {"year", "date"} for q in _figures(quantities(claim))):
         return Verdict(claim, UNSUPPORTED, None, None, _cite(hits, []), support[best])  # its figures are nowhere
     return Verdict(claim, SUPPORTED, None, None, _cite(hits, [units[best].hit_rank]), support[best])
 
@@ -262,7 +269,7 @@ def _rank_conflict(claim: str, passage: str, context: str = "") -> tuple[str, st
 
 def _name_before(text: str, position: int, skip: str) -> tuple[str, str] | None:
     """The last name written before a figure in its clause, leaving out names both sides share."""
-    start = max((m.end() for m in _CLAUSE.finditer(text, 0, position)), default=0)
+    start, _ = _clause_span(text, position)
     names = [(w, k) for w, k in proper_nouns(text[start:position]) if w not in skip]
     return names[-1] if names else None
 
@@ -277,7 +284,7 @@ def _anchored_name_conflict(claim: str, passage: str, agreed: Sequence[tuple[Qua
         ours = _name_before(flat_claim, claim_q.start, flat_passage)
         theirs = _name_before(flat_passage, stated_q.start, flat_claim)
         if ours and theirs and _same_sort(ours[1], theirs[1]) and (
-                cjk_share(claim) >= 0.3 or ours[0].isascii() == theirs[0].isascii()):
+                not _latin(claim) or ours[0].isascii() == theirs[0].isascii()):
             return ours[0], theirs[0]
     return None
 
@@ -286,7 +293,7 @@ def _clause_name_conflict(claim: str, passage: str, context: str = "") -> tuple[
     """Another name in the passage clause that says the same as a claim clause (由法国原子能委员会发起 against
     由美国能源部发起): the clauses share most of their characters but not the name."""
     flat_claim, flat_passage, flat_context = normalize(claim), normalize(passage), normalize(context)
-    english = cjk_share(claim) < 0.3
+    english = _latin(claim)
     for clause in _clauses(claim):
         ours = [(w, k) for w, k in proper_nouns(clause)
                 if w not in flat_passage and not (k == "ns" and w in flat_context)]
@@ -294,10 +301,11 @@ def _clause_name_conflict(claim: str, passage: str, context: str = "") -> tuple[
             continue
         grams = set(bigrams(clause))
         best = max(_clauses(passage), key=lambda c: len(grams & set(bigrams(c))), default="")
-        if not grams or len(grams & set(bigrams(best))) < CLAUSE_OVERLAP * len(grams):
+        shared = len(grams & set(bigrams(best)))
+        if not grams or shared < CLAUSE_OVERLAP * len(grams):
             continue
         theirs = [(w, k) for w, k in proper_nouns(best) if w not in flat_claim]
-        same = len(grams & set(bigrams(best))) >= CLAUSE_SAME * len(grams)
+        same = shared >= CLAUSE_SAME * len(grams)
         for word, kind in ours:
             other = next((w for w, k in theirs if (same or _same_sort(kind, k)) and (not english or
                                                                                w.isascii() == word.isascii())), None)
@@ -321,8 +329,9 @@ def _name_conflict(claim: str, passage: str, context: str = "") -> tuple[str, st
     claimed = [(w, k) for w, k in proper_nouns(claim)
                if w not in flat_passage and not (k == "ns" and w in flat_context)]
     stated = [(w, k) for w, k in proper_nouns(passage) if w not in flat_claim]
+    english = _latin(claim)
     for word, kind in claimed:
-        others = [w for w, k in stated if k == kind and (cjk_share(claim) >= 0.3 or word.isascii() == w.isascii())]
+        others = [w for w, k in stated if k == kind and (not english or word.isascii() == w.isascii())]
         if len(others) == 1:
             return word, others[0]
     return None

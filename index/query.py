@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -106,7 +106,7 @@ def translate_english(text: str) -> tuple[dict[str, float], list[str]]:
             phrase = " ".join(words[i : i + span])
             if span == 1 and phrase in _ENGLISH_STOP:
                 continue
-            hit = table.get(phrase) or (table.get(_singular(phrase)) if span == 1 else None)
+            hit = _look_up(table, phrase, span)
             if hit:
                 matches.append((i, i + span, hit[:2]))
     covered_long = {j for a, b, _ in matches if b - a > 1 for j in range(a, b)}
@@ -138,11 +138,16 @@ def _dictionary_matches(words: Sequence[str], covered: set[int]) -> list[tuple[i
                 continue
             if span == 1 and (not phrase.isalpha() or len(phrase) < 3):
                 continue
-            hit = table.get(phrase) or (table.get(_singular(phrase)) if span == 1 else None)
+            hit = _look_up(table, phrase, span)
             if hit:
                 matches.append((i, i + span, hit))
                 taken.update(range(i, i + span))
     return matches
+
+
+def _look_up(table: Mapping[str, tuple[str, ...]], phrase: str, span: int) -> tuple[str, ...] | None:
+    """A phrase's renderings; a single word is also tried in the singular (chips → chip)."""
+    return table.get(phrase) or (table.get(_singular(phrase)) if span == 1 else None)
 
 
 def _split_hyphens(token: str) -> list[str]:

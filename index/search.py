@@ -30,7 +30,7 @@ from index.store import (
     read_manifest,
     verify_files,
 )
-from index.text import bigrams, covered_share, normalize, weighted_coverage, weighted_terms, word_frequency
+from index.text import bigrams, covered_share, normalize, weighted_terms, word_frequency
 from reportqa.types import Chunk, Hit
 
 CANDIDATES = 60
@@ -81,11 +81,8 @@ class SearchIndex:
             self._normalized[i] = text
         return text
 
-    def coverage(self, query: Query, i: int) -> float:
-        """IDF-weighted share of the question's own terms that occur in the passage."""
-        return weighted_coverage(query.core, self.normalized_text(i), self.idf, self.unknown_idf)
-
     def coverages(self, query: Query, candidates: Iterable[int]) -> dict[int, float]:
+        """IDF-weighted share of the question's own terms that occur in each candidate passage."""
         weighted = weighted_terms(query.core, self.idf, self.unknown_idf)
         return {i: covered_share(weighted, self.normalized_text(i)) for i in candidates}
 
