@@ -83,6 +83,7 @@ async def load_level(url: str, qs: list[str], concurrency: int, n_requests: int,
     """`concurrency` client tasks share a request counter; stop at n_requests or timeout_s, whichever first."""
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     latencies: list[float] = []
+    starts: list[float] = []  # when each successful request was sent, seconds into the level
     errors: Counter[str] = Counter()
     next_id = 0
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=request_timeout_s) as client:
@@ -99,6 +100,7 @@ async def load_level(url: str, qs: list[str], concurrency: int, n_requests: int,
                     response = await client.post("/ask", json={"question": qs[i % len(qs)], "id": f"b{i}"})
                     if response.status_code == 200:
                         latencies.append(time.perf_counter() - t)
+                        starts.append(t - started)
                     else:
                         errors[f"http_{response.status_code}"] += 1
                 except httpx.HTTPError as exc:
@@ -107,10 +109,12 @@ async def load_level(url: str, qs: list[str], concurrency: int, n_requests: int,
         await asyncio.gather(*(client_task() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
     done = len(latencies) + sum(errors.values())
+    slowest = sorted(zip(latencies, starts, strict=True), reverse=True)[:10]  # (latency, sent at)
     return {"concurrency": concurrency, "requests": done, "ok": len(latencies), "errors": sum(errors.values()),
             "error_kinds": dict(errors), "wall_s": round(elapsed, 3),
             "requests_per_s": round(done / elapsed, 2) if elapsed > 0 else None,
-            "stopped_by_time_limit": done < n_requests, **percentiles(latencies)}
+            "stopped_by_time_limit": done < n_requests, **percentiles(latencies),
+            "slowest": [(round(s, 2), round(lat * 1000)) for lat, s in slowest]}
 
 
 def run(index_dir: Path, work: Path, n_requests: int, level_timeout_s: float, workers: int = 2,

@@ -105,18 +105,18 @@ def tokenizer_fingerprint() -> str:
 
 def tokens(text: str) -> list[str]:
     """Search tokens: jieba search-mode words of normalised text, without stopwords and punctuation."""
-    if len(text) <= SHORT_TEXT:
-        return list(_short_tokens(text))
-    return [t for t in _jieba().lcut_for_search(normalize(text)) if t.strip() and is_content(t)]
+    return list(_short_tokens(text) if len(text) <= SHORT_TEXT else _search_tokens(text))
 
 
 SHORT_TEXT = 64
 
 
-@lru_cache(maxsize=65536)
-def _short_tokens(text: str) -> tuple[str, ...]:
-    """Cached for short texts: questions expand into the same aliases again and again."""
+def _search_tokens(text: str) -> tuple[str, ...]:
     return tuple(t for t in _jieba().lcut_for_search(normalize(text)) if t.strip() and is_content(t))
+
+
+# cached for short texts: questions expand into the same aliases again and again
+_short_tokens = lru_cache(maxsize=65536)(_search_tokens)
 
 
 def query_tokens(text: str) -> list[str]:
