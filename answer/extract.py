@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from index.query import Query
-from index.text import normalize, weighted_coverage
+from index.text import WeightedTerms, covered_share, normalize, weighted_coverage, weighted_terms
 from ingest.chunk import split_sentences
 from ingest.lines import is_caption
 from reportqa.types import Answer, Citation, Hit
@@ -88,21 +89,29 @@ def focus(query: Query) -> str | None:
     return words[-1] if words else None
 
 
-def value_follows(text: str, query: Query) -> float:
-    """A number written right after the asked-for term ("营业收入128亿元", "规模达2.59万亿美元")."""
+def value_follows(flat: str, query: Query) -> float:
+    """A number written right after the asked-for term ("营业收入128亿元", "规模达2.59万亿美元") in a
+    whitespace-free normalised text."""
     term = focus(query) if query.wants == "number" else None
     if not term:
         return 0.0
-    flat = normalize(text).replace(" ", "")
     return VALUE_BONUS if re.search(re.escape(term) + r"[为达到约是超过至突破了：:]{0,3}[约超近]?\d", flat) else 0.0
 
 
-def score_unit(unit: Unit, query: Query, idf: Mapping[str, float]) -> float:
+@lru_cache(maxsize=8192)
+def _flat(text: str) -> str:
+    """Whitespace-free normalised text: a passage's topic is shared by all its sentences."""
+    return normalize(text).replace(" ", "")
+
+
+def score_unit(unit: Unit, query: Query, weighted: WeightedTerms) -> float:
+    """`weighted`: the question's core terms with their weights, worked out once per question."""
     prior = RANK_PRIOR[unit.hit_rank] if unit.hit_rank < len(RANK_PRIOR) else 0.0
-    own = term_coverage(unit.text, query, idf)
-    with_topic = term_coverage(f"{unit.text} {unit.topic}", query, idf) if unit.topic else own
+    flat = _flat(unit.text)
+    own = covered_share(weighted, flat)
+    with_topic = covered_share(weighted, flat + _flat(unit.topic)) if unit.topic else own
     return (OWN_SHARE * own + (1 - OWN_SHARE) * with_topic + type_bonus(unit.text, query.wants)
-            + value_follows(unit.text, query) + prior)
+            + value_follows(flat, query) + prior)
 
 
 def trim(text: str, query: Query, limit: int = MAX_ANSWER_CHARS) -> str:
@@ -137,7 +146,8 @@ def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -
     units = units_of(hits)
     if not units:
         return "", None
-    scores = [score_unit(u, query, idf) for u in units]
+    weighted = weighted_terms(query.core, idf, UNKNOWN_IDF)
+    scores = [score_unit(u, query, weighted) for u in units]
     best = max(range(len(units)), key=lambda i: (scores[i], -i))
     answer = trim(units[best].text, query)
     source = units[best].hit_rank

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -112,9 +113,9 @@ def create_app(settings: Settings, holder: EngineHolder | None = None, warm: boo
         try:
             engine = holder.get()
         except Exception as exc:
-            return Health(status="no-index", problem=str(exc))
+            return Health(status="no-index", problem=str(exc), worker=os.getpid())
         manifest = engine.index.manifest
-        return Health(status="ok", problem=holder.problem,
+        return Health(status="ok", problem=holder.problem, worker=os.getpid(),
                       index={"version": engine.index.version.name, "chunks": manifest.get("n_chunks"),
                              "documents": len(manifest.get("documents", {})),
                              "embed_model": manifest.get("embed_model")})

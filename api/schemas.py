@@ -91,6 +91,7 @@ class Health(BaseModel):
     status: str
     index: dict[str, Any] | None = None
     problem: str | None = None
+    worker: int | None = Field(None, description="process id of the server worker that answered")
 
 
 class ErrorOut(BaseModel):

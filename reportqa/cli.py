@@ -180,8 +180,7 @@ def cmd_cite(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from api.server import serve
 
-    serve(_settings(args))
-    return 0
+    return serve(_settings(args))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

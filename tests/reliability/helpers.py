@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
 
 from tests.support import free_port, running  # noqa: F401 - re-exported for the reliability tests
 
@@ -45,3 +53,43 @@ def _content_length(head: bytes) -> int | None:
         if name.strip().lower() == b"content-length" and value.strip().isdigit():
             return int(value.strip())
     return None
+
+
+def serve_command(index_dir: Path, port: int, workers: int) -> list[str]:
+    script = Path(sys.executable).parent / "reportqa"
+    base = [str(script)] if script.exists() else [sys.executable, "-m", "reportqa.cli"]
+    return [*base, "serve", "--index-dir", str(index_dir), "--host", "127.0.0.1", "--port", str(port),
+            "--workers", str(workers)]
+
+
+def serve_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("REPORTQA_")}
+    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
+    return env
+
+
+@contextmanager
+def serving(index_dir: Path, workers: int, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`reportqa serve` in a subprocess, yielded once /healthz answers; killed (with its group) afterwards."""
+    port = free_port()
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(serve_command(index_dir, port, workers), stdout=sink, stderr=subprocess.STDOUT,
+                                env=serve_env(), cwd=str(Path(__file__).resolve().parents[2]),
+                                start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, f"server exited early:\n{log.read_text(errors='replace')[-3000:]}"
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not come up within 60 s"
+            time.sleep(0.2)
+        yield proc, url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, 9)
+            proc.wait(10)

@@ -26,7 +26,7 @@ from index.store import BM25_DIR, CHUNKS, CURRENT, FAISS_FILE, MANIFEST, VERSION
 from reportqa.settings import Settings
 
 from ..conftest import AI_DOC
-from .helpers import free_port, running
+from .helpers import free_port, running, serving
 
 QUESTION = "2026年全球AI支出预计是多少？"
 EXPECTED = "2.59万亿美元"
@@ -234,39 +234,11 @@ def _broken(version: Path) -> str:
 # --- graceful shutdown of `reportqa serve` ----------------------------------------------------------------
 
 
-def _serve_command(index_dir: Path, port: int) -> list[str]:
-    script = Path(sys.executable).parent / "reportqa"
-    base = [str(script)] if script.exists() else [sys.executable, "-m", "reportqa.cli"]
-    return [*base, "serve", "--index-dir", str(index_dir), "--host", "127.0.0.1", "--port", str(port),
-            "--workers", "1"]
-
-
-@pytest.fixture
-def served(small_index: Settings, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
-    port = free_port()
-    log = tmp_path / "serve.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPORTQA_")}
-    env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(_serve_command(small_index.index_dir, port), stdout=sink,
-                                stderr=subprocess.STDOUT, env=env, cwd=str(Path(__file__).resolve().parents[2]))
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, f"server exited early:\n{log.read_text(errors='replace')[-3000:]}"
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "server did not come up within 60 s"
-            time.sleep(0.2)
-        yield proc, url, log
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(10)
+@pytest.fixture(params=[1, 2], ids=["one-worker", "two-workers"])
+def served(small_index: Settings, tmp_path: Path,
+           request: pytest.FixtureRequest) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+    with serving(small_index.index_dir, request.param, tmp_path / "serve.log") as (proc, url):
+        yield proc, url, tmp_path / "serve.log"
 
 
 @pytest.mark.integration

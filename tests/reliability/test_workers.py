@@ -1,0 +1,65 @@
+"""`reportqa serve --workers N`: every worker gets connections, a dead worker is replaced, a taken port fails."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reportqa.settings import Settings
+
+from .helpers import free_port, serve_command, serve_env, serving
+
+QUESTION = "2026年全球AI支出预计是多少？"
+
+
+def _workers_answering(url: str, connections: int = 24) -> set[int]:
+    """Process ids behind /healthz over that many fresh connections (httpx.get opens a new one each time)."""
+    return {httpx.get(f"{url}/healthz", timeout=5).json()["worker"] for _ in range(connections)}
+
+
+@pytest.mark.integration
+def test_connections_reach_every_worker_and_a_killed_worker_is_replaced(small_index: Settings,
+                                                                         tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    with serving(small_index.index_dir, 2, log) as (proc, url):
+        pids = _workers_answering(url)
+        assert len(pids) == 2, f"one worker took every connection: {pids}"
+        assert proc.pid not in pids  # the supervisor itself serves nothing
+
+        victim = min(pids)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                now = _workers_answering(url)
+            except httpx.TransportError:  # a connection queued on the dead worker's socket
+                now = set()
+            if len(now) == 2 and victim not in now:
+                break
+            assert time.monotonic() < deadline, f"no replacement worker: {now}\n{log.read_text()[-2000:]}"
+            time.sleep(0.5)
+        assert proc.poll() is None
+        response = httpx.post(f"{url}/ask", json={"question": QUESTION}, timeout=30)
+        assert response.status_code == 200 and "2.59万亿美元" in response.json()["answer"]
+    assert "exited with -9; starting a new one" in log.read_text()
+
+
+@pytest.mark.integration
+def test_a_taken_port_fails_with_the_reason_instead_of_serving_nothing(small_index: Settings,
+                                                                        tmp_path: Path) -> None:
+    port = free_port()
+    with socket.socket() as holder:  # an ordinary listener, without SO_REUSEPORT: the port is not ours
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        done = subprocess.run(serve_command(small_index.index_dir, port, 2), env=serve_env(), capture_output=True,
+                              text=True, timeout=60, cwd=str(Path(__file__).resolve().parents[2]))
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Address already in use" in done.stderr
+    assert "Traceback" not in done.stderr
