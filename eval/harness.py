@@ -43,7 +43,10 @@ def engine_variant(engine: Engine, weights: SearchWeights) -> Variant:
         query = analyze(question)
         hits = engine.index.search(query, RANK_DEPTH, weights)
         answer = answer_from_hits(question, hits[:CITE_K], query, engine.index.idf, engine.threshold)
-        return Result([(h.chunk.doc, h.chunk.text) for h in hits],
+        # ranked as a reader sees them: the cited passages in the answer's order, then the rest of the search
+        shown = [c.chunk for c in answer.citations] or [h.chunk for h in hits[:CITE_K]]
+        ranked = [*shown, *(h.chunk for h in hits[CITE_K:])]
+        return Result([(chunk.doc, chunk.text) for chunk in ranked],
                       [(c.chunk.doc, c.chunk.text) for c in answer.citations], answer.text, answer.abstained,
                       answer.confidence)
 

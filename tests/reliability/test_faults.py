@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +25,7 @@ from index.store import BM25_DIR, CHUNKS, CURRENT, FAISS_FILE, MANIFEST, VERSION
 from reportqa.settings import Settings
 
 from ..conftest import AI_DOC
-from .helpers import free_port, running, serving
+from .helpers import running, serving
 
 QUESTION = "2026年全球AI支出预计是多少？"
 EXPECTED = "2.59万亿美元"

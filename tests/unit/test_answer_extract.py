@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from answer.extract import Unit, answer_from_hits, table_row_units, trim, type_bonus, units_of
+from answer.extract import Unit, answer_first, answer_from_hits, table_row_units, trim, type_bonus, units_of
 from index.query import Query, analyze
 from reportqa.types import Chunk, Hit
 
@@ -132,3 +132,24 @@ def test_answer_cites_hits_in_order() -> None:
     ]
     assert "2,400亿美元" in answer.text
     assert len(answer.text) <= 150
+
+
+def test_the_answers_passage_is_cited_first_and_the_others_keep_their_order() -> None:
+    query = analyze("2026年全球AI芯片市场规模是多少？")
+    hits = [Hit(make_chunk("下游需求旺盛。", n=0), 0.9, {"confidence": 0.8}),
+            Hit(make_chunk("封装产能紧张。", n=1), 0.6),
+            Hit(make_chunk(PROSE, n=2), 0.5)]
+    answer = answer_from_hits("q", hits, query, {}, 0.5)
+    assert [(c.n, c.chunk.id, c.score) for c in answer.citations] == [
+        (1, "d1#00002", 0.5),
+        (2, "d1#00000", 0.9),
+        (3, "d1#00001", 0.6),
+    ]
+    assert answer.source == 1 and "2,400亿美元" in answer.text
+    assert answer.confidence == 0.8  # still the top search hit's: the order changes, not the refusal
+
+
+@pytest.mark.parametrize(("source", "order"), [(None, [0, 1, 2]), (0, [0, 1, 2]), (1, [1, 0, 2]), (2, [2, 0, 1])])
+def test_answer_first(source: int | None, order: list[int]) -> None:
+    hits = [Hit(make_chunk(f"第{i}段。", n=i), 1.0 - i / 10) for i in range(3)]
+    assert answer_first(hits, source) == [hits[i] for i in order]
