@@ -67,8 +67,14 @@ def units_of(hits: Sequence[Hit], depth: int = 3) -> list[Unit]:
     return [u for u in units if u.text and not is_caption(u.text)]
 
 
+@lru_cache(maxsize=8192)
+def _flat(text: str) -> str:
+    """Whitespace-free normalised text: a passage's topic is shared by all its sentences."""
+    return normalize(text).replace(" ", "")
+
+
 def term_coverage(text: str, query: Query, idf: Mapping[str, float]) -> float:
-    return weighted_coverage(query.core, normalize(text).replace(" ", ""), idf, UNKNOWN_IDF)
+    return weighted_coverage(query.core, _flat(text), idf, UNKNOWN_IDF)
 
 
 def type_bonus(text: str, wants: str | None) -> float:
@@ -96,12 +102,6 @@ def value_follows(flat: str, query: Query) -> float:
     if not term:
         return 0.0
     return VALUE_BONUS if re.search(re.escape(term) + r"[为达到约是超过至突破了：:]{0,3}[约超近]?\d", flat) else 0.0
-
-
-@lru_cache(maxsize=8192)
-def _flat(text: str) -> str:
-    """Whitespace-free normalised text: a passage's topic is shared by all its sentences."""
-    return normalize(text).replace(" ", "")
 
 
 def score_unit(unit: Unit, query: Query, weighted: WeightedTerms) -> float:

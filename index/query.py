@@ -206,14 +206,15 @@ def analyze(question: str) -> Query:
         core = [t for t, w in terms.items() if w >= GLOSSARY_WEIGHT]
         dense_text = " ".join([*chinese, *kept])
         grams = {g: GLOSSARY_WEIGHT for g in bigrams(" ".join([*chinese, *sorted(names)]))}
+        named = english_names(question)
     else:
         core = query_tokens(question)
         for term in core:
             terms[term] = 1.0
         dense_text = question
-        question_words = words(normalize(question))
-        grams = dict.fromkeys(query_bigrams(question, question_words), 1.0)
-    named = content_words(question, english, None if english else question_words)
+        question_words = words(normalize(question))  # segmented once, read twice
+        grams = dict.fromkeys(query_bigrams(question_words), 1.0)
+        named = content_words(question, question_words)
     table = aliases()
     expansions = [a for w in (*named, *terms) for a in table.get(w, ())]
     for alias in expansions:
@@ -225,15 +226,19 @@ def analyze(question: str) -> Query:
                  expected_answer(question))
 
 
-def content_words(question: str, english: bool, question_words: Sequence[str] | None = None) -> tuple[str, ...]:
-    """Words that name something: multi-character CJK words, and Latin names or model numbers
-    (`question_words`: the question's jieba words of normalised text, when the caller already has them)."""
+def english_names(question: str) -> tuple[str, ...]:
+    """Names in an English question that the glossary does not translate: what the corpus may lack."""
     table = glossary()
-    if english:
-        return tuple(sorted(n for n in _names(question) | _capitalised(question)
-                            if any(c.isalpha() for c in n) and n not in table))
+    return tuple(sorted(n for n in _names(question) | _capitalised(question)
+                        if any(c.isalpha() for c in n) and n not in table))
+
+
+def content_words(question: str, question_words: Sequence[str]) -> tuple[str, ...]:
+    """Words that name something: multi-character CJK words, and Latin names or model numbers
+    (`question_words`: the question's jieba words of normalised text)."""
+    table = glossary()
     found = [w.lower() for w in re.findall(r"[A-Za-z][A-Za-z0-9\-]{2,}", question) if w.lower() not in table]
-    for word in words(normalize(question)) if question_words is None else question_words:
+    for word in question_words:
         if is_question_word(word) or word in STOPWORDS or not is_content(word):
             continue
         if (len(word) >= 2 and cjk_share(word) == 1.0) or (

@@ -150,11 +150,10 @@ def bigrams(text: str) -> list[str]:
     return grams + [w for w in latin_words(flat) if w not in STOPWORDS]
 
 
-def query_bigrams(question: str, question_words: Sequence[str] | None = None) -> list[str]:
-    """Bigrams of a question after its question words and stopwords are blanked out (`question_words`:
-    its jieba words of normalised text, when the caller already has them)."""
-    segmented = words(normalize(question)) if question_words is None else question_words
-    kept = [w if not (is_question_word(w) or w in STOPWORDS) else " " for w in segmented]
+def query_bigrams(question_words: Sequence[str]) -> list[str]:
+    """Bigrams of a question, given as its jieba words of normalised text, after its question words and
+    stopwords are blanked out."""
+    kept = [w if not (is_question_word(w) or w in STOPWORDS) else " " for w in question_words]
     return bigrams("".join(kept))
 
 

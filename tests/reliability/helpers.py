@@ -15,6 +15,7 @@ import httpx
 
 from tests.support import free_port, running  # noqa: F401 - re-exported for the reliability tests
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TRACE_MARKERS = ("Traceback (most recent call last)", 'File "')
 
 
@@ -74,7 +75,7 @@ def serving(index_dir: Path, workers: int, log: Path) -> Iterator[tuple[subproce
     port = free_port()
     with log.open("wb") as sink:
         proc = subprocess.Popen(serve_command(index_dir, port, workers), stdout=sink, stderr=subprocess.STDOUT,
-                                env=serve_env(), cwd=str(Path(__file__).resolve().parents[2]),
+                                env=serve_env(), cwd=str(REPO_ROOT),
                                 start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:

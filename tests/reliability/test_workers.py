@@ -14,7 +14,7 @@ import pytest
 
 from reportqa.settings import Settings
 
-from .helpers import free_port, serve_command, serve_env, serving
+from .helpers import REPO_ROOT, free_port, serve_command, serve_env, serving
 
 QUESTION = "2026年全球AI支出预计是多少？"
 
@@ -59,7 +59,7 @@ def test_a_taken_port_fails_with_the_reason_instead_of_serving_nothing(small_ind
         holder.bind(("127.0.0.1", port))
         holder.listen()
         done = subprocess.run(serve_command(small_index.index_dir, port, 2), env=serve_env(), capture_output=True,
-                              text=True, timeout=60, cwd=str(Path(__file__).resolve().parents[2]))
+                              text=True, timeout=60, cwd=str(REPO_ROOT))
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Address already in use" in done.stderr
     assert "Traceback" not in done.stderr
