@@ -35,6 +35,8 @@ _ORG_CUES = re.compile(
 )
 _DATE_CUES = re.compile(r"哪一年|何时|什么时候|哪年|哪天|日期|when|what year")
 _LIST_CUES = re.compile(r"哪些|哪几|包括什么|有什么|列举|which .*s\b|what are")
+_PLACE_CUES = re.compile(r"哪里|在哪|何处|何地|什么地方|哪个(?:国家|城市|省|地区|洋|州|岛)|where")
+_REASON_CUES = re.compile(r"为什么|为何|什么原因|原因是|\bwhy\b")
 _DEFINITION_CUES = re.compile(r"是什么|指什么|什么是|含义|定义|what is|what does .* mean")
 
 
@@ -47,7 +49,7 @@ class Query:
     words: tuple[str, ...]  # whole content words as the question writes them, to spot what the corpus lacks
     dense_text: str
     english: bool
-    wants: str | None  # "number", "org", "date", "list", "definition" or None
+    wants: str | None  # "number", "org", "date", "place", "reason", "definition", "list" or None
 
 
 def _read_data(name: str) -> str:
@@ -173,7 +175,8 @@ def _capitalised(text: str) -> set[str]:
 def expected_answer(text: str) -> str | None:
     lowered = normalize(text)
     for kind, pattern in (("date", _DATE_CUES), ("org", _ORG_CUES), ("number", _NUMBER_CUES),
-                          ("definition", _DEFINITION_CUES), ("list", _LIST_CUES)):
+                          ("place", _PLACE_CUES), ("reason", _REASON_CUES), ("definition", _DEFINITION_CUES),
+                          ("list", _LIST_CUES)):
         if pattern.search(lowered):
             return kind
     return None

@@ -6,7 +6,16 @@ import dataclasses
 
 import pytest
 
-from answer.extract import Unit, answer_first, answer_from_hits, table_row_units, trim, type_bonus, units_of
+from answer.extract import (
+    Unit,
+    answer_first,
+    answer_from_hits,
+    select_answer,
+    table_row_units,
+    trim,
+    type_bonus,
+    units_of,
+)
 from index.query import Query, analyze
 from reportqa.types import Chunk, Hit
 
@@ -99,6 +108,10 @@ def test_trim_keeps_a_term_at_the_very_end(tail: str) -> None:
         ("市场领先", "org", 0.0),
         ("大模型是一种算法", "definition", 0.15),
         ("大模型参数量大", "definition", 0.0),
+        ("分布于印度太平洋区", "place", 0.1),
+        ("体长可达70公分", "place", 0.0),
+        ("因习武风潮日渐衰退而关闭", "reason", 0.1),
+        ("武馆关闭", "reason", 0.0),
         ("任意文本", None, 0.0),
         ("任意文本", "list", 0.0),
     ],
@@ -153,3 +166,23 @@ def test_the_answers_passage_is_cited_first_and_the_others_keep_their_order() ->
 def test_answer_first(source: int | None, order: list[int]) -> None:
     hits = [Hit(make_chunk(f"第{i}段。", n=i), 1.0 - i / 10) for i in range(3)]
     assert answer_first(hits, source) == [hits[i] for i in order]
+
+
+MARKET = ("全球AI芯片市场规模持续扩大。预计2026年芯片市场规模将达到约2,400亿美元。"
+          "消费电子回暖。芯片市场规模的增长主要来自数据中心。")
+
+
+def test_select_answer_joins_the_next_best_sentences_of_its_passage_in_their_order() -> None:
+    query = analyze("2026年全球AI芯片市场规模是多少？")
+    hits = [Hit(make_chunk(MARKET), 0.9), Hit(make_chunk("芯片市场规模2026年也在其他段落出现。", n=1), 0.8)]
+    text, source = select_answer(hits, query, {})
+    assert source == 0
+    assert text == ("全球AI芯片市场规模持续扩大。预计2026年芯片市场规模将达到约2,400亿美元。"
+                    "芯片市场规模的增长主要来自数据中心。")  # 消费电子回暖 is not about the question
+
+
+def test_select_answer_stops_at_150_characters() -> None:
+    query = analyze("2026年全球AI芯片市场规模是多少？")
+    filler = "芯片市场规模" + "很" * 130 + "大。"
+    text, _ = select_answer([Hit(make_chunk("预计2026年全球AI芯片市场规模约2,400亿美元。" + filler), 0.9)], query, {})
+    assert text == "预计2026年全球AI芯片市场规模约2,400亿美元。"
