@@ -14,11 +14,14 @@ from ingest.lines import is_caption
 from reportqa.types import Answer, Citation, Hit
 
 MAX_ANSWER_CHARS = 150
+STOPS = "。！？；;"  # a sentence ending in one of these needs no separator before the next
 
 OWN_SHARE = 0.5  # a sentence that names the subject itself still ranks above one that only inherits it
 UNKNOWN_IDF = 3.0  # within passages already retrieved, an unseen term says little about which sentence
 RANK_PRIOR = (0.2, 0.1, 0.05)
 VALUE_BONUS = 0.15
+ANSWER_DEPTH = 3  # hits the best sentence is chosen from
+PACKING_DEPTH = 5  # hits further sentences of the same report may join from
 EXTRA_UNITS = 3  # sentences that may join the best one: CMRC answer_ok 0.798 (one neighbour) → 0.840
 _NUMBER = re.compile(r"\d[\d,.]*\s*(?:%|％|万亿|亿|万|倍|个|家|年|月|gw|gwh|tw|eflops)?", re.IGNORECASE)
 _ORG = re.compile(r"公司|集团|科技|银行|研究院|大学|机构|实验室|[A-Z][a-zA-Z]+")
@@ -64,8 +67,10 @@ def units_of(hits: Sequence[Hit], depth: int = 3) -> list[Unit]:
         if hit.chunk.kind == "table":
             units.extend(Unit(t, rank, hit.chunk.section) for t in table_row_units(hit.chunk.text))
             continue
+        heading = _flat(f"{hit.chunk.title} {hit.chunk.section}")
         for paragraph in hit.chunk.text.split("\n"):
-            units.extend(Unit(paragraph[a:b].strip(), rank, topic) for a, b in split_sentences(paragraph))
+            units.extend(Unit(paragraph[a:b].strip(), rank, topic) for a, b in split_sentences(paragraph)
+                         if _flat(paragraph[a:b]) not in heading)  # a title line restates, it doesn't answer
     return [u for u in units if u.text and not is_caption(u.text)]
 
 
@@ -146,30 +151,43 @@ def _find_all(text: str, term: str) -> list[int]:
     return found
 
 
-def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -> tuple[str, int | None]:
-    """(answer, index of the hit it came from): the best sentence, joined by the next best of the same
-    passage that share a question term themselves, while they fit in 150 characters, in the passage's order."""
-    units = units_of(hits)
+Piece = tuple[str, int]  # a sentence of the answer and the index of the hit it was taken from
+
+
+def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -> tuple[list[Piece], int | None]:
+    """(the answer's sentences in reading order, index of the hit the best one came from).
+
+    The best sentence of the top hits is joined by the next best of the same report that share a question term
+    themselves, while they fit in 150 characters: a long passage is often split over several hits.
+    """
+    units = units_of(hits, PACKING_DEPTH)
     if not units:
-        return "", None
+        return [], None
     weighted = weighted_terms(query.core, idf, UNKNOWN_IDF)
     scores = [score_unit(u, query, weighted) for u in units]
-    best = max(range(len(units)), key=lambda i: (scores[i], -i))
+    best = max((i for i, u in enumerate(units) if u.hit_rank < ANSWER_DEPTH), key=lambda i: (scores[i], -i),
+               default=None)
+    if best is None:
+        return [], None
     source = units[best].hit_rank
     chosen = {best: trim(units[best].text, query)}
     length = len(chosen[best])
     for i in sorted(range(len(units)), key=lambda i: (-scores[i], i)):
-        if len(chosen) > EXTRA_UNITS or i in chosen or units[i].hit_rank != source:
+        if len(chosen) > EXTRA_UNITS or i in chosen or hits[units[i].hit_rank].chunk.doc != hits[source].chunk.doc:
             continue
         if covered_share(weighted, _flat(units[i].text)) == 0 or length + len(units[i].text) + 1 > MAX_ANSWER_CHARS:
             continue
         chosen[i] = units[i].text
         length += len(units[i].text) + 1
-    parts = [chosen[i] for i in sorted(chosen)]
-    text = parts[0]
-    for part in parts[1:]:
-        text += ("" if text[-1] in "。！？；;" else "；") + part
-    return text, source
+    order = sorted(chosen, key=lambda i: (hits[units[i].hit_rank].chunk.start, i))
+    return [(chosen[i], units[i].hit_rank) for i in order], source
+
+
+def join_pieces(pieces: Sequence[str]) -> str:
+    text = ""
+    for piece in pieces:
+        text += ("" if not text or text[-1] in STOPS else "；") + piece
+    return text
 
 
 def answer_from_hits(question: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float],
@@ -178,11 +196,13 @@ def answer_from_hits(question: str, hits: Sequence[Hit], query: Query, idf: Mapp
     confidence = hits[0].channel_scores.get("confidence", 0.0) if hits else 0.0
     if not hits or confidence < threshold:
         return Answer(question=question, text="", abstained=True, citations=(), id=qid, confidence=confidence)
-    text, source = select_answer(hits, query, idf)
+    pieces, source = select_answer(hits, query, idf)
     ordered = answer_first(hits, source)
+    number = {id(hit): n for n, hit in enumerate(ordered, start=1)}
     citations = tuple(Citation(n, hit.chunk, hit.score) for n, hit in enumerate(ordered, start=1))
-    return Answer(question=question, text=text, abstained=False, citations=citations, id=qid,
-                  confidence=confidence, source=None if source is None else 1)
+    return Answer(question=question, text=join_pieces([p for p, _ in pieces]), abstained=False,
+                  citations=citations, id=qid, confidence=confidence, source=None if source is None else 1,
+                  pieces=tuple((p, number[id(hits[h])]) for p, h in pieces))
 
 
 def answer_first(hits: Sequence[Hit], source: int | None) -> list[Hit]:

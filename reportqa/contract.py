@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
+from answer.extract import STOPS, join_pieces
 from answer.verify import Verdict
 from reportqa.types import Answer, Chunk, Citation, Hit
 
@@ -45,11 +48,15 @@ def answer_json(answer: Answer) -> dict[str, Any]:
 
 
 def marked_text(answer: Answer) -> str:
-    """The answer with a [n] marker naming the passage it was taken from (chat and OpenAI responses)."""
+    """The answer with [n] markers naming the passages it was taken from (chat and OpenAI responses)."""
     if answer.abstained:
         return "报告中没有找到可靠答案。(The reports contain no passage that answers this.)"
     if answer.generated:
         return answer.text
+    if len({n for _, n in answer.pieces}) > 1:
+        groups = [(n, join_pieces([piece for piece, _ in run])) for n, run in groupby(answer.pieces, key=itemgetter(1))]
+        return "".join(f"{text}{'' if k == len(groups) - 1 or text[-1] in STOPS else '；'}[{n}]"
+                       for k, (n, text) in enumerate(groups))
     return f"{answer.text}[{answer.source}]" if answer.source else answer.text
 
 

@@ -64,3 +64,4 @@ class Answer:
     resolved_question: str | None = None  # a follow-up rewritten to stand alone (chat)
     generated: bool = False  # written by the configured LLM, markers checked against the passages
     flagged: tuple[str, ...] = ()  # generated sentences that lost their marker: the passage doesn't back them
+    pieces: tuple[tuple[str, int], ...] = ()  # the extractive answer's sentences and the citation each came from

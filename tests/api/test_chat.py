@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,9 +49,13 @@ def test_openai_client_streaming(server: str) -> None:
         citations = (chunk.model_extra or {}).get("citations") or citations
     assert "128亿元" in text and text.endswith("]")
     assert finish == "stop"
-    marker = int(text.rsplit("[", 1)[1].rstrip("]"))
-    assert citations is not None and citations[marker - 1]["doc"] == "xinghe_chips.txt"
-    assert "128亿元" in citations[marker - 1]["text"]
+    assert citations is not None
+    pieces = re.findall(r"(.+?)\[(\d+)\]", text)  # each sentence is followed by the passage it came from
+    assert "".join(piece + f"[{n}]" for piece, n in pieces) == text
+    for piece, n in pieces:
+        assert citations[int(n) - 1]["doc"] == "xinghe_chips.txt"
+        assert piece.rstrip("；") in citations[int(n) - 1]["text"]
+    assert any("128亿元" in piece for piece, _ in pieces)
 
 
 def test_stream_ends_with_done(server: str) -> None:

@@ -10,6 +10,7 @@ from answer.extract import (
     Unit,
     answer_first,
     answer_from_hits,
+    join_pieces,
     select_answer,
     table_row_units,
     trim,
@@ -17,7 +18,8 @@ from answer.extract import (
     units_of,
 )
 from index.query import Query, analyze
-from reportqa.types import Chunk, Hit
+from reportqa.contract import marked_text
+from reportqa.types import Answer, Chunk, Hit
 
 TABLE = "产品\t2026年预测\tCAGR\nAI芯片\t约2,400亿美元\t23%\nGPU\t-\t18%\n"
 PROSE = "全球AI芯片市场规模持续扩大。预计2026年将达到约2,400亿美元。\n下游需求旺盛。"
@@ -170,19 +172,65 @@ def test_answer_first(source: int | None, order: list[int]) -> None:
 
 MARKET = ("全球AI芯片市场规模持续扩大。预计2026年芯片市场规模将达到约2,400亿美元。"
           "消费电子回暖。芯片市场规模的增长主要来自数据中心。")
+QUESTION = "2026年全球AI芯片市场规模是多少？"
 
 
-def test_select_answer_joins_the_next_best_sentences_of_its_passage_in_their_order() -> None:
-    query = analyze("2026年全球AI芯片市场规模是多少？")
-    hits = [Hit(make_chunk(MARKET), 0.9), Hit(make_chunk("芯片市场规模2026年也在其他段落出现。", n=1), 0.8)]
-    text, source = select_answer(hits, query, {})
+def chunk_of(doc: str, text: str, start: int, n: int = 0) -> Chunk:
+    return Chunk(f"{doc}#{n:05d}", doc, "T", "第一章", text, start, start + len(text), 1, 1)
+
+
+def test_select_answer_joins_sentences_about_the_question_in_reading_order() -> None:
+    hits = [Hit(chunk_of("d1", MARKET, 100), 0.9), Hit(chunk_of("d2", "芯片市场规模在另一份报告里。", 0, 1), 0.8)]
+    pieces, source = select_answer(hits, analyze(QUESTION), {})
     assert source == 0
-    assert text == ("全球AI芯片市场规模持续扩大。预计2026年芯片市场规模将达到约2,400亿美元。"
-                    "芯片市场规模的增长主要来自数据中心。")  # 消费电子回暖 is not about the question
+    assert pieces == [  # 消费电子回暖 shares no question term; the other report never joins
+        ("全球AI芯片市场规模持续扩大。", 0),
+        ("预计2026年芯片市场规模将达到约2,400亿美元。", 0),
+        ("芯片市场规模的增长主要来自数据中心。", 0),
+    ]
+
+
+def test_select_answer_joins_an_earlier_passage_of_the_same_report() -> None:
+    hits = [Hit(chunk_of("d1", "预计2026年全球AI芯片市场规模约2,400亿美元。", 500), 0.9),
+            Hit(chunk_of("d1", "芯片市场规模此前连续三年增长。", 100, 1), 0.8)]
+    pieces, _ = select_answer(hits, analyze(QUESTION), {})
+    assert pieces == [("芯片市场规模此前连续三年增长。", 1), ("预计2026年全球AI芯片市场规模约2,400亿美元。", 0)]
 
 
 def test_select_answer_stops_at_150_characters() -> None:
-    query = analyze("2026年全球AI芯片市场规模是多少？")
     filler = "芯片市场规模" + "很" * 130 + "大。"
-    text, _ = select_answer([Hit(make_chunk("预计2026年全球AI芯片市场规模约2,400亿美元。" + filler), 0.9)], query, {})
-    assert text == "预计2026年全球AI芯片市场规模约2,400亿美元。"
+    pieces, _ = select_answer([Hit(chunk_of("d1", "预计2026年全球AI芯片市场规模约2,400亿美元。" + filler, 0), 0.9)],
+                              analyze(QUESTION), {})
+    assert pieces == [("预计2026年全球AI芯片市场规模约2,400亿美元。", 0)]
+
+
+def test_answer_pieces_carry_their_citation_numbers() -> None:
+    hits = [Hit(chunk_of("d1", "下游需求旺盛。", 900), 0.95, {"confidence": 0.8}),
+            Hit(chunk_of("d1", "芯片市场规模此前连续三年增长。", 100, 1), 0.9),
+            Hit(chunk_of("d1", "预计2026年全球AI芯片市场规模约2,400亿美元。", 500, 2), 0.8)]
+    answer = answer_from_hits(QUESTION, hits, analyze(QUESTION), {}, 0.5)
+    assert [c.chunk.id for c in answer.citations] == ["d1#00002", "d1#00000", "d1#00001"]
+    assert answer.pieces == (("芯片市场规模此前连续三年增长。", 3), ("预计2026年全球AI芯片市场规模约2,400亿美元。", 1))
+    assert answer.text == "芯片市场规模此前连续三年增长。预计2026年全球AI芯片市场规模约2,400亿美元。"
+    assert marked_text(answer) == "芯片市场规模此前连续三年增长。[3]预计2026年全球AI芯片市场规模约2,400亿美元。[1]"
+
+
+def test_join_pieces_ends_a_clause_that_has_no_stop() -> None:
+    assert join_pieces(["甲增长", "乙。", "丙"]) == "甲增长；乙。丙"
+
+
+@pytest.mark.parametrize(("pieces", "source", "marked"), [
+    ((("甲。", 1), ("乙增长", 1), ("丙。", 2)), 1, "甲。乙增长；[1]丙。[2]"),  # a run from one passage, one marker
+    ((("甲。", 1), ("乙。", 1)), 1, "甲。乙。[1]"),
+    ((), 2, "甲。乙。[2]"),
+])
+def test_marked_text_names_each_run_of_sentences_by_its_passage(
+        pieces: tuple[tuple[str, int], ...], source: int, marked: str) -> None:
+    answer = Answer("q", join_pieces([p for p, _ in pieces]) or "甲。乙。", False, (), source=source, pieces=pieces)
+    assert marked_text(answer) == marked
+
+
+def test_units_of_skips_a_line_that_only_restates_the_title() -> None:
+    chunk = dataclasses.replace(make_chunk("全球人工智能产业展望\n预计2026年将达到约2,400亿美元。"),
+                                title="全球人工智能产业展望")
+    assert [u.text for u in units_of([Hit(chunk, 1.0)])] == ["预计2026年将达到约2,400亿美元。"]
