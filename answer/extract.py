@@ -26,6 +26,7 @@ EXTRA_UNITS = 3  # sentences that may join the best one: CMRC answer_ok 0.798 (o
 _NUMBER = re.compile(r"\d[\d,.]*\s*(?:%|％|万亿|亿|万|倍|个|家|年|月|gw|gwh|tw|eflops)?", re.IGNORECASE)
 _ORG = re.compile(r"公司|集团|科技|银行|研究院|大学|机构|实验室|[A-Z][a-zA-Z]+")
 _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月")
+_SOURCE_NOTE = re.compile(r"(?:数据|资料)?来源\s*[:：]|sources?\s*:", re.IGNORECASE)  # "来源：IDC": attribution
 _PLACE = re.compile(r"位于|分布于|分布在|产于|坐落|发源于|[省市县区国洋州岛路街镇村]")
 _REASON = re.compile(r"因为|由于|因此|所以|导致|为了|原因|因")
 _DEFINES = re.compile(r"(?:是指|指的是|即|是一种|是由|定义为|称为|[（(][A-Za-z])")
@@ -71,7 +72,7 @@ def units_of(hits: Sequence[Hit], depth: int = 3) -> list[Unit]:
         for paragraph in hit.chunk.text.split("\n"):
             units.extend(Unit(paragraph[a:b].strip(), rank, topic) for a, b in split_sentences(paragraph)
                          if _flat(paragraph[a:b]) not in heading)  # a title line restates, it doesn't answer
-    return [u for u in units if u.text and not is_caption(u.text)]
+    return [u for u in units if u.text and not is_caption(u.text) and not _SOURCE_NOTE.match(u.text)]
 
 
 @lru_cache(maxsize=8192)
@@ -173,12 +174,13 @@ def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -
     chosen = {best: trim(units[best].text, query)}
     length = len(chosen[best])
     for i in sorted(range(len(units)), key=lambda i: (-scores[i], i)):
-        if len(chosen) > EXTRA_UNITS or i in chosen or hits[units[i].hit_rank].chunk.doc != hits[source].chunk.doc:
+        text = units[i].text
+        if len(chosen) > EXTRA_UNITS or i in chosen or text in chosen.values():
             continue
-        if covered_share(weighted, _flat(units[i].text)) == 0 or length + len(units[i].text) + 1 > MAX_ANSWER_CHARS:
-            continue
-        chosen[i] = units[i].text
-        length += len(units[i].text) + 1
+        same_report = hits[units[i].hit_rank].chunk.doc == hits[source].chunk.doc
+        if same_report and length + len(text) + 1 <= MAX_ANSWER_CHARS and covered_share(weighted, _flat(text)) > 0:
+            chosen[i] = text
+            length += len(text) + 1
     order = sorted(chosen, key=lambda i: (hits[units[i].hit_rank].chunk.start, i))
     return [(chosen[i], units[i].hit_rank) for i in order], source
 

@@ -234,3 +234,16 @@ def test_units_of_skips_a_line_that_only_restates_the_title() -> None:
     chunk = dataclasses.replace(make_chunk("全球人工智能产业展望\n预计2026年将达到约2,400亿美元。"),
                                 title="全球人工智能产业展望")
     assert [u.text for u in units_of([Hit(chunk, 1.0)])] == ["预计2026年将达到约2,400亿美元。"]
+
+
+def test_units_of_skips_source_notes() -> None:
+    text = "来源：IDC，摩根士丹利研究。\n到2028年中国AI算力将超过2782 EFLOPS。\nSource: IDC."
+    assert [u.text for u in units_of([Hit(make_chunk(text), 1.0)])] == ["到2028年中国AI算力将超过2782 EFLOPS。"]
+
+
+def test_select_answer_never_repeats_a_sentence() -> None:
+    repeated = "芯片市场规模此前连续三年增长。"
+    hits = [Hit(chunk_of("d1", "预计2026年全球AI芯片市场规模约2,400亿美元。" + repeated, 0), 0.9),
+            Hit(chunk_of("d1", repeated, 300, 1), 0.8)]
+    pieces, _ = select_answer(hits, analyze(QUESTION), {})
+    assert pieces == [("预计2026年全球AI芯片市场规模约2,400亿美元。", 0), (repeated, 0)]
