@@ -20,9 +20,11 @@ from ingest.lines import (
     table_cells,
 )
 
+CLEANING_RULES = 2  # bump when cleaning changes what a document's chunks are: cached chunks are then redone
 REPEAT_MIN = 3
 REPEAT_MAX_CHARS = 60
 JOIN_MIN_CHARS = 8
+CONTINUES = "，,、和与及或并的"  # a short line ending in these is cut mid-sentence ("…去杠杆化，以及"), not a heading
 CAPTION_MAX_CHARS = 60
 
 
@@ -165,7 +167,7 @@ class _ParagraphBuilder:
         """A hard wrap: the open paragraph stops mid-sentence and the next line isn't a new item."""
         if not self.parts or is_bullet(line.text) or is_caption(self.last) or is_caption(line.text):
             return False
-        return not ends_sentence(self.last) and (len(self.last) >= JOIN_MIN_CHARS or self.last[-1] in "，,、")
+        return not ends_sentence(self.last) and (len(self.last) >= JOIN_MIN_CHARS or self.last[-1] in CONTINUES)
 
     def build(self, section: tuple[str, ...]) -> Paragraph:
         return Paragraph("".join(self.parts), tuple(self.runs), section)

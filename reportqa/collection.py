@@ -13,7 +13,7 @@ from index.doccache import DocCache, Prepared, cache_key
 from index.store import IndexProblem, content_hash, corpus_hash_of, current_version_path, read_manifest
 from index.text import bigrams, tokens, words
 from ingest.chunk import ChunkerConfig, chunk_document
-from ingest.clean import clean_text
+from ingest.clean import CLEANING_RULES, clean_text
 from ingest.load import Skipped, load_documents
 from reportqa.settings import Settings
 from reportqa.types import Chunk, Document
@@ -60,8 +60,7 @@ def clean_and_chunk(doc: Document, config: ChunkerConfig) -> tuple[tuple[Chunk, 
 
 def prepare(doc: Document, settings: Settings, cache: DocCache) -> Prepared:
     """Clean, chunk and tokenise a document, or take all of that from the cache when its content is known."""
-    chunker = chunker_manifest(settings)
-    key = cache_key(doc.doc, doc.title, content_hash(doc.text), chunker)
+    key = cache_key(doc.doc, doc.title, content_hash(doc.text), chunker_manifest(settings) | {"rules": CLEANING_RULES})
     cached = cache.get(key)
     if cached is not None:
         return cached

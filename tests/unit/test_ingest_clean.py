@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ingest.clean import (
     CleanedText,
     Paragraph,
@@ -43,8 +45,13 @@ def test_cjk_hard_wrap_across_blank_line_joins_without_space() -> None:
     assert cleaned.blocks[0].runs == (Run(clean=0, orig=0, length=16), Run(clean=16, orig=18, length=12))
 
 
-def test_wrap_after_comma_in_short_line_joins() -> None:
-    assert texts(clean_text("算力需求，\n持续增长。\n")) == ["算力需求，持续增长。"]
+@pytest.mark.parametrize(("text", "joined"), [
+    ("算力需求，\n持续增长。\n", "算力需求，持续增长。"),
+    ("杆化，以及\n通货紧缩的低迷。\n", "杆化，以及通货紧缩的低迷。"),  # a conjunction never ends a line's sentence
+    ("芯片与\n算力需求持续增长。\n", "芯片与算力需求持续增长。"),
+])
+def test_wrap_after_comma_or_conjunction_in_short_line_joins(text: str, joined: str) -> None:
+    assert texts(clean_text(text)) == [joined]
 
 
 def test_latin_hard_wrap_gets_exactly_one_space() -> None:
