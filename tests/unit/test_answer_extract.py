@@ -8,9 +8,12 @@ import pytest
 
 from answer.extract import (
     Unit,
+    answer_coverage,
     answer_first,
     answer_from_hits,
+    answer_terms,
     join_pieces,
+    score_unit,
     select_answer,
     table_row_units,
     trim,
@@ -247,3 +250,24 @@ def test_select_answer_never_repeats_a_sentence() -> None:
             Hit(chunk_of("d1", repeated, 300, 1), 0.8)]
     pieces, _ = select_answer(hits, analyze(QUESTION), {})
     assert pieces == [("预计2026年全球AI芯片市场规模约2,400亿美元。", 0), (repeated, 0)]
+
+
+def test_answer_coverage_counts_an_alias_as_the_term() -> None:
+    terms = ((("份额", "占比", "市占率"), 2.0), (("hbm",), 1.0), (("第一",), 1.0))
+    assert answer_coverage(terms, "sk海力士以54%hbm市占率领跑") == 0.75
+    assert answer_coverage(terms, "hbm产能紧张") == 0.25
+    assert answer_coverage((), "任意") == 0.0
+
+
+def test_answer_terms_carry_the_aliases_of_each_term() -> None:
+    terms = answer_terms(dataclasses.replace(analyze("量子计算"), core=("营收", "量子位")), {"营收": 2.0})
+    assert terms == ((("营收", "收入", "营业收入", "销售额", "营业额", "销售收入"), 2.0),
+                     (("量子位",), 3.0))  # no alias; a term the corpus never uses weighs UNKNOWN_IDF
+
+
+def test_a_sentence_that_writes_an_alias_outscores_one_that_writes_fewer_terms() -> None:
+    query = analyze("HBM市场上份额排名第一的厂商是哪家？")
+    terms = answer_terms(query, {})
+    alias, other = Unit("HBM领域，海力士占有率第一。", 0), Unit("厂商排名变化不大。", 0)
+    assert answer_coverage(terms, "hbm领域,海力士占有率第一。") == 0.5  # hbm, 份额 (as 占有率), 第一 of six
+    assert score_unit(alias, query, terms) > score_unit(other, query, terms)
