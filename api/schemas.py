@@ -73,6 +73,11 @@ class SearchResultOut(CitationOut):
     channels: dict[str, float] = Field(default_factory=dict)
 
 
+class SentenceOut(BaseModel):
+    text: str
+    citation: int = Field(description="number of the citation this sentence of the answer was taken from")
+
+
 class AnswerOut(BaseModel):
     id: str
     question: str
@@ -80,6 +85,7 @@ class AnswerOut(BaseModel):
     abstained: bool
     confidence: float
     source: int | None = None
+    sentences: list[SentenceOut] = Field(default_factory=list)
     citations: list[CitationOut]
 
 

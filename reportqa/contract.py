@@ -43,6 +43,7 @@ def answer_json(answer: Answer) -> dict[str, Any]:
         "abstained": answer.abstained,
         "confidence": round(answer.confidence, 4),
         "source": answer.source,
+        "sentences": [{"text": text, "citation": n} for text, n in answer.pieces],
         "citations": citations_json(answer.citations),
     }
 
@@ -74,7 +75,7 @@ def format_answer(answer: Answer) -> str:
     """The human-readable form of an answer for a terminal."""
     if answer.abstained:
         return "未在报告中找到可靠答案 (no passage in the reports answers this)."
-    lines = [answer.text, ""]
+    lines = [marked_text(answer), ""]
     for c in answer.citations:
         where = f"{c.chunk.doc}:{c.chunk.line_start}-{c.chunk.line_end}"
         lines.append(f"[{c.n}] {c.chunk.title} · {c.chunk.section or '—'} · {where}")

@@ -60,7 +60,7 @@ class Answer:
     citations: tuple[Citation, ...]
     id: str = ""
     confidence: float = 0.0
-    source: int | None = None  # the citation number the answer text was taken from
+    source: int | None = None  # the citation number the best answer sentence was taken from
     resolved_question: str | None = None  # a follow-up rewritten to stand alone (chat)
     generated: bool = False  # written by the configured LLM, markers checked against the passages
     flagged: tuple[str, ...] = ()  # generated sentences that lost their marker: the passage doesn't back them

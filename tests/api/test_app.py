@@ -21,7 +21,7 @@ from ..conftest import AI_DOC, CHIP_DOC, SMALL_DOCS, small_settings
 
 CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "text",
                    "score"}
-ANSWER_FIELDS = {"id", "question", "answer", "abstained", "confidence", "source", "citations"}
+ANSWER_FIELDS = {"id", "question", "answer", "abstained", "confidence", "source", "sentences", "citations"}
 BODY_LIMIT = 16_384  # above the 2000-character question (6 kB of UTF-8)
 
 
@@ -208,7 +208,8 @@ class FakeEngine:
         if question == "boom":
             raise QuestionError("the engine refuses this one")
         return Answer(question=question, text="假的答案", abstained=False,
-                      citations=(Citation(1, self.chunk, 0.87654),), id=qid, confidence=0.5)
+                      citations=(Citation(1, self.chunk, 0.87654),), id=qid, confidence=0.5, source=1,
+                      pieces=(("假的答案", 1),))
 
     def search(self, question: str, top_k: int | None = None) -> list[Hit]:
         self.calls.append((question, top_k, ""))
@@ -227,8 +228,8 @@ def test_engine_dependency_can_be_overridden(tmp_path: Path) -> None:
                         "start": 3, "end": 10, "line_start": 2, "line_end": 2, "page": None,
                         "text": "假的答案文本。", "score": 0.8765}
             assert response.json() == {"id": "abc", "question": "任意问题", "answer": "假的答案",
-                                       "abstained": False, "confidence": 0.5, "source": None,
-                                       "citations": [citation]}
+                                       "abstained": False, "confidence": 0.5, "source": 1,
+                                       "sentences": [{"text": "假的答案", "citation": 1}], "citations": [citation]}
             results = test_client.post("/search", json={"query": "检索"}).json()["results"]
             assert results[0]["doc"] == "fake.txt" and results[0]["channels"] == {"bm25": 2.0}
             refused = test_client.post("/ask", json={"question": "boom"})
