@@ -13,6 +13,7 @@ from index.text import (
     bigrams,
     cjk_share,
     is_content,
+    is_english,
     is_question_word,
     latin_words,
     normalize,
@@ -196,7 +197,7 @@ def separate_question_words(question: str) -> str:
 
 def analyze(question: str) -> Query:
     question = separate_question_words(question)
-    english = cjk_share(question) < 0.3 and bool(latin_words(question))
+    english = is_english(question)
     terms: dict[str, float] = {}
     if english:
         chinese, kept = translate_english(question)

@@ -129,6 +129,12 @@ def latin_words(text: str) -> list[str]:
     return [w.removesuffix("'s").strip("'") for w in _LATIN_WORD.findall(normalize(text))]
 
 
+def is_english(text: str) -> bool:
+    """More Latin words than CJK characters: "DeepSeek开源的FlashMLA是什么" is Chinese, though its letters are not."""
+    words_ = latin_words(text)
+    return bool(words_) and len(words_) > sum(1 for ch in text if "\u3400" <= ch <= "\u9fff")
+
+
 def cjk_share(text: str) -> float:
     letters = [ch for ch in text if ch.isalpha()]
     if not letters:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.text import cjk_share, is_content, normalize, query_tokens, strip_space, tokens, words
+from index.text import cjk_share, is_content, is_english, normalize, query_tokens, strip_space, tokens, words
 
 
 def test_normalize_width_case_invisible_and_thousands() -> None:
@@ -66,3 +66,14 @@ def test_tokenizer_fingerprint_follows_the_stopwords(monkeypatch: pytest.MonkeyP
     assert before == index.text.tokenizer_fingerprint()
     monkeypatch.setattr(index.text, "STOPWORDS", index.text.STOPWORDS | {"报告"})
     assert index.text.tokenizer_fingerprint() != before
+
+
+@pytest.mark.parametrize(("text", "english"), [
+    ("What share of the global EDA market does North America hold?", True),
+    ("DeepSeek开源的FlashMLA是什么？", False),  # two Latin names, six CJK characters
+    ("How big is the AI chip market in 2026?", True),
+    ("2026年AI芯片市场多大？", False),
+    ("？", False),
+])
+def test_is_english(text: str, english: bool) -> None:
+    assert is_english(text) is english
