@@ -163,13 +163,13 @@ def _split_hyphens(token: str) -> list[str]:
 
 def _names(text: str) -> set[str]:
     """Latin words that can occur verbatim in Chinese text: acronyms, model names, numbers (H100, GPT-5, 2027)."""
-    return {w.lower().removesuffix("'s") for w in re.findall(r"[A-Za-z0-9][\w\-.']*", text)
+    return {w.lower().removesuffix("'s") for w in re.findall(r"[A-Za-z0-9][\w\-.']*", text, re.ASCII)
             if any(ch.isdigit() for ch in w) or sum(ch.isupper() for ch in w) >= 2}
 
 
 def _capitalised(text: str) -> set[str]:
     """Capitalised words past the first of an English question: likely names (Neuralink, Stargate)."""
-    tokens_ = re.findall(r"[A-Za-z][\w\-']*", text)
+    tokens_ = re.findall(r"[A-Za-z][\w\-']*", text, re.ASCII)
     return {w.lower().removesuffix("'s") for w in tokens_[1:] if w[0].isupper() and w.lower() not in _ENGLISH_STOP}
 
 

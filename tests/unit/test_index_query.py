@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.query import analyze, expected_answer, translate_english
+from index.query import analyze, english_names, expected_answer, translate_english
 
 
 @pytest.mark.parametrize(
@@ -108,3 +108,7 @@ def test_english_words_the_glossary_lacks_are_bridged_by_the_dictionary() -> Non
 def test_the_document_itself_and_locative_suffixes_are_not_searched_for() -> None:
     query = analyze("白皮书里提到的eCPM是什么意思？")
     assert list(query.terms) == ["ecpm"]
+
+
+def test_english_names_stop_at_chinese_characters() -> None:
+    assert english_names("What share does ZQXM长鑫存储 hold of QQRAM?") == ("qqram", "zqxm")
