@@ -253,16 +253,17 @@ def test_select_answer_never_repeats_a_sentence() -> None:
 
 
 def test_answer_coverage_counts_an_alias_as_the_term() -> None:
-    terms = ((("份额", "占比", "市占率"), 2.0), (("hbm",), 1.0), (("第一",), 1.0))
-    assert answer_coverage(terms, "sk海力士以54%hbm市占率领跑") == 0.75
-    assert answer_coverage(terms, "hbm产能紧张") == 0.25
-    assert answer_coverage((), "任意") == 0.0
+    query = dataclasses.replace(analyze("量子计算"), core=("份额", "hbm", "第一"))
+    terms = answer_terms(query, {"份额": 2.0, "hbm": 1.0, "第一": 1.0})
+    assert answer_coverage(terms, "sk海力士以54%hbm占有率第一") == 1.0  # 占有率 is written for 份额
+    assert answer_coverage(terms, "hbm产能领跑") == 0.25
+    assert answer_coverage(answer_terms(dataclasses.replace(query, core=()), {}), "任意") == 0.0
 
 
 def test_answer_terms_carry_the_aliases_of_each_term() -> None:
     terms = answer_terms(dataclasses.replace(analyze("量子计算"), core=("营收", "量子位")), {"营收": 2.0})
-    assert terms == ((("营收", "收入", "营业收入", "销售额", "营业额", "销售收入"), 2.0),
-                     (("量子位",), 3.0))  # no alias; a term the corpus never uses weighs UNKNOWN_IDF
+    assert terms.forms == (("营收", "收入", "营业收入", "销售额", "营业额", "销售收入"), ("量子位",))
+    assert (terms.weights, terms.total) == ((2.0, 3.0), 5.0)  # a term the corpus never uses weighs UNKNOWN_IDF
 
 
 def test_a_sentence_that_writes_an_alias_outscores_one_that_writes_fewer_terms() -> None:
