@@ -183,20 +183,20 @@ def expected_answer(text: str) -> str | None:
     return None
 
 
-_QUESTION_PHRASE = re.compile(r"(多大|多少|多高|多长|多久|哪些|哪个|哪家|什么)(?=[\u4e00-\u9fff])")
+_QUESTION_PHRASE = re.compile(r"(多大|多少|多高|多长|多久|多远|哪些|哪个|哪家|什么)")
 
 
 _SELF_REFERENCE = re.compile(r"(?:该|本|这份)?(?:白皮书|报告书)(?:里|中|内)?")
 
 
 def separate_question_words(question: str) -> str:
-    """多大规模 → 多大 规模: so that segmentation doesn't invent 大规模 ("large-scale") from the question form;
+    """有多大规模 → 有 多大 规模: so that segmentation keeps the question form whole (not 多/大, nor 大规模);
     the document's name for itself (白皮书里) goes, as its pieces (白皮, 皮书) would be searched for."""
-    return _QUESTION_PHRASE.sub(r"\1 ", _SELF_REFERENCE.sub(" ", question))
+    return _QUESTION_PHRASE.sub(r" \1 ", _SELF_REFERENCE.sub(" ", question))
 
 
-def analyze(question: str) -> Query:
-    question = separate_question_words(question)
+def analyze(asked: str) -> Query:
+    question = separate_question_words(asked)
     english = is_english(question)
     terms: dict[str, float] = {}
     if english:
@@ -215,7 +215,7 @@ def analyze(question: str) -> Query:
         core = query_tokens(question)
         for term in core:
             terms[term] = 1.0
-        dense_text = question
+        dense_text = asked
         question_words = words(normalize(question))  # segmented once, read twice
         grams = dict.fromkeys(query_bigrams(question_words), 1.0)
         named = content_words(question, question_words)
@@ -227,7 +227,7 @@ def analyze(question: str) -> Query:
         for gram in short_bigrams(alias):
             grams.setdefault(gram, ALIAS_WEIGHT)
     return Query(question, terms, grams, tuple(dict.fromkeys(core)), named, dense_text, english,
-                 expected_answer(question))
+                 expected_answer(asked))
 
 
 def english_names(question: str) -> tuple[str, ...]:

@@ -112,3 +112,13 @@ def test_the_document_itself_and_locative_suffixes_are_not_searched_for() -> Non
 
 def test_english_names_stop_at_chinese_characters() -> None:
     assert english_names("What share does ZQXM长鑫存储 hold of QQRAM?") == ("qqram", "zqxm")
+
+
+@pytest.mark.parametrize(("question", "core", "wants"), [
+    ("算力资源闲置的比例有多高？", ("算力", "资源", "闲置", "比例"), "number"),  # not 高: jieba cuts 有多高 as 有/多/高
+    ("企业有多大比例实现了商业化？", ("企业", "比例", "实现", "商业", "商业化"), "number"),
+    ("为什么莫桂兰关闭武馆？", ("莫", "桂兰", "关闭", "武馆"), "reason"),  # cues are read from the question as asked
+])
+def test_question_forms_leave_no_residue(question: str, core: tuple[str, ...], wants: str) -> None:
+    query = analyze(question)
+    assert (query.core, query.wants) == (core, wants)
