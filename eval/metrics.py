@@ -155,6 +155,14 @@ def calibrate_threshold(answerable: Sequence[float], unanswerable: Sequence[floa
     return round((max(refused) + ceiling) / 2 if refused else ceiling, 4)
 
 
+def auc(positive: Sequence[float], negative: Sequence[float]) -> float:
+    """Chance that a positive scores above a negative (ties count half): how well a signal separates them."""
+    if not positive or not negative:
+        return float("nan")
+    wins = sum(1.0 if p > n else 0.5 if p == n else 0.0 for p in positive for n in negative)
+    return wins / (len(positive) * len(negative))
+
+
 def floors_missed(summary: Mapping[str, float], floors: Mapping[str, float]) -> list[str]:
     """Names of metrics below their committed floor (latency floors are ceilings)."""
     missed = []

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from eval.metrics import (
     Gold,
     Outcome,
     answer_ok,
+    auc,
     by_type,
     calibrate_threshold,
     first_relevant_rank,
@@ -189,3 +192,17 @@ def test_floors_missed() -> None:
         "latency_p95_ms: 120.0 > 100.0",
         "ndcg@10: missing",
     ]
+
+
+@pytest.mark.parametrize(("positive", "negative", "expected"), [
+    ([0.9, 0.8], [0.1], 1.0),
+    ([0.1], [0.9, 0.8], 0.0),
+    ([0.2, 0.9], [0.5], 0.5),
+    ([0.5], [0.5], 0.5),  # a tie counts half
+])
+def test_auc(positive: list[float], negative: list[float], expected: float) -> None:
+    assert auc(positive, negative) == expected
+
+
+def test_auc_needs_both_sides() -> None:
+    assert math.isnan(auc([0.3], []))

@@ -1,0 +1,60 @@
+"""How well each refusal signal tells answerable questions from unanswerable ones (AUC; 0.5 is chance).
+
+    python -m eval.refusal [--qa eval/fresh/qa.jsonl] [--index-dir var/index]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from answer.extract import answer_coverage, answer_terms, join_pieces, select_answer
+from eval.datasets import DEFAULT_QA, load_qa
+from eval.metrics import auc
+from index.query import analyze
+from index.text import normalize
+from reportqa.pipeline import Engine, open_engine
+from reportqa.settings import load_settings
+
+SIGNALS = ("confidence", "answer_coverage", "answer_similarity")
+
+
+def signals(engine: Engine, question: str) -> dict[str, float]:
+    """confidence: the refusal score served today; answer_coverage: weighted share of the question's terms (or
+    their aliases) in the chosen answer; answer_similarity: cosine of question and answer in the dense model."""
+    query = analyze(question)
+    hits = engine.index.search(query, engine.settings.top_k, engine.weights)
+    if not hits:
+        return dict.fromkeys(SIGNALS, 0.0)
+    pieces, _ = select_answer(hits, query, engine.index.idf)
+    answer = join_pieces([text for text, _ in pieces])
+    vectors = engine.index.embedder.encode([query.dense_text, answer or " "])
+    norms = np.linalg.norm(vectors, axis=1).clip(min=1e-9)
+    return {"confidence": hits[0].channel_scores.get("confidence", 0.0),
+            "answer_coverage": answer_coverage(answer_terms(query, engine.index.idf),
+                                               normalize(answer).replace(" ", "")),
+            "answer_similarity": float(vectors[0] @ vectors[1] / (norms[0] * norms[1]))}
+
+
+def separation(engine: Engine, qa: Path) -> dict[str, float]:
+    rows = [(item.gold.answerable, signals(engine, item.question)) for item in load_qa(qa)]
+    return {name: round(auc([s[name] for ok, s in rows if ok], [s[name] for ok, s in rows if not ok]), 3)
+            for name in SIGNALS}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.refusal", description=__doc__.splitlines()[0])
+    parser.add_argument("--qa", type=Path, default=DEFAULT_QA)
+    parser.add_argument("--index-dir", type=Path, default=None)
+    args = parser.parse_args(argv)
+    settings = load_settings(**({"index_dir": args.index_dir} if args.index_dir else {}))
+    print(json.dumps({"qa": str(args.qa), "auc": separation(open_engine(settings), args.qa)}, ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
