@@ -77,12 +77,14 @@ def warm_up(holder: EngineHolder) -> None:
     """Load the index and the English dictionary before the first request rather than during one (the
     dictionary alone takes ~2 s: a worker loading it mid-load stalled every request queued behind it)."""
     from index.dictionary import english_to_chinese
+    from index.text import tagged
 
     try:
         holder.get()
     except Exception as exc:  # no index yet: requests get the 503 that explains it
         logging.getLogger("reportqa").warning("index not loaded at start: %s", exc)
     english_to_chinese()
+    tagged("拓荆科技")  # jieba's tagger loads its model on first use (~1.6 s)
     gc.collect()
     gc.freeze()  # what start-up loaded stays: full collections no longer walk it (pauses showed in the p99)
 

@@ -231,10 +231,13 @@ def analyze(asked: str) -> Query:
 
 
 def english_names(question: str) -> tuple[str, ...]:
-    """Names in an English question that the glossary does not translate: what the corpus may lack."""
-    table = glossary()
+    """Names in an English question that neither the glossary nor CC-CEDICT translates: what the corpus may lack
+    (September, North and Bureau are dictionary words, capitalised or not)."""
+    from index.dictionary import english_to_chinese
+
+    table, dictionary = glossary(), english_to_chinese()
     return tuple(sorted(n for n in _names(question) | _capitalised(question)
-                        if any(c.isalpha() for c in n) and n not in table))
+                        if any(c.isalpha() for c in n) and n not in table and n not in dictionary))
 
 
 def content_words(question: str, question_words: Sequence[str]) -> tuple[str, ...]:

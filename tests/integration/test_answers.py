@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from index.query import analyze
 from reportqa.contract import answer_json
 from reportqa.pipeline import Engine, open_engine
 from reportqa.settings import Settings
@@ -56,6 +57,22 @@ def test_invented_entity_abstains(engine: Engine) -> None:
     assert "Zorblax" not in corpus_text()
     answer = engine.ask("量子引力望远镜公司Zorblax的估值是多少？")
     assert answer.abstained is True and answer.citations == ()
+
+
+def test_unknown_names_are_names_not_paraphrase(engine: Engine) -> None:
+    """拓荆 (a company) is in no report and lowers confidence; 差着 is colloquial for the reports' 差距."""
+    assert "拓荆" not in corpus_text() and "差着" not in corpus_text()
+    assert engine.index.unknown_names(analyze("拓荆科技2024年的营业收入是多少？")) == ["拓荆"]
+    question = "论研发能力，我国新材料行业与发达国家之间大约差着几年？"
+    assert "差着" in engine.index.unknown_words(analyze(question))  # claims still treat it as something missing
+    assert engine.index.unknown_names(analyze(question)) == []
+    assert engine.ask(question).abstained is False
+
+
+def test_english_dictionary_words_are_not_unknown_names(engine: Engine) -> None:
+    query = analyze("On what date did the Political Bureau meeting propose the dual circulation pattern?")
+    assert engine.index.unknown_names(query) == []
+    assert engine.index.unknown_names(analyze("How much did Zorblax raise in 2024?")) == ["zorblax"]
 
 
 def test_english_question_finds_the_chinese_report(engine: Engine) -> None:
