@@ -238,7 +238,7 @@ def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -
             chosen[i] = text
             length += len(text) + 1
     order = sorted(chosen, key=lambda i: (hits[units[i].hit_rank].chunk.start, i))
-    return [(chosen[i], units[i].hit_rank) for i in order], source
+    return [(chosen[i].rstrip("；;，,"), units[i].hit_rank) for i in order], source  # no dangling clause mark
 
 
 def join_pieces(pieces: Sequence[str]) -> str:

@@ -74,17 +74,15 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
 
 
 def warm_up(holder: EngineHolder) -> None:
-    """Load the index and the English dictionary before the first request rather than during one (the
+    """Load the index, the English dictionary and the tagger before the first request rather than during one (the
     dictionary alone takes ~2 s: a worker loading it mid-load stalled every request queued behind it)."""
-    from index.dictionary import english_to_chinese
-    from index.text import tagged
+    from index.query import preload
 
     try:
         holder.get()
     except Exception as exc:  # no index yet: requests get the 503 that explains it
         logging.getLogger("reportqa").warning("index not loaded at start: %s", exc)
-    english_to_chinese()
-    tagged("拓荆科技")  # jieba's tagger loads its model on first use (~1.6 s)
+    preload()
     gc.collect()
     gc.freeze()  # what start-up loaded stays: full collections no longer walk it (pauses showed in the p99)
 

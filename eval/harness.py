@@ -82,8 +82,12 @@ def score(items: Sequence[QAItem], variant: Variant) -> list[Outcome]:
 
 
 def ensure_index(settings: Settings) -> Engine:
-    """Open the index for these settings, building it when missing or built from another corpus."""
+    """Open the index for these settings, building it when missing or built from another corpus; what question
+    analysis loads on first use is loaded here too, as a server does at start, so latency is per question."""
+    from index.query import preload
     from index.store import corpus_hash
+
+    preload()
 
     documents, _ = load_documents(settings.corpus)
     try:

@@ -272,3 +272,9 @@ def test_a_sentence_that_writes_an_alias_outscores_one_that_writes_fewer_terms()
     alias, other = Unit("HBM领域，海力士占有率第一。", 0), Unit("厂商排名变化不大。", 0)
     assert answer_coverage(terms, "hbm领域,海力士占有率第一。") == 0.5  # hbm, 份额 (as 占有率), 第一 of six
     assert score_unit(alias, query, terms) > score_unit(other, query, terms)
+
+
+def test_an_answer_sentence_cut_at_a_semicolon_loses_the_mark() -> None:
+    hits = [Hit(chunk_of("d1", "全球半导体市场预计2026年突破1万亿美元；其中存储增长最快。", 0), 1.0)]
+    pieces, _ = select_answer(hits, analyze("2026年全球半导体市场预计多大？"), {})
+    assert pieces[0] == ("全球半导体市场预计2026年突破1万亿美元", 0)
