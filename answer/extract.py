@@ -230,8 +230,10 @@ def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -
     chosen = {best: trim(units[best].text, query)}
     length = len(chosen[best])
     for i in sorted(range(len(units)), key=lambda i: (-scores[i], i)):
+        if len(chosen) > EXTRA_UNITS:
+            break
         text = units[i].text
-        if len(chosen) > EXTRA_UNITS or i in chosen or text in chosen.values():
+        if i in chosen or text in chosen.values():
             continue
         same_report = hits[units[i].hit_rank].chunk.doc == hits[source].chunk.doc
         if same_report and length + len(text) + 1 <= MAX_ANSWER_CHARS and answer_coverage(terms, _flat(text)) > 0:
@@ -241,10 +243,15 @@ def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -
     return [(chosen[i].rstrip("；;，,"), units[i].hit_rank) for i in order], source  # no dangling clause mark
 
 
+def separator(before: str) -> str:
+    """What goes between a sentence and the next: nothing after a full stop or semicolon, else "；"."""
+    return "" if not before or before[-1] in STOPS else "；"
+
+
 def join_pieces(pieces: Sequence[str]) -> str:
     text = ""
     for piece in pieces:
-        text += ("" if not text or text[-1] in STOPS else "；") + piece
+        text += separator(text) + piece
     return text
 
 

@@ -82,12 +82,8 @@ def score(items: Sequence[QAItem], variant: Variant) -> list[Outcome]:
 
 
 def ensure_index(settings: Settings) -> Engine:
-    """Open the index for these settings, building it when missing or built from another corpus; what question
-    analysis loads on first use is loaded here too, as a server does at start, so latency is per question."""
-    from index.query import preload
+    """Open the index for these settings, building it when missing or built from another corpus."""
     from index.store import corpus_hash
-
-    preload()
 
     documents, _ = load_documents(settings.corpus)
     try:
@@ -147,8 +143,11 @@ def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
         from eval.cite_eval import run_cite_eval
 
         return run_cite_eval(settings, args.qa or DEFAULT_CLAIMS, args.report, args.min)
+    from index.query import preload
+
     items = load_qa(args.qa or DEFAULT_QA)[: args.limit]
     engine = ensure_index(settings)
+    preload()  # what question analysis loads on first use, loaded before timing as a server does at start
     if args.calibrate:
         engine.threshold = 0.0
     names = args.variant or (["hybrid"] if args.calibrate else list(ALL_VARIANTS))

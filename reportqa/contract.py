@@ -6,7 +6,7 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from answer.extract import STOPS, join_pieces
+from answer.extract import join_pieces, separator
 from answer.verify import Verdict
 from reportqa.types import Answer, Chunk, Citation, Hit
 
@@ -56,8 +56,8 @@ def marked_text(answer: Answer) -> str:
         return answer.text
     if len({n for _, n in answer.pieces}) > 1:
         groups = [(n, join_pieces([piece for piece, _ in run])) for n, run in groupby(answer.pieces, key=itemgetter(1))]
-        return "".join(f"{text}{'' if k == len(groups) - 1 or text[-1] in STOPS else '；'}[{n}]"
-                       for k, (n, text) in enumerate(groups))
+        last = len(groups) - 1
+        return "".join(f"{text}{'' if k == last else separator(text)}[{n}]" for k, (n, text) in enumerate(groups))
     return f"{answer.text}[{answer.source}]" if answer.source else answer.text
 
 
