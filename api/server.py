@@ -87,9 +87,10 @@ class _WorkerServer(uvicorn.Server):
 
 
 def run_worker(host: str, port: int, ready: EventType) -> None:
-    """One worker process: its own listening socket in the port's SO_REUSEPORT group."""
+    """One worker process: its own socket in the port's SO_REUSEPORT group, listening only once the app has
+    started (uvicorn's server calls listen()): a socket listening during the warm-up had the kernel queue
+    connections on a worker that could not answer them yet, and reset them if it was stopped meanwhile."""
     sock = _reuseport_socket(host, port)
-    sock.listen(2048)
     config = uvicorn.Config("api.server:app_from_env", factory=True, access_log=False,
                             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=KEEP_ALIVE_S)
     _WorkerServer(config, ready).run(sockets=[sock])

@@ -38,6 +38,7 @@ class Server:
 
     def __init__(self, index_dir: Path, workers: int, log_path: Path) -> None:
         self.port = free_port()
+        self.workers = workers
         self.url = f"http://{HOST}:{self.port}"
         self._log = log_path.open("w", encoding="utf-8")
         cmd = [*reportqa_cmd(), "serve", "--index-dir", str(index_dir), "--host", HOST, "--port", str(self.port),
@@ -46,14 +47,18 @@ class Server:
                                      start_new_session=True)
 
     def wait_ready(self, timeout_s: float) -> float:
+        """Until every worker has answered /healthz: a worker listens only once it has started."""
         started = time.perf_counter()
+        answered: set[int] = set()
         while time.perf_counter() - started < timeout_s:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}; see {self._log.name}")
             try:
-                r = httpx.get(f"{self.url}/healthz", timeout=5)
+                r = httpx.get(f"{self.url}/healthz", timeout=5)  # a fresh connection each time
                 if r.status_code == 200 and r.json().get("status") == "ok":
-                    return time.perf_counter() - started
+                    answered.add(r.json().get("worker"))
+                    if len(answered) >= self.workers:
+                        return time.perf_counter() - started
             except httpx.HTTPError:
                 pass
             time.sleep(0.25)
