@@ -29,7 +29,7 @@ _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月")
 _SOURCE_NOTE = re.compile(r"(?:数据|资料)?来源\s*[:：]|sources?\s*:", re.IGNORECASE)  # "来源：IDC": attribution
 _PLACE = re.compile(r"位于|分布于|分布在|产于|坐落|发源于|[省市县区国洋州岛路街镇村]")
 _REASON = re.compile(r"因为|由于|因此|所以|导致|为了|原因|因")
-_DEFINES = re.compile(r"(?:是指|指的是|即|是一种|是由|定义为|称为|[（(][A-Za-z])")
+_DEFINES = re.compile(r"(?:是指|指的是|即|是一种|是由|定义为|称为|[（(][A-Za-z]|[A-Za-z0-9][（(][\u4e00-\u9fff])")
 
 
 @dataclass(frozen=True, slots=True)
