@@ -20,11 +20,13 @@ OWN_SHARE = 0.5  # a sentence that names the subject itself still ranks above on
 UNKNOWN_IDF = 3.0  # within passages already retrieved, an unseen term says little about which sentence
 RANK_PRIOR = (0.2, 0.1, 0.05)
 VALUE_BONUS = 0.15
+YEAR_CONFLICT = 0.15  # a sentence about other years than the question names (2025年底 for 截至2024年底)
 ANSWER_DEPTH = 3  # hits the best sentence is chosen from
 PACKING_DEPTH = 5  # hits further sentences of the same report may join from
 EXTRA_UNITS = 3  # sentences that may join the best one: CMRC answer_ok 0.798 (one neighbour) → 0.840
 _NUMBER = re.compile(r"\d[\d,.]*\s*(?:%|％|万亿|亿|万|倍|个|家|年|月|gw|gwh|tw|eflops)?", re.IGNORECASE)
 _ORG = re.compile(r"公司|集团|科技|银行|研究院|大学|机构|实验室|[A-Z][a-zA-Z]+")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月")
 _SOURCE_NOTE = re.compile(r"(?:数据|资料)?来源\s*[:：]|sources?\s*:", re.IGNORECASE)  # "来源：IDC": attribution
 _PLACE = re.compile(r"位于|分布于|分布在|产于|坐落|发源于|[省市县区国洋州岛路街镇村]")
@@ -177,7 +179,16 @@ def score_unit(unit: Unit, query: Query, terms: AnswerTerms) -> float:
     own = present(terms, flat)
     with_topic = own | _topic_present(terms, unit.topic) if unit.topic else own
     return (OWN_SHARE * weight_share(terms, own) + (1 - OWN_SHARE) * weight_share(terms, with_topic)
-            + type_bonus(unit.text, query.wants) + value_follows(flat, query) + prior)
+            + type_bonus(unit.text, query.wants) + value_follows(flat, query) + prior
+            - year_conflict(flat, query))
+
+
+def year_conflict(flat: str, query: Query) -> float:
+    asked = {t for t in query.core if _YEAR.fullmatch(t)}
+    if not asked:
+        return 0.0
+    stated = set(_YEAR.findall(flat))
+    return YEAR_CONFLICT if stated and not stated & asked else 0.0
 
 
 def trim(text: str, query: Query, limit: int = MAX_ANSWER_CHARS) -> str:

@@ -19,6 +19,7 @@ from answer.extract import (
     trim,
     type_bonus,
     units_of,
+    year_conflict,
 )
 from index.query import Query, analyze
 from reportqa.contract import marked_text
@@ -126,6 +127,24 @@ def test_trim_keeps_a_term_at_the_very_end(tail: str) -> None:
 )
 def test_type_bonus(text: str, wants: str | None, bonus: float) -> None:
     assert type_bonus(text, wants) == bonus
+
+
+@pytest.mark.parametrize(
+    ("flat", "penalty"),
+    [
+        ("截至2025年底，中国已发布超过300个大模型", 0.15),  # another year only
+        ("到2024年底，中国达到了93个", 0.0),
+        ("2023至2024年间增长了一倍", 0.0),  # the asked year among others
+        ("中国达到了93个", 0.0),  # no year stated: nothing contradicts
+        ("型号20256已量产", 0.0),  # digits of a longer number are no year
+    ],
+)
+def test_year_conflict(flat: str, penalty: float) -> None:
+    assert year_conflict(flat, analyze("截至2024年底，中国累计推出了多少个大语言模型？")) == penalty
+
+
+def test_year_conflict_needs_a_year_in_the_question() -> None:
+    assert year_conflict("截至2025年底", analyze("中国累计推出了多少个大语言模型？")) == 0.0
 
 
 def test_answer_abstains_below_threshold() -> None:
