@@ -20,6 +20,7 @@ OWN_SHARE = 0.5  # a sentence that names the subject itself still ranks above on
 UNKNOWN_IDF = 3.0  # within passages already retrieved, an unseen term says little about which sentence
 RANK_PRIOR = (0.2, 0.1, 0.05)
 VALUE_BONUS = 0.15
+SPREAD_DISCOUNT = 0.3  # a term in every candidate sentence keeps 70% of its weight
 YEAR_CONFLICT = 0.15  # a sentence about other years than the question names (2025年底 for 截至2024年底)
 ANSWER_DEPTH = 3  # hits the best sentence is chosen from
 PACKING_DEPTH = 5  # hits further sentences of the same report may join from
@@ -144,6 +145,15 @@ def answer_terms(query: Query, idf: Mapping[str, float]) -> AnswerTerms:
     return AnswerTerms(forms, tuple(w for _, w in pairs), total)
 
 
+def discriminating(terms: AnswerTerms, units: Sequence[Unit]) -> AnswerTerms:
+    """Terms written in most candidate sentences (the subject) tell them apart less than the rest."""
+    masks = [present(terms, _flat(u.text)) for u in units]
+    n = len(masks) or 1
+    weights = tuple(w * (1 - SPREAD_DISCOUNT * sum(m >> k & 1 for m in masks) / n)
+                    for k, w in enumerate(terms.weights))
+    return AnswerTerms(terms.forms, weights, sum(weights))
+
+
 def present(terms: AnswerTerms, flat: str) -> int:
     """Bit k set when term k is written, in any form, in a whitespace-free normalised text."""
     mask = 0
@@ -230,6 +240,8 @@ def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -
     if not units:
         return [], None
     terms = answer_terms(query, idf)
+    if query.wants != "definition":  # there the term in every sentence is the one asked about
+        terms = discriminating(terms, units)
     scores = [score_unit(u, query, terms) for u in units]
     best = max(range(len(units)), key=lambda i: (scores[i], -i))
     source = units[best].hit_rank

@@ -12,6 +12,7 @@ from answer.extract import (
     answer_first,
     answer_from_hits,
     answer_terms,
+    discriminating,
     join_pieces,
     score_unit,
     select_answer,
@@ -280,6 +281,15 @@ def test_answer_coverage_counts_an_alias_as_the_term() -> None:
     assert answer_coverage(terms, "sk海力士以54%hbm占有率第一") == 1.0  # 占有率 is written for 份额
     assert answer_coverage(terms, "hbm产能领跑") == 0.25
     assert answer_coverage(answer_terms(dataclasses.replace(query, core=()), {}), "任意") == 0.0
+
+
+def test_discriminating_lowers_the_terms_most_candidate_sentences_share() -> None:
+    terms = answer_terms(dataclasses.replace(analyze("量子计算"), core=("鸲鹟", "食物")), {"鸲鹟": 3.0, "食物": 1.0})
+    units = [Unit("鸲鹟长18厘米。", 0), Unit("鸲鹟喜欢在地面上觅食。", 0), Unit("主要食物是无脊椎动物。", 0)]
+    spread = discriminating(terms, units)
+    assert spread.weights == pytest.approx((3.0 * 0.8, 1.0 * 0.9))  # in 2 of 3 sentences, in 1 of 3
+    assert spread.total == pytest.approx(3.3)
+    assert discriminating(terms, []).weights == terms.weights
 
 
 def test_answer_terms_carry_the_aliases_of_each_term() -> None:
