@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from index.query import Query, aliases
-from index.text import normalize, weighted_coverage, weighted_terms
+from index.text import normalize, weighted_coverage, weighted_terms, without_spaces
 from ingest.chunk import split_sentences
 from ingest.lines import is_caption
 from reportqa.types import Answer, Citation, Hit
@@ -83,7 +83,7 @@ def passage_units(hit: Hit, rank: int) -> list[Unit]:
 @lru_cache(maxsize=8192)
 def _flat(text: str) -> str:
     """Whitespace-free normalised text: a passage's topic is shared by all its sentences."""
-    return normalize(text).replace(" ", "")
+    return without_spaces(text)
 
 
 def term_coverage(text: str, query: Query, idf: Mapping[str, float]) -> float:

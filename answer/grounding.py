@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from answer.numbers import quantities
-from index.text import normalize, proper_nouns
+from index.text import proper_nouns, without_spaces
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?(?:\s*\[\d+\])*")
@@ -28,7 +28,7 @@ def sentence_backed(sentence: str, passage: str) -> bool:
             continue
         if not any(s.matches(claimed) for s in stated):
             return False
-    flat = normalize(passage).replace(" ", "")
+    flat = without_spaces(passage)
     return all(word.replace(" ", "") in flat for word, _ in proper_nouns(sentence))
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from answer.extract import UNKNOWN_IDF, term_coverage, units_of
 from answer.numbers import Quantity, family, prepare, quantities
 from index.query import Query
-from index.text import bigrams, cjk_share, normalize, proper_nouns
+from index.text import bigrams, cjk_share, normalize, proper_nouns, without_spaces
 from reportqa.types import Citation, Hit
 
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
@@ -62,7 +62,7 @@ def _context_terms(text: str, figure: Quantity, found: Sequence[Quantity], terms
     after = [q.start for q in found if q.start >= end]
     low = max([figure.start - reach, *before])
     high = min([end + reach, *after])
-    window = normalize(text[max(0, low) : high]).replace(" ", "")
+    window = without_spaces(text[max(0, low) : high])
     return {t for t in terms if t in window}
 
 

@@ -16,7 +16,7 @@ from answer.extract import answer_coverage, answer_terms, join_pieces, select_an
 from eval.datasets import DEFAULT_QA, load_qa
 from eval.metrics import auc
 from index.query import analyze
-from index.text import normalize
+from index.text import without_spaces
 from reportqa.pipeline import Engine, open_engine
 from reportqa.settings import load_settings
 
@@ -36,7 +36,7 @@ def signals(engine: Engine, question: str) -> dict[str, float]:
     norms = np.linalg.norm(vectors, axis=1).clip(min=1e-9)
     return {"confidence": hits[0].channel_scores.get("confidence", 0.0),
             "answer_coverage": answer_coverage(answer_terms(query, engine.index.idf),
-                                               normalize(answer).replace(" ", "")),
+                                               without_spaces(answer)),
             "answer_similarity": float(vectors[0] @ vectors[1] / (norms[0] * norms[1]))}
 
 

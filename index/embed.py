@@ -10,7 +10,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from index.terms import TermCounts
-from index.text import normalize
+from index.text import without_spaces
 
 
 class Embedder(Protocol):
@@ -61,7 +61,7 @@ class HashingEmbedder:
 
     def _vector(self, text: str) -> np.ndarray:
         vector = np.zeros(self.dimension, dtype=np.float32)
-        chars = normalize(text).replace(" ", "")
+        chars = without_spaces(text)
         for gram in (chars[i : i + 2] for i in range(max(len(chars) - 1, 1))):
             digest = hashlib.blake2b(gram.encode(), digest_size=8).digest()
             bucket = int.from_bytes(digest[:4], "little") % self.dimension

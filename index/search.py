@@ -31,7 +31,7 @@ from index.store import (
     read_manifest,
     verify_files,
 )
-from index.text import bigrams, covered_share, normalize, tagged, weighted_terms, word_frequency
+from index.text import bigrams, covered_share, tagged, weighted_terms, without_spaces, word_frequency
 from reportqa.types import Chunk, Hit
 
 CANDIDATES = 60
@@ -77,7 +77,7 @@ class SearchIndex:
     def normalized_text(self, i: int) -> str:
         text = self._normalized.get(i)
         if text is None:
-            text = normalize(search_text(self.chunks[i])).replace(" ", "")
+            text = without_spaces(search_text(self.chunks[i]))
             if len(self._normalized) >= NORMALIZED_CACHE:
                 self._normalized.clear()  # bounded: at a million chunks it would otherwise grow to all of them
             self._normalized[i] = text

@@ -86,6 +86,12 @@ def normalize(text: str) -> str:
     return _THOUSANDS.sub("", text)
 
 
+def without_spaces(text: str) -> str:
+    """Normalised text with its spaces gone (line breaks and tabs kept): what substring look-ups compare,
+    as PDF extraction and translations space CJK text unevenly."""
+    return normalize(text).replace(" ", "")
+
+
 def words(text: str) -> list[str]:
     """jieba words of raw text, spaces and punctuation included (lengths add up to len(text))."""
     return _jieba().lcut(text)

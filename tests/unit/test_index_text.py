@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from index.text import cjk_share, is_content, is_english, normalize, query_tokens, strip_space, tokens, words
+from index.text import (
+    cjk_share,
+    is_content,
+    is_english,
+    normalize,
+    query_tokens,
+    strip_space,
+    tokens,
+    without_spaces,
+    words,
+)
 
 
 def test_normalize_width_case_invisible_and_thousands() -> None:
@@ -50,6 +60,10 @@ def test_is_content() -> None:
 
 def test_strip_space() -> None:
     assert strip_space(" A I\t芯片\n市场\u3000规模 ") == "ai芯片市场规模"
+
+
+def test_without_spaces_keeps_line_breaks_and_tabs() -> None:
+    assert without_spaces(" A I\t芯片\n市场\u3000规模 1,590 EFLOPS") == "ai\t芯片\n市场规模1590eflops"
 
 
 def test_cjk_share() -> None:
