@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from answer.extract import UNKNOWN_IDF, term_coverage, units_of
 from answer.numbers import Quantity, family, prepare, quantities
 from index.query import Query
-from index.text import bigrams, cjk_share, normalize, proper_nouns, without_spaces
+from index.text import bigrams, is_english, normalize, proper_nouns, without_spaces
 from reportqa.types import Citation, Hit
 
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
@@ -137,7 +137,7 @@ def _names_elsewhere(prepared_claim: str, figure: Quantity, flat_context: str) -
 
 def _latin(claim: str) -> bool:
     """An English claim: its Latin names can't be compared with a Chinese passage's Chinese ones."""
-    return cjk_share(claim) < 0.3
+    return is_english(claim)
 
 
 def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: str = "") -> Check:
