@@ -69,6 +69,14 @@ def test_unknown_names_are_names_not_paraphrase(engine: Engine) -> None:
     assert engine.ask(question).abstained is False
 
 
+def test_an_unknown_word_named_as_a_company_is_a_name(engine: Engine) -> None:
+    """jieba does not tag 脑虎 as a name, but 脑虎科技 is written as a company's name."""
+    assert "脑虎" not in corpus_text()
+    assert engine.index.unknown_names(analyze("脑虎科技在2024年完成的融资金额是多少？")) == ["脑虎"]
+    assert engine.index.unknown_names(analyze("脑虎在2024年完成的融资金额是多少？")) == []
+    assert engine.ask("脑虎科技在2024年完成的融资金额是多少？").abstained is True
+
+
 def test_english_dictionary_words_are_not_unknown_names(engine: Engine) -> None:
     query = analyze("On what date did the Political Bureau meeting propose the dual circulation pattern?")
     assert engine.index.unknown_names(query) == []
