@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from index.query import Query, aliases
-from index.text import normalize, weighted_coverage, weighted_terms, without_spaces
+from index.text import contains_term, normalize, weighted_coverage, weighted_terms, without_spaces
 from ingest.chunk import split_sentences
 from ingest.lines import is_caption
 from reportqa.types import Answer, Citation, Hit
@@ -159,7 +159,7 @@ def present(terms: AnswerTerms, flat: str) -> int:
     mask = 0
     for k, forms in enumerate(terms.forms):
         for form in forms:
-            if form in flat:
+            if contains_term(flat, form):
                 mask |= 1 << k
                 break
     return mask

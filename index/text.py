@@ -193,4 +193,16 @@ def covered_share(weighted: WeightedTerms, flat_text: str) -> float:
     pairs, total = weighted
     if not pairs:
         return 0.0
-    return sum(w for t, w in pairs if t in flat_text) / max(total, 1e-9)
+    return sum(w for t, w in pairs if contains_term(flat_text, t)) / max(total, 1e-9)
+
+
+def contains_term(flat_text: str, term: str) -> bool:
+    """A number is found whole: 28 is not in 128 or 2.28 (it is in 28nm)."""
+    if term not in flat_text:
+        return False
+    return not term.isdigit() or _whole_number(term).search(flat_text) is not None
+
+
+@lru_cache(maxsize=4096)
+def _whole_number(digits: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\d.]){digits}(?!\.?\d)")

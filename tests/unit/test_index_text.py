@@ -6,6 +6,7 @@ import pytest
 
 from index.text import (
     cjk_share,
+    contains_term,
     is_content,
     is_english,
     normalize,
@@ -91,3 +92,19 @@ def test_tokenizer_fingerprint_follows_the_stopwords(monkeypatch: pytest.MonkeyP
 ])
 def test_is_english(text: str, english: bool) -> None:
     assert is_english(text) is english
+
+
+@pytest.mark.parametrize(
+    ("text", "term", "found"),
+    [
+        ("营业收入128亿元", "28", False),
+        ("增长2.28倍", "28", False),
+        ("28.5亿元", "28", False),
+        ("28nm成熟制程", "28", True),
+        ("2021-2025年复合增速", "2025", True),
+        ("营业收入128亿元", "营业收入", True),
+        ("营业收入128亿元", "利润", False),
+    ],
+)
+def test_contains_term_finds_numbers_whole(text: str, term: str, found: bool) -> None:
+    assert contains_term(text, term) is found
