@@ -18,6 +18,7 @@ from index.dense import DenseIndex
 from index.embed import Embedder
 from index.lexical import LexicalIndex
 from index.models import CORPUS_STATIC, fit_static_model, load_embedder
+from index.query import token_aliases
 from index.store import (
     BIGRAM_DIR,
     BM25_DIR,
@@ -144,7 +145,8 @@ def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedd
     timings["bm25"] = time.perf_counter() - started - sum(timings.values())
     if embedder is None and request.embed_model == CORPUS_STATIC:
         progress("fitting the corpus embedding model")
-        static = fit_static_model(words, partial / MODEL_DIR, dimension=request.embed_dim)
+        static = fit_static_model(words, partial / MODEL_DIR, dimension=request.embed_dim,
+                                  synonyms=token_aliases(words.vocabulary))
         embedder = static
         timings["fit"] = time.perf_counter() - started - sum(timings.values())
         progress("embedding chunks")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +12,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.linalg import svds
 
 from index.embed import Embedder, SentenceTransformerEmbedder, StaticTableEmbedder
-from index.terms import TermCounts, counts_from_lists
+from index.terms import TermCounts, counts_from_lists, with_synonyms
 from index.text import tokens
 
 CORPUS_STATIC = "corpus-static"
@@ -124,7 +124,8 @@ def tfidf_matrix(corpus: TermCounts, min_df: int = 2) -> tuple[csr_matrix, dict[
 
 
 def fit_static_model(docs: TermCounts | Sequence[Sequence[str]], out_dir: Path, dimension: int = 256,
-                     min_df: int = 2, sample: int = FIT_SAMPLE) -> StaticTableEmbedder:
+                     min_df: int = 2, sample: int = FIT_SAMPLE,
+                     synonyms: Mapping[str, Sequence[str]] | None = None) -> StaticTableEmbedder:
     """Fit a Chinese-aware static-embedding sentence-transformers model on the corpus's jieba tokens (LSA).
 
     The tf-idf matrix (tfidf_matrix) is factorised by a truncated SVD; a word's vector is its unit-length
@@ -135,6 +136,9 @@ def fit_static_model(docs: TermCounts | Sequence[Sequence[str]], out_dir: Path, 
     word frequent enough to matter; a word that only occurs outside the sample maps to the unknown token
     (a zero row), which leaves such rare words to the BM25 channels, where they weigh most anyway. Corpora
     up to `sample` chunks are fitted on everything, exactly as before this limit existed.
+
+    `synonyms` (word → its single-token aliases) are counted into each chunk that writes the word before the
+    fit (with_synonyms), so that a question's 空置 lands near the reports' 闲置; chunks are embedded as written.
     """
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.models import Normalize, StaticEmbedding
@@ -146,6 +150,8 @@ def fit_static_model(docs: TermCounts | Sequence[Sequence[str]], out_dir: Path, 
     total = corpus.n_docs
     if corpus.n_docs > sample:
         corpus = _sample_rows(corpus, sample)
+    if synonyms:
+        corpus = with_synonyms(corpus, synonyms)
     matrix, vocab, idf = tfidf_matrix(corpus, min_df)
     k = min(dimension, min(matrix.shape) - 1)
     if k < 8:  # a handful of chunks: the full decomposition is cheap and has no minimum size
@@ -165,7 +171,7 @@ def fit_static_model(docs: TermCounts | Sequence[Sequence[str]], out_dir: Path, 
     model.save(str(out_dir))
     (out_dir / STATIC_CONFIG).write_text(
         json.dumps({"pretokenize": "jieba-search", "vocab": len(vocab), "dimension": k, "documents": total,
-                    "fitted_on": corpus.n_docs}),
+                    "fitted_on": corpus.n_docs, "synonym_words": len(synonyms or {})}),
         encoding="utf-8",
     )
     return load_static_table(out_dir)  # the same code path that serves queries embeds the corpus

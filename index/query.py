@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -71,6 +71,21 @@ def aliases() -> dict[str, tuple[str, ...]]:
                 known = table.setdefault(term, [])
                 known.extend(t for t in group if t != term and t not in known)
     return {term: tuple(others) for term, others in table.items()}
+
+
+def token_aliases(vocabulary: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """The aliases of corpus words that are single search tokens themselves: what the embedding fit can use."""
+    table, found = aliases(), dict[str, tuple[str, ...]]()
+    for word in vocabulary:
+        single = tuple(a for a in table.get(word, ()) if _is_one_token(a))
+        if single:
+            found[word] = single
+    return found
+
+
+@cache
+def _is_one_token(term: str) -> bool:
+    return tokens(term) == [term]
 
 
 @cache

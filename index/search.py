@@ -112,7 +112,7 @@ class SearchIndex:
         as a company's name (脑虎科技): what lowers confidence.
 
         On the fresh set the unfiltered words had flagged 9 of 50 answerable questions, paraphrase in words the
-        corpus lacks; these flag none of them (and 7 of the 18 unanswerable questions of eval/qa.jsonl).
+        corpus lacks; these flag none of them (and 8 of the 18 unanswerable questions of eval/qa.jsonl).
         """
         unknown = self.unknown_words(query)
         if query.english:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,6 +129,38 @@ class _Channel:
         renumber = np.empty(len(terms), dtype=np.int32)
         renumber[order] = np.arange(len(terms), dtype=np.int32)
         return TermCounts(indptr, renumber[ids] if len(ids) else ids, counts, [terms[i] for i in order])
+
+
+def with_synonyms(corpus: TermCounts, synonyms: Mapping[str, Sequence[str]]) -> TermCounts:
+    """Each document also counts, once for each of its words, that word's synonyms (appended to the vocabulary
+    when new): a co-occurrence model fitted on it places synonyms close, also ones the corpus never writes."""
+    from scipy.sparse import csr_matrix
+
+    vocabulary = list(corpus.vocabulary)
+    position = {term: i for i, term in enumerate(vocabulary)}
+    rows: list[int] = []
+    cols: list[int] = []
+    for term, others in synonyms.items():
+        i = position.get(term)
+        if i is None:
+            continue
+        for other in others:
+            j = position.setdefault(other, len(vocabulary))
+            if j == len(vocabulary):
+                vocabulary.append(other)
+            if j != i:
+                rows.append(i)
+                cols.append(j)
+    if not rows:
+        return corpus
+    shape = (corpus.n_docs, len(vocabulary))
+    present = csr_matrix((np.ones(len(corpus.ids), dtype=np.int32), corpus.ids, corpus.indptr),
+                         shape=(corpus.n_docs, len(corpus.vocabulary)))
+    expand = csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)), shape=(len(corpus.vocabulary), shape[1]))
+    counts = csr_matrix((corpus.counts, corpus.ids, corpus.indptr), shape=shape) + present @ expand
+    counts.sum_duplicates()
+    return TermCounts(counts.indptr.astype(np.int64), counts.indices.astype(np.int32),
+                      counts.data.astype(np.int32), vocabulary)
 
 
 def counts_from_lists(docs: Iterable[Sequence[str]]) -> TermCounts:

@@ -110,6 +110,19 @@ def test_a_large_corpus_is_fitted_on_a_sample(tmp_path: Path) -> None:
     assert (np.abs(np.linalg.norm(vectors, axis=1) - 1) < 1e-5).mean() > 0.95
 
 
+def test_synonyms_counted_into_the_fit_land_next_to_their_word(tmp_path: Path) -> None:
+    texts = [*_texts(200, seed=7), *["算力资源闲置率超30%", "数据中心闲置机柜增多"] * 5]
+    words = counts_from_lists([tokens(t) for t in texts])
+    assert "空置" not in words.vocabulary
+    plain = fit_static_model(words, tmp_path / "plain", dimension=16)
+    assert not plain.encode(["空置"]).any()  # a word the corpus never writes has no vector
+    model = fit_static_model(words, tmp_path / "model", dimension=16, synonyms={"闲置": ("空置",)})
+    near, other = model.encode(["空置", "闲置"]), model.encode(["芯片"])[0]
+    assert float(near[0] @ near[1]) > 0.99 and float(near[0] @ other) < 0.9
+    config = json.loads((tmp_path / "model" / STATIC_CONFIG).read_text(encoding="utf-8"))
+    assert config["synonym_words"] == 1
+
+
 def test_idf_file_holds_the_bm25_idf_of_the_word_channel() -> None:
     docs = [tokens(t) for t in _texts(120, seed=3)]
     idf = inverse_document_frequency(docs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from index.query import analyze, english_names, expected_answer, translate_english
+from index.query import analyze, english_names, expected_answer, token_aliases, translate_english
 
 
 @pytest.mark.parametrize(
@@ -122,3 +122,8 @@ def test_english_names_stop_at_chinese_characters() -> None:
 def test_question_forms_leave_no_residue(question: str, core: tuple[str, ...], wants: str) -> None:
     query = analyze(question)
     assert (query.core, query.wants) == (core, wants)
+
+
+def test_token_aliases_keep_the_aliases_that_are_one_search_token() -> None:
+    # the thesaurus row 闲置|空置|未利用|未使用|没被用起来|闲着: 未利用 and the rest segment into several tokens
+    assert token_aliases(["闲置", "不存在的词"]) == {"闲置": ("空置", "闲着")}
