@@ -134,6 +134,7 @@ class AnswerTerms:
     weights: tuple[float, ...]
     total: float
     shares: dict[int, float] = field(default_factory=dict, compare=False, hash=False, repr=False)  # mask → share
+    masks: dict[str, int] = field(default_factory=dict, compare=False, hash=False, repr=False)  # text → present
 
 
 def answer_terms(query: Query, idf: Mapping[str, float]) -> AnswerTerms:
@@ -151,24 +152,20 @@ def discriminating(terms: AnswerTerms, units: Sequence[Unit]) -> AnswerTerms:
     n = len(masks) or 1
     weights = tuple(w * (1 - SPREAD_DISCOUNT * sum(m >> k & 1 for m in masks) / n)
                     for k, w in enumerate(terms.weights))
-    return AnswerTerms(terms.forms, weights, sum(weights))
+    return AnswerTerms(terms.forms, weights, sum(weights), masks=terms.masks)  # same forms: same presence
 
 
 def present(terms: AnswerTerms, flat: str) -> int:
-    """Bit k set when term k is written, in any form, in a whitespace-free normalised text."""
-    mask = 0
-    for k, forms in enumerate(terms.forms):
-        for form in forms:
-            if contains_term(flat, form):
+    """Bit k set when term k is written, in any form, in a whitespace-free normalised text (looked up once per
+    text: a passage's topic is shared by all its sentences, and every sentence is scored after weighing)."""
+    mask = terms.masks.get(flat)
+    if mask is None:
+        mask = 0
+        for k, forms in enumerate(terms.forms):
+            if any(contains_term(flat, form) for form in forms):
                 mask |= 1 << k
-                break
+        terms.masks[flat] = mask
     return mask
-
-
-@lru_cache(maxsize=1024)
-def _topic_present(terms: AnswerTerms, topic: str) -> int:
-    """A passage's topic is shared by all its sentences: looked up once."""
-    return present(terms, _flat(topic))
 
 
 def weight_share(terms: AnswerTerms, mask: int) -> float:
@@ -187,7 +184,7 @@ def score_unit(unit: Unit, query: Query, terms: AnswerTerms) -> float:
     prior = RANK_PRIOR[unit.hit_rank] if unit.hit_rank < len(RANK_PRIOR) else 0.0
     flat = _flat(unit.text)
     own = present(terms, flat)
-    with_topic = own | _topic_present(terms, unit.topic) if unit.topic else own
+    with_topic = own | present(terms, _flat(unit.topic)) if unit.topic else own
     return (OWN_SHARE * weight_share(terms, own) + (1 - OWN_SHARE) * weight_share(terms, with_topic)
             + type_bonus(unit.text, query.wants) + value_follows(flat, query) + prior
             - year_conflict(flat, query))
