@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from answer.units import asked_unit, states_count
 from index.query import Query, aliases
 from index.text import contains_term, normalize, weighted_coverage, weighted_terms, without_spaces
 from ingest.chunk import split_sentences
@@ -32,6 +33,7 @@ _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月")
 _SOURCE_NOTE = re.compile(r"(?:数据|资料)?来源\s*[:：]|sources?\s*:", re.IGNORECASE)  # "来源：IDC": attribution
 _PLACE = re.compile(r"位于|分布于|分布在|产于|坐落|发源于|[省市县区国洋州岛路街镇村]")
 _REASON = re.compile(r"因为|由于|因此|所以|导致|为了|原因|因")
+UNIT_MISSING = 0.25  # as for a name the corpus lacks: a 多少颗 or 哪一年 question answered without that unit
 _DEFINES = re.compile(r"(?:是指|指的是|即|是一种|是由|定义为|称为|[（(][A-Za-z]|[A-Za-z0-9][（(][\u4e00-\u9fff])")
 
 
@@ -280,14 +282,24 @@ def answer_from_hits(question: str, hits: Sequence[Hit], query: Query, idf: Mapp
     """Answer with numbered citations, or abstain when the best passage covers too little of the question."""
     confidence = hits[0].channel_scores.get("confidence", 0.0) if hits else 0.0
     if not hits or confidence < threshold:
-        return Answer(question=question, text="", abstained=True, citations=(), id=qid, confidence=confidence)
+        return _refusal(question, qid, confidence)
     pieces, source = select_answer(hits, query, idf)
+    text = join_pieces([p for p, _ in pieces])
+    unit = asked_unit(question)
+    if unit and not states_count(text, unit):
+        confidence *= UNIT_MISSING  # unanswerable refused: eval/ 0.444 → 0.556, fresh 0 → 0.2
+        if confidence < threshold:
+            return _refusal(question, qid, confidence)
     ordered = answer_first(hits, source)
     number = {id(hit): n for n, hit in enumerate(ordered, start=1)}
     citations = tuple(Citation(n, hit.chunk, hit.score) for n, hit in enumerate(ordered, start=1))
-    return Answer(question=question, text=join_pieces([p for p, _ in pieces]), abstained=False,
-                  citations=citations, id=qid, confidence=confidence, source=None if source is None else 1,
+    return Answer(question=question, text=text, abstained=False, citations=citations, id=qid,
+                  confidence=confidence, source=None if source is None else 1,
                   pieces=tuple((p, number[id(hits[h])]) for p, h in pieces))
+
+
+def _refusal(question: str, qid: str, confidence: float) -> Answer:
+    return Answer(question=question, text="", abstained=True, citations=(), id=qid, confidence=confidence)
 
 
 def answer_first(hits: Sequence[Hit], source: int | None) -> list[Hit]:

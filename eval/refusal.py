@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from answer.extract import answer_coverage, answer_terms, join_pieces, select_answer
+from answer.extract import answer_coverage, answer_from_hits, answer_terms, join_pieces, select_answer
 from eval.datasets import DEFAULT_QA, load_qa
 from eval.metrics import auc
 from index.query import analyze
@@ -34,7 +34,7 @@ def signals(engine: Engine, question: str) -> dict[str, float]:
     answer = join_pieces([text for text, _ in pieces])
     vectors = engine.index.embedder.encode([query.dense_text, answer or " "])
     norms = np.linalg.norm(vectors, axis=1).clip(min=1e-9)
-    return {"confidence": hits[0].channel_scores.get("confidence", 0.0),
+    return {"confidence": answer_from_hits(question, hits, query, engine.index.idf, 0.0).confidence,
             "answer_coverage": answer_coverage(answer_terms(query, engine.index.idf),
                                                without_spaces(answer)),
             "answer_similarity": float(vectors[0] @ vectors[1] / (norms[0] * norms[1]))}

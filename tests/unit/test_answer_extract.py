@@ -310,3 +310,16 @@ def test_an_answer_sentence_cut_at_a_semicolon_loses_the_mark() -> None:
     hits = [Hit(chunk_of("d1", "全球半导体市场预计2026年突破1万亿美元；其中存储增长最快。", 0), 1.0)]
     pieces, _ = select_answer(hits, analyze("2026年全球半导体市场预计多大？"), {})
     assert pieces[0] == ("全球半导体市场预计2026年突破1万亿美元", 0)
+
+
+def test_a_count_question_answered_without_that_count_is_refused_unless_confident() -> None:
+    question = "该中心有多少名研发人员？"
+    passage = make_chunk("该中心吸纳当地150余家科技企业加入生态。")
+    query = analyze(question)
+    doubtful = answer_from_hits(question, [Hit(passage, 1.0, {"confidence": 0.6})], query, {}, 0.2)
+    assert (doubtful.abstained, round(doubtful.confidence, 2)) == (True, 0.15)  # 0.6 × UNIT_MISSING
+    sure = answer_from_hits(question, [Hit(passage, 1.0, {"confidence": 0.9})], query, {}, 0.2)
+    assert (sure.abstained, round(sure.confidence, 3)) == (False, 0.225)
+    counted = make_chunk("该中心有研发人员300名。")
+    answered = answer_from_hits(question, [Hit(counted, 1.0, {"confidence": 0.6})], query, {}, 0.2)
+    assert (answered.abstained, answered.confidence) == (False, 0.6)
