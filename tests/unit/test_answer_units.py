@@ -15,6 +15,9 @@ from answer.units import asked_unit, states_count
     ("进口总额是多少美元？", "美元"),
     ("联盟计划在哪一年正式成立？", "year"),
     ("In which year was the alliance founded?", "year"),
+    ("深度求索2024年的营业收入是多少？", "money"),
+    ("超节点的售价是多少？", "money"),
+    ("What is the retail price of Unitree's G1 humanoid robot?", "money"),
 ])
 def test_asked_unit(question: str, unit: str) -> None:
     assert asked_unit(question) == unit
@@ -23,7 +26,8 @@ def test_asked_unit(question: str, unit: str) -> None:
 @pytest.mark.parametrize("question", [
     "垄断全球EDA软件市场的国际三巨头是哪几家？",  # names, not a count
     "微软Azure占多少份额？",  # a share
-    "营业收入是多少？",  # no unit asked
+    "我国基础研究在R&D支出中所占的比例是多少？",  # a share of spending, not an amount
+    "营业收入同比增长了多少？",
     "有多大规模？",
 ])
 def test_no_unit_asked(question: str) -> None:
@@ -44,6 +48,9 @@ def test_no_unit_asked(question: str) -> None:
     ("3年内实现高端AI芯片国产化率提升至30%", "year", False),  # a span of years, not a year
     ("2019年，京张高铁开通运营", "year", True),
     ("大宝二年（551年）六月", "year", True),
+    ("设备销售额495.4亿美元", "money", True),
+    ("成本节约360亿元人民币", "money", True),
+    ("产品性能达美国同类产品80%，但价格仅为70%", "money", False),
 ])
 def test_states_count(text: str, unit: str, expected: bool) -> None:
     assert states_count(text, unit) is expected
