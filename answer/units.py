@@ -1,10 +1,19 @@
-"""The unit a 多少颗/几家/哪一年/营收多少 question asks for, and whether an answer states a value in it."""
+"""What a question asks to be measured in (多少颗, 哪一年, 营业收入, 比例, 时速), and whether an answer states it:
+an answer that gives no value in the asked unit is most likely about something else."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from index.text import normalize, without_spaces
+
+
+@dataclass(frozen=True, slots=True)
+class Measure:
+    name: str
+    value: re.Pattern[str]  # how a value of it is written, searched in the answer without spaces, lower-cased
+
 
 # Units a count may be given in interchangeably; 大 reads as a count word in 39大工业门类 but is never asked for.
 _UNIT_GROUPS = (("个", "大", "支", "队", "项", "款", "种"), ("家", "间", "所"), ("名", "位", "人"), ("颗", "枚"),
@@ -14,34 +23,51 @@ _SAME_UNIT = {unit: group for group in _UNIT_GROUPS for unit in group}
 _ASKABLE = sorted((u for u in _SAME_UNIT if u != "大"), key=len, reverse=True)  # 公里 before 公, gwh before gw
 # 哪几家 asks for names, not a count; 多少份额 asks for a share
 _ASKED_UNIT = re.compile(r"(?<!哪)(?:多少|几)\s*(" + "|".join(_ASKABLE) + r")(?!额)", re.IGNORECASE)
-_YEAR_ASKED = re.compile(r"哪一年|哪年|何年|什么年份|which year|what year", re.IGNORECASE)
-_YEAR = re.compile(r"(?<!\d)\d{3,4}(?!\d)|[一二三四五六七八九十〇零○元]+年")  # 2019, 551年, 建安二十四年
-# an amount of money asked for by name (营业收入是多少, retail price), unless a share or a change is wanted
-_MONEY_ASKED = re.compile(
-    r"(?:售价|价格|营收|收入|销售额|金额|融资|投资额|市值|成本|罚款|支出|开支|利润|预算|经费|费用|估值|价码|资金)"
-    r"[^，,。？?]{0,6}?多少|多少钱|\b(?:price|revenue|sales|cost|investment|funding|valuation|profit|budget)\b",
-    re.IGNORECASE)
-_SHARE_ASKED = re.compile(r"比例|比重|占比|份额|百分|增|降|提高|上升|同比|环比|倍|percent|share|growth|rate|rise|fall",
-                          re.IGNORECASE)
-_MONEY = re.compile(r"元|美元|欧元|英镑|\$|€|£|¥|usd|rmb|dollar|yuan|euro")
 _COUNT = r"[0-9一二两三四五六七八九十百千万亿几数]\s*(?:余|多|万|亿|千|百|\+)?\s*"
 
+# 2019, 551年, 建安二十四年
+YEAR = Measure("year", re.compile(r"(?<!\d)\d{3,4}(?!\d)|[一二三四五六七八九十〇零○元]+年"))
+_YEAR_ASKED = re.compile(r"哪一年|哪年|何年|什么年份|which year|what year")
 
-def asked_unit(question: str) -> str | None:
-    """颗 for 多少颗卫星, "year" for 哪一年, "money" for 营业收入是多少."""
-    lowered = normalize(question)
+SHARE = Measure("share", re.compile(r"%|％|百分|分之|[\d一二三四五六七八九十]成|半|pp|percent"))
+_SHARE_ASKED = re.compile(r"比例|比重|占比|份额|百分比|渗透率|市占率|增长率|增速|cagr|percentage|proportion|\bshare\b")
+
+MONEY = Measure("money", re.compile(r"元|美元|欧元|英镑|\$|€|£|¥|usd|rmb|dollar|yuan|euro"))
+_MONEY_ASKED = re.compile(
+    r"(?:售价|价格|营收|收入|销售额|金额|额度|总额|融资|投资额|市值|成本|罚款|支出|开支|利润|预算|经费|费用|估值|价码|资金)"
+    r"[^，,。？?]{0,6}?多少|多少钱|\b(?:price|revenue|sales|cost|investment|funding|valuation|profit|budget)\b")
+_CHANGE_ASKED = re.compile(r"比例|比重|占比|份额|百分|增|降|提高|上升|同比|环比|倍|percent|share|growth|rate|rise|fall")
+
+# a quantity asked for by name, with the units its value comes in
+_NAMED_MEASURES = (
+    (re.compile(r"参数量|参数规模|参数数量|parameters"),
+     Measure("parameters", re.compile(r"亿|万亿|千亿|\db|billion|trillion|\dt"))),
+    (re.compile(r"装机|发电量|功率|capacity"), Measure("power", re.compile(r"瓦|w|度电"))),
+    (re.compile(r"时速|速度|航速|speed"), Measure("speed", re.compile(r"公里|千米|km|米/秒|m/s|马赫|节"))),
+    (re.compile(r"航程|续航|里程|距离|range"), Measure("distance", re.compile(r"公里|千米|km|米|英里|mile"))),
+    (re.compile(r"主频|频率|frequency"), Measure("frequency", re.compile(r"hz|赫兹"))),
+    (re.compile(r"重量|质量|载重|weight"), Measure("weight", re.compile(r"吨|千克|公斤|克|kg"))),
+    (re.compile(r"算力|计算能力|compute"), Measure("compute", re.compile(r"flops|次/秒|tops"))),
+)
+_NUMBER_ASKED = re.compile(r"多少|多大|多高|多长|多快|多重|几|how much|how many|how fast|how far|how large|what is")
+
+
+def asked_measure(question: str) -> Measure | None:
+    lowered = normalize(question).lower()
     if _YEAR_ASKED.search(lowered):
-        return "year"
+        return YEAR
     found = _ASKED_UNIT.search(lowered)
     if found:
-        return found.group(1).lower()
-    return "money" if _MONEY_ASKED.search(lowered) and not _SHARE_ASKED.search(lowered) else None
+        same = _SAME_UNIT[found.group(1)]
+        return Measure(found.group(1), re.compile(_COUNT + "(?:" + "|".join(map(re.escape, same)) + ")"))
+    if _SHARE_ASKED.search(lowered):
+        return SHARE
+    if _MONEY_ASKED.search(lowered) and not _CHANGE_ASKED.search(lowered):
+        return MONEY
+    if not _NUMBER_ASKED.search(lowered):
+        return None
+    return next((measure for name, measure in _NAMED_MEASURES if name.search(lowered)), None)
 
 
-def states_count(text: str, unit: str) -> bool:
-    flat = without_spaces(text).lower()
-    if unit == "year":
-        return _YEAR.search(flat) is not None
-    if unit == "money":
-        return _MONEY.search(flat) is not None
-    return any(re.search(_COUNT + re.escape(same), flat) for same in _SAME_UNIT.get(unit, (unit,)))
+def states(text: str, measure: Measure) -> bool:
+    return measure.value.search(without_spaces(text).lower()) is not None
