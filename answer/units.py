@@ -42,14 +42,14 @@ _CHANGE_ASKED = re.compile(r"比例|比重|占比|份额|百分|增|降|提高|�
 _NAMED_MEASURES = (
     (re.compile(r"参数量|参数规模|参数数量|parameters"),
      Measure("parameters", re.compile(r"亿|万亿|千亿|\db|billion|trillion|\dt"))),
-    (re.compile(r"装机|发电量|功率|capacity"), Measure("power", re.compile(r"瓦|w|度电"))),
-    (re.compile(r"时速|速度|航速|speed"), Measure("speed", re.compile(r"公里|千米|km|米/秒|m/s|马赫|节"))),
-    (re.compile(r"航程|续航|里程|距离|range"), Measure("distance", re.compile(r"公里|千米|km|米|英里|mile"))),
-    (re.compile(r"主频|频率|frequency"), Measure("frequency", re.compile(r"hz|赫兹"))),
-    (re.compile(r"重量|质量|载重|weight"), Measure("weight", re.compile(r"吨|千克|公斤|克|kg"))),
-    (re.compile(r"算力|计算能力|compute"), Measure("compute", re.compile(r"flops|次/秒|tops"))),
+    (re.compile(r"装机|发电量|功率"), Measure("power", re.compile(r"瓦|w|度电"))),
+    (re.compile(r"时速|航速"), Measure("speed", re.compile(r"公里|千米|km|米/秒|m/s|马赫|节"))),
+    (re.compile(r"航程|续航|里程|距离"), Measure("distance", re.compile(r"公里|千米|km|米|英里|mile"))),
+    (re.compile(r"主频|时钟频率|clock speed"), Measure("frequency", re.compile(r"hz|赫兹"))),
+    (re.compile(r"重量|载重|weight"), Measure("weight", re.compile(r"吨|千克|公斤|克|kg"))),
+    (re.compile(r"算力|计算能力"), Measure("compute", re.compile(r"flops|tops|次/秒|\dp(?![a-z])"))),
 )
-_NUMBER_ASKED = re.compile(r"多少|多大|多高|多长|多快|多重|几|how much|how many|how fast|how far|how large|what is")
+_NUMBER_ASKED = re.compile(r"多少|多大|多高|多长|多快|多重|几|how much|how many|how fast|how far|how large|what")
 
 
 def asked_measure(question: str) -> Measure | None:
@@ -62,10 +62,10 @@ def asked_measure(question: str) -> Measure | None:
         return Measure(found.group(1), re.compile(_COUNT + "(?:" + "|".join(map(re.escape, same)) + ")"))
     if _SHARE_ASKED.search(lowered):
         return SHARE
-    if _MONEY_ASKED.search(lowered) and not _CHANGE_ASKED.search(lowered):
+    if _CHANGE_ASKED.search(lowered) or not _NUMBER_ASKED.search(lowered):
+        return None  # 增长了多少 may be an amount or a percentage
+    if _MONEY_ASKED.search(lowered):
         return MONEY
-    if not _NUMBER_ASKED.search(lowered):
-        return None
     return next((measure for name, measure in _NAMED_MEASURES if name.search(lowered)), None)
 
 

@@ -33,6 +33,8 @@ def test_asked_measure(question: str, name: str) -> None:
     "垄断全球EDA软件市场的国际三巨头是哪几家？",  # names, not a count
     "营业收入同比增长了多少？",  # a change, not an amount
     "有多大规模？",
+    "营收的增长速度是多少？",  # a rate of growth, not a speed
+    "What is the production capacity of the new fab?",  # wafers, gigawatt-hours or vehicles
     "报告如何描述碳纳米管的导电性能？",
 ])
 def test_no_measure_asked(question: str) -> None:
