@@ -22,6 +22,8 @@ CLAIMS = read("claims.jsonl")
 # the second sets, written after the first had been used for tuning: the same checks, smaller quotas
 FRESH_QA = read("fresh", "qa.jsonl")
 FRESH_CLAIMS = read("fresh", "claims.jsonl")
+# the third, written by helpers who read only the reports, never the system or the other sets
+FRESH2_QA = read("fresh2", "qa.jsonl")
 REPORTS = {p.name: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.txt")}
 
 
@@ -43,9 +45,12 @@ def test_fresh_sets_mix_and_ids_of_their_own() -> None:
     assert Counter(c["verdict"] for c in FRESH_CLAIMS) == {"supported": 30, "contradicted": 20, "unsupported": 10}
     assert not {i["id"] for i in FRESH_QA} & {i["id"] for i in QA}
     assert not {c["id"] for c in FRESH_CLAIMS} & {c["id"] for c in CLAIMS}
+    assert Counter(item["type"] for item in FRESH2_QA)["unanswerable"] >= 15 and len(FRESH2_QA) >= 60
+    assert not {i["id"] for i in FRESH2_QA} & {i["id"] for i in QA + FRESH_QA}
+    assert len({i["id"] for i in FRESH2_QA}) == len(FRESH2_QA)
 
 
-@pytest.mark.parametrize("item", QA + FRESH_QA, ids=[item["id"] for item in QA + FRESH_QA])
+@pytest.mark.parametrize("item", QA + FRESH_QA + FRESH2_QA, ids=[item["id"] for item in QA + FRESH_QA + FRESH2_QA])
 def test_qa_item_is_grounded_in_its_report(item: dict[str, object]) -> None:
     if item["type"] == "unanswerable":
         assert item["answers"] == [] and item["doc"] is None and item["evidence"] is None
