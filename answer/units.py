@@ -15,15 +15,23 @@ class Measure:
     value: re.Pattern[str]  # how a value of it is written, searched in the answer without spaces, lower-cased
 
 
-# Units a count may be given in interchangeably; 大 reads as a count word in 39大工业门类 but is never asked for.
-_UNIT_GROUPS = (("个", "大", "支", "队", "项", "款", "种"), ("家", "间", "所"), ("名", "位", "人"), ("颗", "枚"),
+# Units a count may be given in interchangeably; 个 is the generic classifier (多少个人员 → 30人), and 大 reads as a
+# count word in 39大工业门类 but is never asked for.
+_CLASSIFIERS = tuple("个大支队项款种类门部只张件人名位家间所颗枚片台辆架座艘条次")
+_UNIT_GROUPS = (_CLASSIFIERS, ("家", "间", "所"), ("名", "位", "人"), ("颗", "枚"), ("项", "种", "款", "类"),
                 ("公里", "千米", "km"), ("美元",), ("欧元",), ("片",), ("台",), ("辆",), ("架",), ("座",),
                 ("艘",), ("条",), ("次",), ("倍",), ("吨",), ("gwh",), ("gw",), ("千瓦",))
-_SAME_UNIT = {unit: group for group in _UNIT_GROUPS for unit in group}
+_SAME_UNIT = {group[0]: group for group in _UNIT_GROUPS} | {
+    unit: group for group in _UNIT_GROUPS[1:] for unit in group}
 _ASKABLE = sorted((u for u in _SAME_UNIT if u != "大"), key=len, reverse=True)  # 公里 before 公, gwh before gw
 # 哪几家 asks for names, not a count; 多少份额 asks for a share
 _ASKED_UNIT = re.compile(r"(?<!哪)(?:多少|几)\s*(" + "|".join(_ASKABLE) + r")(?!额)", re.IGNORECASE)
 _COUNT = r"[0-9一二两三四五六七八九十百千万亿几数]\s*(?:余|多|万|亿|千|百|\+)?\s*"
+
+# a figure standing alone, followed by another, a cell break or the end: not a year, a list marker (1) or a
+# model name (V2, N+2)
+_BARE_FIGURE = re.compile(
+    r"(?<![\w.,(（+\-])(?!(?:19|20)\d\d(?!\d))\d[\d.,]*(?![\d.,])(?=[ \t]*(?:$|[\d\t\n，。；;、)）]))")
 
 # 2019, 551年, 建安二十四年
 YEAR = Measure("year", re.compile(r"(?<!\d)\d{3,4}(?!\d)|[一二三四五六七八九十〇零○元]+年"))
@@ -70,4 +78,8 @@ def asked_measure(question: str) -> Measure | None:
 
 
 def states(text: str, measure: Measure) -> bool:
-    return measure.value.search(without_spaces(text).lower()) is not None
+    """A value in the unit asked for, or a bare figure as a table cell gives it (784 18 43.6: the unit is in the
+    header)."""
+    if measure.value.search(without_spaces(text).lower()):
+        return True
+    return measure is not YEAR and _BARE_FIGURE.search(normalize(text)) is not None

@@ -60,6 +60,11 @@ def test_no_measure_asked(question: str) -> None:
     ("参数量是多少？", "美团准备在 2025 年下半年推出 AI 服务", False),
     ("参数量是多少？", "DeepSeek-V3 总参数 671B", True),
     ("最高时速是多少？", "研发时速能够达到400公里以上", True),
+    ("核定了多少个人员编制？", "低空安全司正式设立，30人编制", True),  # 个 is any classifier
+    ("平均每家公司拥有多少项AI专利？", "4 日本 1,537 41 37.5 JP, US 5 德国 784 18 43.6 欧洲专利局", True),  # cells
+    ("有多少名研发人员？", "(1)东南亚:在新加坡布局数字基础设施", False),  # a list marker is no figure
+    ("营业收入是多少？", "深度求索-V2；深度求索-V3", False),  # nor is a model's version
+    ("营业收入是多少？", "数据中心 1,346 亿元", True),
 ])
 def test_states(question: str, text: str, expected: bool) -> None:
     measure = asked_measure(question)
