@@ -1,4 +1,4 @@
-"""What a question asks to be measured in (多少颗, 哪一年, 营业收入, 比例, 时速), and whether an answer states it:
+"""What a question asks to be measured in (多少颗, 哪一年, 营业收入, 比例, 时速, 谁), and whether an answer states it:
 an answer that gives no value in the asked unit is most likely about something else."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.text import normalize, without_spaces
+from index.text import normalize, tagged, without_spaces
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +46,12 @@ _MONEY_ASKED = re.compile(
     r"[^，,。？?]{0,6}?多少|多少钱|\b(?:price|revenue|sales|cost|investment|funding|valuation|profit|budget)\b")
 _CHANGE_ASKED = re.compile(r"比例|比重|占比|份额|百分|增|降|提高|上升|同比|环比|倍|percent|share|growth|rate|rise|fall")
 
+# 谁/哪位 is answered by a person or a body (an organisation, a ministry): jieba's tagger, or their name parts
+PERSON = Measure("person", re.compile(
+    r"公司|集团|银行|研究院|研究所|大学|学院|机构|实验室|基金|资本|协会|委员会|部|局|署|政府|[A-Z][a-z]+ [A-Z][a-z]+"))
+_PERSON_ASKED = re.compile(r"哪位|谁|何人|\bwho\b")
+_NAME_TAGS = frozenset({"nr", "nrfg", "nrt", "nt"})
+
 # a quantity asked for by name, with the units its value comes in
 _NAMED_MEASURES = (
     (re.compile(r"参数量|参数规模|参数数量|parameters"),
@@ -64,6 +70,8 @@ def asked_measure(question: str) -> Measure | None:
     lowered = normalize(question).lower()
     if _YEAR_ASKED.search(lowered):
         return YEAR
+    if _PERSON_ASKED.search(lowered):
+        return PERSON
     found = _ASKED_UNIT.search(lowered)
     if found:
         same = _SAME_UNIT[found.group(1)]
@@ -80,6 +88,8 @@ def asked_measure(question: str) -> Measure | None:
 def states(text: str, measure: Measure) -> bool:
     """A value in the unit asked for, or a bare figure as a table cell gives it (784 18 43.6: the unit is in the
     header)."""
+    if measure is PERSON:
+        return measure.value.search(text) is not None or any(tag in _NAME_TAGS for _, tag in tagged(text))
     if measure.value.search(without_spaces(text).lower()):
         return True
     return measure is not YEAR and _BARE_FIGURE.search(normalize(text)) is not None

@@ -23,6 +23,9 @@ from answer.units import asked_measure, states
     ("京张高铁的最高运营时速是多少？", "speed"),
     ("E20 eVTOL的最大航程是多少？", "distance"),
     ("3A6000处理器的主频是多少？", "frequency"),
+    ("SCSP报告的主要作者是谁？", "person"),
+    ("团队由哪位教授带领？", "person"),
+    ("Who founded DeepSeek?", "person"),
 ])
 def test_asked_measure(question: str, name: str) -> None:
     measure = asked_measure(question)
@@ -65,6 +68,10 @@ def test_no_measure_asked(question: str) -> None:
     ("有多少名研发人员？", "(1)东南亚:在新加坡布局数字基础设施", False),  # a list marker is no figure
     ("营业收入是多少？", "深度求索-V2；深度求索-V3", False),  # nor is a model's version
     ("营业收入是多少？", "数据中心 1,346 亿元", True),
+    ("主要作者是谁？", "2025年美国特别竞争研究项目发布《2025 年差距分析报告》", False),
+    ("由谁提出？", "科技部火炬中心主任贾敬敦认为，硬科技是指关键核心技术", True),
+    ("由谁负责营运？", "由东日本旅客铁道公司经营", True),
+    ("Who leads it?", "The lab is led by Andrew Yao.", True),
 ])
 def test_states(question: str, text: str, expected: bool) -> None:
     measure = asked_measure(question)
