@@ -12,21 +12,21 @@ from index.text import normalize, tagged, without_spaces
 @dataclass(frozen=True, slots=True)
 class Measure:
     name: str
-    value: re.Pattern[str]  # how a value of it is written, searched in the answer without spaces, lower-cased
+    value: re.Pattern[str]  # how a value is written, searched in the normalised answer without spaces
 
 
 # Units a count may be given in interchangeably; 个 is the generic classifier (多少个人员 → 30人), and 大 reads as a
 # count word in 39大工业门类 but is never asked for.
-_CLASSIFIERS = tuple("个大支队项款种类门部只张件人名位家间所颗枚片台辆架座艘条次")
-_UNIT_GROUPS = (_CLASSIFIERS, ("家", "间", "所"), ("名", "位", "人"), ("颗", "枚"), ("项", "种", "款", "类"),
-                ("公里", "千米", "km"), ("美元",), ("欧元",), ("片",), ("台",), ("辆",), ("架",), ("座",),
-                ("艘",), ("条",), ("次",), ("倍",), ("吨",), ("gwh",), ("gw",), ("千瓦",))
-_SAME_UNIT = {group[0]: group for group in _UNIT_GROUPS} | {
-    unit: group for group in _UNIT_GROUPS[1:] for unit in group}
-_ASKABLE = sorted((u for u in _SAME_UNIT if u != "大"), key=len, reverse=True)  # 公里 before 公, gwh before gw
-# 哪几家 asks for names, not a count; 多少份额 asks for a share
-_ASKED_UNIT = re.compile(r"(?<!哪)(?:多少|几)\s*(" + "|".join(_ASKABLE) + r")(?!额)", re.IGNORECASE)
+_UNIT_GROUPS = (("家", "间", "所"), ("名", "位", "人"), ("颗", "枚"), ("项", "种", "款", "类"), ("公里", "千米", "km"),
+                ("美元",), ("欧元",), ("片",), ("台",), ("辆",), ("架",), ("座",), ("艘",), ("条",), ("次",), ("倍",),
+                ("吨",), ("gwh",), ("gw",), ("千瓦",))
+_SAME_UNIT = {unit: group for group in _UNIT_GROUPS for unit in group} | {
+    "个": tuple("个大支队项款种类门部只张件人名位家间所颗枚片台辆架座艘条次")}
 _COUNT = r"[0-9一二两三四五六七八九十百千万亿几数]\s*(?:余|多|万|亿|千|百|\+)?\s*"
+_COUNTS = {unit: Measure(unit, re.compile(_COUNT + "(?:" + "|".join(map(re.escape, same)) + ")"))
+           for unit, same in _SAME_UNIT.items()}
+# 哪几家 asks for names, not a count; 多少份额 asks for a share; 公里 is tried before 公, gwh before gw
+_ASKED_UNIT = re.compile(r"(?<!哪)(?:多少|几)\s*(" + "|".join(sorted(_SAME_UNIT, key=len, reverse=True)) + r")(?!额)")
 
 # a figure standing alone, followed by another, a cell break or the end: not a year, a list marker (1) or a
 # model name (V2, N+2)
@@ -67,15 +67,14 @@ _NUMBER_ASKED = re.compile(r"多少|多大|多高|多长|多快|多重|几|how m
 
 
 def asked_measure(question: str) -> Measure | None:
-    lowered = normalize(question).lower()
+    lowered = normalize(question)
     if _YEAR_ASKED.search(lowered):
         return YEAR
     if _PERSON_ASKED.search(lowered):
         return PERSON
     found = _ASKED_UNIT.search(lowered)
     if found:
-        same = _SAME_UNIT[found.group(1)]
-        return Measure(found.group(1), re.compile(_COUNT + "(?:" + "|".join(map(re.escape, same)) + ")"))
+        return _COUNTS[found.group(1)]
     if _SHARE_ASKED.search(lowered):
         return SHARE
     if _CHANGE_ASKED.search(lowered) or not _NUMBER_ASKED.search(lowered):
@@ -88,8 +87,8 @@ def asked_measure(question: str) -> Measure | None:
 def states(text: str, measure: Measure) -> bool:
     """A value in the unit asked for, or a bare figure as a table cell gives it (784 18 43.6: the unit is in the
     header)."""
-    if measure is PERSON:
+    if measure is PERSON:  # names are read from the text as written: capitals, spaces
         return measure.value.search(text) is not None or any(tag in _NAME_TAGS for _, tag in tagged(text))
-    if measure.value.search(without_spaces(text).lower()):
+    if measure.value.search(without_spaces(text)):
         return True
     return measure is not YEAR and _BARE_FIGURE.search(normalize(text)) is not None
