@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from answer.units import asked_measure, states
 from index.query import Query, aliases
+from index.search import UNKNOWN_WORD_PENALTY
 from index.text import contains_term, normalize, weighted_coverage, weighted_terms, without_spaces
 from ingest.chunk import split_sentences
 from ingest.lines import is_caption
@@ -25,6 +26,8 @@ SPREAD_DISCOUNT = 0.3  # a term in every candidate sentence keeps 70% of its wei
 YEAR_CONFLICT = 0.15  # a sentence about other years than the question names (2025年底 for 截至2024年底)
 ANSWER_DEPTH = 3  # hits the best sentence is chosen from
 PACKING_DEPTH = 5  # hits further sentences of the same report may join from
+# an answer with no value of the kind asked for (多少颗, 哪一年, 谁) is as doubtful as a name the corpus lacks
+UNIT_MISSING = UNKNOWN_WORD_PENALTY
 EXTRA_UNITS = 3  # sentences that may join the best one: CMRC answer_ok 0.798 (one neighbour) → 0.840
 _NUMBER = re.compile(r"\d[\d,.]*\s*(?:%|％|万亿|亿|万|倍|个|家|年|月|gw|gwh|tw|eflops)?", re.IGNORECASE)
 _ORG = re.compile(r"公司|集团|科技|银行|研究院|大学|机构|实验室|[A-Z][a-zA-Z]+")
@@ -33,7 +36,6 @@ _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月")
 _SOURCE_NOTE = re.compile(r"(?:数据|资料)?来源\s*[:：]|sources?\s*:", re.IGNORECASE)  # "来源：IDC": attribution
 _PLACE = re.compile(r"位于|分布于|分布在|产于|坐落|发源于|[省市县区国洋州岛路街镇村]")
 _REASON = re.compile(r"因为|由于|因此|所以|导致|为了|原因|因")
-UNIT_MISSING = 0.25  # as for a name the corpus lacks: an answer with no value in the unit asked (多少颗, 哪一年)
 _DEFINES = re.compile(r"(?:是指|指的是|即|是一种|是由|定义为|称为|[（(][A-Za-z]|[A-Za-z0-9][（(][\u4e00-\u9fff])")
 
 
@@ -287,7 +289,7 @@ def answer_from_hits(question: str, hits: Sequence[Hit], query: Query, idf: Mapp
     text = join_pieces([p for p, _ in pieces])
     measure = asked_measure(question)
     if measure and not states(text, measure):
-        confidence *= UNIT_MISSING  # unanswerable refused: eval/ 0.444 → 0.833, fresh 0 → 0.4
+        confidence *= UNIT_MISSING  # unanswerable refused: eval/ 0.444 → 0.833, fresh 0 → 0.5, fresh2 0.06 → 0.17
         if confidence < threshold:
             return _refusal(question, qid, confidence)
     ordered = answer_first(hits, source)
