@@ -45,6 +45,7 @@ eval: index
 	$(BIN)/reportqa eval --index-dir $(INDEX_DIR) --qa eval/fresh/qa.jsonl --variant bm25 dense hybrid --report eval/reports/fresh
 	$(BIN)/reportqa eval --index-dir $(INDEX_DIR) --cite --qa eval/fresh/claims.jsonl --report eval/reports/fresh
 	$(BIN)/reportqa eval --index-dir $(INDEX_DIR) --qa eval/fresh2/qa.jsonl --variant bm25 dense hybrid --report eval/reports/fresh2
+	$(BIN)/reportqa eval --index-dir $(INDEX_DIR) --qa eval/refusal_dev/qa.jsonl --variant hybrid --report eval/reports/refusal_dev
 	$(MAKE) eval-cmrc
 
 eval-cmrc: install

@@ -24,6 +24,8 @@ FRESH_QA = read("fresh", "qa.jsonl")
 FRESH_CLAIMS = read("fresh", "claims.jsonl")
 # the third, written by helpers who read only the reports, never the system or the other sets
 FRESH2_QA = read("fresh2", "qa.jsonl")
+# a development set for refusal: when / who / which-organisation questions, half of them unanswerable
+REFUSAL_DEV_QA = read("refusal_dev", "qa.jsonl")
 REPORTS = {p.name: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.txt")}
 
 
@@ -48,9 +50,16 @@ def test_fresh_sets_mix_and_ids_of_their_own() -> None:
     assert Counter(item["type"] for item in FRESH2_QA)["unanswerable"] >= 15 and len(FRESH2_QA) >= 60
     assert not {i["id"] for i in FRESH2_QA} & {i["id"] for i in QA + FRESH_QA}
     assert len({i["id"] for i in FRESH2_QA}) == len(FRESH2_QA)
+    assert Counter(item["type"] for item in REFUSAL_DEV_QA)["unanswerable"] >= 40
+    earlier = QA + FRESH_QA + FRESH2_QA
+    assert not {i["id"] for i in REFUSAL_DEV_QA} & {i["id"] for i in earlier}
+    assert not {i["question"] for i in REFUSAL_DEV_QA} & {i["question"] for i in earlier}  # fresh2 stays unseen
 
 
-@pytest.mark.parametrize("item", QA + FRESH_QA + FRESH2_QA, ids=[item["id"] for item in QA + FRESH_QA + FRESH2_QA])
+ALL_QA = QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA
+
+
+@pytest.mark.parametrize("item", ALL_QA, ids=[item["id"] for item in ALL_QA])
 def test_qa_item_is_grounded_in_its_report(item: dict[str, object]) -> None:
     if item["type"] == "unanswerable":
         assert item["answers"] == [] and item["doc"] is None and item["evidence"] is None
