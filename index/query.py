@@ -282,7 +282,7 @@ _ENGLISH_STOP = frozenset(
     "what which who whom how when where why is are was were be been the a "
     "an of to in on for and or by with as at from that this these those it "
     "its do does did has have had will would can could should much many "
-    "according report reports say says said mention mentioned".split()
+    "according report reports whitepaper whitepapers say says said mention mentioned".split()
 )
 
 

@@ -110,6 +110,12 @@ def test_the_document_itself_and_locative_suffixes_are_not_searched_for() -> Non
     assert list(query.terms) == ["ecpm"]
 
 
+def test_an_english_question_naming_the_whitepaper_does_not_search_for_it() -> None:
+    query = analyze("Which company dominates lithography, according to the whitepaper?")
+    assert not {"白皮书", "白皮", "皮书"} & set(query.terms)
+    assert "光刻" in query.terms
+
+
 def test_english_names_stop_at_chinese_characters() -> None:
     assert english_names("What share does ZQXM长鑫存储 hold of QQRAM?") == ("qqram", "zqxm")
 
