@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from answer.extract import answer_coverage, answer_from_hits, answer_terms, join_pieces, select_answer
+from answer.extract import answer_coverage, answer_from_hits, answer_terms
 from eval.datasets import DEFAULT_QA, load_qa
 from eval.metrics import auc
 from index.query import analyze
@@ -30,13 +30,12 @@ def signals(engine: Engine, question: str) -> dict[str, float]:
     hits = engine.index.search(query, engine.settings.top_k, engine.weights)
     if not hits:
         return dict.fromkeys(SIGNALS, 0.0)
-    pieces, _ = select_answer(hits, query, engine.index.idf)
-    answer = join_pieces([text for text, _ in pieces])
-    vectors = engine.index.embedder.encode([query.dense_text, answer or " "])
+    chosen = answer_from_hits(question, hits, query, engine.index.idf, 0.0)  # threshold 0: never refused
+    vectors = engine.index.embedder.encode([query.dense_text, chosen.text or " "])
     norms = np.linalg.norm(vectors, axis=1).clip(min=1e-9)
-    return {"confidence": answer_from_hits(question, hits, query, engine.index.idf, 0.0).confidence,
+    return {"confidence": chosen.confidence,
             "answer_coverage": answer_coverage(answer_terms(query, engine.index.idf),
-                                               without_spaces(answer)),
+                                               without_spaces(chosen.text)),
             "answer_similarity": float(vectors[0] @ vectors[1] / (norms[0] * norms[1]))}
 
 
