@@ -7,13 +7,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from answer.units import asked_measure, states
-from index.query import Query, aliases
-from index.search import UNKNOWN_WORD_PENALTY
-from index.text import contains_term, normalize, weighted_coverage, weighted_terms, without_spaces
-from ingest.chunk import split_sentences
-from ingest.lines import is_caption
-from reportqa.types import Answer, Citation, Hit
+from reportqa.answer.units import asked_measure, states
+from reportqa.index.query import Query, aliases
+from reportqa.index.search import UNKNOWN_WORD_PENALTY
+from reportqa.index.text import contains_term, normalize, weighted_coverage, weighted_terms, without_spaces
+
+from reportqa.core.text import is_caption, split_sentences
+from reportqa.core.types import Answer, Citation, Hit
 
 MAX_ANSWER_CHARS = 150
 STOPS = "。！？；;"  # a sentence ending in one of these needs no separator before the next

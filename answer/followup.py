@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.text import tagged
+from reportqa.index.text import tagged
 
 _PRONOUN = re.compile(r"它们|它|其|该公司|该企业|这家公司|这家企业|这家|该机构|他们|他|她")
 _ELLIPSIS_START = re.compile(r"^(?:那么|那|还有|另外|以及|and|what about|how about)\s*", re.IGNORECASE)

@@ -7,8 +7,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from answer.numbers import quantities
-from index.text import proper_nouns, without_spaces
+from reportqa.answer.numbers import quantities
+from reportqa.index.text import proper_nouns, without_spaces
 
 _MARKER = re.compile(r"\[(\d+)\]")
 _SENTENCE = re.compile(r"[^。！？!?\n]+[。！？!?]?(?:\s*\[\d+\])*")

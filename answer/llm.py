@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from reportqa.types import Citation
+from reportqa.core.types import Citation
 
 SYSTEM_PROMPT = (
     "你是研究报告问答助手。只依据下面编号的段落回答，用中文（问题是英文时用英文），简洁（不超过三句）。"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from index.text import normalize, tagged, without_spaces
+from reportqa.index.text import normalize, tagged, without_spaces
 
 
 @dataclass(frozen=True, slots=True)

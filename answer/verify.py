@@ -6,11 +6,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from answer.extract import UNKNOWN_IDF, term_coverage, units_of
-from answer.numbers import Quantity, family, prepare, quantities
-from index.query import Query
-from index.text import bigrams, is_english, normalize, proper_nouns, without_spaces
-from reportqa.types import Citation, Hit
+from reportqa.answer.extract import UNKNOWN_IDF, term_coverage, units_of
+from reportqa.answer.numbers import Quantity, family, prepare, quantities
+from reportqa.index.query import Query
+from reportqa.index.text import bigrams, is_english, normalize, proper_nouns, without_spaces
+
+from reportqa.core.types import Citation, Hit
 
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
 TOPIC_THRESHOLD = 0.45  # share of the claim's (non-number) terms a passage must hold to be about the same thing

@@ -15,17 +15,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
+from reportqa.api.chat import router as chat_router
+from reportqa.api.deps import EngineDep, EngineHolder, HolderDep, require_key
+from reportqa.api.documents import router as documents_router
+from reportqa.api.limits import AccessLog, BodyLimit, Overload
+from reportqa.api.schemas import AnswerOut, AskRequest, CiteOut, CiteRequest, ErrorOut, Health, SearchOut, SearchRequest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.chat import router as chat_router
-from api.deps import EngineDep, EngineHolder, HolderDep, require_key
-from api.documents import router as documents_router
-from api.limits import AccessLog, BodyLimit, Overload
-from api.schemas import AnswerOut, AskRequest, CiteOut, CiteRequest, ErrorOut, Health, SearchOut, SearchRequest
 from reportqa.contract import answer_json, hits_json, verdict_json
+from reportqa.core.settings import Settings
 from reportqa.draft import render_markdown, results_json
-from reportqa.pipeline import QuestionError
-from reportqa.settings import Settings
+from reportqa.engine import QuestionError
 
 log = logging.getLogger("reportqa.access")
 STATIC_DIR = Path(__file__).parent / "static"
@@ -76,7 +76,7 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
 def warm_up(holder: EngineHolder) -> None:
     """Load the index, the English dictionary and the tagger before the first request rather than during one (the
     dictionary alone takes ~2 s: a worker loading it mid-load stalled every request queued behind it)."""
-    from index.query import preload
+    from reportqa.index.query import preload
 
     try:
         holder.get()

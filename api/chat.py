@@ -10,12 +10,12 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
+from reportqa.answer.followup import Turn
+from reportqa.api.deps import EngineDep
+from reportqa.api.schemas import ChatOut, ChatRequest, CompletionRequest, Message
 
-from answer.followup import Turn
-from api.deps import EngineDep
-from api.schemas import ChatOut, ChatRequest, CompletionRequest, Message
 from reportqa.contract import chat_json, citations_json, marked_text
-from reportqa.types import Answer
+from reportqa.core.types import Answer
 
 MODEL_ID = "reportqa-extractive"
 STREAM_PIECE_CHARS = 16

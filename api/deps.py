@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from reportqa.index.store import CURRENT, IndexProblem, build_hint
 
-from index.store import CURRENT, IndexProblem, build_hint
-from reportqa.pipeline import Engine, open_engine
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
+from reportqa.engine import Engine, open_engine
 
 
 class EngineHolder:

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
+from reportqa.api.deps import EngineDep, SettingsDep
+from reportqa.index.store import BuildLocked, IndexProblem
+from reportqa.ingest.load import MANIFEST_NAME
 
-from api.deps import EngineDep, SettingsDep
-from index.store import BuildLocked, IndexProblem
-from ingest.load import MANIFEST_NAME
 from reportqa.collection import add, listing, remove
 from reportqa.contract import citation_json
 

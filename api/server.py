@@ -22,7 +22,7 @@ from types import FrameType
 
 import uvicorn
 
-from reportqa.settings import Settings, load_settings
+from reportqa.core.settings import Settings, load_settings
 
 logger = logging.getLogger("reportqa.server")
 
@@ -32,7 +32,7 @@ KEEP_ALIVE_S = 30
 
 def app_from_env() -> object:
     """uvicorn factory for worker processes: settings come from REPORTQA_* variables."""
-    from api.app import create_app
+    from reportqa.api.app import create_app
 
     return create_app(load_settings(), warm=True)
 
@@ -41,13 +41,13 @@ def serve(settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     os.environ["REPORTQA_INDEX_DIR"] = str(settings.index_dir)
     if settings.workers <= 1:
-        from api.app import create_app
+        from reportqa.api.app import create_app
 
         uvicorn.run(create_app(settings, warm=True), host=settings.host, port=settings.port, access_log=False,
                     timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=KEEP_ALIVE_S)
         return 0
     if not hasattr(socket, "SO_REUSEPORT"):  # no kernel balancing here: uvicorn's shared socket instead
-        uvicorn.run("api.server:app_from_env", factory=True, host=settings.host, port=settings.port,
+        uvicorn.run("reportqa.api.server:app_from_env", factory=True, host=settings.host, port=settings.port,
                     workers=settings.workers, access_log=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
                     timeout_keep_alive=KEEP_ALIVE_S)
         return 0
@@ -91,7 +91,7 @@ def run_worker(host: str, port: int, ready: EventType) -> None:
     started (uvicorn's server calls listen()): a socket listening during the warm-up had the kernel queue
     connections on a worker that could not answer them yet, and reset them if it was stopped meanwhile."""
     sock = _reuseport_socket(host, port)
-    config = uvicorn.Config("api.server:app_from_env", factory=True, access_log=False,
+    config = uvicorn.Config("reportqa.api.server:app_from_env", factory=True, access_log=False,
                             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=KEEP_ALIVE_S)
     _WorkerServer(config, ready).run(sockets=[sock])
 

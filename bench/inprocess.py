@@ -47,9 +47,10 @@ def _timed_loop(fn: Any, qs: list[str], n: int) -> list[float]:
 
 
 def ours_worker(index_dir: Path, out: Path, n_queries: int) -> None:
-    from index.store import current_version_path
-    from reportqa.pipeline import build, open_engine
-    from reportqa.settings import Settings
+    from reportqa.index.store import current_version_path
+
+    from reportqa.core.settings import Settings
+    from reportqa.engine import build, open_engine
 
     settings = Settings(index_dir=index_dir, corpus=[CORPUS])
     record: dict[str, Any] = {"system": "reportqa"}
@@ -76,8 +77,8 @@ def ours_worker(index_dir: Path, out: Path, n_queries: int) -> None:
 
 
 def recipe_worker(out: Path, n_queries: int) -> None:
-    from eval.baseline import LangChainRecipe
-    from ingest.load import load_documents
+    from reportqa.eval.baseline import LangChainRecipe
+    from reportqa.ingest.load import load_documents
 
     def construct() -> LangChainRecipe:
         documents, _ = load_documents([CORPUS])

@@ -67,8 +67,9 @@ RECALL_FRESH = 230  # synthetic chunks (another seed) that join the eval questio
 @cache
 def sentence_pool() -> tuple[str, ...]:
     """Distinct sentences of the real reports, in corpus order."""
-    from ingest.chunk import split_sentences
-    from ingest.load import load_documents
+    from reportqa.ingest.load import load_documents
+
+    from reportqa.core.text import split_sentences
 
     documents, _ = load_documents([CORPUS])
     seen: dict[str, None] = {}
@@ -93,7 +94,7 @@ def doc_name(i: int) -> str:
 
 
 def synthetic_chunks(n: int, seed: int = SEED) -> list[Any]:
-    from reportqa.types import Chunk
+    from reportqa.core.types import Chunk
 
     chunks = []
     for i, text in enumerate(synthetic_texts(n, seed)):
@@ -123,11 +124,12 @@ def _query_loop(fn: Any, qs: list[str], n: int, time_box_s: float, max_query_s: 
 
 
 def ours_build_worker(n: int, index_dir: Path, out: Path) -> None:
-    from index.build import BuildRequest, build_index
-    from index.models import CORPUS_STATIC
-    from index.store import current_version_path
-    from reportqa.pipeline import chunker_manifest
-    from reportqa.settings import Settings
+    from reportqa.index.build import BuildRequest, build_index
+    from reportqa.index.models import CORPUS_STATIC
+    from reportqa.index.store import current_version_path
+
+    from reportqa.core.settings import Settings
+    from reportqa.engine import chunker_manifest
 
     record: dict[str, Any] = {"system": "reportqa", "chunks": n}
     t = time.perf_counter()
@@ -177,8 +179,7 @@ def dense_recall(index: Any, embedder: Any, n_fresh: int = RECALL_FRESH) -> dict
     """
     import faiss
     import numpy as np
-
-    from index.dense import RECALL_K, SEARCH_K, exact_neighbours, recall_at
+    from reportqa.index.dense import RECALL_K, SEARCH_K, exact_neighbours, recall_at
 
     native = index.faiss_index
     if not isinstance(native, faiss.IndexHNSW):
@@ -199,8 +200,8 @@ def dense_recall(index: Any, embedder: Any, n_fresh: int = RECALL_FRESH) -> dict
 
 
 def ours_query_worker(index_dir: Path, out: Path, n_queries: int, time_box_s: float) -> None:
-    from reportqa.pipeline import open_engine
-    from reportqa.settings import Settings
+    from reportqa.core.settings import Settings
+    from reportqa.engine import open_engine
 
     record: dict[str, Any] = {"system": "reportqa"}
     t = time.perf_counter()
@@ -242,8 +243,9 @@ def _recipe_index_mb(recipe: Any, dense: bool) -> float | None:
 
 def recipe_worker(n: int, dense: bool, out: Path, build_budget_s: float, n_queries: int, time_box_s: float,
                   max_query_s: float) -> None:
-    from eval.baseline import LangChainRecipe
-    from reportqa.types import Document
+    from reportqa.eval.baseline import LangChainRecipe
+
+    from reportqa.core.types import Document
 
     record: dict[str, Any] = {"system": "recipe" if dense else "recipe-bm25", "chunks": n}
     t = time.perf_counter()
@@ -252,8 +254,7 @@ def recipe_worker(n: int, dense: bool, out: Path, build_budget_s: float, n_queri
     record["rss_after_data_mb"] = rss_mb()
     if dense:  # MiniLM embedding dominates the build: measure its rate on a sample before committing
         from langchain_community.embeddings import HuggingFaceEmbeddings
-
-        from index.models import _minilm_path
+        from reportqa.index.models import _minilm_path
 
         embeddings = HuggingFaceEmbeddings(model_name=str(_minilm_path()))
         sample = [d.text for d in documents[:EMBED_SAMPLE]]

@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
-from reportqa.types import Document
+from reportqa.core.types import Document
 
 SEPARATORS = ["\n\n", "\n", "。", "！", "？", "；", "，", " ", ""]
 
@@ -33,8 +33,7 @@ class LangChainRecipe:
         if dense:
             from langchain_community.embeddings import HuggingFaceEmbeddings
             from langchain_community.vectorstores import FAISS
-
-            from index.models import _minilm_path
+            from reportqa.index.models import _minilm_path
 
             embeddings = HuggingFaceEmbeddings(model_name=str(_minilm_path()))
             faiss_store = FAISS.from_documents(pieces, embeddings)

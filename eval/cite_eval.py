@@ -8,11 +8,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from answer.numbers import quantities
-from eval.datasets import read_jsonl
-from eval.metrics import floors_missed, shares_substring, squash
-from reportqa.pipeline import Engine
-from reportqa.settings import Settings
+from reportqa.answer.numbers import quantities
+from reportqa.eval.datasets import read_jsonl
+from reportqa.eval.metrics import floors_missed, shares_substring, squash
+
+from reportqa.core.settings import Settings
+from reportqa.engine import Engine
 
 LABELS = ("supported", "contradicted", "unsupported")
 
@@ -83,7 +84,7 @@ def cite_markdown(summary: dict[str, Any], path: Path) -> str:
 
 
 def run_cite_eval(settings: Settings, path: Path, report_dir: Path | None, floors_path: Path | None) -> int:
-    from eval.harness import ensure_index
+    from reportqa.eval.harness import ensure_index
 
     engine = ensure_index(settings)
     result = score_claims(engine, read_jsonl(path))

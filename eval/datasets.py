@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.metrics import Gold
+from reportqa.eval.metrics import Gold
 
 PACKAGE_DIR = Path(__file__).parent
 DEFAULT_QA = PACKAGE_DIR / "qa.jsonl"

@@ -11,15 +11,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from answer.extract import answer_from_hits
-from eval.datasets import DEFAULT_CLAIMS, DEFAULT_QA, QAItem, load_qa
-from eval.metrics import Outcome, answer_ok, by_type, calibrate_threshold, floors_missed, is_relevant, summarize
-from index.query import analyze
-from index.search import SearchWeights
-from index.store import IndexProblem, current_version_path, read_manifest
-from ingest.load import load_documents
-from reportqa.pipeline import CALIBRATION_FILE, Engine, build, open_engine
-from reportqa.settings import Settings
+from reportqa.answer.extract import answer_from_hits
+from reportqa.eval.datasets import DEFAULT_CLAIMS, DEFAULT_QA, QAItem, load_qa
+from reportqa.eval.metrics import (
+    Outcome,
+    answer_ok,
+    by_type,
+    calibrate_threshold,
+    floors_missed,
+    is_relevant,
+    summarize,
+)
+from reportqa.index.query import analyze
+from reportqa.index.search import SearchWeights
+from reportqa.index.store import IndexProblem, current_version_path, read_manifest
+from reportqa.ingest.load import load_documents
+
+from reportqa.core.settings import Settings
+from reportqa.engine import CALIBRATION_FILE, Engine, build, open_engine
 
 RANK_DEPTH = 10
 CITE_K = 5
@@ -54,7 +63,7 @@ def engine_variant(engine: Engine, weights: SearchWeights) -> Variant:
 
 
 def langchain_variant(settings: Settings) -> Variant:
-    from eval.baseline import LangChainRecipe
+    from reportqa.eval.baseline import LangChainRecipe
 
     documents, _ = load_documents(settings.corpus)
     recipe = LangChainRecipe(documents, k=RANK_DEPTH)
@@ -83,7 +92,7 @@ def score(items: Sequence[QAItem], variant: Variant) -> list[Outcome]:
 
 def ensure_index(settings: Settings) -> Engine:
     """Open the index for these settings, building it when missing or built from another corpus."""
-    from index.store import corpus_hash
+    from reportqa.index.store import corpus_hash
 
     documents, _ = load_documents(settings.corpus)
     try:
@@ -137,13 +146,13 @@ def calibration_from(report: dict[str, Any], items: Sequence[QAItem]) -> dict[st
 
 
 def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
-    from eval.report import write_report
+    from reportqa.eval.report import write_report
 
     if args.cite:
-        from eval.cite_eval import run_cite_eval
+        from reportqa.eval.cite_eval import run_cite_eval
 
         return run_cite_eval(settings, args.qa or DEFAULT_CLAIMS, args.report, args.min)
-    from index.query import preload
+    from reportqa.index.query import preload
 
     items = load_qa(args.qa or DEFAULT_QA)[: args.limit]
     engine = ensure_index(settings)

@@ -1,6 +1,6 @@
 """How well each refusal signal tells answerable questions from unanswerable ones (AUC; 0.5 is chance).
 
-    python -m eval.refusal [--qa eval/fresh/qa.jsonl] [--index-dir var/index]
+    python -m reportqa.eval.refusal [--qa eval/fresh/qa.jsonl] [--index-dir var/index]
 """
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+from reportqa.answer.extract import answer_coverage, answer_from_hits, answer_terms
+from reportqa.eval.datasets import DEFAULT_QA, load_qa
+from reportqa.eval.metrics import auc
+from reportqa.index.query import analyze
+from reportqa.index.text import without_spaces
 
-from answer.extract import answer_coverage, answer_from_hits, answer_terms
-from eval.datasets import DEFAULT_QA, load_qa
-from eval.metrics import auc
-from index.query import analyze
-from index.text import without_spaces
-from reportqa.pipeline import Engine, open_engine
-from reportqa.settings import load_settings
+from reportqa.core.settings import load_settings
+from reportqa.engine import Engine, open_engine
 
 SIGNALS = ("confidence", "answer_coverage", "answer_similarity")
 
@@ -46,7 +46,7 @@ def separation(engine: Engine, qa: Path) -> dict[str, float]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m eval.refusal", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m reportqa.eval.refusal", description=__doc__.splitlines()[0])
     parser.add_argument("--qa", type=Path, default=DEFAULT_QA)
     parser.add_argument("--index-dir", type=Path, default=None)
     args = parser.parse_args(argv)

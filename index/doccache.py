@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reportqa.types import Chunk
+from reportqa.core.types import Chunk
 
 CACHE_FORMAT = 1
 
@@ -27,7 +27,7 @@ class Prepared:
 
 
 def cache_key(doc: str, title: str, text_hash: str, chunker: dict[str, int]) -> str:
-    from index.text import tokenizer_fingerprint
+    from reportqa.index.text import tokenizer_fingerprint
 
     material = json.dumps([CACHE_FORMAT, doc, title, text_hash, chunker, tokenizer_fingerprint()],
                           ensure_ascii=False, sort_keys=True)

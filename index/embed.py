@@ -7,10 +7,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
+from reportqa.index.terms import TermCounts
+from reportqa.index.text import without_spaces
 from scipy.sparse import csr_matrix
-
-from index.terms import TermCounts
-from index.text import without_spaces
 
 
 class Embedder(Protocol):

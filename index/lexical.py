@@ -7,10 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-
-from index.bm25 import BM25
-from index.memory import keep_freed_memory
-from index.terms import TermCounts, counts_from_lists
+from reportqa.index.bm25 import BM25
+from reportqa.index.memory import keep_freed_memory
+from reportqa.index.terms import TermCounts, counts_from_lists
 
 VOCABULARY = "vocabulary.json"
 

@@ -8,12 +8,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
+from reportqa.index.embed import Embedder, SentenceTransformerEmbedder, StaticTableEmbedder
+from reportqa.index.terms import TermCounts, counts_from_lists, with_synonyms
+from reportqa.index.text import tokens
 from scipy.sparse import csr_matrix
 from scipy.sparse.linalg import svds
-
-from index.embed import Embedder, SentenceTransformerEmbedder, StaticTableEmbedder
-from index.terms import TermCounts, counts_from_lists, with_synonyms
-from index.text import tokens
 
 CORPUS_STATIC = "corpus-static"
 MINILM_ALIASES = frozenset({"minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"})

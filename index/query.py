@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
-from index.text import (
+from reportqa.index.text import (
     STOPWORDS,
     bigrams,
     cjk_share,
@@ -146,7 +146,7 @@ def translate_english(text: str) -> tuple[dict[str, float], list[str]]:
 
 def _dictionary_matches(words: Sequence[str], covered: set[int]) -> list[tuple[int, int, tuple[str, ...]]]:
     """CC-CEDICT renderings of the content words the glossary left, longest phrase first."""
-    from index.dictionary import english_to_chinese
+    from reportqa.index.dictionary import english_to_chinese
 
     table, matches, taken = english_to_chinese(), [], set(covered)
     for span in (3, 2, 1):
@@ -248,7 +248,7 @@ def analyze(asked: str) -> Query:
 
 def preload() -> None:
     """Load what question analysis otherwise loads on first use: CC-CEDICT (~2 s) and jieba's tagger (~1.6 s)."""
-    from index.dictionary import english_to_chinese
+    from reportqa.index.dictionary import english_to_chinese
 
     english_to_chinese()
     tagged("拓荆科技")
@@ -257,7 +257,7 @@ def preload() -> None:
 def english_names(question: str) -> tuple[str, ...]:
     """Names in an English question that neither the glossary nor CC-CEDICT translates: what the corpus may lack
     (September, North and Bureau are dictionary words, capitalised or not)."""
-    from index.dictionary import english_to_chinese
+    from reportqa.index.dictionary import english_to_chinese
 
     table, dictionary = glossary(), english_to_chinese()
     return tuple(sorted(n for n in _names(question) | _capitalised(question)

@@ -11,15 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-from index.build import IDF_FILE, search_text
-from index.dense import DenseIndex
-from index.embed import Embedder
-from index.fusion import fuse
-from index.lexical import LexicalIndex
-from index.models import CORPUS_STATIC, load_embedder
-from index.query import Query, aliases
-from index.store import (
+from reportqa.index.build import IDF_FILE, search_text
+from reportqa.index.dense import DenseIndex
+from reportqa.index.embed import Embedder
+from reportqa.index.fusion import fuse
+from reportqa.index.lexical import LexicalIndex
+from reportqa.index.models import CORPUS_STATIC, load_embedder
+from reportqa.index.query import Query, aliases
+from reportqa.index.store import (
     BIGRAM_DIR,
     BM25_DIR,
     CHUNKS,
@@ -31,8 +30,9 @@ from index.store import (
     read_manifest,
     verify_files,
 )
-from index.text import bigrams, covered_share, tagged, weighted_terms, without_spaces, word_frequency
-from reportqa.types import Chunk, Hit
+from reportqa.index.text import bigrams, covered_share, tagged, weighted_terms, without_spaces, word_frequency
+
+from reportqa.core.types import Chunk, Hit
 
 CANDIDATES = 60
 NORMALIZED_CACHE = 50_000  # chunks whose comparison form is kept between queries
@@ -180,7 +180,7 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, expect: Mappin
     manifest = read_manifest(version)
     verify_files(version, manifest)
     if expect:
-        from index.store import check_compatible
+        from reportqa.index.store import check_compatible
 
         check_compatible(manifest, str(expect["embed_model"]), dict(expect["chunker"]), index_dir)
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reportqa.types import Chunk, Document
+from reportqa.core.types import Chunk, Document
 
 FORMAT_VERSION = 2  # 2: BM25 as numpy arrays (index.bm25) instead of bm25s files; HNSW above the exact limit
 MANIFEST = "manifest.json"

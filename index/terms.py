@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from index.text import bigrams, tokens
+from reportqa.index.text import bigrams, tokens
 
 PARALLEL_MIN = 20_000  # chunks: below this a build tokenises in-process (tests and the server's adds never fork)
 BATCH = 500  # chunks per task sent to a tokenising worker
@@ -42,7 +41,7 @@ class TermCounts:
 
     def lengths(self) -> np.ndarray:
         """Tokens per document, repeats included."""
-        from index.bm25 import document_lengths
+        from reportqa.index.bm25 import document_lengths
 
         return document_lengths(self.indptr, self.counts)
 

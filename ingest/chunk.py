@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from ingest.clean import CleanedText, Paragraph, Table, TableRow
-from ingest.lines import CLOSERS
-from reportqa.types import Chunk, Document
+from reportqa.ingest.clean import CleanedText, Paragraph, Table, TableRow
+
+from reportqa.core.text import split_sentences
+from reportqa.core.types import Chunk, Document
 
 TokenCounter = Callable[[str], int]
 SECTION_SEPARATOR = " > "
-_SENTENCE_END = re.compile(rf"(?:[。！？!?；;]|\.(?=\s+[A-Z]))[{re.escape(CLOSERS)}]*")
 _SOFT_BREAK = "，,、：: "
 
 
@@ -33,19 +32,6 @@ class _Sentence:
     @property
     def text(self) -> str:
         return self.paragraph.text[self.start : self.end].strip()
-
-
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Sentence spans in text, ending after 。！？；!? (with closing quotes) or a Latin full stop."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for match in _SENTENCE_END.finditer(text):
-        if match.end() > start and text[start : match.end()].strip():
-            spans.append((start, match.end()))
-        start = match.end()
-    if text[start:].strip():
-        spans.append((start, len(text)))
-    return spans
 
 
 def split_long(text: str, max_tokens: int, tokenize: Callable[[str], list[str]]) -> list[tuple[int, int]]:

@@ -6,19 +6,20 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from ingest.lines import (
+from reportqa.ingest.lines import (
     Line,
     ends_sentence,
     glue,
     heading_kind,
     is_bullet,
-    is_caption,
     is_table_row,
     is_table_rule,
     noise_reason,
     split_lines,
     table_cells,
 )
+
+from reportqa.core.text import is_caption
 
 CLEANING_RULES = 2  # bump when cleaning changes what a document's chunks are: cached chunks are then redone
 REPEAT_MIN = 3

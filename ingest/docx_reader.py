@@ -10,10 +10,10 @@ from typing import Any
 
 import docx
 from docx.table import Table as DocxTable
+from reportqa.ingest.decoding import SourceError
+from reportqa.ingest.sources import heading_line, one_line, read_nonempty, reason, usable_title
 
-from ingest.load import SourceError
-from ingest.sources import heading_line, one_line, read_nonempty, reason, usable_title
-from reportqa.types import Document
+from reportqa.core.types import Document
 
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*([1-6])$", re.IGNORECASE)
 

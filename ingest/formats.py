@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.docx_reader import heading_level, read_docx
-from ingest.html_reader import read_html
-from ingest.pdf_reader import join_pages, read_pdf, strip_running_lines
-from reportqa.types import Document
+from reportqa.ingest.docx_reader import heading_level, read_docx
+from reportqa.ingest.html_reader import read_html
+from reportqa.ingest.pdf_reader import join_pages, read_pdf, strip_running_lines
+
+from reportqa.core.types import Document
 
 Reader = Callable[[Path, str | None], Document]
 

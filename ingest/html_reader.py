@@ -6,9 +6,10 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from ingest.load import SourceError, decode
-from ingest.sources import heading_line, one_line, read_nonempty, usable_title
-from reportqa.types import Document
+from reportqa.ingest.decoding import SourceError, decode
+from reportqa.ingest.sources import heading_line, one_line, read_nonempty, usable_title
+
+from reportqa.core.types import Document
 
 _SKIP_TAGS = frozenset({"script", "style", "nav", "footer", "noscript", "template", "svg", "iframe"})
 _BLOCK_TAGS = frozenset({

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from reportqa.core.text import CLOSERS
+
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 TERMINAL = "。！？!?；;：:】」』"
-CLOSERS = "”’\"'）)》"
 
 _CN_NUM = "零一二三四五六七八九十百"
 _HEADING_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
@@ -85,14 +86,6 @@ def table_cells(text: str) -> tuple[str, ...]:
 
 def is_table_rule(text: str) -> bool:
     return bool(_TABLE_RULE.match(text))
-
-
-_CAPTION = re.compile(r"^(?:图|表|展品|exhibit|figure|table)\s*[\dA-Za-z]+(?:[-–.]\d+)?", re.IGNORECASE)
-
-
-def is_caption(text: str) -> bool:
-    """Figure and table titles (图0-1 …, 表3-2 …, 展品 5：…): labels, never part of the next sentence."""
-    return bool(_CAPTION.match(text))
 
 
 def is_bullet(text: str) -> bool:

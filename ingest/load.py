@@ -7,7 +7,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from reportqa.types import Document
+from reportqa.ingest.decoding import SourceError, decode
+from reportqa.ingest.formats import READERS
+
+from reportqa.core.types import Document
 
 TEXT_SUFFIXES = frozenset({".txt", ".md", ".markdown"})
 MANIFEST_NAME = "manifest.json"
@@ -15,32 +18,10 @@ _CONVERT_HINTS = {".doc": "save it as .docx", ".wps": "save it as .docx", ".rtf"
                   ".pptx": "export it as PDF", ".ppt": "export it as PDF", ".mhtml": "save it as .html"}
 
 
-class SourceError(ValueError):
-    """A source that cannot be read as text; the message says why."""
-
-
 @dataclass(frozen=True, slots=True)
 class Skipped:
     path: str
     reason: str
-
-
-def decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030; binary junk is refused."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    if b"\x00" in data[:4096]:
-        raise SourceError("binary content (NUL bytes), not text")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")
-    except UnicodeDecodeError as exc:
-        raise SourceError(f"undecodable bytes at offset {exc.start}: neither UTF-8, UTF-16 nor GB18030") from exc
 
 
 def read_titles(folder: Path) -> dict[str, str]:
@@ -73,7 +54,6 @@ def read_jsonl(path: Path) -> Iterator[Document]:
 
 def read_source(path: Path, title: str | None = None) -> Document:
     """One file through the reader its suffix names; SourceError says why a file cannot be used."""
-    from ingest.formats import READERS  # imported here: formats builds on SourceError and decode above
 
     suffix = path.suffix.lower()
     if suffix in TEXT_SUFFIXES:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from pypdf import PageObject, PasswordType, PdfReader
 from pypdf.errors import DependencyError
+from reportqa.ingest.decoding import SourceError
+from reportqa.ingest.sources import CONTROL_CHARS, read_nonempty, reason, usable_title
 
-from ingest.load import SourceError
-from ingest.sources import CONTROL_CHARS, read_nonempty, reason, usable_title
-from reportqa.types import Document
+from reportqa.core.types import Document
 
 PDF_MAGIC = b"%PDF-"
 PDF_HEADER_WINDOW = 1024  # viewers accept a few bytes of junk before the header

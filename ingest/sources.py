@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ingest.lines import heading_kind
-from ingest.load import SourceError
+from reportqa.ingest.decoding import SourceError
+from reportqa.ingest.lines import heading_kind
 
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 _FILE_NAME_TITLE = re.compile(r"(?:^microsoft (?:word|powerpoint) - )|\.(?:docx?|pdf|pptx?|wps|html?)$", re.I)

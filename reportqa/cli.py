@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from reportqa.settings import Settings, load_settings
+from reportqa.core.settings import Settings, load_settings
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -79,8 +79,8 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from index.store import IndexProblem, current_version_path, read_manifest
-    from reportqa.pipeline import build
+    from reportqa.engine import build
+    from reportqa.index.store import IndexProblem, current_version_path, read_manifest
 
     settings = _settings(args)
     if args.if_missing:
@@ -132,7 +132,7 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 def cmd_ask(args: argparse.Namespace) -> int:
     from reportqa.batch import run_file
     from reportqa.contract import answer_json, error_json, format_answer
-    from reportqa.pipeline import open_engine
+    from reportqa.engine import open_engine
 
     if not args.batch and not args.question:
         print("reportqa ask: give a question or --batch FILE", file=sys.stderr)
@@ -149,11 +149,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_cite(args: argparse.Namespace) -> int:
-    from ingest.load import SourceError, decode
     from reportqa.batch import run_file
     from reportqa.contract import cite_error_json, verdict_json
     from reportqa.draft import render_markdown, results_json
-    from reportqa.pipeline import open_engine
+    from reportqa.engine import open_engine
+    from reportqa.ingest.decoding import SourceError, decode
 
     if not args.batch and not args.draft:
         print("reportqa cite: give a draft file or --batch FILE", file=sys.stderr)
@@ -178,13 +178,13 @@ def cmd_cite(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from api.server import serve
+    from reportqa.api.server import serve
 
     return serve(_settings(args))
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from eval.harness import run_from_cli
+    from reportqa.eval.harness import run_from_cli
 
     return run_from_cli(args, _settings(args))
 
@@ -194,9 +194,9 @@ COMMANDS = {"index": cmd_index, "add": cmd_add, "remove": cmd_remove, "docs": cm
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from index.store import IndexProblem
-    from ingest.load import SourceError
-    from reportqa.pipeline import QuestionError
+    from reportqa.engine import QuestionError
+    from reportqa.index.store import IndexProblem
+    from reportqa.ingest.decoding import SourceError
 
     args = build_parser().parse_args(argv)
     try:

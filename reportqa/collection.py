@@ -8,15 +8,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.build import BuildRequest, Progress, build_index, default_progress, search_text
-from index.doccache import DocCache, Prepared, cache_key
-from index.store import IndexProblem, content_hash, corpus_hash_of, current_version_path, read_manifest
-from index.text import bigrams, tokens, words
-from ingest.chunk import ChunkerConfig, chunk_document
-from ingest.clean import CLEANING_RULES, clean_text
-from ingest.load import Skipped, load_documents
-from reportqa.settings import Settings
-from reportqa.types import Chunk, Document
+from reportqa.core.settings import Settings
+from reportqa.core.types import Chunk, Document
+from reportqa.index.build import BuildRequest, Progress, build_index, default_progress, search_text
+from reportqa.index.doccache import DocCache, Prepared, cache_key
+from reportqa.index.store import IndexProblem, content_hash, corpus_hash_of, current_version_path, read_manifest
+from reportqa.index.text import bigrams, tokens, words
+from reportqa.ingest.chunk import ChunkerConfig, chunk_document
+from reportqa.ingest.clean import CLEANING_RULES, clean_text
+from reportqa.ingest.load import Skipped, load_documents
 
 CACHE_DIR = "doc_cache"
 

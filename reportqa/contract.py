@@ -6,9 +6,9 @@ from itertools import groupby
 from operator import itemgetter
 from typing import Any
 
-from answer.extract import join_pieces, separator
-from answer.verify import Verdict
-from reportqa.types import Answer, Chunk, Citation, Hit
+from reportqa.answer.extract import join_pieces, separator
+from reportqa.answer.verify import Verdict
+from reportqa.core.types import Answer, Chunk, Citation, Hit
 
 
 def citation_json(n: int, chunk: Chunk, score: float) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from answer.claims import Claim
-from answer.verify import CONTRADICTED, UNSUPPORTED, Verdict
+from reportqa.answer.claims import Claim
+from reportqa.answer.verify import CONTRADICTED, UNSUPPORTED, Verdict
 from reportqa.contract import verdict_json
 
 QUOTE_CHARS = 220

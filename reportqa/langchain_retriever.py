@@ -10,7 +10,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
 from reportqa.contract import citation_json
-from reportqa.pipeline import Engine
+from reportqa.engine import Engine
 
 
 class ReportRetriever(BaseRetriever):

@@ -17,7 +17,7 @@ for _name in [n for n in os.environ if n.startswith("REPORTQA_")]:
 
 import pytest  # noqa: E402
 
-from reportqa.settings import Settings  # noqa: E402
+from reportqa.core.settings import Settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL_CORPUS = ROOT / "corpus"
@@ -126,7 +126,7 @@ def small_corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def small_index(small_corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings of an index of the small corpus, built once; tests must not modify it."""
-    from reportqa.pipeline import build
+    from reportqa.engine import build
 
     settings = small_settings(tmp_path_factory.mktemp("small_index"), small_corpus)
     build(settings)
@@ -136,7 +136,7 @@ def small_index(small_corpus: Path, tmp_path_factory: pytest.TempPathFactory) ->
 @pytest.fixture(scope="session")
 def real_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """The real corpus indexed with the default settings, built at most once per session (~20 s)."""
-    from reportqa.pipeline import build
+    from reportqa.engine import build
 
     settings = Settings(index_dir=tmp_path_factory.mktemp("real_index"), corpus=[REAL_CORPUS])
     build(settings)

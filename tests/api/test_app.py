@@ -7,15 +7,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import reportqa.api.deps
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from reportqa.api.app import create_app
+from reportqa.api.deps import EngineHolder
 
-import api.deps
-from api.app import create_app
-from api.deps import EngineHolder
-from reportqa.pipeline import QuestionError, build
-from reportqa.settings import Settings
-from reportqa.types import Answer, Chunk, Citation, Hit
+from reportqa.core.settings import Settings
+from reportqa.core.types import Answer, Chunk, Citation, Hit
+from reportqa.engine import QuestionError, build
 
 from ..conftest import AI_DOC, CHIP_DOC, SMALL_DOCS, small_settings
 
@@ -219,7 +219,7 @@ class FakeEngine:
 def test_engine_dependency_can_be_overridden(tmp_path: Path) -> None:
     fake = FakeEngine()
     app = create_app(Settings(index_dir=tmp_path / "no-index-needed"))
-    app.dependency_overrides[api.deps.get_engine] = lambda: fake
+    app.dependency_overrides[reportqa.api.deps.get_engine] = lambda: fake
     try:
         with TestClient(app) as test_client:
             response = test_client.post("/ask", json={"question": "任意问题", "top_k": 7, "id": "abc"})
@@ -266,7 +266,7 @@ def test_api_key_is_required_when_set(small_index: Settings) -> None:
 def test_overload_gets_503_with_retry_after(small_index: Settings) -> None:
     import asyncio
 
-    from api.limits import Overload
+    from reportqa.api.limits import Overload
 
     calls: list[str] = []
 
@@ -296,7 +296,7 @@ def test_overload_gets_503_with_retry_after(small_index: Settings) -> None:
 
 
 def test_a_warm_app_loads_the_index_and_the_dictionary_at_start(small_index: Settings, tmp_path: Path) -> None:
-    from index.dictionary import english_to_chinese
+    from reportqa.index.dictionary import english_to_chinese
 
     english_to_chinese.cache_clear()
     holder = EngineHolder(small_index)

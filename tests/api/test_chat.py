@@ -12,9 +12,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from reportqa.api.app import create_app
 
-from api.app import create_app
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
 from tests.support import free_port, running
 
 
@@ -155,8 +155,8 @@ def test_api_key_guards_everything_but_health(small_index: Settings) -> None:
 def test_langchain_retriever_invoke(small_index: Settings) -> None:
     from langchain_core.documents import Document
 
+    from reportqa.engine import open_engine
     from reportqa.langchain_retriever import ReportRetriever
-    from reportqa.pipeline import open_engine
 
     retriever = ReportRetriever(engine=open_engine(small_index), k=3)
     documents = retriever.invoke("星河半导体的研发人员有多少")

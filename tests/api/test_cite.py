@@ -9,12 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import reportqa.api.deps
 from fastapi.testclient import TestClient
+from reportqa.answer.verify import Verdict
+from reportqa.api.app import create_app
 
-import api.deps
-from answer.verify import Verdict
-from api.app import create_app
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
 
 from ..conftest import AI_DOC, BATTERY_DOC, CHIP_DOC, SMALL_DOCS
 
@@ -217,7 +217,7 @@ class CountingEngine:
 def test_exactly_1000_statements_are_accepted(small_index: Settings) -> None:
     engine = CountingEngine()
     app = create_app(small_index)
-    app.dependency_overrides[api.deps.get_engine] = lambda: engine
+    app.dependency_overrides[reportqa.api.deps.get_engine] = lambda: engine
     with TestClient(app) as test_client:
         statements = [f"第{i}条论断的内容。" for i in range(1, 1001)]
         response = test_client.post("/cite", json={"statements": statements})

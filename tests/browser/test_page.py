@@ -76,10 +76,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     for name in [n for n in os.environ if n.startswith("REPORTQA_")]:
         del os.environ[name]
     import uvicorn
+    from reportqa.api.app import create_app
 
-    from api.app import create_app
-    from reportqa.pipeline import build
-    from reportqa.settings import Settings
+    from reportqa.core.settings import Settings
+    from reportqa.engine import build
 
     tmp = tmp_path_factory.mktemp("browser")
     docs = tmp / "docs"

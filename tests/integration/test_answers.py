@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 
 import pytest
+from reportqa.index.query import analyze
 
-from index.query import analyze
 from reportqa.contract import answer_json
-from reportqa.pipeline import Engine, open_engine
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
+from reportqa.engine import Engine, open_engine
 
 from ..conftest import REAL_CORPUS
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from reportqa.api.app import create_app
+from reportqa.index.store import CURRENT, VERSIONS, current_version_path
 
-from api.app import create_app
-from index.store import CURRENT, VERSIONS, current_version_path
-from reportqa.pipeline import build, open_engine
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
+from reportqa.engine import build, open_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 QUESTION = {"question": "2026年全球AI支出预计是多少？"}
@@ -64,7 +64,8 @@ def test_disk_full_during_a_build_leaves_the_previous_index(small_index: Setting
     import errno
     import shutil
 
-    import index.build
+    import reportqa.index.build
+
     from reportqa import collection
 
     settings = small_index.model_copy(update={"index_dir": tmp_path / "idx"})
@@ -75,7 +76,7 @@ def test_disk_full_during_a_build_leaves_the_previous_index(small_index: Setting
     def full_disk(self: object, path: Path) -> None:
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(index.build.DenseIndex, "save", full_disk)
+    monkeypatch.setattr(reportqa.index.build.DenseIndex, "save", full_disk)
     extra = tmp_path / "extra.txt"
     extra.write_text("第一章 概述\n新增文件的内容：氢能产业规模达到500亿元。\n", encoding="utf-8")
     with pytest.raises(OSError, match="No space left"):

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from reportqa.cli import main
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
 
 from ..conftest import AI_DOC, CHIP_DOC, SMALL_DOCS
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from reportqa.api.app import create_app
+from reportqa.index.query import analyze
+from reportqa.index.search import SearchWeights
 
 import reportqa.collection as collection
-from api.app import create_app
-from index.query import analyze
-from index.search import SearchWeights
-from reportqa.pipeline import build, open_engine
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
+from reportqa.engine import build, open_engine
 from tests.conftest import AI_DOC, BATTERY_DOC, CHIP_DOC, QUANTUM_DOC, small_settings
 
 QUESTIONS = ["2026年全球AI支出预计是多少？", "星河半导体的研发人员有多少？", "固态电池的能量密度", "量子计算市场规模"]

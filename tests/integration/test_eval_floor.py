@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from reportqa.eval.cite_eval import score_claims
+from reportqa.eval.datasets import DEFAULT_CLAIMS, DEFAULT_QA, load_qa, read_jsonl
+from reportqa.eval.harness import engine_variant, evaluate
+from reportqa.eval.metrics import floors_missed
 
-from eval.cite_eval import score_claims
-from eval.datasets import DEFAULT_CLAIMS, DEFAULT_QA, load_qa, read_jsonl
-from eval.harness import engine_variant, evaluate
-from eval.metrics import floors_missed
-from reportqa.pipeline import open_engine
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
+from reportqa.engine import open_engine
 
 FLOORS = json.loads((Path(__file__).resolve().parents[2] / "eval" / "floors.json").read_text(encoding="utf-8"))
 SLICE = 4  # every 4th question: all types, a few dozen questions

@@ -15,16 +15,16 @@ import pytest
 from fpdf import FPDF
 from pypdf import PdfWriter
 from pypdf.generic import DictionaryObject, NameObject
+from reportqa.index.text import words
+from reportqa.ingest.chunk import ChunkerConfig, chunk_document
+from reportqa.ingest.clean import clean_text
+from reportqa.ingest.formats import heading_level, join_pages, read_pdf, strip_running_lines
+from reportqa.ingest.load import load_documents
 
-from index.text import words
-from ingest.chunk import ChunkerConfig, chunk_document
-from ingest.clean import clean_text
-from ingest.formats import heading_level, join_pages, read_pdf, strip_running_lines
-from ingest.load import load_documents
 from reportqa.contract import answer_json
-from reportqa.pipeline import build, open_engine
-from reportqa.settings import Settings
-from reportqa.types import Chunk, Document
+from reportqa.core.settings import Settings
+from reportqa.core.types import Chunk, Document
+from reportqa.engine import build, open_engine
 
 from ..conftest import SMALL_EMBED_DIM
 

@@ -9,17 +9,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import reportqa.index.terms
+from reportqa.index.build import inverse_document_frequency
+from reportqa.index.lexical import LexicalIndex
+from reportqa.index.models import STATIC_CONFIG, UNK, fit_static_model, tfidf_matrix
+from reportqa.index.store import FORMAT_VERSION, MANIFEST, IndexMismatch, current_version_path
+from reportqa.index.terms import counts_from_lists, tokenise_corpus
+from reportqa.index.text import bigrams, tokens
 from scipy.sparse import csr_matrix
 
-import index.terms
-from index.build import inverse_document_frequency
-from index.lexical import LexicalIndex
-from index.models import STATIC_CONFIG, UNK, fit_static_model, tfidf_matrix
-from index.store import FORMAT_VERSION, MANIFEST, IndexMismatch, current_version_path
-from index.terms import counts_from_lists, tokenise_corpus
-from index.text import bigrams, tokens
-from reportqa.pipeline import open_engine
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
+from reportqa.engine import open_engine
 
 from ..conftest import SMALL_DOCS
 
@@ -61,9 +61,9 @@ def _reference_tfidf(docs: list[list[str]], min_df: int = 2) -> tuple[csr_matrix
 
 def test_parallel_tokenisation_equals_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
     texts = _texts(1200)
-    monkeypatch.setattr(index.terms, "BATCH", 100)
+    monkeypatch.setattr(reportqa.index.terms, "BATCH", 100)
     serial = tokenise_corpus(texts, processes=1)
-    monkeypatch.setattr(index.terms, "PARALLEL_MIN", 1000)
+    monkeypatch.setattr(reportqa.index.terms, "PARALLEL_MIN", 1000)
     parallel = tokenise_corpus(texts, processes=2)
     for ours, theirs, tokenise in zip(parallel, serial, (tokens, bigrams), strict=True):
         assert ours.vocabulary == theirs.vocabulary

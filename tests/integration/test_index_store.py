@@ -13,11 +13,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 import pytest
-
-import index.store
-from index.build import search_text
-from index.search import open_index
-from index.store import (
+import reportqa.index.store
+from reportqa.index.build import search_text
+from reportqa.index.search import open_index
+from reportqa.index.store import (
     CHUNKS,
     CURRENT,
     FAISS_FILE,
@@ -32,9 +31,10 @@ from index.store import (
     current_version_path,
     read_chunks,
 )
-from ingest.load import load_documents
-from reportqa.pipeline import build, chunk_documents, chunker_config, open_engine
-from reportqa.settings import Settings
+from reportqa.ingest.load import load_documents
+
+from reportqa.core.settings import Settings
+from reportqa.engine import build, chunk_documents, chunker_config, open_engine
 
 from ..conftest import AI_DOC, CHIP_DOC, SMALL_EMBED_DIM, small_settings
 
@@ -89,7 +89,7 @@ def test_manifest_describes_the_build(small_index: Settings) -> None:
 
 
 def test_corpus_hash_follows_the_content(small_corpus: Path, tmp_path: Path) -> None:
-    from index.store import corpus_hash
+    from reportqa.index.store import corpus_hash
 
     documents, _ = load_documents([small_corpus])
     edited = tmp_path / "edited"
@@ -286,7 +286,7 @@ def test_rebuilds_keep_the_two_newest_versions(small_corpus: Path, tmp_path: Pat
         def monotonic_ns() -> int:
             return next(ticks)
 
-    monkeypatch.setattr(index.store, "time", ScriptedClock("time"))
+    monkeypatch.setattr(reportqa.index.store, "time", ScriptedClock("time"))
     settings = small_settings(tmp_path / "idx", small_corpus)
     built = [build(settings).version.name for _ in range(3)]
     assert _pointer(settings.index_dir) == built[2]

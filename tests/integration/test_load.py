@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from ingest.load import SourceError, decode, load_documents
+from reportqa.ingest.decoding import SourceError, decode
+from reportqa.ingest.load import load_documents
 
 GB_TEXT = "第一章 储能市场\n新型储能装机规模达到95吉瓦，预计2030年突破300吉瓦。\n"
 UTF16_TEXT = "1.1 量子计算\n超导量子比特数量在2025年已经超过1000个。\n"

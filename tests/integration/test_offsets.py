@@ -8,10 +8,10 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from reportqa.index.store import CHUNKS, current_version_path, read_chunks
 
-from index.store import CHUNKS, current_version_path, read_chunks
-from reportqa.settings import Settings
-from reportqa.types import Chunk
+from reportqa.core.settings import Settings
+from reportqa.core.types import Chunk
 
 from ..conftest import REAL_CORPUS
 

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from reportqa.eval.refusal import SIGNALS, main
 
-from eval.refusal import SIGNALS, main
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
 
 pytestmark = pytest.mark.integration
 

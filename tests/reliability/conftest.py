@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
 
 
 @pytest.fixture(scope="module")

@@ -18,11 +18,20 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from reportqa.api.app import create_app
+from reportqa.index.search import open_index
+from reportqa.index.store import (
+    BM25_DIR,
+    CHUNKS,
+    CURRENT,
+    FAISS_FILE,
+    MANIFEST,
+    VERSIONS,
+    IndexCorrupt,
+    current_version_path,
+)
 
-from api.app import create_app
-from index.search import open_index
-from index.store import BM25_DIR, CHUNKS, CURRENT, FAISS_FILE, MANIFEST, VERSIONS, IndexCorrupt, current_version_path
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
 
 from ..conftest import AI_DOC
 from .helpers import running, serving

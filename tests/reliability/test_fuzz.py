@@ -20,11 +20,11 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
+from reportqa.api.app import create_app
+from reportqa.api.schemas import AnswerOut, ChatOut, CiteOut, SearchOut
 from schemathesis import checks as st_checks
 
-from api.app import create_app
-from api.schemas import AnswerOut, ChatOut, CiteOut, SearchOut
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
 
 MAX_EXAMPLES = 30
 UNPARSEABLE = "There was an error parsing the body"

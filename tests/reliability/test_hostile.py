@@ -16,10 +16,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from reportqa.api.app import create_app
+from reportqa.api.deps import EngineHolder
 
-from api.app import create_app
-from api.deps import EngineHolder
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
 
 from ..conftest import AI_DOC, SMALL_DOCS
 from .helpers import TRACE_MARKERS, raw_request, running

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from reportqa.api.app import create_app
 
-from api.app import create_app
 from bench.reliability import SMALL_QUESTIONS, fire, percentiles_ms, rss_bytes, summarize
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
 
 from .helpers import running
 

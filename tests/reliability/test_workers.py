@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from reportqa.settings import Settings
+from reportqa.core.settings import Settings
 
 from .helpers import REPO_ROOT, free_port, serve_command, serve_env, serving
 

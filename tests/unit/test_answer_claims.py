@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from answer.claims import Claim, split_claims
+from reportqa.answer.claims import Claim, split_claims
 
 # A writer's draft as it would really arrive: headings, a hard-wrapped paragraph, every kind of list,
 # a table, a block quote, two fenced code blocks (``` and ~~~) and a trailing fragment.

@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
-from answer.extract import (
+from reportqa.answer.extract import (
     Unit,
     answer_coverage,
     answer_first,
@@ -22,9 +21,10 @@ from answer.extract import (
     units_of,
     year_conflict,
 )
-from index.query import Query, analyze
+from reportqa.index.query import Query, analyze
+
 from reportqa.contract import marked_text
-from reportqa.types import Answer, Chunk, Hit
+from reportqa.core.types import Answer, Chunk, Hit
 
 TABLE = "产品\t2026年预测\tCAGR\nAI芯片\t约2,400亿美元\t23%\nGPU\t-\t18%\n"
 PROSE = "全球AI芯片市场规模持续扩大。预计2026年将达到约2,400亿美元。\n下游需求旺盛。"

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from answer.numbers import Quantity, chinese_numeral, family, prepare, quantities
+from reportqa.answer.numbers import Quantity, chinese_numeral, family, prepare, quantities
 
 
 def values(text: str) -> list[tuple[float, str]]:

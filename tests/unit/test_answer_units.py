@@ -1,8 +1,7 @@
 from __future__ import annotations
 
 import pytest
-
-from answer.units import asked_measure, states
+from reportqa.answer.units import asked_measure, states
 
 
 @pytest.mark.parametrize(("question", "name"), [

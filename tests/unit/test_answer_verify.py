@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from reportqa.answer.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, Verdict, judge, ordinal
+from reportqa.index.query import analyze
 
-from answer.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, Verdict, judge, ordinal
-from index.query import analyze
-from reportqa.types import Chunk, Hit
+from reportqa.core.types import Chunk, Hit
 
 
 def hit(text: str, doc: str = "report.txt", n: int = 0) -> Hit:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-
-from eval.metrics import (
+from reportqa.eval.metrics import (
     Gold,
     Outcome,
     answer_ok,

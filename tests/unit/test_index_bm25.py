@@ -8,10 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from index.bm25 import BM25, counts_from_ids
-from index.lexical import LexicalIndex
-from index.terms import counts_from_lists
+from reportqa.index.bm25 import BM25, counts_from_ids
+from reportqa.index.lexical import LexicalIndex
+from reportqa.index.terms import counts_from_lists
 
 # a, b, a | b, c | (nothing): N = 3, lengths 3, 2 and 1 (an empty chunk counts as one token, as in bm25s),
 # avgdl = 2; idf(df=1) = ln(1 + 2.5/1.5), idf(df=2) = ln(1 + 1.5/2.5)

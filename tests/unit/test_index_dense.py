@@ -6,8 +6,7 @@ from pathlib import Path
 
 import faiss
 import numpy as np
-
-from index.dense import RECALL_TARGET, DenseIndex, exact_neighbours, probe_queries, recall_at
+from reportqa.index.dense import RECALL_TARGET, DenseIndex, exact_neighbours, probe_queries, recall_at
 
 
 def _unit_vectors(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from index.fusion import fuse, minmax, reciprocal_rank
+from reportqa.index.fusion import fuse, minmax, reciprocal_rank
 
 BM25 = {1: 2.0, 2: 4.0, 3: 3.0}
 DENSE = {2: 0.5, 4: 0.9}

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from index.query import analyze, english_names, expected_answer, token_aliases, translate_english
+from reportqa.index.query import analyze, english_names, expected_answer, token_aliases, translate_english
 
 
 @pytest.mark.parametrize(
@@ -89,7 +88,7 @@ def test_english_size_question_expects_a_number() -> None:
 
 
 def test_dictionary_senses_become_english_phrases() -> None:
-    from index.dictionary import english_phrases
+    from reportqa.index.dictionary import english_phrases
 
     assert english_phrases("to exceed; to surpass") == ["exceed", "surpass"]
     assert english_phrases("search engine (computing)") == ["search engine"]
@@ -98,7 +97,7 @@ def test_dictionary_senses_become_english_phrases() -> None:
 
 
 def test_english_words_the_glossary_lacks_are_bridged_by_the_dictionary() -> None:
-    from index.query import DICTIONARY_WEIGHT, translate_english
+    from reportqa.index.query import DICTIONARY_WEIGHT, translate_english
 
     found, kept = translate_english("How high is the self-sufficiency of chips?")
     assert found["自给自足"] == DICTIONARY_WEIGHT

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from index.terms import TermCounts, counts_from_lists, with_synonyms
+from reportqa.index.terms import TermCounts, counts_from_lists, with_synonyms
 
 
 def _as_dicts(corpus: TermCounts) -> list[dict[str, int]]:

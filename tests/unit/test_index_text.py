@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from index.text import (
+from reportqa.index.text import (
     cjk_share,
     contains_term,
     is_content,
@@ -75,12 +74,12 @@ def test_cjk_share() -> None:
 
 
 def test_tokenizer_fingerprint_follows_the_stopwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    import index.text
+    import reportqa.index.text
 
-    before = index.text.tokenizer_fingerprint()
-    assert before == index.text.tokenizer_fingerprint()
-    monkeypatch.setattr(index.text, "STOPWORDS", index.text.STOPWORDS | {"报告"})
-    assert index.text.tokenizer_fingerprint() != before
+    before = reportqa.index.text.tokenizer_fingerprint()
+    assert before == reportqa.index.text.tokenizer_fingerprint()
+    monkeypatch.setattr(reportqa.index.text, "STOPWORDS", reportqa.index.text.STOPWORDS | {"报告"})
+    assert reportqa.index.text.tokenizer_fingerprint() != before
 
 
 @pytest.mark.parametrize(("text", "english"), [

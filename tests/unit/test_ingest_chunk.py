@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
+from reportqa.index.text import words
+from reportqa.ingest.chunk import ChunkerConfig, chunk_document, render_row, split_long
+from reportqa.ingest.clean import clean_text
 
-from index.text import words
-from ingest.chunk import ChunkerConfig, chunk_document, render_row, split_long, split_sentences
-from ingest.clean import clean_text
-from reportqa.types import Chunk, Document
+from reportqa.core.text import split_sentences
+from reportqa.core.types import Chunk, Document
 
 
 def chunk(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from ingest.clean import (
+from reportqa.ingest.clean import (
     CleanedText,
     Paragraph,
     Run,
@@ -14,7 +13,7 @@ from ingest.clean import (
     clean_text,
     repeated_lines,
 )
-from ingest.lines import split_lines
+from reportqa.ingest.lines import split_lines
 
 
 def texts(cleaned: CleanedText) -> list[str]:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from ingest.lines import (
+from reportqa.ingest.lines import (
     Line,
     ends_sentence,
     glue,

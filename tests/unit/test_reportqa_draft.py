@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from answer.claims import Claim, split_claims
-from answer.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, Verdict
+from reportqa.answer.claims import Claim, split_claims
+from reportqa.answer.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, Verdict
+
+from reportqa.core.types import Chunk, Citation
 from reportqa.draft import QUOTE_CHARS, CheckedClaim, render_markdown, results_json
-from reportqa.types import Chunk, Citation
 
 AI_CHUNK = Chunk(
     id="ai_spending.txt#00001", doc="ai_spending.txt", title="全球人工智能支出展望2026",

@@ -9,16 +9,12 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from answer.claims import split_claims
-from answer.extract import answer_from_hits
-from answer.followup import Turn, resolve
-from answer.grounding import check_markers
-from answer.llm import Generator
-from answer.verify import Verdict, judge
-from index.build import Progress
-from index.query import analyze, with_context
-from index.search import SearchIndex, SearchWeights, open_index
-from ingest.chunk import ChunkerConfig
+from reportqa.answer.claims import split_claims
+from reportqa.answer.extract import answer_from_hits
+from reportqa.answer.followup import Turn, resolve
+from reportqa.answer.grounding import check_markers
+from reportqa.answer.llm import Generator
+from reportqa.answer.verify import Verdict, judge
 from reportqa.collection import (  # noqa: F401 - chunker_config re-exported
     IngestReport,
     chunker_config,
@@ -26,9 +22,13 @@ from reportqa.collection import (  # noqa: F401 - chunker_config re-exported
     clean_and_chunk,
     sync,
 )
+from reportqa.core.settings import Settings
+from reportqa.core.types import Answer, Chunk, Document, Hit
 from reportqa.draft import CheckedClaim
-from reportqa.settings import Settings
-from reportqa.types import Answer, Chunk, Document, Hit
+from reportqa.index.build import Progress
+from reportqa.index.query import analyze, with_context
+from reportqa.index.search import SearchIndex, SearchWeights, open_index
+from reportqa.ingest.chunk import ChunkerConfig
 
 log = logging.getLogger("reportqa")
 CALIBRATION_FILE = Path(__file__).parent / "calibration.json"
