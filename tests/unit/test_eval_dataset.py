@@ -26,6 +26,14 @@ FRESH_CLAIMS = read("fresh", "claims.jsonl")
 FRESH2_QA = read("fresh2", "qa.jsonl")
 # a development set for refusal: when / who / which-organisation questions, half of them unanswerable
 REFUSAL_DEV_QA = read("refusal_dev", "qa.jsonl")
+# written by eight helpers from the reports alone: a development set for training and out-of-fold figures,
+# conversations, and a sealed part scored once at the end
+DEV_QA = read("dev", "qa.jsonl")
+DEV_CLAIMS = read("dev", "claims.jsonl")
+CHATS = read("chat.jsonl")
+SEALED_QA = read("sealed", "qa.jsonl")
+SEALED_CLAIMS = read("sealed", "claims.jsonl")
+SEALED_CHATS = read("sealed", "chat.jsonl")
 REPORTS = {p.name: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.txt")}
 
 
@@ -56,7 +64,22 @@ def test_fresh_sets_mix_and_ids_of_their_own() -> None:
     assert not {i["question"] for i in REFUSAL_DEV_QA} & {i["question"] for i in earlier}  # fresh2 stays unseen
 
 
-ALL_QA = QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA
+def test_new_sets_meet_their_quotas_and_keep_ids_apart() -> None:
+    assert len(DEV_QA) >= 200 and Counter(i["type"] for i in DEV_QA)["unanswerable"] >= 100
+    sealed_types = Counter(i["type"] for i in SEALED_QA)
+    assert len(SEALED_QA) - sealed_types["unanswerable"] >= 120 and sealed_types["unanswerable"] >= 60
+    assert min(sealed_types[t] for t in ("paraphrase", "table", "english", "comparison")) >= 10
+    assert Counter(c["verdict"] for c in DEV_CLAIMS).total() >= 200 and len(SEALED_CLAIMS) >= 60
+    assert len(CHATS) >= 40 and len(SEALED_CHATS) >= 15
+    ids = [i["id"] for i in QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA + SEALED_QA]
+    assert len(ids) == len(set(ids))
+    claim_ids = [c["id"] for c in CLAIMS + FRESH_CLAIMS + DEV_CLAIMS + SEALED_CLAIMS]
+    assert len(claim_ids) == len(set(claim_ids))
+    sealed_questions = {i["question"] for i in SEALED_QA}
+    assert not sealed_questions & {i["question"] for i in QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA}
+
+
+ALL_QA = QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA + SEALED_QA
 
 
 @pytest.mark.parametrize("item", ALL_QA, ids=[item["id"] for item in ALL_QA])
@@ -80,7 +103,10 @@ def test_claims_set_size_and_mix() -> None:
     assert verdicts["unsupported"] >= 10
 
 
-@pytest.mark.parametrize("claim", CLAIMS + FRESH_CLAIMS, ids=[claim["id"] for claim in CLAIMS + FRESH_CLAIMS])
+ALL_CLAIMS = CLAIMS + FRESH_CLAIMS + DEV_CLAIMS + SEALED_CLAIMS
+
+
+@pytest.mark.parametrize("claim", ALL_CLAIMS, ids=[claim["id"] for claim in ALL_CLAIMS])
 def test_claim_is_grounded_in_its_report(claim: dict[str, object]) -> None:
     if claim["verdict"] == "unsupported":
         assert claim["doc"] is None and claim["evidence"] is None
@@ -90,3 +116,22 @@ def test_claim_is_grounded_in_its_report(claim: dict[str, object]) -> None:
     if claim["verdict"] == "contradicted":
         assert squash(str(claim["report_value"])) in evidence
         assert squash(str(claim["claim_value"])) in squash(str(claim["claim"]))
+
+
+ALL_CHATS = CHATS + SEALED_CHATS
+TURN_KINDS = {"first", "pronoun", "ellipsis", "switch", "comparative", "same_table", "unanswerable"}
+
+
+@pytest.mark.parametrize("chat", ALL_CHATS, ids=[str(c["id"]) for c in ALL_CHATS])
+def test_conversation_turns_are_grounded(chat: dict[str, object]) -> None:
+    turns = chat["turns"]
+    assert isinstance(turns, list) and 2 <= len(turns) <= 5
+    assert turns[0]["kind"] in {"first", "unanswerable"}
+    for turn in turns:
+        assert turn["kind"] in TURN_KINDS and str(turn["standalone"]).strip()
+        if turn["kind"] == "unanswerable":
+            assert turn["answers"] == [] and turn["doc"] is None and turn["evidence"] is None
+            continue
+        evidence = squash(str(turn["evidence"]))
+        assert evidence in REPORTS[str(turn["doc"])]
+        assert turn["answers"] and all(squash(str(a)) in evidence for a in turn["answers"])
