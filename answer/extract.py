@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from reportqa.answer.units import asked_measure, states
 from reportqa.index.query import Query, aliases
 from reportqa.index.search import UNKNOWN_WORD_PENALTY
-from reportqa.index.text import contains_term, normalize, weighted_coverage, weighted_terms, without_spaces
+from reportqa.index.text import contains_term, normalize, weighted_coverage, weighted_terms
+from reportqa.index.units import chunk_units, passage_topic
+from reportqa.index.units import flat as _flat
 
-from reportqa.core.text import is_caption, split_sentences
 from reportqa.core.types import Answer, Citation, Hit
 
 MAX_ANSWER_CHARS = 150
@@ -33,7 +34,6 @@ _NUMBER = re.compile(r"\d[\d,.]*\s*(?:%|％|万亿|亿|万|倍|个|家|年|月|g
 _ORG = re.compile(r"公司|集团|科技|银行|研究院|大学|机构|实验室|[A-Z][a-zA-Z]+")
 _YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 _DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月")
-_SOURCE_NOTE = re.compile(r"(?:数据|资料)?来源\s*[:：]|sources?\s*:", re.IGNORECASE)  # "来源：IDC": attribution
 _PLACE = re.compile(r"位于|分布于|分布在|产于|坐落|发源于|[省市县区国洋州岛路街镇村]")
 _REASON = re.compile(r"因为|由于|因此|所以|导致|为了|原因|因")
 _DEFINES = re.compile(r"(?:是指|指的是|即|是一种|是由|定义为|称为|[（(][A-Za-z]|[A-Za-z0-9][（(][\u4e00-\u9fff])")
@@ -48,46 +48,13 @@ class Unit:
     topic: str = ""  # what every sentence of the passage is about: its section and opening sentence
 
 
-def passage_topic(hit: Hit) -> str:
-    """Section path and first sentence: a later sentence ("本鱼为肉食性") is still about that subject."""
-    first = hit.chunk.text.split("\n", 1)[0]
-    spans = split_sentences(first)
-    return f"{hit.chunk.section} {first[: spans[0][1]] if spans else first}"
-
-
-def table_row_units(text: str) -> list[str]:
-    """Rows rendered with the header: "AI芯片：2026年预测 约2,400亿美元；CAGR 23%"."""
-    rows = [[cell.strip() for cell in r.split("\t")] for r in text.split("\n") if r.strip()]
-    if len(rows) < 2:
-        return [" ".join(r) for r in rows]
-    header, body = rows[0], rows[1:]
-    rendered = []
-    for row in body:
-        pairs = [f"{h} {v}".strip() for h, v in zip(header[1:], row[1:], strict=False) if v and v != "-"]
-        rendered.append(f"{row[0]}：" + "；".join(pairs))
-    return rendered
-
-
 def units_of(hits: Sequence[Hit], depth: int = 3) -> list[Unit]:
     return [u for rank, hit in enumerate(hits[:depth]) for u in passage_units(hit, rank)]
 
 
 def passage_units(hit: Hit, rank: int) -> list[Unit]:
-    topic = passage_topic(hit)
-    if hit.chunk.kind == "table":
-        units = [Unit(t, rank, hit.chunk.section) for t in table_row_units(hit.chunk.text)]
-    else:
-        heading = _flat(f"{hit.chunk.title} {hit.chunk.section}")
-        units = [Unit(paragraph[a:b].strip(), rank, topic) for paragraph in hit.chunk.text.split("\n")
-                 for a, b in split_sentences(paragraph)
-                 if _flat(paragraph[a:b]) not in heading]  # a title line restates, it doesn't answer
-    return [u for u in units if u.text and not is_caption(u.text) and not _SOURCE_NOTE.match(u.text)]
-
-
-@lru_cache(maxsize=8192)
-def _flat(text: str) -> str:
-    """Whitespace-free normalised text: a passage's topic is shared by all its sentences."""
-    return without_spaces(text)
+    topic = hit.chunk.section if hit.chunk.kind == "table" else passage_topic(hit.chunk)
+    return [Unit(text, rank, topic) for text in chunk_units(hit.chunk)]
 
 
 def term_coverage(text: str, query: Query, idf: Mapping[str, float]) -> float:
@@ -231,29 +198,54 @@ def _find_all(text: str, term: str) -> list[int]:
 Piece = tuple[str, int]  # a sentence of the answer and the index of the hit it was taken from
 
 
-def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -> tuple[list[Piece], int | None]:
-    """(the answer's sentences in reading order, index of the hit the best one came from).
+UnitScorer = Callable[[Sequence[Unit], AnswerTerms], list[float]]  # a score per candidate unit, higher is better
 
-    The best sentence of the top hits is joined by the next best of the same report that share a question term
-    themselves, while they fit in 150 characters: a long passage is often split over several hits.
-    """
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """The answer's sentences in reading order with the hit each came from, and how the best one scored."""
+
+    pieces: list[Piece]
+    source: int | None  # index of the hit the best sentence came from
+    best_score: float = 0.0
+    runner_up: float = 0.0  # the next best unit's score, for how clearly the best one won
+    best: Unit | None = None
+
+
+def rule_scorer(query: Query) -> UnitScorer:
+    """Today's hand-weighted sum (score_unit): the rules-only baseline."""
+    def score(units: Sequence[Unit], terms: AnswerTerms) -> list[float]:
+        return [score_unit(u, query, terms) for u in units]
+
+    return score
+
+
+def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -> tuple[list[Piece], int | None]:
+    """(the answer's sentences in reading order, index of the hit the best one came from), by the rules."""
+    chosen = choose_units(hits, query, idf, rule_scorer(query))
+    return chosen.pieces, chosen.source
+
+
+def choose_units(hits: Sequence[Hit], query: Query, idf: Mapping[str, float], scorer: UnitScorer) -> Selection:
+    """The best unit of the top hits, joined by the next best of the same report that share a question term
+    themselves, while they fit in 150 characters: a long passage is often split over several hits."""
     units = units_of(hits, ANSWER_DEPTH)
     if not units:
-        return [], None
+        return Selection([], None)
     terms = answer_terms(query, idf)
     if query.wants != "definition":  # there the term in every sentence is the one asked about
         terms = discriminating(terms, units)
-    scores = [score_unit(u, query, terms) for u in units]
+    scores = scorer(units, terms)
     best = max(range(len(units)), key=lambda i: (scores[i], -i))
+    runner_up = max((scores[i] for i in range(len(units)) if i != best), default=0.0)
     source = units[best].hit_rank
-    for rank in range(ANSWER_DEPTH, min(PACKING_DEPTH, len(hits))):
-        if hits[rank].chunk.doc == hits[source].chunk.doc:
-            more = passage_units(hits[rank], rank)
-            units.extend(more)
-            scores.extend(score_unit(u, query, terms) for u in more)
+    more = [u for rank in range(ANSWER_DEPTH, min(PACKING_DEPTH, len(hits)))
+            if hits[rank].chunk.doc == hits[source].chunk.doc for u in passage_units(hits[rank], rank)]
+    if more:
+        units, scores = [*units, *more], [*scores, *scorer(more, terms)]
     chosen = {best: trim(units[best].text, query)}
     length = len(chosen[best])
-    for i in sorted(range(len(units)), key=lambda i: (-scores[i], i)):
+    for i in sorted(range(len(scores)), key=lambda i: (-scores[i], i)):
         if len(chosen) > EXTRA_UNITS:
             break
         text = units[i].text
@@ -264,7 +256,8 @@ def select_answer(hits: Sequence[Hit], query: Query, idf: Mapping[str, float]) -
             chosen[i] = text
             length += len(text) + 1
     order = sorted(chosen, key=lambda i: (hits[units[i].hit_rank].chunk.start, i))
-    return [(chosen[i].rstrip("；;，,"), units[i].hit_rank) for i in order], source  # no dangling clause mark
+    pieces = [(chosen[i].rstrip("；;，,"), units[i].hit_rank) for i in order]  # no dangling clause mark
+    return Selection(pieces, source, scores[best], runner_up, units[best])
 
 
 def separator(before: str) -> str:

@@ -6,12 +6,11 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reportqa.answer.extract import answer_from_hits
 from reportqa.eval.datasets import DEFAULT_CLAIMS, DEFAULT_QA, QAItem, load_qa
 from reportqa.eval.metrics import (
     Outcome,
@@ -22,13 +21,12 @@ from reportqa.eval.metrics import (
     is_relevant,
     summarize,
 )
-from reportqa.index.query import analyze
 from reportqa.index.search import SearchWeights
 from reportqa.index.store import IndexProblem, current_version_path, read_manifest
 from reportqa.ingest.load import load_documents
 
 from reportqa.core.settings import Settings
-from reportqa.engine import CALIBRATION_FILE, Engine, build, open_engine
+from reportqa.engine import CALIBRATION_FILE, Engine, Trace, build, open_engine
 
 RANK_DEPTH = 10
 CITE_K = 5
@@ -44,20 +42,32 @@ class Result:
     confidence: float
 
 
-Variant = Callable[[str], Result]
+Variant = Callable[[QAItem], Result]
 
 
-def engine_variant(engine: Engine, weights: SearchWeights) -> Variant:
-    def run(question: str) -> Result:
-        query = analyze(question)
-        hits = engine.index.search(query, RANK_DEPTH, weights)
-        answer = answer_from_hits(question, hits[:CITE_K], query, engine.index.idf, engine.threshold)
-        # ranked as a reader sees them: the cited passages in the answer's order, then the rest of the search
-        shown = [c.chunk for c in answer.citations] or [h.chunk for h in hits[:CITE_K]]
-        ranked = [*shown, *(h.chunk for h in hits[CITE_K:])]
-        return Result([(chunk.doc, chunk.text) for chunk in ranked],
-                      [(c.chunk.doc, c.chunk.text) for c in answer.citations], answer.text, answer.abstained,
-                      answer.confidence)
+def result_of(trace: Trace) -> Result:
+    """Ranked as a reader sees them: the cited passages in the answer's order, then the rest of the pool."""
+    answer = trace.answer
+    shown = [c.chunk for c in answer.citations] or [h.chunk for h in trace.hits[:CITE_K]]
+    ids = {c.id for c in shown}
+    ranked = [*shown, *(h.chunk for h in trace.hits if h.chunk.id not in ids)][:RANK_DEPTH]
+    return Result([(chunk.doc, chunk.text) for chunk in ranked],
+                  [(c.chunk.doc, c.chunk.text) for c in answer.citations], answer.text, answer.abstained,
+                  answer.confidence)
+
+
+def engine_variant(engine: Engine, weights: SearchWeights | None = None) -> Variant:
+    """The product itself: Engine.run, as every surface calls it."""
+    def run(item: QAItem) -> Result:
+        return result_of(engine.run(item.question, CITE_K, weights=weights))
+
+    return run
+
+
+def fold_variant(engines: Mapping[int, Engine], fold_of_item: Callable[[QAItem], int]) -> Variant:
+    """Out of fold: each question is answered by the engine whose models never saw its fold."""
+    def run(item: QAItem) -> Result:
+        return result_of(engines[fold_of_item(item)].run(item.question, CITE_K))
 
     return run
 
@@ -68,8 +78,8 @@ def langchain_variant(settings: Settings) -> Variant:
     documents, _ = load_documents(settings.corpus)
     recipe = LangChainRecipe(documents, k=RANK_DEPTH)
 
-    def run(question: str) -> Result:
-        ranked = recipe.retrieve(question)[:RANK_DEPTH]
+    def run(item: QAItem) -> Result:
+        ranked = recipe.retrieve(item.question)[:RANK_DEPTH]
         top = ranked[0][1].replace("\n", "") if ranked else ""
         return Result(ranked, ranked[:CITE_K], top[:150], False, 1.0)
 
@@ -80,7 +90,7 @@ def score(items: Sequence[QAItem], variant: Variant) -> list[Outcome]:
     outcomes = []
     for item in items:
         started = time.perf_counter()
-        result = variant(item.question)
+        result = variant(item)
         seconds = time.perf_counter() - started
         flags = tuple(is_relevant(doc, text, item.gold) for doc, text in result.ranked)
         cited = tuple(is_relevant(doc, text, item.gold) for doc, text in result.cited)

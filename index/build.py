@@ -16,7 +16,7 @@ import numpy as np
 from reportqa.index.dense import DenseIndex
 from reportqa.index.embed import Embedder
 from reportqa.index.lexical import LexicalIndex
-from reportqa.index.models import CORPUS_STATIC, fit_static_model, load_embedder
+from reportqa.index.models import CORPUS_STATIC, embedder_fingerprint, fit_static_model, load_passage_embedder
 from reportqa.index.query import token_aliases
 from reportqa.index.store import (
     BIGRAM_DIR,
@@ -34,6 +34,7 @@ from reportqa.index.store import (
 )
 from reportqa.index.terms import TermCounts, counts_from_lists, tokenise_corpus
 from reportqa.index.text import bigrams, tokens
+from reportqa.index.vectors import VECTOR_CACHE_DIR, embed_units, save_units
 
 from reportqa.core.types import Chunk
 
@@ -68,6 +69,7 @@ class BuildRequest:
     extra: dict[str, Any] = field(default_factory=dict)
     tokens: Sequence[Sequence[str]] | None = None  # precomputed per chunk (the document cache); else tokenised here
     grams: Sequence[Sequence[str]] | None = None
+    models_dir: Path = Path("var/models")  # where converted encoders live (created offline when missing)
 
 
 def _quiet(_: str) -> None:
@@ -151,12 +153,16 @@ def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedd
         timings["fit"] = time.perf_counter() - started - sum(timings.values())
         progress("embedding chunks")
         vectors = static.encode_counts(words)  # jieba ran once, above
+        dense_unit = "chunk"
     else:
         if embedder is None:
             progress(f"loading embedding model {request.embed_model}")
-            embedder = load_embedder(request.embed_model)
-        progress("embedding chunks")
-        vectors = _encode(embedder, texts, progress)
+            embedder = load_passage_embedder(request.embed_model, request.models_dir)
+        progress("embedding the sentences and table rows of every chunk")
+        vectors, unit_table = embed_units(request.chunks, embedder, request.models_dir / VECTOR_CACHE_DIR,
+                                          embedder_fingerprint(embedder), progress)
+        save_units(partial, vectors, unit_table)
+        dense_unit = "unit"
     del words
     timings["embed"] = time.perf_counter() - started - sum(timings.values())
     progress(f"building the dense index over {len(vectors)} vectors")
@@ -173,6 +179,7 @@ def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedd
         "embed_model": request.embed_model,
         "embedder": embedder.name,
         "dimension": dimension,
+        "dense_unit": dense_unit,
         "dense_index": dense.params,
         "chunker": request.chunker,
         "corpus_hash": request.corpus_hash,

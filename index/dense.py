@@ -20,6 +20,7 @@ workers share the vectors and the graph through the page cache instead of each h
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,13 @@ class DenseIndex:
         k = max(1, min(k, self.size))
         scores, ids = self._index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
         return scores[0], ids[0]
+
+    def similarities(self, query: np.ndarray, ids: Sequence[int]) -> np.ndarray:
+        """Inner products of the query with the stored vectors of the given chunks (any index kind)."""
+        if not len(ids):
+            return np.zeros(0, dtype=np.float32)
+        stored = np.vstack([self._index.reconstruct(int(i)) for i in ids])
+        return np.asarray(stored @ np.asarray(query, dtype=np.float32).reshape(-1), dtype=np.float32)
 
     def save(self, path: Path) -> None:
         faiss.write_index(self._index, str(path))

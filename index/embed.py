@@ -17,7 +17,11 @@ class Embedder(Protocol):
     dimension: int
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-length float32 rows, one per text."""
+        """Unit-length float32 rows, one per passage."""
+        ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 rows, one per question (asymmetric models prefix questions differently)."""
         ...
 
 
@@ -28,19 +32,26 @@ def unit_rows(matrix: np.ndarray) -> np.ndarray:
 
 
 class SentenceTransformerEmbedder:
-    """A loaded sentence-transformers model, with an optional text transform applied before it."""
+    """A loaded sentence-transformers model, with an optional text transform and the model's query/passage prompts."""
 
     def __init__(self, model: Any, name: str, prepare: Callable[[str], str] | None = None,
-                 batch_size: int = 64) -> None:
+                 batch_size: int = 64, query_prefix: str = "", passage_prefix: str = "") -> None:
         self._model = model
         self.name = name
         get_dimension = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dimension = int(get_dimension())
         self._prepare = prepare
         self._batch_size = batch_size
+        self.query_prefix = query_prefix
+        self.passage_prefix = passage_prefix
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        return self.encode_prepared([self._prepare(t) for t in texts] if self._prepare else list(texts))
+        prepared = [self._prepare(t) for t in texts] if self._prepare else list(texts)
+        return self.encode_prepared([self.passage_prefix + t for t in prepared])
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        prepared = [self._prepare(t) for t in texts] if self._prepare else list(texts)
+        return self.encode_prepared([self.query_prefix + t for t in prepared])
 
     def encode_prepared(self, prepared: Sequence[str]) -> np.ndarray:
         """Encode texts that already went through the model's preparation step."""
@@ -72,6 +83,9 @@ class HashingEmbedder:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return unit_rows(np.stack([self._vector(t) for t in texts]))
 
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts)
+
 
 class StaticTableEmbedder:
     """A static-embedding model evaluated with numpy: the mean of token rows, unit length.
@@ -92,6 +106,9 @@ class StaticTableEmbedder:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.encode_prepared([self._prepare(t) for t in texts])
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encode(texts)  # a symmetric model: questions and passages share one space
 
     def encode_prepared(self, prepared: Sequence[str]) -> np.ndarray:
         if not prepared:

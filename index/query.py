@@ -52,6 +52,7 @@ class Query:
     dense_text: str
     english: bool
     wants: str | None  # "number", "org", "date", "place", "reason", "definition", "list" or None
+    asked: str = ""  # the question as written: what a multilingual encoder reads
 
 
 def _read_data(name: str) -> str:
@@ -243,7 +244,7 @@ def analyze(asked: str) -> Query:
         for gram in short_bigrams(alias):
             grams.setdefault(gram, ALIAS_WEIGHT)
     return Query(question, terms, grams, tuple(dict.fromkeys(core)), named, dense_text, english,
-                 expected_answer(asked))
+                 expected_answer(asked), asked)
 
 
 def preload() -> None:
@@ -297,4 +298,5 @@ def with_context(query: Query, context: Query, weight: float = 0.4) -> Query:
         grams.setdefault(gram, w * weight)
     years = tuple(t for t in context.core if t.isdigit() and len(t) == 4 and t not in query.core)
     return replace(query, terms=terms, grams=grams, core=query.core + years,
-                   dense_text=f"{query.dense_text} {context.dense_text}", wants=query.wants or context.wants)
+                   dense_text=f"{query.dense_text} {context.dense_text}", wants=query.wants or context.wants,
+                   asked=f"{query.asked} {context.asked}")

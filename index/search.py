@@ -18,6 +18,7 @@ from reportqa.index.fusion import fuse
 from reportqa.index.lexical import LexicalIndex
 from reportqa.index.models import CORPUS_STATIC, load_embedder
 from reportqa.index.query import Query, aliases
+from reportqa.index.rank_features import CandidateFacts, chunk_features, pool
 from reportqa.index.store import (
     BIGRAM_DIR,
     BM25_DIR,
@@ -31,10 +32,14 @@ from reportqa.index.store import (
     verify_files,
 )
 from reportqa.index.text import bigrams, covered_share, tagged, weighted_terms, without_spaces, word_frequency
+from reportqa.index.vectors import UnitTable, load_units
 
+from reportqa.core.learned import LinearModel, matrix
 from reportqa.core.types import Chunk, Hit
 
 CANDIDATES = 60
+QUERY_VECTOR_CACHE = 256
+UNITS_PER_CANDIDATE = 4  # unit neighbours fetched per candidate passage wanted (several units share a passage)
 NORMALIZED_CACHE = 50_000  # chunks whose comparison form is kept between queries
 COVERAGE_WEIGHT = 1.0
 UNKNOWN_WORD_PENALTY = 0.25  # confidence kept per name the corpus never uses
@@ -69,11 +74,18 @@ class SearchIndex:
     dense: DenseIndex
     embedder: Embedder
     idf: dict[str, float]
+    units: tuple[np.ndarray, UnitTable] | None = None  # unit vectors and which rows each chunk owns
     _normalized: dict[int, str] = field(default_factory=dict)
+    _query_vectors: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # a question term the corpus never uses is the rarest of all: its absence must weigh most
         self.unknown_idf = max(self.idf.values(), default=1.0) + 1.0
+        self._positions = {c.id: i for i, c in enumerate(self.chunks)}
+
+    def position(self, chunk_id: str) -> int:
+        """The index of a chunk in this version (where its vectors are)."""
+        return self._positions[chunk_id]
 
     def normalized_text(self, i: int) -> str:
         text = self._normalized.get(i)
@@ -127,10 +139,46 @@ class SearchIndex:
         if weights.bigram > 0:
             channels["bigram"] = _best_positive(self.bigram.scores(query.grams))
         if weights.dense > 0:
-            vector = self.embedder.encode([query.dense_text])[0]
-            sims, ids = self.dense.search(vector, CANDIDATES)
-            channels["dense"] = {int(i): float(s) for s, i in zip(sims, ids, strict=True) if i >= 0}
+            channels["dense"] = self.dense_candidates(query)
         return channels
+
+    def dense_candidates(self, query: Query) -> dict[int, float]:
+        """The CANDIDATES chunks nearest the question: by their own vectors, or by their best unit's."""
+        vector = self.query_vector(query)
+        if self.units is None:
+            sims, ids = self.dense.search(vector, CANDIDATES)
+            return {int(i): float(s) for s, i in zip(sims, ids, strict=True) if i >= 0}
+        sims, ids = self.dense.search(vector, CANDIDATES * UNITS_PER_CANDIDATE)
+        keep = ids >= 0
+        best: dict[int, float] = {}
+        for chunk, sim in zip(self.units[1].owners(ids[keep]).tolist(), sims[keep].tolist(), strict=True):
+            if chunk not in best:  # results come best first
+                best[chunk] = float(sim)
+                if len(best) == CANDIDATES:
+                    break
+        return best
+
+    def query_vector(self, query: Query) -> np.ndarray:
+        """The question's unit vector, computed once per question text (search and answer choice both read it).
+
+        The corpus-fitted model reads Chinese only, so it gets the translated text; an encoder reads the question
+        as asked.
+        """
+        text = query.dense_text if self.embedder.name == CORPUS_STATIC or not query.asked else query.asked
+        vector = self._query_vectors.get(text)
+        if vector is None:
+            if len(self._query_vectors) >= QUERY_VECTOR_CACHE:
+                self._query_vectors.clear()
+            vector = self._query_vectors[text] = self.embedder.encode_queries([text])[0]
+        return vector
+
+    def unit_similarities(self, query: Query, chunk_index: int) -> np.ndarray:
+        """Cosine of the question to each unit of a chunk (index.units order); empty without unit vectors."""
+        if self.units is None:
+            return np.zeros(0, dtype=np.float32)
+        vectors, table = self.units
+        rows = table.rows(chunk_index)
+        return np.asarray(vectors[rows.start : rows.stop] @ self.query_vector(query), dtype=np.float32)
 
     def search(self, query: Query, k: int, weights: SearchWeights) -> list[Hit]:
         """Fused candidates, reranked by coverage; each hit's confidence is its coverage, quartered for each
@@ -147,6 +195,38 @@ class SearchIndex:
                 | {"coverage": coverage[i], "confidence": coverage[i] * penalty})
             for i in ranked
         ]
+
+    def candidate_features(self, query: Query, weights: SearchWeights) -> dict[int, dict[str, float]]:
+        """Every channel's candidates with the ranker's features (index.rank_features): the pool a learned
+        ranker orders. The pool does not depend on how many hits are asked for."""
+        channels = self.channel_scores(query, weights)
+        candidates = pool(channels)
+        coverage = self.coverages(query, candidates)
+        chunk_level = self.units is None
+        vector = self.query_vector(query)
+        dense = (self.dense.similarities(vector, candidates) if chunk_level
+                 else np.zeros(len(candidates), dtype=np.float32))
+        facts = {}
+        for i, sim in zip(candidates, dense.tolist(), strict=True):
+            units = self.unit_similarities(query, i)
+            best_unit = float(units.max()) if len(units) else 0.0
+            chunk = self.chunks[i]
+            facts[i] = CandidateFacts(sim if chunk_level else best_unit, best_unit if len(units) else sim,
+                                      coverage[i], _HAS_NUMBER.search(chunk.text) is not None,
+                                      chunk.kind == "table")
+        return chunk_features(channels, facts, query.wants, query.english)
+
+    def ranked(self, query: Query, k: int, weights: SearchWeights, ranker: LinearModel) -> list[Hit]:
+        """The pool ordered by the learned ranker; a hit's channel scores are its features and `ranker`, its
+        score the ranker's logit."""
+        rows = self.candidate_features(query, weights)
+        ids = list(rows)
+        if not ids:
+            return []
+        scores = ranker.logits(matrix([rows[i] for i in ids], ranker.features)).tolist()
+        order = sorted(range(len(ids)), key=lambda j: (-scores[j], ids[j]))[:k]
+        return [Hit(self.chunks[ids[j]], float(scores[j]), rows[ids[j]] | {"ranker": float(scores[j])})
+                for j in order]
 
     def _rerank_bonus(self, query: Query, i: int, coverage: float) -> float:
         bonus = COVERAGE_WEIGHT * coverage
@@ -191,13 +271,15 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, expect: Mappin
         lexical = LexicalIndex.load(version / BM25_DIR, len(chunks))
         bigram = LexicalIndex.load(version / BIGRAM_DIR, len(chunks))
         dense = DenseIndex.load(version / FAISS_FILE)
+        units = load_units(version, len(chunks))
     except (OSError, ValueError, RuntimeError, TypeError, KeyError) as exc:
         raise IndexCorrupt(f"index version {version} cannot be read ({exc}); rebuild with reportqa index") from exc
     expected = manifest.get("n_chunks")
-    if not (len(chunks) == expected == dense.size):
+    dense_rows = units[1].size if units is not None else len(chunks)
+    if not (len(chunks) == expected and dense.size == dense_rows):
         raise IndexCorrupt(
             f"index version {version} is inconsistent: manifest says {expected} chunks, chunk store has "
-            f"{len(chunks)}, dense index has {dense.size}; rebuild with reportqa index"
+            f"{len(chunks)}, dense index has {dense.size} vectors for {dense_rows}; rebuild with reportqa index"
         )
     if dense.dimension != manifest.get("dimension"):
         raise IndexCorrupt(f"dense index dimension {dense.dimension} != manifest {manifest.get('dimension')}")
@@ -208,4 +290,4 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, expect: Mappin
         except Exception as exc:  # a damaged model folder fails in many library-specific ways
             raise IndexCorrupt(f"the embedding model of {version} cannot be loaded ({exc}); "
                                "rebuild with reportqa index") from exc
-    return SearchIndex(version, manifest, chunks, lexical, bigram, dense, embedder, idf)
+    return SearchIndex(version, manifest, chunks, lexical, bigram, dense, embedder, idf, units)

@@ -113,7 +113,8 @@ def _write(settings: Settings, documents: dict[str, Prepared], progress: Progres
                                    for name, p in documents.items()),
         embed_model=settings.embed_model,
         embed_dim=settings.embed_dim, chunker=chunker_manifest(settings),
-        tokens=[t for p in ordered for t in p.tokens], grams=[g for p in ordered for g in p.grams])
+        tokens=[t for p in ordered for t in p.tokens], grams=[g for p in ordered for g in p.grams],
+        models_dir=settings.models_dir)
     return build_index(settings.index_dir, request, progress=progress or default_progress())
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ from reportqa.answer.extract import answer_from_hits
 from reportqa.answer.followup import Turn, resolve
 from reportqa.answer.grounding import check_markers
 from reportqa.answer.llm import Generator
+from reportqa.answer.reader import UnitSimilarities
+from reportqa.answer.respond import Reading, respond
 from reportqa.answer.verify import Verdict, judge
 from reportqa.collection import (  # noqa: F401 - chunker_config re-exported
     IngestReport,
@@ -22,11 +24,12 @@ from reportqa.collection import (  # noqa: F401 - chunker_config re-exported
     clean_and_chunk,
     sync,
 )
+from reportqa.core.learned import ModelSet, load_model_set
 from reportqa.core.settings import Settings
 from reportqa.core.types import Answer, Chunk, Document, Hit
 from reportqa.draft import CheckedClaim
 from reportqa.index.build import Progress
-from reportqa.index.query import analyze, with_context
+from reportqa.index.query import Query, analyze, with_context
 from reportqa.index.search import SearchIndex, SearchWeights, open_index
 from reportqa.ingest.chunk import ChunkerConfig
 
@@ -63,17 +66,60 @@ def build(settings: Settings, progress: Progress | None = None) -> IngestReport:
     return sync(settings, progress)
 
 
-class Engine:
-    """A loaded index plus the settings that shape retrieval and answering."""
+ANSWER_POOL = 10  # hits the answer is chosen from, whatever top_k asks to list
 
-    def __init__(self, index: SearchIndex, settings: Settings, generator: Generator | None = None) -> None:
+
+@dataclass(frozen=True, slots=True)
+class Trace:
+    """One question's way through the system: what was asked, what was found, what was measured, what was said."""
+
+    question: str
+    query: Query
+    hits: tuple[Hit, ...]
+    reading: Reading
+
+    @property
+    def answer(self) -> Answer:
+        return self.reading.answer
+
+
+class Engine:
+    """A loaded index, the learned models and the settings that shape retrieval and answering."""
+
+    def __init__(self, index: SearchIndex, settings: Settings, generator: Generator | None = None,
+                 models: ModelSet | None = None) -> None:
         self.index = index
         self.settings = settings
         self.generator = generator
+        self.models = models if models is not None else ModelSet(Path(), {}, {})
         self.weights = SearchWeights(settings.bm25_weight, settings.dense_weight, settings.rerank,
                                      settings.bigram_weight)
+        learned = self.models.manifest.get("threshold") if self.models.get("answerability") else None
         self.threshold = (settings.abstain_threshold if settings.abstain_threshold is not None
-                          else calibrated_threshold())
+                          else float(learned) if learned is not None else calibrated_threshold())
+
+    def retrieve(self, query: Query, k: int, weights: SearchWeights | None = None) -> list[Hit]:
+        """The ranked hits: the learned ranker over the channels' pool when there is one, else the fused rules."""
+        ranker = self.models.get("ranker")
+        if ranker is not None:
+            return self.index.ranked(query, k, weights or self.weights, ranker)
+        return self.index.search(query, k, weights or self.weights)
+
+    def run(self, question: str, top_k: int | None = None, qid: str = "",
+            weights: SearchWeights | None = None) -> Trace:
+        """Analyse, retrieve a fixed pool, answer from it (or refuse); top_k only limits the citations listed."""
+        text = self.check_question(question)
+        query = analyze(text)
+        k = self.clamp_top_k(top_k)
+        hits = self.retrieve(query, max(k, ANSWER_POOL), weights)
+        reading = respond(text, query, hits, self.index.idf, self.models, self.threshold, self.unit_sims(query),
+                          len(self.index.unknown_names(query)), k, qid)
+        return Trace(text, query, tuple(hits), reading)
+
+    def unit_sims(self, query: Query) -> UnitSimilarities | None:
+        if self.index.units is None:
+            return None
+        return lambda hit: self.index.unit_similarities(query, self.index.position(hit.chunk.id))
 
     def check_question(self, question: str) -> str:
         text = question.strip()
@@ -92,14 +138,11 @@ class Engine:
 
     def search(self, question: str, top_k: int | None = None, weights: SearchWeights | None = None) -> list[Hit]:
         query = analyze(self.check_question(question))
-        return self.index.search(query, self.clamp_top_k(top_k), weights or self.weights)
+        return self.retrieve(query, self.clamp_top_k(top_k), weights)
 
     def ask(self, question: str, top_k: int | None = None, qid: str = "",
             weights: SearchWeights | None = None) -> Answer:
-        text = self.check_question(question)
-        query = analyze(text)
-        hits = self.index.search(query, self.clamp_top_k(top_k), weights or self.weights)
-        return answer_from_hits(text, hits, query, self.index.idf, self.threshold, qid)
+        return self.run(question, top_k, qid, weights).answer
 
 
     def chat(self, turns: Sequence[Turn], top_k: int | None = None) -> Answer:
@@ -153,4 +196,5 @@ def open_engine(settings: Settings) -> Engine:
     if settings.llm_base_url and settings.llm_model:
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         generator = Generator.from_settings(settings.llm_base_url, settings.llm_model, key)
-    return Engine(open_index(settings.index_dir, expect=expect), settings, generator)
+    return Engine(open_index(settings.index_dir, expect=expect), settings, generator,
+                  load_model_set(settings.learned_models))

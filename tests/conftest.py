@@ -114,7 +114,11 @@ def write_small_corpus(folder: Path) -> Path:
     return folder
 
 
+MODELS_DIR = ROOT / "var" / "models"  # the converted encoder and its vector cache, shared with `make index`
+
+
 def small_settings(index_dir: Path, corpus: Path, **overrides: object) -> Settings:
+    overrides.setdefault("models_dir", MODELS_DIR)
     return Settings(index_dir=index_dir, corpus=[corpus], embed_dim=SMALL_EMBED_DIM, **overrides)  # type: ignore[arg-type]
 
 
@@ -138,6 +142,6 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """The real corpus indexed with the default settings, built at most once per session (~20 s)."""
     from reportqa.engine import build
 
-    settings = Settings(index_dir=tmp_path_factory.mktemp("real_index"), corpus=[REAL_CORPUS])
+    settings = Settings(index_dir=tmp_path_factory.mktemp("real_index"), corpus=[REAL_CORPUS], models_dir=MODELS_DIR)
     build(settings)
     yield settings

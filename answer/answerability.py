@@ -1,0 +1,66 @@
+"""Whether to answer: one stage, one typed set of signals, one calibrated probability that the answer is right.
+
+The signals are what the earlier stages measured (how the best passage and the best sentence scored, how
+clearly they won, how close the encoder puts them to the question, what the question names that the corpus
+lacks, whether the answer states the kind of value asked for). A learned logistic model maps them to the
+probability that the chosen answer contains the right answer; the engine refuses below a threshold chosen on
+out-of-fold predictions. Without a model, today's rule stands: passage coverage, quartered per missing name
+and once more when the asked unit is absent.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from reportqa.answer.units import asked_measure, states
+
+from reportqa.core.learned import LinearModel, matrix
+
+SIGNALS = (
+    "ranker_top", "ranker_margin", "reader_top", "reader_margin", "unit_sim", "chunk_sim", "chunk_sim_margin",
+    "coverage", "unit_coverage", "unknown_names", "measure_missing", "english", "wants_number", "wants_entity",
+)
+MISSING_FACTOR = 0.25  # the rules' confidence kept per name the corpus lacks, and when the asked unit is absent
+
+
+@dataclass(frozen=True, slots=True)
+class Signals:
+    """What the answerability stage reads about one question and its chosen answer."""
+
+    ranker_top: float  # probability-scale score of the best passage
+    ranker_margin: float  # its lead over the second passage
+    reader_top: float  # the reader's probability for the chosen sentence (rules: its hand-weighted score)
+    reader_margin: float
+    unit_sim: float  # encoder cosine of the question and the chosen sentence
+    chunk_sim: float  # encoder cosine of the question and the best passage
+    chunk_sim_margin: float
+    coverage: float  # share of the question's terms the best passage writes
+    unit_coverage: float  # ... and the chosen sentence itself
+    unknown_names: int  # names in the question the corpus never writes
+    measure_missing: bool  # the question asks for a unit (多少颗, 哪一年, 谁) that the answer does not state
+    english: bool
+    wants_number: bool
+    wants_entity: bool
+
+    def row(self) -> dict[str, float]:
+        return {k: float(v) for k, v in asdict(self).items()}
+
+
+def measure_missing(question: str, answer_text: str) -> bool:
+    measure = asked_measure(question)
+    return bool(measure and answer_text and not states(answer_text, measure))
+
+
+def probability_correct(signals: Signals, model: LinearModel) -> float:
+    return float(model.probabilities(matrix([signals.row()], model.features))[0])
+
+
+def rule_confidence(signals: Signals) -> float:
+    """Today's confidence: coverage of the best passage, quartered per missing name and for a missing unit."""
+    factor = MISSING_FACTOR ** (signals.unknown_names + int(signals.measure_missing))
+    return signals.coverage * factor
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(x, 40.0), -40.0)))

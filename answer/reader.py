@@ -1,0 +1,97 @@
+"""The reader: how likely each candidate sentence or table row is to answer the question.
+
+Features of a (question, unit) pair: the encoder's cosine of the two (precomputed unit vectors), how much of
+the question the unit writes (idf-weighted, aliases counted, the passage's subject discounted), whether it
+holds the kind of value asked for, and how the ranker placed its passage. A learned logistic model turns them
+into a probability; without one, today's hand-weighted sum (extract.score_unit) scores the units.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from reportqa.answer.extract import (
+    RANK_PRIOR,
+    AnswerTerms,
+    Unit,
+    _flat,
+    present,
+    type_bonus,
+    value_follows,
+    weight_share,
+    year_conflict,
+)
+from reportqa.index.query import Query
+
+from reportqa.core.learned import LinearModel, matrix
+from reportqa.core.types import Hit
+
+UNIT_FEATURES = (
+    "sim", "sim_gap", "sim_rank", "own_cov", "topic_cov", "type_match", "value_follows", "year_conflict",
+    "chunk_rr", "chunk_gap", "chunk_prior", "length", "table_row",
+)
+UnitSimilarities = Callable[[Hit], np.ndarray]  # encoder cosines of the question to a hit's units, in unit order
+
+
+@dataclass(frozen=True, slots=True)
+class ReadUnit:
+    """A candidate unit with the reader's features."""
+
+    unit: Unit
+    features: dict[str, float]
+
+
+def unit_features(units: Sequence[Unit], sims: Sequence[float], hits: Sequence[Hit], query: Query,
+                  terms: AnswerTerms) -> list[dict[str, float]]:
+    """One feature dict per unit (sims: the encoder cosine of each unit, in the same order)."""
+    top_sim = max(sims, default=0.0)
+    order = sorted(range(len(sims)), key=lambda j: -sims[j])
+    sim_rank = {j: r for r, j in enumerate(order)}
+    top_score = hits[0].score if hits else 0.0
+    rows = []
+    for j, (unit, sim) in enumerate(zip(units, sims, strict=True)):
+        flat = _flat(unit.text)
+        own = present(terms, flat)
+        with_topic = own | present(terms, _flat(unit.topic)) if unit.topic else own
+        hit = hits[unit.hit_rank]
+        rows.append({
+            "sim": float(sim),
+            "sim_gap": float(sim) - top_sim,
+            "sim_rank": 1.0 / (1 + sim_rank[j]),
+            "own_cov": weight_share(terms, own),
+            "topic_cov": weight_share(terms, with_topic),
+            "type_match": type_bonus(unit.text, query.wants),
+            "value_follows": value_follows(flat, query),
+            "year_conflict": year_conflict(flat, query),
+            "chunk_rr": 1.0 / (1 + unit.hit_rank),
+            "chunk_gap": max(hit.score - top_score, -10.0),
+            "chunk_prior": RANK_PRIOR[unit.hit_rank] if unit.hit_rank < len(RANK_PRIOR) else 0.0,
+            "length": math.log1p(len(unit.text)),
+            "table_row": float(hits[unit.hit_rank].chunk.kind == "table"),
+        })
+    return rows
+
+
+def similarities_of(units: Sequence[Unit], hits: Sequence[Hit], unit_sims: UnitSimilarities | None,
+                    passage_units: Callable[[Hit, int], list[Unit]]) -> list[float]:
+    """The encoder cosine of each unit, from the index's precomputed vectors (0 where there are none)."""
+    if unit_sims is None:
+        return [0.0] * len(units)
+    by_rank: dict[int, Mapping[str, float]] = {}
+    for rank in sorted({u.hit_rank for u in units}):
+        texts = [u.text for u in passage_units(hits[rank], rank)]
+        values = unit_sims(hits[rank]).tolist()
+        by_rank[rank] = dict(zip(texts, values, strict=False)) if len(values) == len(texts) else {}
+    return [float(by_rank[u.hit_rank].get(u.text, 0.0)) for u in units]
+
+
+def read(units: Sequence[Unit], sims: Sequence[float], hits: Sequence[Hit], query: Query, terms: AnswerTerms,
+         reader: LinearModel) -> tuple[list[float], list[dict[str, float]]]:
+    """(the reader's probability that each unit answers the question, the features it read)."""
+    rows = unit_features(units, sims, hits, query, terms)
+    if not rows:
+        return [], []
+    return reader.probabilities(matrix(rows, reader.features)).tolist(), rows

@@ -1,0 +1,115 @@
+"""The answer stage: choose the sentences, measure the signals, decide whether to answer, number the citations.
+
+The same path serves the rules-only baseline (no learned models: hand-weighted sentence scores and coverage as
+confidence) and the learned system (the reader scores sentences, the answerability model gives the
+probability that the answer is right). The answer is chosen from a fixed pool of hits; `top_k` only limits how
+many citations are listed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from reportqa.answer.answerability import (
+    Signals,
+    measure_missing,
+    probability_correct,
+    rule_confidence,
+    sigmoid,
+)
+from reportqa.answer.extract import (
+    AnswerTerms,
+    Selection,
+    Unit,
+    UnitScorer,
+    _flat,
+    answer_coverage,
+    answer_terms,
+    choose_units,
+    join_pieces,
+    passage_units,
+    rule_scorer,
+)
+from reportqa.answer.reader import UnitSimilarities, read, similarities_of
+from reportqa.index.query import Query
+
+from reportqa.core.learned import ModelSet
+from reportqa.core.types import Answer, Citation, Hit
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the answer stage decided and why."""
+
+    answer: Answer
+    selection: Selection
+    signals: Signals | None
+
+
+def learned_scorer(reader_model: object, hits: Sequence[Hit], query: Query,
+                   unit_sims: UnitSimilarities | None) -> UnitScorer:
+    def score(units: Sequence[Unit], terms: AnswerTerms) -> list[float]:
+        sims = similarities_of(units, hits, unit_sims, passage_units)
+        probabilities, _ = read(units, sims, hits, query, terms, reader_model)  # type: ignore[arg-type]
+        return probabilities
+
+    return score
+
+
+def measure_signals(question: str, query: Query, hits: Sequence[Hit], selection: Selection, text: str,
+                    idf: Mapping[str, float], unit_sims: UnitSimilarities | None, unknown_names: int) -> Signals:
+    top = hits[0].channel_scores
+    second = hits[1].channel_scores if len(hits) > 1 else {}
+    ranker_top = sigmoid(top["ranker"]) if "ranker" in top else hits[0].score
+    ranker_next = (sigmoid(second["ranker"]) if "ranker" in second else hits[1].score) if len(hits) > 1 else 0.0
+    best = selection.best
+    unit_sim = similarities_of([best], hits, unit_sims, passage_units)[0] if best else 0.0
+    sims = [h.channel_scores.get("dense", 0.0) for h in hits]
+    return Signals(
+        ranker_top=ranker_top, ranker_margin=ranker_top - ranker_next,
+        reader_top=selection.best_score, reader_margin=selection.best_score - selection.runner_up,
+        unit_sim=unit_sim, chunk_sim=sims[0], chunk_sim_margin=sims[0] - max(sims[1:], default=0.0),
+        coverage=top.get("coverage", 0.0),
+        unit_coverage=answer_coverage(answer_terms(query, idf), _flat(best.text)) if best else 0.0,
+        unknown_names=unknown_names, measure_missing=measure_missing(question, text), english=query.english,
+        wants_number=query.wants in {"number", "date"}, wants_entity=query.wants in {"org", "place"})
+
+
+def respond(question: str, query: Query, hits: Sequence[Hit], idf: Mapping[str, float], models: ModelSet,
+            threshold: float, unit_sims: UnitSimilarities | None, unknown_names: int, top_k: int,
+            qid: str = "") -> Reading:
+    """Answer from the pool of hits, or refuse when the answer is unlikely to be right."""
+    if not hits:
+        return Reading(_refusal(question, qid, 0.0), Selection([], None), None)
+    reader_model = models.get("reader")
+    scorer = (learned_scorer(reader_model, hits, query, unit_sims) if reader_model is not None
+              else rule_scorer(query))
+    selection = choose_units(hits, query, idf, scorer)
+    text = join_pieces([p for p, _ in selection.pieces])
+    signals = measure_signals(question, query, hits, selection, text, idf, unit_sims, unknown_names)
+    judge = models.get("answerability")
+    confidence = probability_correct(signals, judge) if judge is not None else rule_confidence(signals)
+    if confidence < threshold or not selection.pieces:
+        return Reading(_refusal(question, qid, confidence), selection, signals)
+    ordered = listed(hits, selection, top_k)
+    number = {id(hit): n for n, hit in enumerate(ordered, start=1)}
+    citations = tuple(Citation(n, hit.chunk, hit.score) for n, hit in enumerate(ordered, start=1))
+    answer = Answer(question=question, text=text, abstained=False, citations=citations, id=qid,
+                    confidence=confidence, source=1,
+                    pieces=tuple((p, number[id(hits[h])]) for p, h in selection.pieces))
+    return Reading(answer, selection, signals)
+
+
+def listed(hits: Sequence[Hit], selection: Selection, top_k: int) -> list[Hit]:
+    """The passage of the best sentence first, the rest in ranked order (the sentence that answers is better
+    evidence of relevance than the passage score), cut to top_k but never dropping a passage the answer quotes."""
+    source = selection.source or 0
+    ordered = [source, *(i for i in range(len(hits)) if i != source)]
+    shown = ordered[:top_k]
+    shown += [i for i in dict.fromkeys(h for _, h in selection.pieces) if i not in shown]
+    return [hits[i] for i in shown]
+
+
+def _refusal(question: str, qid: str, confidence: float) -> Answer:
+    return Answer(question=question, text="", abstained=True, citations=(), id=qid, confidence=confidence)

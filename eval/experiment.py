@@ -1,0 +1,156 @@
+"""`make eval`: the learned system out of fold beside the baselines, per set and per type, and the rule ablation.
+
+    python -m reportqa.eval.experiment [--report eval/reports] [--cmrc ../shared/benchmarks/cmrc2018]
+
+1. Trains the ranker, reader and answerability model k-fold on the report sets and CMRC 2018 (eval.train).
+2. Scores every set with: the learned system out of fold (each question answered by models that never saw
+   its fold), rules only (today's system: the corpus-fitted LSA and hand-weighted rules), BM25 alone, the
+   neural channel alone, the fast tier alone and the LangChain recipe.
+3. Ablation: each rule family's features removed, the whole k-fold training redone, the pooled out-of-fold
+   figures compared with the full feature set.
+The sealed set is not touched here: `reportqa eval --qa eval/sealed/qa.jsonl` scores it with the shipped models.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from reportqa.core.learned import LinearModel, ModelSet
+from reportqa.core.settings import Settings
+from reportqa.engine import Engine
+from reportqa.eval.datasets import QAItem, load_qa
+from reportqa.eval.harness import (
+    Variant,
+    engine_variant,
+    evaluate,
+    fold_variant,
+    langchain_variant,
+)
+from reportqa.eval.learn import calibration_error, fold_of
+from reportqa.eval.train import FOLDS, TRAIN_SETS, Example, load_examples, train
+from reportqa.index.search import SearchWeights
+
+BM25_ONLY = SearchWeights(bm25=1.0, dense=0.0, rerank=False, bigram=0.0)
+DENSE_ONLY = SearchWeights(bm25=0.0, dense=1.0, rerank=False, bigram=0.0)
+
+# each rule family and the learned features that carry it (removing them is the ablation)
+RULE_FAMILIES: dict[str, tuple[str, ...]] = {
+    "question-type cues (wants: number/date/org/place...)": (
+        "number_match", "type_match", "wants_number", "wants_entity"),
+    "value right after the asked term": ("value_follows",),
+    "year conflict": ("year_conflict",),
+    "rank prior": ("chunk_prior",),
+    "unit the question asks for (answer/units.py)": ("measure_missing",),
+    "names the corpus lacks (tagger, company suffix)": ("unknown_names",),
+    "term coverage (idf, aliases, subject discount)": ("coverage", "own_cov", "topic_cov", "unit_coverage"),
+}
+
+
+def without(models_features: Mapping[str, Sequence[str]], dropped: set[str]) -> dict[str, tuple[str, ...]]:
+    return {role: tuple(f for f in features if f not in dropped) for role, features in models_features.items()}
+
+
+def fold_engines(base: Engine, fold_models: Mapping[int, Mapping[str, LinearModel]], threshold: float
+                 ) -> dict[int, Engine]:
+    engines = {}
+    for fold, models in fold_models.items():
+        engine = Engine(base.index, base.settings, None, ModelSet(Path(), {"threshold": threshold}, dict(models)))
+        engine.threshold = threshold
+        engines[fold] = engine
+    return engines
+
+
+def item_folds(examples: Sequence[Example]) -> Callable[[QAItem], int]:
+    table = {ex.item.id: ex.fold for ex in examples}
+    return lambda item: table[item.id]
+
+
+def rules_engine(index_dir: Path) -> Engine:
+    from reportqa.eval.harness import ensure_index
+
+    return ensure_index(Settings(index_dir=index_dir, embed_model="corpus-static"))
+
+
+def score_sets(sets: Mapping[str, Sequence[QAItem]], variants_of: Callable[[str], dict[str, Variant]],
+               show: Callable[[str], None]) -> dict[str, Any]:
+    reports = {}
+    for name, items in sets.items():
+        show(f"scoring {name} ({len(items)} questions)")
+        reports[name] = evaluate(items, variants_of(name))
+    return reports
+
+
+def reliability(examples: Sequence[Example], oof: Mapping[int, float], right: Mapping[int, bool]
+                ) -> dict[str, Any]:
+    probabilities = [oof[id(ex)] for ex in examples if ex.source != "cmrc"]
+    outcomes = [right[id(ex)] for ex in examples if ex.source != "cmrc"]
+    error, curve = calibration_error(probabilities, outcomes)
+    return {"ece": round(error, 4), "curve": curve, "questions": len(probabilities)}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from reportqa.eval.harness import ensure_index
+    from reportqa.eval.report import write_experiment
+
+    parser = argparse.ArgumentParser(prog="python -m reportqa.eval.experiment", description=__doc__.splitlines()[0])
+    parser.add_argument("--report", type=Path, default=Path("eval/reports/experiment"))
+    parser.add_argument("--index-dir", type=Path, default=Path("var/index"))
+    parser.add_argument("--static-index-dir", type=Path, default=Path("var/index-static"))
+    parser.add_argument("--cmrc", type=Path, default=None)
+    parser.add_argument("--cmrc-index-dir", type=Path, default=Path("var/cmrc-index"))
+    parser.add_argument("--cmrc-limit", type=int, default=None)
+    parser.add_argument("--folds", type=int, default=FOLDS)
+    parser.add_argument("--no-ablation", action="store_true")
+    args = parser.parse_args(argv)
+
+    def show(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    engine = ensure_index(Settings(index_dir=args.index_dir))
+    static = rules_engine(args.static_index_dir)
+    cmrc = None
+    if args.cmrc:
+        cmrc_engine = ensure_index(Settings(index_dir=args.cmrc_index_dir, corpus=[args.cmrc / "corpus.jsonl"]))
+        cmrc = (cmrc_engine, args.cmrc / "qa.jsonl")
+    examples = load_examples(engine, TRAIN_SETS, args.folds, cmrc, args.cmrc_limit)
+    show(f"training on {len(examples)} questions, {args.folds} folds")
+    result = train(examples, args.folds, show)
+    folds_of = item_folds(examples)
+    learned = fold_engines(engine, result["fold_models"], result["threshold"])
+    sets = {path: load_qa(Path(path)) for path in TRAIN_SETS}
+
+    def report_variants(_: str) -> dict[str, Variant]:
+        return {"learned (out of fold)": fold_variant(learned, folds_of),
+                "rules only (today)": engine_variant(static),
+                "bm25": engine_variant(Engine(engine.index, engine.settings), BM25_ONLY),
+                "neural (e5) alone": engine_variant(Engine(engine.index, engine.settings), DENSE_ONLY),
+                "fast tier (corpus LSA) alone": engine_variant(static, DENSE_ONLY),
+                "langchain": langchain_variant(engine.settings)}
+
+    report: dict[str, Any] = {"sets": score_sets(sets, report_variants, show)}
+    if cmrc is not None:
+        cmrc_items = load_qa(cmrc[1])[: args.cmrc_limit]
+        cmrc_learned = fold_engines(cmrc[0], result["fold_models"], result["threshold"])
+        report["sets"]["cmrc"] = evaluate(cmrc_items, {
+            "learned (out of fold)": fold_variant(cmrc_learned, folds_of),
+            "rules only": engine_variant(Engine(cmrc[0].index, cmrc[0].settings)),
+            "bm25": engine_variant(Engine(cmrc[0].index, cmrc[0].settings), BM25_ONLY)})
+    report["threshold"] = result["threshold"]
+    report["reliability"] = reliability(examples, result["oof_probability"], result["right"])
+    report["weights"] = {role: dict(zip(m.features, m.weights.round(3).tolist(), strict=True))
+                         for role, m in result["models"].items()}
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    write_experiment(report, args.report)
+    print(json.dumps({"threshold": result["threshold"], "report": str(args.report)}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

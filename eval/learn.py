@@ -1,0 +1,73 @@
+"""Fitting the small linear models (scikit-learn's logistic regression) and choosing folds and thresholds."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from reportqa.core.learned import LinearModel, matrix
+
+DEFAULT_C = 1.0
+SEED = 0
+
+
+def fit_linear(rows: Sequence[Mapping[str, float]], labels: Sequence[int], features: Sequence[str],
+               c: float = DEFAULT_C, balanced: bool = False, seed: int = SEED) -> LinearModel:
+    """A standardised L2 logistic regression; a feature with no spread gets scale 1 (and learns ~nothing)."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = matrix(rows, features)
+    y = np.asarray(labels, dtype=np.int64)
+    if len(set(y.tolist())) < 2:
+        raise ValueError(f"cannot fit on {len(y)} examples of a single class")
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    model = LogisticRegression(C=c, class_weight="balanced" if balanced else None, max_iter=2000,
+                               random_state=seed)
+    model.fit((x - mean) / scale, y)
+    return LinearModel(tuple(features), mean, scale, model.coef_[0].astype(np.float64), float(model.intercept_[0]))
+
+
+def fold_of(key: str, folds: int) -> int:
+    """A stable fold for a group key (question id, or passage id for passage benchmarks)."""
+    return int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % folds
+
+
+def refusal_threshold(answerable: Sequence[float], max_refused: float = 0.05) -> float:
+    """The highest threshold that refuses at most `max_refused` of the answerable questions' probabilities."""
+    if not answerable:
+        return 0.0
+    ordered = sorted(answerable)
+    allowed = int(np.floor(max_refused * len(ordered)))  # this many may fall below the threshold
+    return float(ordered[allowed]) if allowed < len(ordered) else float(ordered[-1])
+
+
+def calibration_error(probabilities: Sequence[float], outcomes: Sequence[bool], bins: int = 10
+                      ) -> tuple[float, list[dict[str, float]]]:
+    """Expected calibration error over equal-count bins, and the reliability curve (predicted vs observed)."""
+    if not probabilities:
+        return 0.0, []
+    order = np.argsort(np.asarray(probabilities))
+    p = np.asarray(probabilities)[order]
+    o = np.asarray(outcomes, dtype=np.float64)[order]
+    curve, error = [], 0.0
+    for part in np.array_split(np.arange(len(p)), bins):
+        if not len(part):
+            continue
+        predicted, observed = float(p[part].mean()), float(o[part].mean())
+        error += len(part) / len(p) * abs(predicted - observed)
+        curve.append({"predicted": round(predicted, 4), "observed": round(observed, 4), "n": len(part)})
+    return error, curve
+
+
+def auc(positive: Sequence[float], negative: Sequence[float]) -> float:
+    """Probability that a random positive scores above a random negative (ties count half)."""
+    if not positive or not negative:
+        return float("nan")
+    pos, neg = np.asarray(positive), np.asarray(negative)
+    greater = (pos[:, None] > neg[None, :]).sum()
+    ties = (pos[:, None] == neg[None, :]).sum()
+    return float((greater + 0.5 * ties) / (len(pos) * len(neg)))

@@ -1,0 +1,54 @@
+"""What a passage is read as when answering: its sentences, or its table rows rendered with their header.
+
+The same units are embedded at index time and scored at answer time, so both read them from here.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from reportqa.index.text import without_spaces
+
+from reportqa.core.text import is_caption, split_sentences
+from reportqa.core.types import Chunk
+
+_SOURCE_NOTE = re.compile(r"(?:数据|资料)?来源\s*[:：]|sources?\s*:", re.IGNORECASE)  # "来源：IDC": attribution
+
+
+def passage_topic(chunk: Chunk) -> str:
+    """Section path and first sentence: a later sentence ("本鱼为肉食性") is still about that subject."""
+    first = chunk.text.split("\n", 1)[0]
+    spans = split_sentences(first)
+    return f"{chunk.section} {first[: spans[0][1]] if spans else first}"
+
+
+def table_row_units(text: str) -> list[str]:
+    """Rows rendered with the header: "AI芯片：2026年预测 约2,400亿美元；CAGR 23%"."""
+    rows = [[cell.strip() for cell in r.split("\t")] for r in text.split("\n") if r.strip()]
+    if len(rows) < 2:
+        return [" ".join(r) for r in rows]
+    header, body = rows[0], rows[1:]
+    rendered = []
+    for row in body:
+        pairs = [f"{h} {v}".strip() for h, v in zip(header[1:], row[1:], strict=False) if v and v != "-"]
+        rendered.append(f"{row[0]}：" + "；".join(pairs))
+    return rendered
+
+
+def chunk_units(chunk: Chunk) -> tuple[str, ...]:
+    """The answerable units of a chunk, in reading order: no captions, source notes or restated headings."""
+    if chunk.kind == "table":
+        units = table_row_units(chunk.text)
+    else:
+        heading = flat(f"{chunk.title} {chunk.section}")
+        units = [paragraph[a:b].strip() for paragraph in chunk.text.split("\n")
+                 for a, b in split_sentences(paragraph)
+                 if flat(paragraph[a:b]) not in heading]  # a title line restates, it doesn't answer
+    return tuple(u for u in units if u and not is_caption(u) and not _SOURCE_NOTE.match(u))
+
+
+@lru_cache(maxsize=8192)
+def flat(text: str) -> str:
+    """Whitespace-free normalised text: the form in which terms are looked up in a unit."""
+    return without_spaces(text)

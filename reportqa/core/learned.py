@@ -1,0 +1,118 @@
+"""Small learned models as data: standardised features, a linear score, a logistic probability.
+
+A model is a JSON file (feature names, means, scales, weights, bias) so that serving needs numpy only and a
+reader can see what each feature weighs. `ModelSet` is a folder of such files plus `manifest.json` (their
+digests, the data and seed they were trained with, their out-of-fold metrics), checked when loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+MODELS_MANIFEST = "manifest.json"
+
+
+class ModelFileError(RuntimeError):
+    """A learned model that cannot be used; the message says which file and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinearModel:
+    """logit = bias + Σ weight · (x - mean) / scale over named features; probability = sigmoid(logit)."""
+
+    features: tuple[str, ...]
+    mean: np.ndarray
+    scale: np.ndarray
+    weights: np.ndarray
+    bias: float
+
+    def logits(self, rows: np.ndarray) -> np.ndarray:
+        """Scores of a (n, len(features)) matrix in the model's feature order."""
+        x = np.asarray(rows, dtype=np.float64).reshape(-1, len(self.features))
+        return ((x - self.mean) / self.scale) @ self.weights + self.bias
+
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        return 1.0 / (1.0 + np.exp(-np.clip(self.logits(rows), -40, 40)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"features": list(self.features), "mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "weights": self.weights.tolist(), "bias": self.bias}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> LinearModel:
+        features = tuple(str(f) for f in data["features"])
+        arrays = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "weights")]
+        if any(a.shape != (len(features),) for a in arrays) or not np.all(arrays[1] > 0):
+            raise ValueError("mean, scale and weights must have one positive-scale entry per feature")
+        return cls(features, arrays[0], arrays[1], arrays[2], float(data["bias"]))
+
+
+def matrix(rows: Sequence[Mapping[str, float]], features: Sequence[str]) -> np.ndarray:
+    """Feature dicts → a matrix in the given order (a missing feature is 0)."""
+    return np.array([[row.get(f, 0.0) for f in features] for row in rows], dtype=np.float64).reshape(
+        len(rows), len(features))
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSet:
+    """The learned models the engine uses, by role (ranker, reader, answerability, ...), and their manifest."""
+
+    folder: Path
+    manifest: dict[str, Any]
+    models: dict[str, LinearModel]
+
+    def get(self, role: str) -> LinearModel | None:
+        return self.models.get(role)
+
+    @property
+    def digest(self) -> str:
+        """One identity for the whole set: what an index records it was built beside."""
+        files = self.manifest.get("files", {})
+        return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def load_model_set(folder: Path) -> ModelSet:
+    """Read and verify every model the manifest lists (digests must match); an absent folder is an empty set."""
+    manifest_path = folder / MODELS_MANIFEST
+    if not manifest_path.is_file():
+        return ModelSet(folder, {}, {})
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        files = dict(manifest["files"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"{manifest_path} cannot be read ({exc}); retrain with: make train-reader") from exc
+    models = {}
+    for role, entry in files.items():
+        path = folder / str(entry["file"])
+        try:
+            if file_digest(path) != entry["sha256"]:
+                raise ValueError("its digest differs from the manifest")
+            models[role] = LinearModel.from_json(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ModelFileError(f"learned model {path} cannot be used ({exc}); retrain with: make train-reader"
+                                 ) from exc
+    return ModelSet(folder, manifest, models)
+
+
+def write_model_set(folder: Path, models: Mapping[str, LinearModel], facts: Mapping[str, Any]) -> ModelSet:
+    """Write each model as <role>.json and a manifest with their digests and the given training facts."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for role, model in models.items():
+        path = folder / f"{role}.json"
+        path.write_text(json.dumps(model.to_json(), indent=1), encoding="utf-8")
+        files[role] = {"file": path.name, "sha256": file_digest(path)}
+    manifest = {**facts, "files": files}
+    (folder / MODELS_MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    return load_model_set(folder)
