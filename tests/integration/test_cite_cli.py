@@ -13,8 +13,8 @@ from reportqa.core.settings import Settings
 
 from ..conftest import AI_DOC, CHIP_DOC, SMALL_DOCS
 
-CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "text",
-                   "score"}
+CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "page_end",
+                   "text", "score"}
 RESULT_FIELDS = {"id", "claim", "verdict", "report_value", "claim_value", "support", "citations"}
 BATCH_FIELDS = {"id", "claim", "verdict", "report_value", "citations"}
 Capture = pytest.CaptureFixture[str]
