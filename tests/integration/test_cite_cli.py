@@ -234,7 +234,7 @@ def test_a_draft_without_claims_exits_2_saying_why(small_index: Settings, tmp_pa
 
 def test_neither_draft_nor_batch_exits_2(small_index: Settings, capsys: Capture) -> None:
     assert cite(small_index) == 2
-    assert_refused(capsys, "give a draft file or --batch FILE")
+    assert_refused(capsys, "give a draft file", "--batch FILE")
 
 
 def test_missing_index_exits_2(tmp_path: Path, draft: Path, capsys: Capture) -> None:
