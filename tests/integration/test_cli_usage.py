@@ -185,3 +185,20 @@ def test_page_end_for_a_passage_across_a_page_break(tmp_path: Path, capsys: Capt
     assert main(["ask", "--index-dir", index_dir, "储能项目的投资回收期缩短到多少年？"]) == 0
     text = capsys.readouterr().out
     assert "storage.pdf:" in text and "(pages 1–2)" in text
+
+
+def test_a_missing_optional_package_names_its_extra(monkeypatch: pytest.MonkeyPatch, capsys: Capture) -> None:
+    def needs_matplotlib(_: argparse.Namespace) -> int:
+        raise ModuleNotFoundError("No module named 'matplotlib'", name="matplotlib")
+
+    monkeypatch.setitem(reportqa.cli.COMMANDS, "eval", needs_matplotlib)
+    assert main(["eval"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "reportqa eval: needs matplotlib, which the [eval] extra installs: pip install 'reportqa[eval]'"]
+
+
+def test_a_misspelt_variable_is_warned_about(small_index: Settings, monkeypatch: pytest.MonkeyPatch,
+                                            capsys: Capture) -> None:
+    monkeypatch.setenv("REPORTQA_TOPK", "3")
+    assert main(["docs", "--index-dir", str(small_index.index_dir), "--json"]) == 0
+    assert "reportqa: warning: REPORTQA_TOPK is not a setting (did you mean REPORTQA_TOP_K?)" in capsys.readouterr().err
