@@ -117,8 +117,10 @@ def server(served: Served) -> str:
     return served.url
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """One Chromium per test module: Playwright's sync API holds an event loop on the main thread while it runs,
+    which later tests' asyncio.run() must not find."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
     from playwright.sync_api import sync_playwright
