@@ -7,10 +7,12 @@ import { LABELS, highlightRanges, joinLines, languageOf } from "./text.js";
 
 const VERDICTS = {
   zh: { supported: "有依据", contradicted: "与报告矛盾", unsupported: "未找到依据", report: "报告原文", draft: "草稿",
-    line: (n) => "第 " + n + " 行", none: "没有检索到相关段落。", support: "支持度", more: (n) => " · 另有 " + n + " 处相关段落" },
+    line: (n) => "第 " + n + " 行", none: "没有检索到相关段落。", support: "支持度", more: (n) => " · 另有 " + n + " 处相关段落",
+    total: (n) => "共 " + n + " 条陈述：", empty: "草稿中没有找到可核查的陈述句。" },
   en: { supported: "supported", contradicted: "contradicted", unsupported: "unsupported", report: "The report says",
     draft: "Draft", line: (n) => "line " + n, none: "No related passage found.", support: "support",
-    more: (n) => " · " + n + " more related passages" },
+    more: (n) => " · " + n + " more related passages", total: (n) => n + " claims:",
+    empty: "The draft has no sentence that states something to check." },
 };
 const KINDS = ["supported", "contradicted", "unsupported"];
 const EXPORT_NAME = "draft-checked.md";
@@ -88,9 +90,9 @@ async function submitDraft() {
     const count = Object.fromEntries(KINDS.map((k) => [k, 0]));
     for (const r of results) count[KINDS.includes(r.verdict) ? r.verdict : "unsupported"] += 1;
     status.replaceChildren(el("div", { class: "summary" },
-      el("span", { text: "共 " + results.length + " 条陈述：" }),
+      el("span", { text: words.total(results.length) }),
       ...KINDS.map((v) => el("span", { class: "verdict verdict-" + v, text: words[v] + " " + count[v] }))));
-    if (!results.length) status.append(el("p", { text: "草稿中没有找到可核查的陈述句。" }));
+    if (!results.length) status.append(el("p", { text: words.empty }));
     claims.replaceChildren(...results.map((r) => renderClaim(r, words, LABELS[lang])));
     state.markdown = typeof data.markdown === "string" ? data.markdown : null;
     exportButton.disabled = !state.markdown;

@@ -39,3 +39,8 @@ def test_a_draft_check_flags_the_wrong_figure_and_exports_markdown(page: Any, sh
 
     page.fill("#draft", DRAFT + "补充一句。")
     assert page.locator("#export-md").is_disabled()  # an export must be of the text that was checked
+    page.fill("#draft", "Global AI spending is expected to reach 3.1 trillion dollars in 2026.")
+    page.click("#check")
+    page.locator(".claim").first.wait_for(state="visible")
+    assert page.locator("#cite-status").inner_text().startswith("1 claims:")
+    assert page.locator(".claim .verdict").inner_text() in {"supported", "contradicted", "unsupported"}
