@@ -12,12 +12,16 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install index serve test test-fast lint eval eval-cmrc calibrate bench check-reliability clean
+.PHONY: install index serve test test-fast check-install lint eval eval-cmrc calibrate bench check-reliability clean
+
+# torch is not pinned in the package metadata: install the CPU build first, or pip pulls the CUDA one (GBs).
+# Elsewhere: make install TORCH="torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+TORCH ?= torch==2.13.0
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0   # the CPU build; an unpinned torch pulls CUDA
+	$(BIN)/python -m pip install -q $(TORCH)
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $@
 
@@ -33,7 +37,11 @@ test: install
 	$(BIN)/python -m pytest -q
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not integration and not browser"
+	$(BIN)/python -m pytest -q -m "not integration and not browser and not install"
+
+# a clean virtualenv, the CPU torch, then pip install '.[llm]': reportqa --version, and no eval packages in core
+check-install: install
+	$(BIN)/python -m pytest -q -m install tests/packaging
 
 # mypy cannot follow package-dir mapping, so it reads a tree of links laid out as the installed package
 lint: install

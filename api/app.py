@@ -15,13 +15,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, JSONResponse
+from reportqa.api.assets import router as assets_router
 from reportqa.api.chat import router as chat_router
 from reportqa.api.deps import EngineDep, EngineHolder, HolderDep, require_key
+from reportqa.api.docs_assets import router as docs_router
 from reportqa.api.documents import router as documents_router
+from reportqa.api.feedback import router as feedback_router
 from reportqa.api.limits import AccessLog, BodyLimit, Overload
 from reportqa.api.schemas import AnswerOut, AskRequest, CiteOut, CiteRequest, ErrorOut, Health, SearchOut, SearchRequest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from reportqa import __version__
 from reportqa.contract import answer_json, hits_json, verdict_json
 from reportqa.core.settings import Settings
 from reportqa.draft import render_markdown, results_json
@@ -96,7 +100,7 @@ def create_app(settings: Settings, holder: EngineHolder | None = None, warm: boo
             await run_in_threadpool(warm_up, app.state.holder)
         yield
 
-    app = FastAPI(title="reportqa", version="0.1.0", lifespan=lifespan,
+    app = FastAPI(title="reportqa", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Questions over Chinese research reports, answered with exact citations.")
     app.state.settings = settings
     app.state.holder = holder or EngineHolder(settings)
@@ -145,4 +149,7 @@ def create_app(settings: Settings, holder: EngineHolder | None = None, warm: boo
 
     app.include_router(chat_router, dependencies=guarded, responses=ERRORS)
     app.include_router(documents_router, dependencies=guarded, responses=ERRORS)
+    app.include_router(feedback_router, dependencies=guarded, responses=ERRORS)
+    app.include_router(docs_router)  # /docs, /redoc and their files: no CDN
+    app.include_router(assets_router)  # the page's styles, scripts and favicon
     return app

@@ -66,7 +66,8 @@ def _stream(answer: Answer, model: str) -> Iterator[str]:
     for start in range(0, len(content), STREAM_PIECE_CHARS):
         yield event({"content": content[start : start + STREAM_PIECE_CHARS]})
     yield event({}, "stop", citations=citations_json(answer.citations),
-                resolved_question=answer.resolved_question)
+                resolved_question=answer.resolved_question, abstained=answer.abstained,
+                confidence=round(answer.confidence, 4))
     yield "data: [DONE]\n\n"
 
 

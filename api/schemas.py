@@ -65,6 +65,7 @@ class CitationOut(BaseModel):
     line_start: int
     line_end: int
     page: int | None
+    page_end: int | None = Field(None, description="last page of a passage that crosses a page break")
     text: str
     score: float
 

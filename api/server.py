@@ -22,7 +22,7 @@ from types import FrameType
 
 import uvicorn
 
-from reportqa.core.settings import Settings, load_settings
+from reportqa.core.settings import Settings, project_settings
 
 logger = logging.getLogger("reportqa.server")
 
@@ -34,7 +34,7 @@ def app_from_env() -> object:
     """uvicorn factory for worker processes: settings come from REPORTQA_* variables."""
     from reportqa.api.app import create_app
 
-    return create_app(load_settings(), warm=True)
+    return create_app(project_settings(), warm=True)
 
 
 def serve(settings: Settings) -> int:

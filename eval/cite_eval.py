@@ -12,6 +12,7 @@ from reportqa.answer.numbers import quantities
 from reportqa.eval.datasets import read_jsonl
 from reportqa.eval.metrics import floors_missed, shares_substring, squash
 
+from reportqa.core.progress import SILENT, Progress, for_stream
 from reportqa.core.settings import Settings
 from reportqa.engine import Engine
 
@@ -33,14 +34,14 @@ def citation_right(row: dict[str, Any], doc: str, text: str) -> bool:
     return doc == row.get("doc") and shares_substring(evidence, squash(text), min(len(evidence) // 2, 20))
 
 
-def score_claims(engine: Engine, rows: list[dict[str, Any]]) -> dict[str, Any]:
+def score_claims(engine: Engine, rows: list[dict[str, Any]], progress: Progress = SILENT) -> dict[str, Any]:
     per_label: dict[str, list[bool]] = {label: [] for label in LABELS}
     top_right: dict[str, list[bool]] = {"supported": [], "contradicted": []}
     values: list[bool] = []
     confusion: dict[str, dict[str, int]] = {a: dict.fromkeys(LABELS, 0) for a in LABELS}
     started = time.perf_counter()
     details = []
-    for row in rows:
+    for row in progress.track(rows, len(rows), "claims"):
         verdict = engine.cite(str(row["claim"]))
         gold = str(row["verdict"])
         per_label[gold].append(verdict.verdict == gold)
@@ -87,7 +88,7 @@ def run_cite_eval(settings: Settings, path: Path, report_dir: Path | None, floor
     from reportqa.eval.harness import ensure_index
 
     engine = ensure_index(settings)
-    result = score_claims(engine, read_jsonl(path))
+    result = score_claims(engine, read_jsonl(path), for_stream(sys.stderr))
     summary = {k: v for k, v in result.items() if k != "details"}
     print(json.dumps(summary, ensure_ascii=False, indent=1))
     if report_dir:

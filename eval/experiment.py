@@ -21,9 +21,6 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reportqa.core.learned import LinearModel, ModelSet
-from reportqa.core.settings import Settings
-from reportqa.engine import Engine
 from reportqa.eval.datasets import QAItem, load_qa
 from reportqa.eval.harness import (
     Variant,
@@ -32,9 +29,13 @@ from reportqa.eval.harness import (
     fold_variant,
     langchain_variant,
 )
-from reportqa.eval.learn import calibration_error, fold_of
+from reportqa.eval.learn import calibration_error
 from reportqa.eval.train import FOLDS, TRAIN_SETS, Example, load_examples, train
 from reportqa.index.search import SearchWeights
+
+from reportqa.core.learned import LinearModel, ModelSet
+from reportqa.core.settings import Settings
+from reportqa.engine import Engine
 
 BM25_ONLY = SearchWeights(bm25=1.0, dense=0.0, rerank=False, bigram=0.0)
 DENSE_ONLY = SearchWeights(bm25=0.0, dense=1.0, rerank=False, bigram=0.0)

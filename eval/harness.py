@@ -25,6 +25,7 @@ from reportqa.index.search import SearchWeights
 from reportqa.index.store import IndexProblem, current_version_path, read_manifest
 from reportqa.ingest.load import load_documents
 
+from reportqa.core.progress import SILENT, Progress, for_stream
 from reportqa.core.settings import Settings
 from reportqa.engine import CALIBRATION_FILE, Engine, Trace, build, open_engine
 
@@ -86,9 +87,9 @@ def langchain_variant(settings: Settings) -> Variant:
     return run
 
 
-def score(items: Sequence[QAItem], variant: Variant) -> list[Outcome]:
+def score(items: Sequence[QAItem], variant: Variant, progress: Progress = SILENT, name: str = "") -> list[Outcome]:
     outcomes = []
-    for item in items:
+    for item in progress.track(items, len(items), f"{name or 'questions'}: questions"):
         started = time.perf_counter()
         result = variant(item)
         seconds = time.perf_counter() - started
@@ -112,7 +113,7 @@ def ensure_index(settings: Settings) -> Engine:
         return open_engine(settings)
     except IndexProblem:
         print(f"building index in {settings.index_dir} …", file=sys.stderr)
-        build(settings)
+        build(settings, for_stream(sys.stderr))
         return open_engine(settings)
 
 
@@ -129,10 +130,10 @@ def variants_for(names: Sequence[str], engine: Engine, settings: Settings) -> di
     return {name: table[name]() for name in names}
 
 
-def evaluate(items: Sequence[QAItem], variants: dict[str, Variant]) -> dict[str, Any]:
+def evaluate(items: Sequence[QAItem], variants: dict[str, Variant], progress: Progress = SILENT) -> dict[str, Any]:
     report: dict[str, Any] = {"questions": len(items), "variants": {}}
     for name, variant in variants.items():
-        outcomes = score(items, variant)
+        outcomes = score(items, variant, progress, name)
         report["variants"][name] = {
             "overall": summarize(outcomes),
             "by_type": by_type(outcomes),
@@ -170,7 +171,7 @@ def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
     if args.calibrate:
         engine.threshold = 0.0
     names = args.variant or (["hybrid"] if args.calibrate else list(ALL_VARIANTS))
-    report = evaluate(items, variants_for(names, engine, settings))
+    report = evaluate(items, variants_for(names, engine, settings), for_stream(sys.stderr))
     report["qa"] = str(args.qa or DEFAULT_QA)
     report["index"] = engine.index.manifest.get("embed_model")
     if args.calibrate:

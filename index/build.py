@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from reportqa.index.terms import TermCounts, counts_from_lists, tokenise_corpus
 from reportqa.index.text import bigrams, tokens
 from reportqa.index.vectors import VECTOR_CACHE_DIR, embed_units, save_units
 
+from reportqa.core.progress import track
 from reportqa.core.types import Chunk
 
 IDF_FILE = "idf.json"
@@ -76,27 +76,11 @@ def _quiet(_: str) -> None:
     return None
 
 
-def default_progress() -> Progress:
-    if not sys.stderr.isatty():
-        return _quiet
-
-    def show(stage: str) -> None:
-        print(f"  {stage}", file=sys.stderr, flush=True)
-
-    return show
-
-
 def _encode(embedder: Embedder, texts: Sequence[str], progress: Progress) -> np.ndarray:
     batch = 512
-    parts = []
-    show_bar = progress is not _quiet and len(texts) > batch
-    iterator: Any = range(0, len(texts), batch)
-    if show_bar:
-        from tqdm import tqdm
-
-        iterator = tqdm(iterator, desc="embedding", unit="batch", file=sys.stderr)
-    for start in iterator:
-        parts.append(embedder.encode(texts[start : start + batch]))
+    starts = range(0, len(texts), batch)
+    parts = [embedder.encode(texts[start : start + batch])
+             for start in track(progress, starts, len(starts), f"embedding {len(texts)} chunks (batches of {batch})")]
     return np.vstack(parts) if parts else np.zeros((0, embedder.dimension), dtype=np.float32)
 
 

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 Encode = Callable[[Sequence[str]], np.ndarray]
-Progress = Callable[[int, int], None]  # (texts embedded so far, texts to embed)
+Batches = Callable[[Sequence[int], int], Iterable[int]]  # wraps the batch starts, e.g. with a progress bar
 BATCH = 64
 
 
@@ -42,18 +42,17 @@ class VectorCache:
             return
         self._rows = {bytes(k): v for k, v in zip(keys, vectors, strict=True)}
 
-    def vectors(self, texts: Sequence[str], encode: Encode, dimension: int,
-                progress: Progress | None = None) -> np.ndarray:
+    def vectors(self, texts: Sequence[str], encode: Encode, dimension: int, batches: Batches | None = None
+                ) -> np.ndarray:
         """One unit row per text, from the cache where it has the text, else embedded now (in batches)."""
         keys = [text_key(t) for t in texts]
         missing = list(dict.fromkeys(k for k in keys if k not in self._rows))
         by_key = {k: t for k, t in zip(keys, texts, strict=True)}
-        for start in range(0, len(missing), BATCH):
+        starts = list(range(0, len(missing), BATCH))
+        for start in batches(starts, len(starts)) if batches else starts:
             batch = missing[start : start + BATCH]
             for key, vector in zip(batch, encode([by_key[k] for k in batch]), strict=True):
                 self._rows[key] = np.asarray(vector, dtype=np.float32)
-            if progress:
-                progress(min(start + BATCH, len(missing)), len(missing))
         if not keys:
             return np.zeros((0, dimension), dtype=np.float32)
         return np.stack([self._rows[k] for k in keys]).astype(np.float32)

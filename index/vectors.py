@@ -10,8 +10,6 @@ and embedding only the units halves the build. Answer choice reads the same vect
 from __future__ import annotations
 
 import json
-import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +17,9 @@ from pathlib import Path
 import numpy as np
 from reportqa.index.embed import Embedder
 from reportqa.index.units import chunk_units
-from reportqa.index.vector_cache import VectorCache
+from reportqa.index.vector_cache import BATCH, VectorCache
 
+from reportqa.core.progress import track
 from reportqa.core.types import Chunk
 
 UNIT_VECTORS = "units.npy"
@@ -46,39 +45,17 @@ class UnitTable:
         return int(self.offsets[-1]) if len(self.offsets) else 0
 
 
-def embed_with_progress(label: str, report: Callable[[str], None]) -> Callable[[int, int], None]:
-    """A progress callback: a tqdm bar with ETA on a terminal, a line every tenth of the work otherwise."""
-    state: dict[str, object] = {"bar": None, "shown": 0, "start": time.perf_counter()}
-
-    def update(done: int, total: int) -> None:
-        if sys.stderr.isatty():
-            if state["bar"] is None:
-                from tqdm import tqdm
-
-                state["bar"] = tqdm(total=total, desc=label, unit="text", file=sys.stderr)
-            bar = state["bar"]
-            bar.update(done - bar.n)  # type: ignore[attr-defined]
-            if done >= total:
-                bar.close()  # type: ignore[attr-defined]
-            return
-        if done - int(state["shown"]) >= max(total // 10, 1) or done >= total:  # type: ignore[call-overload]
-            state["shown"] = done
-            elapsed = time.perf_counter() - float(state["start"])  # type: ignore[arg-type]
-            report(f"{label}: {done}/{total} texts ({elapsed:.0f} s)")
-
-    return update
-
-
 def embed_units(chunks: Sequence[Chunk], embedder: Embedder, cache_dir: Path, fingerprint: str,
-                report: Callable[[str], None]) -> tuple[np.ndarray, UnitTable]:
+                progress: Callable[[str], None]) -> tuple[np.ndarray, UnitTable]:
     """(unit vectors, unit table); texts already in the cache are not embedded again."""
     cache = VectorCache(cache_dir, fingerprint)
     units = [chunk_units(c) for c in chunks]
     offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
     np.cumsum([len(u) for u in units], out=offsets[1:])
     flat_units = [u for group in units for u in group]
+    what = f"embedding {len(flat_units)} sentences and rows (new ones, batches of {BATCH})"
     vectors = cache.vectors(flat_units, embedder.encode, embedder.dimension,
-                            embed_with_progress("embedding sentences", report))
+                            lambda starts, n: track(progress, starts, n, what))
     cache.save()
     return vectors, UnitTable(offsets)
 

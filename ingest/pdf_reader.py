@@ -12,6 +12,7 @@ from pathlib import Path
 from pypdf import PageObject, PasswordType, PdfReader
 from pypdf.errors import DependencyError
 from reportqa.ingest.decoding import SourceError
+from reportqa.ingest.pdf_headings import Fragment, effective_size, line_sizes, mark_headings
 from reportqa.ingest.sources import CONTROL_CHARS, read_nonempty, reason, usable_title
 
 from reportqa.core.types import Document
@@ -31,13 +32,18 @@ def read_pdf(path: Path, title: str | None = None) -> Document:
     if PDF_MAGIC not in data[:PDF_HEADER_WINDOW]:
         raise SourceError("not a PDF (content does not match the extension)")
     reader = _open_pdf(data)
-    texts = [_page_text(page, number) for number, page in enumerate(reader.pages, start=1)]
+    pages = [_page_text(page, number) for number, page in enumerate(reader.pages, start=1)]
+    texts = [text for text, _ in pages]
     if is_scanned(texts):
         with_text = text_pages(texts)
         layer = f"only {with_text} of {len(texts)} pages have a text layer" if with_text else "no text layer"
         raise SourceError(f"scanned PDF: {layer} (OCR it first)")
-    text, starts = join_pages(strip_running_lines(texts))
-    return Document(doc=path.name, title=title or _pdf_title(reader) or path.stem, text=text, pages=starts)
+    split = [text.split("\n") for text in texts]
+    marked, first_heading = mark_headings([(lines, line_sizes(lines, runs))
+                                           for lines, (_, runs) in zip(split, pages, strict=True)])
+    text, starts = join_pages(strip_running_lines(["\n".join(lines) for lines in marked]))
+    own_title = _pdf_title(reader) or first_heading
+    return Document(doc=path.name, title=title or own_title or path.stem, text=text, pages=starts)
 
 
 def _open_pdf(data: bytes) -> PdfReader:
@@ -57,13 +63,20 @@ def _open_pdf(data: bytes) -> PdfReader:
     return reader
 
 
-def _page_text(page: PageObject, number: int) -> str:
+def _page_text(page: PageObject, number: int) -> tuple[str, list[Fragment]]:
+    """The page's text, and its runs with the size each was drawn at (for headings)."""
+    runs: list[Fragment] = []
+
+    def visit(text: str, ctm: Sequence[float], matrix: Sequence[float], _font: object, size: float) -> None:
+        if text.strip():
+            runs.append((CONTROL_CHARS.sub("", text), effective_size(size, matrix, ctm)))
+
     try:
-        raw = page.extract_text() or ""
+        raw = page.extract_text(visitor_text=visit) or ""
     except Exception as exc:  # a damaged content stream: say which page, rather than index a gap
         raise SourceError(f"broken PDF: page {number}: {reason(exc)}") from exc
     lines = [line.strip() for line in CONTROL_CHARS.sub("", raw.replace("\r\n", "\n").replace("\r", "\n")).split("\n")]
-    return _tabulate(page, "\n".join(lines).strip("\n"))
+    return _tabulate(page, "\n".join(lines).strip("\n")), runs
 
 
 def _squeeze(line: str) -> str:

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from reportqa.core.progress import SILENT, Progress
+
 Handler = Callable[[str, str], dict[str, Any]]
 
 
@@ -49,8 +51,11 @@ def process_lines(lines: Iterable[str], field: str, handler: Handler,
 
 
 def run_file(source: Path, out: TextIO, field: str, handler: Handler,
-             on_error: Callable[[str, str, str], dict[str, Any]]) -> None:
+             on_error: Callable[[str, str, str], dict[str, Any]], progress: Progress = SILENT) -> None:
     """Process a JSONL file into `out`, one JSON line per input line (undecodable bytes replaced, not fatal)."""
     with source.open(encoding="utf-8", errors="replace") as lines:
-        for row in process_lines(lines, field, handler, on_error):
+        total = sum(1 for _ in lines)
+        lines.seek(0)
+        counted = progress.track(lines, total, f"{source.name}: lines")
+        for row in process_lines(counted, field, handler, on_error):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")

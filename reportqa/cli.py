@@ -1,86 +1,54 @@
-"""The reportqa command: parses arguments and dispatches to library functions."""
+"""The reportqa command: runs a parsed command against the library; output, errors and exit codes live here."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
+import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-from reportqa.core.settings import Settings, load_settings
+from reportqa.cli_parser import build_parser
+from reportqa.core.progress import for_stream
+from reportqa.core.settings import (
+    HOME_VARIABLE,
+    PACKAGE_ROOT,
+    Settings,
+    SettingsError,
+    find_home,
+    load_settings,
+    unknown_variables,
+)
 
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--index-dir", type=Path, default=None, help="index folder (REPORTQA_INDEX_DIR)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="reportqa", description="Answers with exact citations over reports.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("index", help="build the index from the corpus")
-    _common(p)
-    p.add_argument("--corpus", type=Path, nargs="+", default=None, help="folders, files or JSONL documents")
-    p.add_argument("--embed-model", default=None, help="corpus-static (default), minilm, a folder or hub name")
-    p.add_argument("--if-missing", action="store_true", help="do nothing when a current index exists")
-
-    p = sub.add_parser("add", help="add or replace documents without rebuilding the rest")
-    _common(p)
-    p.add_argument("paths", type=Path, nargs="+", help="files or folders")
-
-    p = sub.add_parser("remove", help="remove documents from the index")
-    _common(p)
-    p.add_argument("docs", nargs="+", help="document names as `reportqa docs` lists them")
-
-    p = sub.add_parser("docs", help="list the indexed documents")
-    _common(p)
-
-    p = sub.add_parser("ask", help="answer a question, or a JSONL batch of them")
-    _common(p)
-    p.add_argument("question", nargs="?", help="the question")
-    p.add_argument("--json", action="store_true", help="print the answer JSON")
-    p.add_argument("--top-k", type=int, default=None)
-    p.add_argument("--batch", type=Path, help='JSONL input, one {"id", "question"} per line')
-    p.add_argument("--out", type=Path, help="JSONL output for --batch (default: stdout)")
-
-    p = sub.add_parser("cite", help="match every claim of a draft, or a JSONL batch of claims, to its source")
-    _common(p)
-    p.add_argument("draft", nargs="?", type=Path, help="Markdown or plain-text draft")
-    p.add_argument("--format", choices=["json", "markdown"], default="json")
-    p.add_argument("--batch", type=Path, help='JSONL input, one {"id", "claim"} per line')
-    p.add_argument("--out", type=Path, help="output file (default: stdout)")
-
-    p = sub.add_parser("serve", help="serve the HTTP API")
-    _common(p)
-    p.add_argument("--host", default=None)
-    p.add_argument("--port", type=int, default=None)
-    p.add_argument("--workers", type=int, default=None)
-
-    p = sub.add_parser("eval", help="score retrieval and answers on a reference set")
-    _common(p)
-    p.add_argument("--qa", type=Path, default=None, help="reference Q&A JSONL (default: eval/qa.jsonl)")
-    p.add_argument("--corpus", type=Path, nargs="+", default=None)
-    p.add_argument("--variant", nargs="+", default=None, help="bm25 dense hybrid langchain (default: all)")
-    p.add_argument("--report", type=Path, default=None, help="folder for report.json/report.md/plots")
-    p.add_argument("--limit", type=int, default=None, help="only the first N questions")
-    p.add_argument("--cite", action="store_true", help="score citation verdicts on eval/claims.jsonl")
-    p.add_argument("--calibrate", action="store_true", help="store the calibrated abstention threshold")
-    p.add_argument("--min", type=Path, default=None, help="JSON of metric floors; exit 1 if any is missed")
-    return parser
+STDIN = "-"
+CLOSED_PIPE_STATUS = 141  # 128 + SIGPIPE: what a command killed by a closed pipe returns in a shell
+OPTIONAL_EXTRAS = {"matplotlib": "eval", "rank_bm25": "eval", "langchain_community": "eval",
+                   "langchain_classic": "eval", "langchain_text_splitters": "eval", "langchain_openai": "llm"}
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return load_settings(index_dir=args.index_dir, corpus=getattr(args, "corpus", None),
+    args.home = find_home(Path.cwd(), os.environ, PACKAGE_ROOT)
+    return load_settings(args.home, index_dir=args.index_dir, corpus=getattr(args, "corpus", None),
                          embed_model=getattr(args, "embed_model", None), host=getattr(args, "host", None),
                          port=getattr(args, "port", None), workers=getattr(args, "workers", None))
+
+
+def _human(args: argparse.Namespace) -> bool:
+    """Tables for a person: stdout is a terminal and JSON was not asked for."""
+    return not getattr(args, "json", False) and sys.stdout.isatty()
+
+
+def _show(args: argparse.Namespace, data: Any, human: Callable[[Any], str]) -> None:
+    print(human(data) if _human(args) else json.dumps(data, ensure_ascii=False))
 
 
 def cmd_index(args: argparse.Namespace) -> int:
     from reportqa.engine import build
     from reportqa.index.store import IndexProblem, current_version_path, read_manifest
+    from reportqa.terminal import ingest_summary
 
     settings = _settings(args)
     if args.if_missing:
@@ -90,32 +58,39 @@ def cmd_index(args: argparse.Namespace) -> int:
             return 0
         except IndexProblem as exc:  # none yet, or one this version cannot read: build it
             print(f"building the index ({exc})", file=sys.stderr)
-    report = build(settings)
-    for skipped in report.skipped:
-        print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
-    print(json.dumps(report.as_json(), ensure_ascii=False))
+    report = build(settings, for_stream(sys.stderr))
+    if not _human(args):
+        for skipped in report.skipped:
+            print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
+    _show(args, report.as_json(), ingest_summary)
     return 0
 
 
 def cmd_add(args: argparse.Namespace) -> int:
     from reportqa.collection import add
+    from reportqa.terminal import ingest_summary
 
-    report = add(_settings(args), args.paths)
-    print(json.dumps(report.as_json(), ensure_ascii=False))
+    _show(args, add(_settings(args), args.paths, for_stream(sys.stderr)).as_json(), ingest_summary)
     return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
     from reportqa.collection import remove
+    from reportqa.terminal import ingest_summary
 
-    print(json.dumps(remove(_settings(args), args.docs).as_json(), ensure_ascii=False))
+    _show(args, remove(_settings(args), args.docs, for_stream(sys.stderr)).as_json(), ingest_summary)
     return 0
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
     from reportqa.collection import listing
+    from reportqa.terminal import documents_table
 
-    for row in listing(_settings(args)):
+    rows = listing(_settings(args))
+    if _human(args):
+        print(documents_table(rows))
+        return 0
+    for row in rows:
         print(json.dumps(row, ensure_ascii=False))
     return 0
 
@@ -129,23 +104,40 @@ def _output(path: Path | None) -> Iterator[TextIO]:
         yield out
 
 
+def _text_argument(value: str) -> str:
+    """The argument itself, or standard input when it is "-"."""
+    return sys.stdin.read().strip() if value == STDIN else value
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from reportqa.batch import run_file
     from reportqa.contract import answer_json, error_json, format_answer
     from reportqa.engine import open_engine
 
     if not args.batch and not args.question:
-        print("reportqa ask: give a question or --batch FILE", file=sys.stderr)
+        print("reportqa ask: give a question, - to read it from standard input, or --batch FILE", file=sys.stderr)
         return 2
+    question = _text_argument(args.question) if args.question else ""
     engine = open_engine(_settings(args))
     if args.batch:
         with _output(args.out) as out:
             run_file(args.batch, out, "question", lambda qid, q: answer_json(engine.ask(q, args.top_k, qid)),
-                     error_json)
+                     error_json, for_stream(sys.stderr))
         return 0
-    answer = engine.ask(args.question, args.top_k)
+    answer = engine.ask(question, args.top_k)
     print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
     return 0
+
+
+def _read_draft(name: str) -> str:
+    from reportqa.ingest.decoding import SourceError, decode
+
+    if name == STDIN:
+        return sys.stdin.read()
+    try:
+        return decode(Path(name).read_bytes())
+    except SourceError as exc:
+        raise SourceError(f"{name}: {exc}") from exc
 
 
 def cmd_cite(args: argparse.Namespace) -> int:
@@ -153,25 +145,26 @@ def cmd_cite(args: argparse.Namespace) -> int:
     from reportqa.contract import cite_error_json, verdict_json
     from reportqa.draft import render_markdown, results_json
     from reportqa.engine import open_engine
-    from reportqa.ingest.decoding import SourceError, decode
+    from reportqa.terminal import verdicts_table
 
     if not args.batch and not args.draft:
-        print("reportqa cite: give a draft file or --batch FILE", file=sys.stderr)
+        print("reportqa cite: give a draft file, - to read it from standard input, or --batch FILE", file=sys.stderr)
         return 2
+    form = "json" if args.json else args.format
+    draft = _read_draft(args.draft) if args.draft and not args.batch else ""
     engine = open_engine(_settings(args))
     if args.batch:
         with _output(args.out) as out:
-            run_file(args.batch, out, "claim", lambda qid, c: verdict_json(engine.cite(c), qid), cite_error_json)
+            run_file(args.batch, out, "claim", lambda qid, c: verdict_json(engine.cite(c), qid), cite_error_json,
+                     for_stream(sys.stderr))
         return 0
     # the draft is read and checked before --out is opened: a bad draft must not leave an empty output behind
-    try:
-        draft = decode(args.draft.read_bytes())
-    except SourceError as exc:
-        raise SourceError(f"{args.draft}: {exc}") from exc
     checked = engine.cite_draft(draft)
     with _output(args.out) as out:
-        if args.format == "markdown":
+        if form == "markdown":
             out.write(render_markdown(draft, checked))
+        elif form is None and args.out is None and sys.stdout.isatty():
+            out.write(verdicts_table(results_json(checked)) + "\n")
         else:
             out.write(json.dumps({"results": results_json(checked)}, ensure_ascii=False, indent=1) + "\n")
     return 0
@@ -193,16 +186,48 @@ COMMANDS = {"index": cmd_index, "add": cmd_add, "remove": cmd_remove, "docs": cm
             "cite": cmd_cite, "serve": cmd_serve, "eval": cmd_eval}
 
 
+def _where_hint(args: argparse.Namespace, message: str) -> str:
+    """A missing index, when no project folder was found: say how the command finds one."""
+    if "no index" in message and getattr(args, "home", None) is None and args.index_dir is None:
+        return (f" (no reportqa project found from {Path.cwd()}: run in the project folder, "
+                f"or set {HOME_VARIABLE} to it)")
+    return ""
+
+
+def _quiet_closed_pipe() -> int:
+    """The reader went away (`| head`): point stdout at /dev/null so the exit flush cannot raise again."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return CLOSED_PIPE_STATUS
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from reportqa.engine import QuestionError
     from reportqa.index.store import IndexProblem
     from reportqa.ingest.decoding import SourceError
 
     args = build_parser().parse_args(argv)
+    for note in unknown_variables(os.environ):
+        print(f"reportqa: warning: {note}", file=sys.stderr)
     try:
-        return COMMANDS[args.command](args)
+        status = COMMANDS[args.command](args)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        return _quiet_closed_pipe()
+    except SettingsError as exc:
+        print(f"reportqa: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:
+        extra = OPTIONAL_EXTRAS.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"reportqa {args.command}: needs {exc.name}, which the [{extra}] extra installs: "
+              f"pip install 'reportqa[{extra}]'", file=sys.stderr)
+        return 2
     except (IndexProblem, SourceError, QuestionError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"reportqa {args.command}: {exc}", file=sys.stderr)
+        print(f"reportqa {args.command}: {exc}{_where_hint(args, str(exc))}", file=sys.stderr)
         return 2
 
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reportqa.core.progress import SILENT, track
 from reportqa.core.settings import Settings
 from reportqa.core.types import Chunk, Document
-from reportqa.index.build import BuildRequest, Progress, build_index, default_progress, search_text
+from reportqa.index.build import BuildRequest, Progress, build_index, search_text
 from reportqa.index.doccache import DocCache, Prepared, cache_key
 from reportqa.index.store import IndexProblem, content_hash, corpus_hash_of, current_version_path, read_manifest
 from reportqa.index.text import bigrams, tokens, words
@@ -115,7 +116,7 @@ def _write(settings: Settings, documents: dict[str, Prepared], progress: Progres
         embed_dim=settings.embed_dim, chunker=chunker_manifest(settings),
         tokens=[t for p in ordered for t in p.tokens], grams=[g for p in ordered for g in p.grams],
         models_dir=settings.models_dir)
-    return build_index(settings.index_dir, request, progress=progress or default_progress())
+    return build_index(settings.index_dir, request, progress=progress or SILENT)
 
 
 def _apply(settings: Settings, incoming: Sequence[Document], remove: Iterable[str], replace_all: bool,
@@ -126,7 +127,7 @@ def _apply(settings: Settings, incoming: Sequence[Document], remove: Iterable[st
     documents, duplicates = _without_duplicates(incoming, {k: v for k, v in base.items()
                                                            if k not in {d.doc for d in incoming}})
     new_set = dict(base)
-    for doc in documents:
+    for doc in track(progress or SILENT, documents, len(documents), "documents (clean, chunk, tokenise)"):
         new_set[doc.doc] = prepare(doc, settings, cache)
     if not new_set:
         raise IndexProblem("nothing to index: no readable documents")

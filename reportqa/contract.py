@@ -22,6 +22,7 @@ def citation_json(n: int, chunk: Chunk, score: float) -> dict[str, Any]:
         "line_start": chunk.line_start,
         "line_end": chunk.line_end,
         "page": chunk.page,
+        "page_end": chunk.page_end,
         "text": chunk.text,
         "score": round(float(score), 4),
     }
@@ -71,6 +72,15 @@ def error_json(qid: str, question: str, message: str) -> dict[str, Any]:
     return {"id": qid, "question": question, "answer": "", "abstained": True, "citations": [], "error": message}
 
 
+def pages_label(chunk: Chunk) -> str:
+    """"page 3", "pages 3–4" for a passage that crosses a page break, "" when the source has no pages."""
+    if chunk.page is None:
+        return ""
+    if chunk.page_end is None or chunk.page_end == chunk.page:
+        return f"page {chunk.page}"
+    return f"pages {chunk.page}–{chunk.page_end}"
+
+
 def format_answer(answer: Answer) -> str:
     """The human-readable form of an answer for a terminal."""
     if answer.abstained:
@@ -78,6 +88,8 @@ def format_answer(answer: Answer) -> str:
     lines = [marked_text(answer), ""]
     for c in answer.citations:
         where = f"{c.chunk.doc}:{c.chunk.line_start}-{c.chunk.line_end}"
+        if c.chunk.page is not None:
+            where += f" ({pages_label(c.chunk)})"
         lines.append(f"[{c.n}] {c.chunk.title} · {c.chunk.section or '—'} · {where}")
         snippet = c.chunk.text.replace("\n", " ")
         lines.append(f"    {snippet[:160]}{'…' if len(snippet) > 160 else ''}")

@@ -8,7 +8,7 @@ from typing import Any
 
 from reportqa.answer.claims import Claim
 from reportqa.answer.verify import CONTRADICTED, UNSUPPORTED, Verdict
-from reportqa.contract import verdict_json
+from reportqa.contract import pages_label, verdict_json
 
 QUOTE_CHARS = 220
 
@@ -38,7 +38,7 @@ def _footnote(n: int, verdict: Verdict) -> str:
     quote = quote if len(quote) <= QUOTE_CHARS else quote[: QUOTE_CHARS - 1] + "…"
     where = f"{chunk.doc}, lines {chunk.line_start}–{chunk.line_end}"
     if chunk.page is not None:
-        where += f", page {chunk.page}"
+        where += f", {pages_label(chunk)}"
     label = "Contradicted by" if verdict.verdict == CONTRADICTED else "Source"
     return f"[^{n}]: {label}: *{chunk.title}* — {chunk.section or '—'} ({where}): “{quote}”"
 

@@ -118,7 +118,9 @@ MODELS_DIR = ROOT / "var" / "models"  # the converted encoder and its vector cac
 
 
 def small_settings(index_dir: Path, corpus: Path, **overrides: object) -> Settings:
+    """Settings for a test index; feedback goes beside it, never to the project's var/feedback.jsonl."""
     overrides.setdefault("models_dir", MODELS_DIR)
+    overrides.setdefault("feedback_file", index_dir.parent / "feedback.jsonl")
     return Settings(index_dir=index_dir, corpus=[corpus], embed_dim=SMALL_EMBED_DIM, **overrides)  # type: ignore[arg-type]
 
 
@@ -142,6 +144,8 @@ def real_index(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """The real corpus indexed with the default settings, built at most once per session (~20 s)."""
     from reportqa.engine import build
 
-    settings = Settings(index_dir=tmp_path_factory.mktemp("real_index"), corpus=[REAL_CORPUS], models_dir=MODELS_DIR)
+    folder = tmp_path_factory.mktemp("real_index")
+    settings = Settings(index_dir=folder, corpus=[REAL_CORPUS], feedback_file=folder.parent / "feedback.jsonl",
+                        models_dir=MODELS_DIR)
     build(settings)
     yield settings

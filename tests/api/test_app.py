@@ -19,8 +19,8 @@ from reportqa.engine import QuestionError, build
 
 from ..conftest import AI_DOC, CHIP_DOC, SMALL_DOCS, small_settings
 
-CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "text",
-                   "score"}
+CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "page_end",
+                   "text", "score"}
 ANSWER_FIELDS = {"id", "question", "answer", "abstained", "confidence", "source", "sentences", "citations"}
 BODY_LIMIT = 16_384  # above the 2000-character question (6 kB of UTF-8)
 
@@ -226,7 +226,7 @@ def test_engine_dependency_can_be_overridden(tmp_path: Path) -> None:
             assert response.status_code == 200, response.text
             citation = {"n": 1, "doc": "fake.txt", "title": "假报告", "section": "第一章 测试",
                         "start": 3, "end": 10, "line_start": 2, "line_end": 2, "page": None,
-                        "text": "假的答案文本。", "score": 0.8765}
+                        "page_end": None, "text": "假的答案文本。", "score": 0.8765}
             assert response.json() == {"id": "abc", "question": "任意问题", "answer": "假的答案",
                                        "abstained": False, "confidence": 0.5, "source": 1,
                                        "sentences": [{"text": "假的答案", "citation": 1}], "citations": [citation]}

@@ -18,8 +18,8 @@ from reportqa.core.settings import Settings
 
 from ..conftest import AI_DOC, BATTERY_DOC, CHIP_DOC, SMALL_DOCS
 
-CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "text",
-                   "score"}
+CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "page_end",
+                   "text", "score"}
 RESULT_FIELDS = {"id", "claim", "verdict", "report_value", "claim_value", "support", "citations", "start", "end",
                  "line"}
 SUPPORTED_AI = "2026年全球AI支出预计达到2.59万亿美元。"

@@ -13,8 +13,8 @@ from reportqa.core.settings import Settings
 
 from ..conftest import AI_DOC, CHIP_DOC, SMALL_DOCS
 
-CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "text",
-                   "score"}
+CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "page_end",
+                   "text", "score"}
 RESULT_FIELDS = {"id", "claim", "verdict", "report_value", "claim_value", "support", "citations"}
 BATCH_FIELDS = {"id", "claim", "verdict", "report_value", "citations"}
 Capture = pytest.CaptureFixture[str]
@@ -234,7 +234,7 @@ def test_a_draft_without_claims_exits_2_saying_why(small_index: Settings, tmp_pa
 
 def test_neither_draft_nor_batch_exits_2(small_index: Settings, capsys: Capture) -> None:
     assert cite(small_index) == 2
-    assert_refused(capsys, "give a draft file or --batch FILE")
+    assert_refused(capsys, "give a draft file", "--batch FILE")
 
 
 def test_missing_index_exits_2(tmp_path: Path, draft: Path, capsys: Capture) -> None:

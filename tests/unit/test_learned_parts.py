@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from reportqa.core.learned import LinearModel, ModelFileError, load_model_set, matrix, write_model_set
 from reportqa.index.e5_weights import dequantize_q4
 from reportqa.index.rank_features import CHUNK_FEATURES, CandidateFacts, chunk_features, reciprocal_ranks
 from reportqa.index.vector_cache import VectorCache
+
+from reportqa.core.learned import LinearModel, ModelFileError, load_model_set, matrix, write_model_set
 
 
 def test_linear_model_scores_standardised_features() -> None:

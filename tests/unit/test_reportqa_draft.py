@@ -142,9 +142,10 @@ def test_results_json_numbers_the_claims_and_keeps_their_place_in_the_draft() ->
         "citations": [
             {"n": 1, "doc": "ai_spending.txt", "title": "全球人工智能支出展望2026",
              "section": "第一章 全球AI支出总体规模 > 1.1 支出总量", "start": 40, "end": 121, "line_start": 5,
-             "line_end": 6, "page": None, "text": AI_CHUNK.text, "score": 0.9123},
+             "line_end": 6, "page": None, "page_end": None, "text": AI_CHUNK.text, "score": 0.9123},
             {"n": 2, "doc": "quantum_outlook.txt", "title": "量子计算产业发展报告", "section": "1.2 市场规模",
-             "start": 200, "end": 238, "line_start": 9, "line_end": 10, "page": None, "text": QUANTUM_CHUNK.text,
+             "start": 200, "end": 238, "line_start": 9, "line_end": 10, "page": None, "page_end": None,
+             "text": QUANTUM_CHUNK.text,
              "score": 0.2},
         ],
         "start": 6, "end": 29, "line": 3,
