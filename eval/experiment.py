@@ -30,7 +30,7 @@ from reportqa.eval.harness import (
     langchain_variant,
 )
 from reportqa.eval.learn import calibration_error
-from reportqa.eval.train import FOLDS, TRAIN_SETS, Example, load_examples, train
+from reportqa.eval.train import FEATURES, FOLDS, TRAIN_SETS, Example, load_examples, train
 from reportqa.index.search import SearchWeights
 
 from reportqa.core.learned import LinearModel, ModelSet
@@ -95,6 +95,30 @@ def reliability(examples: Sequence[Example], oof: Mapping[int, float], right: Ma
     return {"ece": round(error, 4), "curve": curve, "questions": len(probabilities)}
 
 
+def pooled_oof(examples: Sequence[Example], result: Mapping[str, Any], engine: Engine) -> dict[str, float]:
+    """The out-of-fold summary over every report question at once."""
+    engines = fold_engines(engine, result["fold_models"], result["threshold"])
+    items = [ex.item for ex in examples]
+    outcome = evaluate(items, {"oof": fold_variant(engines, item_folds(examples))})
+    return dict(outcome["variants"]["oof"]["overall"])
+
+
+def ablation(examples: list[Example], folds: int, engine: Engine, show: Callable[[str], None]
+             ) -> dict[str, dict[str, Any]]:
+    """Each rule family's features removed and everything retrained: does the family pay for itself?"""
+    keys = ("hit@1", "answer_ok", "unanswerable_refused", "answerable_refused")
+    full = pooled_oof(examples, train(examples, folds, show), engine)
+    rows: dict[str, dict[str, Any]] = {"(none: all features)": {k: full[k] for k in keys}}
+    for family, dropped in RULE_FAMILIES.items():
+        show(f"ablation: without {family}")
+        result = train(examples, folds, show, without(FEATURES, set(dropped)))
+        scores = pooled_oof(examples, result, engine)
+        worse = scores["hit@1"] < full["hit@1"] or scores["answer_ok"] < full["answer_ok"] or (
+            scores.get("unanswerable_refused", 0) < full.get("unanswerable_refused", 0))
+        rows[family] = {k: scores[k] for k in keys} | {"verdict": "keep" if worse else "does not pay"}
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from reportqa.eval.harness import ensure_index
     from reportqa.eval.report import write_experiment
@@ -143,6 +167,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "learned (out of fold)": fold_variant(cmrc_learned, folds_of),
             "rules only": engine_variant(Engine(cmrc[0].index, cmrc[0].settings)),
             "bm25": engine_variant(Engine(cmrc[0].index, cmrc[0].settings), BM25_ONLY)})
+    if not args.no_ablation:
+        reports_only = [ex for ex in examples if ex.source != "cmrc"]
+        report["ablation"] = ablation(reports_only, args.folds, engine, show)
     report["threshold"] = result["threshold"]
     report["reliability"] = reliability(examples, result["oof_probability"], result["right"])
     report["weights"] = {role: dict(zip(m.features, m.weights.round(3).tolist(), strict=True))

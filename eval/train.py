@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,19 +144,24 @@ def judge_rows(ex: Example, models: dict[str, LinearModel]) -> Judged:
     return Judged(row, ok, ex.item.gold.answerable)
 
 
-def train(examples: list[Example], folds: int, show: Callable[[str], None]) -> dict[str, Any]:
+FEATURES = {"ranker": CHUNK_FEATURES, "reader": UNIT_FEATURES, "answerability": SIGNALS}
+
+
+def train(examples: list[Example], folds: int, show: Callable[[str], None],
+          features: Mapping[str, Sequence[str]] = FEATURES) -> dict[str, Any]:
     """Fit every stage k-fold; returns the final models, the threshold and the per-fold models."""
-    collect_candidates(examples, show)
+    if not examples[0].candidates:
+        collect_candidates(examples, show)
     show("fitting the ranker")
-    rankers, ranker = fit_by_fold(examples, folds, ranker_rows, CHUNK_FEATURES)
+    rankers, ranker = fit_by_fold(examples, folds, ranker_rows, features["ranker"])
     show("collecting reader examples")
     reader_data = {id(ex): reader_rows_for(ex, rankers[ex.fold]) for ex in examples}
-    readers, reader = fit_by_fold(examples, folds, lambda ex: reader_data[id(ex)], UNIT_FEATURES)
+    readers, reader = fit_by_fold(examples, folds, lambda ex: reader_data[id(ex)], features["reader"])
     show("collecting answerability signals")
     judged = {id(ex): judge_rows(ex, {"ranker": rankers[ex.fold], "reader": readers[ex.fold]}) for ex in examples}
     judges, judge = fit_by_fold(examples, folds, lambda ex: ([judged[id(ex)].signals], [int(judged[id(ex)].right)]),
-                                SIGNALS)
-    oof = {id(ex): float(judges[ex.fold].probabilities(matrix([judged[id(ex)].signals], SIGNALS))[0])
+                                features["answerability"])
+    oof = {id(ex): float(judges[ex.fold].probabilities(matrix([judged[id(ex)].signals], judge.features))[0])
            for ex in examples}
     answerable = [oof[id(ex)] for ex in examples if ex.item.gold.answerable and ex.source != "cmrc"]
     threshold = refusal_threshold(answerable)
