@@ -11,15 +11,20 @@ and once more when the asked unit is absent.
 from __future__ import annotations
 
 import math
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 
 from reportqa.answer.units import asked_measure, states
+from reportqa.index.text import tagged
 
 from reportqa.core.learned import LinearModel, matrix
 
 SIGNALS = (
     "ranker_top", "ranker_margin", "reader_top", "reader_margin", "unit_sim", "chunk_sim", "chunk_sim_margin",
     "coverage", "unit_coverage", "unknown_names", "measure_missing", "english", "wants_number", "wants_entity",
+    "names_missing", "names_missing_passage", "years_missing", "rarest_missing", "terms_missing",
 )
 MISSING_FACTOR = 0.25  # the rules' confidence kept per name the corpus lacks, and when the asked unit is absent
 
@@ -42,6 +47,11 @@ class Signals:
     english: bool
     wants_number: bool
     wants_entity: bool
+    names_missing: int  # names the question writes (places, organisations, Latin names) absent from the answer
+    names_missing_passage: int  # ... absent from the best passage
+    years_missing: int  # years the question names that the answer does not
+    rarest_missing: float  # idf of the rarest question term the answer lacks, as a share of the largest idf
+    terms_missing: float  # share of the question's terms the answer lacks
 
     def row(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}
@@ -64,3 +74,43 @@ def rule_confidence(signals: Signals) -> float:
 
 def sigmoid(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(x, 40.0), -40.0)))
+
+
+YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
+NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz", "eng"})
+_LATIN_NAME = re.compile(r"[a-z0-9][a-z0-9\-.]*")
+
+
+@dataclass(frozen=True, slots=True)
+class Absences:
+    """What of the question the chosen answer (and the best passage) does not write."""
+
+    names_missing: int
+    names_missing_passage: int
+    years_missing: int
+    rarest_missing: float
+    terms_missing: float
+
+
+def question_names(words: Sequence[str]) -> list[str]:
+    """The question's words that name something: Latin names and model numbers, or words jieba tags as names."""
+    return [w.lower() for w in words if _LATIN_NAME.fullmatch(w.lower()) or (len(w) >= 2 and is_name(w))]
+
+
+@lru_cache(maxsize=8192)
+def is_name(word: str) -> bool:
+    return any(tag in NAME_TAGS for _, tag in tagged(word))
+
+
+def absences(question: str, words: Sequence[str], core: Sequence[str], answer_flat: str, passage_flat: str,
+             idf: Mapping[str, float], unknown_idf: float) -> Absences:
+    """Lower-case whitespace-free texts in; counts and shares of what is missing out."""
+    names = question_names(words)
+    terms = [t.lower() for t in core if not t.isdigit()]
+    missing = [idf.get(t, unknown_idf) for t in terms if t not in answer_flat]
+    return Absences(
+        names_missing=sum(n not in answer_flat for n in names),
+        names_missing_passage=sum(n not in passage_flat for n in names),
+        years_missing=sum(y not in answer_flat for y in set(YEAR.findall(question))),
+        rarest_missing=max(missing, default=0.0) / unknown_idf if unknown_idf > 0 else 0.0,
+        terms_missing=len(missing) / len(terms) if terms else 0.0)

@@ -1,4 +1,14 @@
-"""Follow-up questions in a conversation: spot them and make them stand alone before retrieval."""
+"""Follow-up questions in a conversation, made to stand alone before retrieval.
+
+Three moves, each on bounded text (a turn is cut to TURN_CHARS before any pattern or tagger reads it):
+- ellipsis (那2027年呢？, 三星呢？, What about Tencent?): the previous question, resolved, with the new phrase put in
+  the place of the one of its kind it replaces (a year for a year, a name for a name of the same sort);
+- a pronoun (它, 其, 这家公司, 它们, it, they): the name it points at, from the previous answer when the previous
+  question asked for a name, else the previous question's subject;
+- a reference to what was just cited (同一张表, 那张表, that same table): the question keeps the thread, and the
+  engine looks first in the section the previous answer cited.
+Anything else is a new question. The resolved question is what retrieval searches and what the page shows.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +18,23 @@ from dataclasses import dataclass
 
 from reportqa.index.text import tagged
 
-_PRONOUN = re.compile(r"它们|它|其|该公司|该企业|这家公司|这家企业|这家|该机构|他们|他|她")
-_ELLIPSIS_START = re.compile(r"^(?:那么|那|还有|另外|以及|and|what about|how about)\s*", re.IGNORECASE)
-_ELLIPSIS_END = re.compile(r"(?:呢|吗)?\s*[？?]?\s*$")
-_ASKS_FOR_NAME = re.compile(r"哪家|哪个|哪些|谁|什么公司|什么机构|which|who", re.IGNORECASE)
-CONTEXT_CHARS = 300  # earlier questions lend their gist; a pasted essay must not become the query
-TAG_CHARS = 200  # the subject is at the start; tagging a long earlier turn whole would stall the request
+TURN_CHARS = 400  # the part of any turn that patterns and the tagger read: a pasted essay must not stall a worker
+TAG_CHARS = 200
+_PRONOUN = re.compile(r"它们|它的|它|其|该公司|该企业|这家公司|这家企业|这家|该机构|这个司|这款|这种|他们|他|她"
+                      r"|\b(?:it|its|they|their|them|this company|that company)\b", re.IGNORECASE)
+_ELLIPSIS = re.compile(r"^(?:那么|那|还有|另外|以及|and|what about|how about)?\s*(?P<x>[^？?，,。]{1,30}?)\s*"
+                       r"(?:呢|in that case)?\s*[？?]?$", re.IGNORECASE)
+_ELLIPSIS_MARK = re.compile(r"呢\s*[？?]?$|^(?:what|how) about\b", re.IGNORECASE)
+_OPENER = re.compile(r"^(?:那么|那|还有|另外|以及|and)\s*(?!么)", re.IGNORECASE)
+_SAME_SOURCE = re.compile(r"同一张表|同一个表|那张表|这张表|同一份数据|同一张|同一份|同一表|表里|"
+                          r"\b(?:same table|that table|this table|same chart|same data)\b", re.IGNORECASE)
+_ASKS_FOR_NAME = re.compile(r"哪家|哪个|哪些|哪位|谁|什么公司|什么机构|哪座|哪一|\b(?:which|who|what company)\b",
+                            re.IGNORECASE)
+_YEAR = re.compile(r"(?:19|20)\d\d\s*(?:年|财年)?|\b(?:19|20)\d\d\b")
+_NAME_TAGS = ("nr", "ns", "nt", "nz", "eng", "x")
 _NOMINAL = ("n", "eng", "nr", "ns", "nt", "nz", "nrt", "nrfg", "vn")
+_GENERIC = frozenset({"报告", "根据", "数据", "同比", "全球", "中国", "美国", "问题", "情况", "市场"})
+_CITATION = re.compile(r"\[\d+\]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,60 +45,146 @@ class Turn:
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
-    """The question to retrieve with, and the earlier question whose words fill in what it leaves out."""
+    """The question to retrieve with, the earlier question whose words help, and whether the turn refers to
+    what the previous answer cited."""
 
     question: str
     context: str | None
+    same_source: bool = False
+    kind: str = "first"  # first, ellipsis, pronoun, same_source, new
+
+
+def _cut(text: str) -> str:
+    return text.strip()[:TURN_CHARS]
 
 
 def is_follow_up(question: str) -> bool:
-    """A pronoun (它, 其, 该公司), or an elliptical opening or ending (那…, 还有…, …呢？)."""
-    text = question.strip()
-    return bool(_PRONOUN.search(text)) or bool(_ELLIPSIS_START.match(text)) or bool(
-        re.search(r"呢\s*[？?]?\s*$", text))
+    text = _cut(question)
+    return bool(_PRONOUN.search(text) or _ELLIPSIS_MARK.search(text) or _SAME_SOURCE.search(text)
+                or _OPENER.match(text))
+
+
+def words_of(text: str) -> list[tuple[str, str]]:
+    return [(w, f) for w, f in tagged(text[:TAG_CHARS]) if w.strip()]
 
 
 def leading_noun_phrase(text: str) -> str | None:
     """The subject a sentence opens with: its first run of nouns and Latin names (SK海力士, 台积电)."""
     phrase: list[str] = []
-    for word, flag in tagged(text[:TAG_CHARS]):
-        if flag.startswith(_NOMINAL) and not _ASKS_FOR_NAME.search(word):
+    for word, flag in words_of(_CITATION.sub("", text)):
+        if flag.startswith(_NOMINAL) and not _ASKS_FOR_NAME.search(word) and word not in _GENERIC:
             phrase.append(word)
         elif phrase:
             break
-    joined = "".join(phrase)
+    joined = "".join(phrase).strip()
     return joined if len(joined) >= 2 else None
 
 
-def _referent(history: Sequence[Turn]) -> str | None:
-    """What a pronoun points at: the answer's subject when the last question asked for a name, else the
-    last question's own subject."""
-    last_user = next((t.content for t in reversed(history) if t.role == "user"), "")
-    last_answer = next((t.content for t in reversed(history) if t.role == "assistant"), "")
-    if _ASKS_FOR_NAME.search(last_user) and last_answer:
-        return leading_noun_phrase(re.sub(r"\[\d+\]", "", last_answer))
-    return leading_noun_phrase(last_user)
+def named_in(text: str, exclude: str = "") -> list[str]:
+    """Names a text writes (people, places, organisations, Latin names) with the nouns that follow them
+    (天岳 先进 → 天岳先进), in order, leaving out those in `exclude`."""
+    found, words = [], words_of(_CITATION.sub("", text))
+    for i, (word, flag) in enumerate(words):
+        if not flag.startswith(_NAME_TAGS) or len(word.strip()) < 2 or word in exclude or word in _GENERIC:
+            continue
+        if i > 0 and words[i - 1][1].startswith(_NAME_TAGS) and found and found[-1].endswith(words[i - 1][0]):
+            continue  # already part of the previous name
+        phrase = word
+        for follower, kind in words[i + 1 : i + 4]:
+            if not (kind.startswith(_NOMINAL) or (kind == "a" and len(follower) == 2)) or follower in _GENERIC \
+                    or kind == "vn":
+                break  # 天岳 先进: a company's name often ends in a word jieba calls an adjective
+            phrase += follower
+        found.append(phrase)
+    return found
+
+
+def referent(last_question: str, last_answer: str) -> str | None:
+    """What a pronoun points at: the name the previous answer gave when the previous question asked for one,
+    else the previous question's subject."""
+    if _ASKS_FOR_NAME.search(last_question) and last_answer:
+        named = named_in(last_answer, exclude=last_question)
+        if named:
+            return named[0]
+    return leading_noun_phrase(last_question)
+
+
+def substitute(previous: str, phrase: str) -> str | None:
+    """The previous question with `phrase` in the place of the year or name it replaces; None when none fits.
+
+    A name replaces the previous question's first name of the same script (jieba's sorts of names are not
+    reliable enough to match 中兴 with 华为: it tags one a place, the other a person).
+    """
+    phrase = phrase.strip()
+    if _YEAR.fullmatch(phrase) or re.fullmatch(r"(?:19|20)\d\d", phrase):
+        found = _YEAR.search(previous)
+        return previous[: found.start()] + phrase + previous[found.end():] if found else None
+    latin = phrase.isascii()
+    for name in names_of(previous):
+        if name.isascii() == latin:
+            at = previous.lower().find(name.lower())
+            if at >= 0:
+                return previous[:at] + phrase + previous[at + len(name):]
+    return None
+
+
+def names_of(question: str) -> list[str]:
+    """Names a question writes, in order: tagged Chinese names, and Latin words capitalised past the first."""
+    latin = [w for w in re.findall(r"[A-Za-z][\w\-&]*", question)[1:] if w[0].isupper() or w.isupper()]
+    chinese = [w for w in named_in(question) if not w.isascii()]
+    return sorted(dict.fromkeys([*chinese, *latin]), key=lambda w: question.lower().find(w.lower()))
+
+
+def _elliptical_phrase(question: str) -> str | None:
+    if not _ELLIPSIS_MARK.search(question):
+        return None
+    match = _ELLIPSIS.match(question)
+    if match is None:
+        return None
+    phrase = re.sub(r"^(?:the|that|this)\s+", "", match.group("x").strip(), flags=re.IGNORECASE)
+    return phrase or None
+
+
+def resolve_turn(question: str, previous: Resolved | None, last_question: str, last_answer: str) -> Resolved:
+    """One user turn made to stand alone against the conversation so far."""
+    text = _cut(question)
+    if previous is None or not is_follow_up(text):
+        return Resolved(text, None, kind="first" if previous is None else "new")
+    context = previous.question
+    same_source = bool(_SAME_SOURCE.search(text))
+    phrase = _elliptical_phrase(text)
+    if phrase is not None and not _PRONOUN.search(phrase):
+        rewritten = substitute(previous.question, phrase)
+        if rewritten is not None:
+            return Resolved(rewritten, None, same_source, "ellipsis")
+        return Resolved(f"{phrase} {previous.question}", None, same_source, "ellipsis")
+    pronoun = _PRONOUN.search(text)
+    if pronoun is not None:
+        name = referent(last_question, last_answer)
+        if name:
+            text = text[: pronoun.start()] + name + text[pronoun.end():]
+        return Resolved(text, context, same_source, "pronoun")
+    opener = _OPENER.match(text)
+    if opener is not None and not named_in(text):  # 那研发人员有多少？: the subject is the previous one's
+        subject = leading_noun_phrase(previous.question)
+        rest = text[opener.end():]
+        return Resolved(f"{subject}{rest}" if subject else rest, context, same_source, "subject")
+    return Resolved(text, context, same_source, "same_source" if same_source else "new")
 
 
 def resolve(turns: Sequence[Turn]) -> Resolved:
-    """Make the last user turn stand alone: a pronoun becomes the name it points at, and an elliptical
-    question ("那中国呢？") carries the previous question, itself resolved, as context."""
-    history: list[Turn] = []
+    """Make the last user turn stand alone, resolving every earlier one in order."""
     resolved: Resolved | None = None
+    last_question, last_answer = "", ""
     for turn in turns:
-        question = turn.content.strip()
-        if turn.role != "user" or not question:
-            history.append(turn)
+        content = _cut(turn.content)
+        if turn.role == "assistant":
+            last_answer = content
             continue
-        if resolved is not None and is_follow_up(question):
-            name = _referent(history) if _PRONOUN.search(question) else None
-            if name:
-                question = _PRONOUN.sub(name, question, count=1)
-            context = resolved.question + (f" {resolved.context}" if resolved.context else "")
-            resolved = Resolved(question, context[:CONTEXT_CHARS])
-        else:
-            resolved = Resolved(question, None)
-        history.append(turn)
+        if turn.role != "user" or not content:
+            continue
+        resolved = resolve_turn(content, resolved, last_question, last_answer)
+        last_question, last_answer = resolved.question, ""
     if resolved is None:
         raise ValueError("the conversation has no user message")
     return resolved

@@ -24,7 +24,9 @@ _QUALIFIERS = (
     ("approx", r"约|大约|近|将近|接近|左右|上下|approximately|about|around|nearly|roughly|almost|~"),
 )
 ONE_SIDED_REACH = 1.25  # "over 40%" agrees with 42%, not with 90%
-_CN_NUMERAL = "[零〇一二两三四五六七八九十百千]+(?:点[零〇一二三四五六七八九]+)?"
+# 万 and 亿 inside a numeral (两万五千九百亿, 一亿两千万) belong to it; a lone trailing one is the scale group's
+_CN_NUMERAL = ("(?:[零〇一二两三四五六七八九十百千]+[万亿]+)*[零〇一二两三四五六七八九十百千]+[万亿]?"
+               "(?:点[零〇一二三四五六七八九]+)?")
 # Physical units as (kind, factor to the base unit): energy in kWh, power in kW.
 _MEASURE = {
     "太瓦时": ("energy", 1e9), "twh": ("energy", 1e9), "吉瓦时": ("energy", 1e6), "gwh": ("energy", 1e6),
@@ -107,7 +109,21 @@ def family(kind: str) -> str:
 
 
 def chinese_numeral(text: str) -> float | None:
-    """Value of 四十七, 一百二十, 两千零二十六, 三点五; None when it is not one."""
+    """Value of 四十七, 一百二十, 两千零二十六, 三点五, 两万五千九百亿 (read by cn2an, a maintained parser);
+    None when it is not one."""
+    import cn2an
+
+    try:
+        return float(cn2an.cn2an(text, "smart"))
+    except (ValueError, KeyError, IndexError, TypeError):
+        if len(text) > 1 and text[-1] in "万亿":  # 千万: cn2an wants a digit before 千
+            head = chinese_numeral(text[:-1])
+            return None if head is None else head * _SCALE[text[-1]]
+        return _own_numeral(text)
+
+
+def _own_numeral(text: str) -> float | None:
+    """The reading of numerals cn2an refuses (二〇二六 digit by digit); None when it is not one."""
     whole, _, fraction = text.partition("点")
     total, current = 0, 0
     digits_only = all(ch in _CN_DIGIT for ch in whole)
@@ -176,8 +192,9 @@ def quantities(text: str) -> list[Quantity]:
     found: list[Quantity] = []
     for match in _NUMBER.finditer(prepared):
         raw = match.group("num")
-        if not raw or (not raw[0].isdigit() and not (match.group("scale") or match.group("unit"))):
-            continue  # a lone Chinese numeral such as 一 in 一些 is not a quantity
+        if not raw or (not raw[0].isdigit() and not (match.group("scale") or match.group("unit"))
+                       and not any(ch in raw for ch in "万亿")):
+            continue  # a lone Chinese numeral such as 一 in 一些 is not a quantity (一亿两千万 is)
         if prepared[max(0, match.start("num") - 1) : match.start("num")] == "第":
             continue  # 第二 is a rank, compared as one elsewhere
         if _MODEL_BEFORE.search(prepared[: match.start("num")]) or _model_suffix(prepared, match):

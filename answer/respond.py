@@ -9,10 +9,11 @@ many citations are listed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from reportqa.answer.answerability import (
     Signals,
+    absences,
     measure_missing,
     probability_correct,
     rule_confidence,
@@ -58,7 +59,8 @@ def learned_scorer(reader_model: object, hits: Sequence[Hit], query: Query,
 
 
 def measure_signals(question: str, query: Query, hits: Sequence[Hit], selection: Selection, text: str,
-                    idf: Mapping[str, float], unit_sims: UnitSimilarities | None, unknown_names: int) -> Signals:
+                    idf: Mapping[str, float], unit_sims: UnitSimilarities | None, unknown_names: int,
+                    unknown_idf: float) -> Signals:
     top = hits[0].channel_scores
     second = hits[1].channel_scores if len(hits) > 1 else {}
     ranker_top = sigmoid(top["ranker"]) if "ranker" in top else hits[0].score
@@ -66,6 +68,10 @@ def measure_signals(question: str, query: Query, hits: Sequence[Hit], selection:
     best = selection.best
     unit_sim = similarities_of([best], hits, unit_sims, passage_units)[0] if best else 0.0
     sims = [h.channel_scores.get("dense", 0.0) for h in hits]
+    answer_flat = _flat(f"{best.text} {best.topic}").lower() if best else ""
+    source = hits[selection.source or 0].chunk
+    missing = absences(question, query.words, query.core, answer_flat,
+                       _flat(f"{source.section} {source.text}").lower(), idf, unknown_idf)
     return Signals(
         ranker_top=ranker_top, ranker_margin=ranker_top - ranker_next,
         reader_top=selection.best_score, reader_margin=selection.best_score - selection.runner_up,
@@ -73,12 +79,13 @@ def measure_signals(question: str, query: Query, hits: Sequence[Hit], selection:
         coverage=top.get("coverage", 0.0),
         unit_coverage=answer_coverage(answer_terms(query, idf), _flat(best.text)) if best else 0.0,
         unknown_names=unknown_names, measure_missing=measure_missing(question, text), english=query.english,
-        wants_number=query.wants in {"number", "date"}, wants_entity=query.wants in {"org", "place"})
+        wants_number=query.wants in {"number", "date"}, wants_entity=query.wants in {"org", "place"},
+        **asdict(missing))
 
 
 def respond(question: str, query: Query, hits: Sequence[Hit], idf: Mapping[str, float], models: ModelSet,
             threshold: float, unit_sims: UnitSimilarities | None, unknown_names: int, top_k: int,
-            qid: str = "") -> Reading:
+            qid: str = "", unknown_idf: float = 10.0) -> Reading:
     """Answer from the pool of hits, or refuse when the answer is unlikely to be right."""
     if not hits:
         return Reading(_refusal(question, qid, 0.0), Selection([], None), None)
@@ -87,7 +94,7 @@ def respond(question: str, query: Query, hits: Sequence[Hit], idf: Mapping[str, 
               else rule_scorer(query))
     selection = choose_units(hits, query, idf, scorer)
     text = join_pieces([p for p, _ in selection.pieces])
-    signals = measure_signals(question, query, hits, selection, text, idf, unit_sims, unknown_names)
+    signals = measure_signals(question, query, hits, selection, text, idf, unit_sims, unknown_names, unknown_idf)
     judge = models.get("answerability")
     confidence = probability_correct(signals, judge) if judge is not None else rule_confidence(signals)
     if confidence < threshold or not selection.pieces:

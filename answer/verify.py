@@ -6,7 +6,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from reportqa.answer.extract import UNKNOWN_IDF, term_coverage, units_of
 from reportqa.answer.numbers import Quantity, family, prepare, quantities
 from reportqa.index.query import Query
 from reportqa.index.text import bigrams, is_english, normalize, proper_nouns, without_spaces
@@ -194,49 +193,6 @@ def _abbreviates(short: str, long: str) -> bool:
     short, long = sorted((short, long), key=len)
     rest = iter(long)
     return len(short) >= 2 and all(ch in rest for ch in short)
-
-
-def judge(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float],
-          unknown: Sequence[str] = ()) -> Verdict:
-    """Supported when a passage sentence on the same subject agrees; contradicted when its figure, date,
-    rank or name differs; unsupported when no passage is about the subject or the claim names something
-    the corpus never mentions."""
-    units = units_of(hits, depth=len(hits))
-    if not units:
-        return Verdict(claim, UNSUPPORTED, None, None, (), 0.0)
-    topic = topical_query(query)
-    support = [term_coverage(u.text, topic, idf) for u in units]
-    order = sorted(range(len(units)), key=lambda i: (-support[i], units[i].hit_rank))
-    best = order[0]
-    terms = {t: idf.get(t, UNKNOWN_IDF) for t in topic.core if len(t) >= 2}
-    checks = {i: check_unit(claim, units[i].text, terms, hits[units[i].hit_rank].chunk.text)
-              for i in order[:4] if support[i] >= min(support[best] - 0.1, TOPIC_THRESHOLD)}
-    close = [i for i in checks if support[i] >= support[best] - 0.1]
-    agreeing = [i for i, c in checks.items()
-                if c.conflict is None and (c.matched >= FIGURES_SETTLE or (c.matched and i in close))]
-    distinctive = [i for i in order[:4] if support[i] >= LOW_TOPIC and i not in checks]
-    for i in distinctive:  # a paraphrase far from the report's words, held together by an exact figure
-        check = check_unit(claim, units[i].text, terms, hits[units[i].hit_rank].chunk.text)
-        if check.conflict is None and check.distinctive:
-            checks[i] = check
-            agreeing.append(i)
-    figures = max((checks[i].matched for i in agreeing), default=0)
-    on_topic = support[best] >= TOPIC_THRESHOLD and not (unknown and support[best] < UNKNOWN_SUPPORT)
-    if not on_topic and figures < FIGURES_SETTLE and not any(checks[i].distinctive for i in agreeing):
-        named = checks.get(best)
-        if named is not None and named.matched and named.conflict and unknown:
-            return _verdict(claim, CONTRADICTED, named, hits, units[best].hit_rank, support[best])
-        return Verdict(claim, UNSUPPORTED, None, None, _cite(hits, []), support[best])
-    if agreeing:  # the sentence stating the most of the claimed figures settles it
-        i = max(agreeing, key=lambda j: (checks[j].matched, support[j]))
-        return Verdict(claim, SUPPORTED, None, None, _cite(hits, [units[i].hit_rank]), support[i])
-    conflicted = next((i for i in close if checks[i].conflict is not None), None)
-    if conflicted is not None:
-        return _verdict(claim, CONTRADICTED, checks[conflicted], hits, units[conflicted].hit_rank,
-                        support[conflicted])
-    if any(q.kind not in {"year", "date"} for q in _figures(quantities(claim))):
-        return Verdict(claim, UNSUPPORTED, None, None, _cite(hits, []), support[best])  # its figures are nowhere
-    return Verdict(claim, SUPPORTED, None, None, _cite(hits, [units[best].hit_rank]), support[best])
 
 
 def _verdict(claim: str, verdict: str, check: Check, hits: Sequence[Hit], rank: int, support: float) -> Verdict:

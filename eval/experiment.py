@@ -30,10 +30,11 @@ from reportqa.eval.harness import (
     langchain_variant,
 )
 from reportqa.eval.learn import calibration_error
-from reportqa.eval.train import FEATURES, FOLDS, TRAIN_SETS, Example, load_examples, train
+from reportqa.eval.train import FEATURES, FOLDS, TRAIN_SETS, Example, load_examples, train, train_claim_models
+from reportqa.eval.train_claims import out_of_fold as claims_out_of_fold
 from reportqa.index.search import SearchWeights
 
-from reportqa.core.learned import LinearModel, ModelSet
+from reportqa.core.learned import LinearModel, ModelSet, write_model_set
 from reportqa.core.settings import Settings
 from reportqa.engine import Engine
 
@@ -132,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cmrc-limit", type=int, default=None)
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument("--models-out", type=Path, default=None,
+                        help="also write the models trained on everything here (what make train-reader writes)")
     args = parser.parse_args(argv)
 
     def show(line: str) -> None:
@@ -167,6 +170,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             "learned (out of fold)": fold_variant(cmrc_learned, folds_of),
             "rules only": engine_variant(Engine(cmrc[0].index, cmrc[0].settings)),
             "bm25": engine_variant(Engine(cmrc[0].index, cmrc[0].settings), BM25_ONLY)})
+    claims = train_claim_models(engine, result, args.folds, show)
+    report["claims"] = claims_out_of_fold(claims["engine"], claims["examples"], args.folds)
+    if args.models_out:
+        write_model_set(args.models_out, {**result["models"], **claims["models"]}, {
+            "trained_on": [*TRAIN_SETS, *(["cmrc"] if cmrc else [])], "questions": len(examples),
+            "claims": len(claims["examples"]), "folds": args.folds, "seed": 0, "threshold": result["threshold"],
+            "threshold_rule": "refuses at most 5% of answerable report questions out of fold",
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     if not args.no_ablation:
         reports_only = [ex for ex in examples if ex.source != "cmrc"]
         report["ablation"] = ablation(reports_only, args.folds, engine, show)

@@ -163,6 +163,11 @@ def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
         from reportqa.eval.cite_eval import run_cite_eval
 
         return run_cite_eval(settings, args.qa or DEFAULT_CLAIMS, args.report, args.min)
+    if getattr(args, "chat", None):
+        from reportqa.eval.chat_eval import run_chat_eval
+
+        run_chat_eval(ensure_index(settings), args.chat, args.report)
+        return 0
     from reportqa.index.query import preload
 
     items = load_qa(args.qa or DEFAULT_QA)[: args.limit]

@@ -87,6 +87,17 @@ def experiment_markdown(report: dict[str, Any]) -> str:
                   f"{round(report.get('threshold', 0.0), 4)}.", "", "| predicted | observed | n |", "|---|---|---|"]
         lines += [f"| {p['predicted']} | {p['observed']} | {p['n']} |" for p in rel["curve"]]
         lines.append("")
+    if "claims" in report:
+        lines += ["## Claims (rules only vs the learned verdict out of fold)", "",
+                  "| set | variant | supported | contradicted | unsupported | top citation (supported) | "
+                  "report value (contradicted) |", "|---|---|---|---|---|---|---|"]
+        for path, variants in report["claims"].items():
+            for variant, m in variants.items():
+                acc = m["accuracy"]
+                lines.append(f"| {path} | {variant} | {acc['supported']} | {acc['contradicted']} | "
+                             f"{acc['unsupported']} | {m['top_citation_correct']['supported']} | "
+                             f"{m['report_value_correct']} |")
+        lines.append("")
     if "ablation" in report:
         lines += ["## Rule ablation (out of fold, report sets pooled)", "",
                   "| removed | hit@1 | answer_ok | unanswerable_refused | answerable_refused | verdict |",

@@ -28,6 +28,7 @@ from reportqa.answer.reader import UNIT_FEATURES, similarities_of, unit_features
 from reportqa.eval.datasets import QAItem, load_qa
 from reportqa.eval.learn import fit_linear, fold_of, refusal_threshold
 from reportqa.eval.metrics import answer_ok, is_relevant, squash
+from reportqa.eval.train_claims import CLAIM_SETS, collect, fit_claim_models
 from reportqa.index.query import Query, analyze
 from reportqa.index.rank_features import CHUNK_FEATURES
 
@@ -206,13 +207,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     examples = load_examples(engine, args.qa, args.folds, cmrc, args.cmrc_limit)
     show(f"{len(examples)} questions in {args.folds} folds")
     result = train(examples, args.folds, show)
+    claims = train_claim_models(engine, result, args.folds, show)
     facts = {"trained_on": [*args.qa, *([f"cmrc:{args.cmrc / 'qa.jsonl'}"] if args.cmrc else [])],
-             "questions": len(examples), "folds": args.folds, "seed": 0, "threshold": result["threshold"],
+             "claims_trained_on": list(CLAIM_SETS), "questions": len(examples), "claims": len(claims["examples"]),
+             "folds": args.folds, "seed": 0, "threshold": result["threshold"],
              "threshold_rule": "refuses at most 5% of answerable report questions out of fold",
              "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    write_model_set(args.out, result["models"], facts)
+    write_model_set(args.out, {**result["models"], **claims["models"]}, facts)
     print(json.dumps({"threshold": result["threshold"], "questions": len(examples)}))
     return 0
+
+
+def train_claim_models(engine: Engine, qa_result: Mapping[str, Any], folds: int, show: Callable[[str], None]
+                       ) -> dict[str, Any]:
+    """The claim models, fitted over claims retrieved with the final QA models (their ranker finds the evidence)."""
+    show("measuring the claims")
+    qa_engine = Engine(engine.index, engine.settings, None, ModelSet(Path(), {}, dict(qa_result["models"])))
+    examples = collect(qa_engine, CLAIM_SETS, folds)
+    topic, conflict = fit_claim_models(examples)
+    return {"models": {"claim_topic": topic, "claim_conflict": conflict}, "examples": examples, "engine": qa_engine}
 
 
 if __name__ == "__main__":

@@ -37,7 +37,8 @@ EXAMPLES = {
     "eval": """examples:
   reportqa eval --variant hybrid --limit 50
   reportqa eval --qa eval/fresh/qa.jsonl --report eval/reports/fresh
-  reportqa eval --cite --min eval/floors.json     # exit 1 below the committed floors""",
+  reportqa eval --cite --min eval/floors.json     # exit 1 below the committed floors
+  reportqa eval --chat eval/chat.jsonl --report eval/reports/chat   # conversations, turn by turn""",
 }
 
 
@@ -106,6 +107,8 @@ def _other_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--report", type=Path, default=None, metavar="DIR", help="folder for report.json/report.md/plots")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N questions")
     p.add_argument("--cite", action="store_true", help="score citation verdicts on eval/claims.jsonl")
+    p.add_argument("--chat", type=Path, default=None, metavar="FILE",
+                   help="score conversations turn by turn (e.g. eval/chat.jsonl)")
     p.add_argument("--calibrate", action="store_true", help="store the calibrated abstention threshold")
     p.add_argument("--min", type=Path, default=None, metavar="FILE",
                    help="JSON of metric floors; exit 1 if any is missed")

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from reportqa.answer.claim_verdict import Assessment, assess, decide
 from reportqa.answer.claims import split_claims
-from reportqa.answer.extract import answer_from_hits
-from reportqa.answer.followup import Turn, resolve
+from reportqa.answer.extract import passage_units, units_of
+from reportqa.answer.followup import Resolved, Turn, resolve
 from reportqa.answer.grounding import check_markers
 from reportqa.answer.llm import Generator
-from reportqa.answer.reader import UnitSimilarities
+from reportqa.answer.reader import UnitSimilarities, similarities_of
 from reportqa.answer.respond import Reading, respond
-from reportqa.answer.verify import Verdict, judge
+from reportqa.answer.verify import Verdict
 from reportqa.collection import (  # noqa: F401 - chunker_config re-exported
     IngestReport,
     chunker_config,
@@ -106,14 +107,17 @@ class Engine:
         return self.index.search(query, k, weights or self.weights)
 
     def run(self, question: str, top_k: int | None = None, qid: str = "",
-            weights: SearchWeights | None = None) -> Trace:
-        """Analyse, retrieve a fixed pool, answer from it (or refuse); top_k only limits the citations listed."""
+            weights: SearchWeights | None = None, context: str | None = None) -> Trace:
+        """Analyse, retrieve a fixed pool, answer from it (or refuse); top_k only limits the citations listed.
+        `context`: an earlier question whose terms help at a lower weight (a follow-up in a conversation)."""
         text = self.check_question(question)
         query = analyze(text)
+        if context:
+            query = with_context(query, analyze(context))
         k = self.clamp_top_k(top_k)
         hits = self.retrieve(query, max(k, ANSWER_POOL), weights)
         reading = respond(text, query, hits, self.index.idf, self.models, self.threshold, self.unit_sims(query),
-                          len(self.index.unknown_names(query)), k, qid)
+                          len(self.index.unknown_names(query)), k, qid, self.index.unknown_idf)
         return Trace(text, query, tuple(hits), reading)
 
     def unit_sims(self, query: Query) -> UnitSimilarities | None:
@@ -147,16 +151,16 @@ class Engine:
 
     def chat(self, turns: Sequence[Turn], top_k: int | None = None) -> Answer:
         """Answer the last user turn of a conversation, follow-ups resolved against the earlier turns."""
-        resolved = resolve(turns)
-        text = self.check_question(resolved.question)
-        query = analyze(text)
-        if resolved.context:
-            query = with_context(query, analyze(resolved.context))
-        hits = self.index.search(query, self.clamp_top_k(top_k), self.weights)
-        answer = answer_from_hits(text, hits, query, self.index.idf, self.threshold)
-        standalone = f"{text}（上文：{resolved.context}）" if resolved.context else text
-        answer = replace(answer, resolved_question=standalone)
-        return self._generate(answer, turns) if self.generator and not answer.abstained else answer
+        _, trace = self.chat_trace(turns, top_k)
+        return self._generate(trace.answer, turns) if self.generator and not trace.answer.abstained else trace.answer
+
+    def chat_trace(self, turns: Sequence[Turn], top_k: int | None = None,
+                   resolver: Callable[[Sequence[Turn]], Resolved] = resolve) -> tuple[Resolved, Trace]:
+        """The resolved question and its trace; the answer carries the resolved question for the page."""
+        resolved = resolver(turns)
+        trace = self.run(resolved.question, top_k, context=resolved.context)
+        answer = replace(trace.answer, resolved_question=resolved.question)
+        return resolved, replace(trace, reading=replace(trace.reading, answer=answer))
 
     def _generate(self, answer: Answer, turns: Sequence[Turn]) -> Answer:
         """Let the LLM write the answer; keep only the [n] markers their passages back; fall back on failure."""
@@ -172,10 +176,20 @@ class Engine:
 
     def cite(self, claim: str, top_k: int | None = None) -> Verdict:
         """The passages behind a claim and whether they support, contradict or don't cover it."""
+        return self.assess(claim, top_k)[1]
+
+    def assess(self, claim: str, top_k: int | None = None) -> tuple[Assessment, Verdict]:
+        """The rules' measurements of a claim and the verdict: learned when the claim models are there."""
         text = self.check_question(claim)
         query = analyze(text)
-        hits = self.index.search(query, self.clamp_top_k(top_k), self.weights)
-        return judge(text, hits, query, self.index.idf, self.index.unknown_words(query))
+        hits = self.retrieve(query, self.clamp_top_k(top_k))
+        units = units_of(hits, depth=len(hits))
+        sims = similarities_of(units, hits, self.unit_sims(query), passage_units)
+        assessment = assess(text, hits, query, self.index.idf, self.index.unknown_words(query), sims)
+        best_sim = units[max(range(len(units)), key=lambda i: sims[i])].hit_rank if units else None
+        verdict = decide(assessment, self.models.get("claim_topic"), self.models.get("claim_conflict"), hits,
+                         best_sim)
+        return assessment, verdict
 
 
     def cite_draft(self, draft: str) -> list[CheckedClaim]:

@@ -75,6 +75,10 @@ class ModelSet:
     def get(self, role: str) -> LinearModel | None:
         return self.models.get(role)
 
+    def with_models(self, models: Mapping[str, LinearModel]) -> ModelSet:
+        """This set with some roles replaced or added (training tries fold models this way)."""
+        return ModelSet(self.folder, dict(self.manifest), {**self.models, **models})
+
     @property
     def digest(self) -> str:
         """One identity for the whole set: what an index records it was built beside."""

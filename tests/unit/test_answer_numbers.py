@@ -124,3 +124,23 @@ def test_offsets_point_into_the_prepared_text() -> None:
     found = quantities(text)
     assert [prepare(text)[q.start : q.start + len(q.text)] for q in found] == ["128亿元", "36%"]
     assert all(isinstance(q, Quantity) for q in found)
+
+
+@pytest.mark.parametrize(("text", "value", "kind"), [
+    ("两万五千九百亿美元", 2.59e12, "usd"),
+    ("2.59万亿美元", 2.59e12, "usd"),
+    ("25,900亿美元", 2.59e12, "usd"),
+    ("2.59 trillion dollars", 2.59e12, "usd"),
+    ("一亿两千万", 1.2e8, ""),
+    ("千万美元", 1e7, "usd"),
+    ("两百多个", 200.0, "count"),
+])
+def test_chinese_and_mixed_numerals_read_as_one_value(text: str, value: float, kind: str) -> None:
+    found = quantities(text)
+    assert [(q.value, q.kind) for q in found] == [(pytest.approx(value), kind)]
+
+
+def test_the_same_sum_in_four_scripts_matches() -> None:
+    forms = ["2.59万亿美元", "25,900亿美元", "2.59 trillion dollars", "两万五千九百亿美元"]
+    values = [quantities(f)[0] for f in forms]
+    assert all(a.matches(b) for a in values for b in values)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from reportqa.answer.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, Verdict, judge, ordinal
+from reportqa.answer.claim_verdict import judge
+from reportqa.answer.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, Verdict, ordinal
 from reportqa.index.query import analyze
 
 from reportqa.core.types import Chunk, Hit

@@ -1,0 +1,160 @@
+"""A claim's verdict: the rules' checks (answer.verify) measured, and a learned decision over the measurements.
+
+The rules alone (judge) are the baseline. `assess` keeps what they measured (topical coverage, agreeing and
+conflicting figures, names and ranks, the encoder's closeness of claim and sentence) and `decide` lets two small
+learned models read it: whether the reports state the claim's subject at all, and if so whether they say
+otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from reportqa.answer.extract import UNKNOWN_IDF, Unit, term_coverage, units_of
+from reportqa.answer.numbers import quantities
+from reportqa.answer.verify import (
+    _NUMBERISH,
+    CONTRADICTED,
+    FIGURES_SETTLE,
+    LOW_TOPIC,
+    SUPPORTED,
+    TOPIC_THRESHOLD,
+    UNKNOWN_SUPPORT,
+    UNSUPPORTED,
+    Check,
+    Verdict,
+    _cite,
+    _figures,
+    _latin,
+    _verdict,
+    check_unit,
+    topical_query,
+)
+from reportqa.index.query import Query
+
+from reportqa.core.learned import LinearModel, matrix
+from reportqa.core.types import Hit
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What the rules decided about a claim, and the measurements a learned verdict reads."""
+
+    rule: Verdict
+    features: dict[str, float]
+    conflict: Verdict | None  # the best contradiction the rules found among the sentences they checked
+
+
+def judge(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float],
+          unknown: Sequence[str] = ()) -> Verdict:
+    """Supported when a passage sentence on the same subject agrees; contradicted when its figure, date,
+    rank or name differs; unsupported when no passage is about the subject or the claim names something
+    the corpus never mentions."""
+    return assess(claim, hits, query, idf, unknown).rule
+
+
+def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float], unknown: Sequence[str] = (),
+           unit_sims: Sequence[float] | None = None) -> Assessment:
+    """The rules' verdict with its measurements (unit_sims: the encoder cosine of the claim to each unit of
+    units_of(hits, len(hits)), when the index has unit vectors)."""
+    units = units_of(hits, depth=len(hits))
+    if not units:
+        return Assessment(Verdict(claim, UNSUPPORTED, None, None, (), 0.0), empty_features(claim, unknown), None)
+    topic = topical_query(query)
+    support = [term_coverage(u.text, topic, idf) for u in units]
+    order = sorted(range(len(units)), key=lambda i: (-support[i], units[i].hit_rank))
+    best = order[0]
+    terms = {t: idf.get(t, UNKNOWN_IDF) for t in topic.core if len(t) >= 2}
+    checks = {i: check_unit(claim, units[i].text, terms, hits[units[i].hit_rank].chunk.text)
+              for i in order[:4] if support[i] >= min(support[best] - 0.1, TOPIC_THRESHOLD)}
+    close = [i for i in checks if support[i] >= support[best] - 0.1]
+    agreeing = [i for i, c in checks.items()
+                if c.conflict is None and (c.matched >= FIGURES_SETTLE or (c.matched and i in close))]
+    distinctive = [i for i in order[:4] if support[i] >= LOW_TOPIC and i not in checks]
+    for i in distinctive:  # a paraphrase far from the report's words, held together by an exact figure
+        check = check_unit(claim, units[i].text, terms, hits[units[i].hit_rank].chunk.text)
+        if check.conflict is None and check.distinctive:
+            checks[i] = check
+            agreeing.append(i)
+    sims = list(unit_sims) if unit_sims is not None and len(unit_sims) == len(units) else [0.0] * len(units)
+    by_sim = max(range(len(units)), key=lambda i: (sims[i], -i))
+    if by_sim not in checks:  # the sentence the encoder finds closest is checked too
+        checks[by_sim] = check_unit(claim, units[by_sim].text, terms, hits[units[by_sim].hit_rank].chunk.text)
+    conflicts = [i for i in checks if checks[i].conflict is not None]
+    strongest = max(conflicts, key=lambda i: (sims[i] + support[i], -i), default=None)
+    conflict = (_verdict(claim, CONTRADICTED, checks[strongest], hits, units[strongest].hit_rank, support[strongest])
+                if strongest is not None else None)
+    rule = _rule_verdict(claim, hits, units, support, order, checks, agreeing, close, unknown)
+    claimed = [q for q in _figures(quantities(claim)) if q.kind not in {"year", "date"}]
+    matched = max((c.matched for c in checks.values() if c.conflict is None), default=0)
+    top_sims = sorted(sims, reverse=True)
+    features = {
+        "rule_supported": float(rule.verdict == SUPPORTED), "rule_contradicted": float(rule.verdict == CONTRADICTED),
+        "support": support[best], "sim": top_sims[0], "sim_margin": top_sims[0] - (top_sims[1] if len(sims) > 1 else 0),
+        "sim_of_conflict": sims[strongest] if strongest is not None else 0.0,
+        "support_of_conflict": support[strongest] if strongest is not None else 0.0,
+        "conflict_any": float(bool(conflicts)), "conflict_close": float(any(i in close for i in conflicts)),
+        "conflict_is_figure": float(conflict is not None and _NUMBERISH.match(conflict.claim_value or "") is not None),
+        "matched": float(matched), "figures": float(len(claimed)),
+        "unmatched_share": (len(claimed) - min(matched, len(claimed))) / len(claimed) if claimed else 0.0,
+        "distinctive": float(any(checks[i].distinctive for i in agreeing)),
+        "unknown": float(len(unknown)), "english": float(_latin(claim)),
+    }
+    return Assessment(rule, features, conflict)
+
+
+CLAIM_FEATURES = ("rule_supported", "rule_contradicted", "support", "sim", "sim_margin", "sim_of_conflict",
+                  "support_of_conflict", "conflict_any", "conflict_close", "conflict_is_figure", "matched",
+                  "figures", "unmatched_share", "distinctive", "unknown", "english")
+
+
+def empty_features(claim: str, unknown: Sequence[str]) -> dict[str, float]:
+    return dict.fromkeys(CLAIM_FEATURES, 0.0) | {"unknown": float(len(unknown)), "english": float(_latin(claim))}
+
+
+def _rule_verdict(claim: str, hits: Sequence[Hit], units: Sequence[Unit], support: Sequence[float],
+                  order: Sequence[int], checks: Mapping[int, Check], agreeing: Sequence[int], close: Sequence[int],
+                  unknown: Sequence[str]) -> Verdict:
+    """The hand-written decision: the rules-only baseline, and a feature of the learned one."""
+    best = order[0]
+    figures = max((checks[i].matched for i in agreeing), default=0)
+    on_topic = support[best] >= TOPIC_THRESHOLD and not (unknown and support[best] < UNKNOWN_SUPPORT)
+    if not on_topic and figures < FIGURES_SETTLE and not any(checks[i].distinctive for i in agreeing):
+        named = checks.get(best)
+        if named is not None and named.matched and named.conflict and unknown:
+            return _verdict(claim, CONTRADICTED, named, hits, units[best].hit_rank, support[best])
+        return Verdict(claim, UNSUPPORTED, None, None, _cite(hits, []), support[best])
+    if agreeing:  # the sentence stating the most of the claimed figures settles it
+        i = max(agreeing, key=lambda j: (checks[j].matched, support[j]))
+        return Verdict(claim, SUPPORTED, None, None, _cite(hits, [units[i].hit_rank]), support[i])
+    conflicted = next((i for i in close if checks[i].conflict is not None), None)
+    if conflicted is not None:
+        return _verdict(claim, CONTRADICTED, checks[conflicted], hits, units[conflicted].hit_rank,
+                        support[conflicted])
+    if any(q.kind not in {"year", "date"} for q in _figures(quantities(claim))):
+        return Verdict(claim, UNSUPPORTED, None, None, _cite(hits, []), support[best])  # its figures are nowhere
+    return Verdict(claim, SUPPORTED, None, None, _cite(hits, [units[best].hit_rank]), support[best])
+
+
+def decide(assessment: Assessment, on_topic: LinearModel | None, contradiction: LinearModel | None,
+           hits: Sequence[Hit], best_sim_rank: int | None) -> Verdict:
+    """The learned verdict: is the subject one the reports state (else unsupported), and if so do they say
+    otherwise (contradicted, with the value the rules aligned) or the same (supported)?"""
+    rule = assessment.rule
+    if on_topic is None or contradiction is None:
+        return rule
+    row = matrix([assessment.features], on_topic.features)
+    p_topic = float(on_topic.probabilities(row)[0])
+    if p_topic < 0.5:
+        return replace(rule, verdict=UNSUPPORTED, report_value=None, claim_value=None,
+                       citations=rule.citations if rule.verdict == UNSUPPORTED else _cite(hits, []))
+    p_conflict = float(contradiction.probabilities(matrix([assessment.features], contradiction.features))[0])
+    if p_conflict >= 0.5 and assessment.conflict is not None:
+        return assessment.conflict
+    if rule.verdict == SUPPORTED:
+        return rule
+    lead = [best_sim_rank] if best_sim_rank is not None else []
+    return Verdict(rule.claim, SUPPORTED, None, None, _cite(hits, lead), rule.support)
+
+

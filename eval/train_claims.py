@@ -1,0 +1,90 @@
+"""Train the claim verdict's two models k-fold over the claim sets, and score them out of fold.
+
+on-topic: do the reports state the claim's subject (supported or contradicted) or not (unsupported)?
+contradiction: of the on-topic claims, do the reports say otherwise?
+Both read answer.claim_verdict's measurements of the rules' checks; the retrieval under them is the engine's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reportqa.answer.claim_verdict import CLAIM_FEATURES, Assessment
+from reportqa.answer.verify import CONTRADICTED, UNSUPPORTED, Verdict
+from reportqa.eval.cite_eval import LABELS, citation_right, value_agrees
+from reportqa.eval.datasets import read_jsonl
+from reportqa.eval.learn import fit_linear, fold_of
+
+from reportqa.core.learned import LinearModel
+from reportqa.engine import Engine
+
+CLAIM_SETS = ("eval/claims.jsonl", "eval/fresh/claims.jsonl", "eval/dev/claims.jsonl")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimExample:
+    row: dict[str, Any]
+    source: str  # the set it came from
+    fold: int
+    assessment: Assessment
+
+
+def collect(engine: Engine, paths: Sequence[str], folds: int) -> list[ClaimExample]:
+    """Every claim measured once by the engine's rules (the measurements do not depend on the claim models)."""
+    return [ClaimExample(row, path, fold_of(str(row["id"]), folds), engine.assess(str(row["claim"]))[0])
+            for path in paths for row in read_jsonl(Path(path))]
+
+
+def fit_claim_models(examples: Sequence[ClaimExample], features: Sequence[str] = CLAIM_FEATURES
+                     ) -> tuple[LinearModel, LinearModel]:
+    rows = [ex.assessment.features for ex in examples]
+    topic = fit_linear(rows, [int(ex.row["verdict"] != UNSUPPORTED) for ex in examples], features)
+    on_topic = [ex for ex in examples if ex.row["verdict"] != UNSUPPORTED]
+    conflict = fit_linear([ex.assessment.features for ex in on_topic],
+                          [int(ex.row["verdict"] == CONTRADICTED) for ex in on_topic], features)
+    return topic, conflict
+
+
+def score(examples: Sequence[ClaimExample], verdict_of: Callable[[ClaimExample], Verdict]) -> dict[str, Any]:
+    """Accuracy per gold label, top citation right for supported ones, the report's value for contradicted ones."""
+    per_label: dict[str, list[bool]] = {label: [] for label in LABELS}
+    top_right: dict[str, list[bool]] = {"supported": [], "contradicted": []}
+    values: list[bool] = []
+    for ex in examples:
+        verdict, gold = verdict_of(ex), str(ex.row["verdict"])
+        per_label[gold].append(verdict.verdict == gold)
+        top = verdict.citations[0].chunk if verdict.citations else None
+        if gold in top_right:
+            top_right[gold].append(top is not None and citation_right(ex.row, top.doc, top.text))
+        if gold == CONTRADICTED:
+            values.append(verdict.verdict == gold and value_agrees(str(ex.row["report_value"]), verdict.report_value))
+
+    def rate(flags: list[bool]) -> float:
+        return round(sum(flags) / len(flags), 4) if flags else 0.0
+
+    return {"claims": len(examples), "accuracy": {k: rate(v) for k, v in per_label.items()},
+            "top_citation_correct": {k: rate(v) for k, v in top_right.items()}, "report_value_correct": rate(values)}
+
+
+def out_of_fold(engine: Engine, examples: Sequence[ClaimExample], folds: int) -> dict[str, Any]:
+    """Per set: rules only and the learned verdict, each claim judged by models that never saw its fold."""
+    models = {f: fit_claim_models([ex for ex in examples if ex.fold != f]) for f in range(folds)}
+    verdicts = {id(ex): decided(engine, ex, *models[ex.fold]) for ex in examples}
+    report = {}
+    for path in dict.fromkeys(ex.source for ex in examples):
+        part = [ex for ex in examples if ex.source == path]
+        report[path] = {"rules only": score(part, lambda ex: ex.assessment.rule),
+                        "learned (out of fold)": score(part, lambda ex: verdicts[id(ex)])}
+    return report
+
+
+def decided(engine: Engine, ex: ClaimExample, topic: LinearModel, conflict: LinearModel) -> Verdict:
+    """The verdict the engine would give with these claim models (retrieval and measurements are the same)."""
+    swapped = Engine(engine.index, engine.settings, None, engine.models.with_models(
+        {"claim_topic": topic, "claim_conflict": conflict}))
+    return swapped.cite(str(ex.row["claim"]))
+
+

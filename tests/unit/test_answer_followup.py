@@ -1,0 +1,59 @@
+"""Follow-ups made to stand alone, on literal conversations."""
+
+from __future__ import annotations
+
+from reportqa.answer.followup import Turn, is_follow_up, resolve, substitute
+
+
+def ask(*pairs: tuple[str, str]) -> str:
+    turns = [Turn(role, text) for role, text in pairs]
+    return resolve(turns).question
+
+
+def test_ellipsis_puts_a_year_in_place_of_the_year() -> None:
+    assert ask(("user", "2024年中国GPU自给率是多少？"), ("assistant", "约30%。"), ("user", "那2027年呢？")) == \
+        "2027年中国GPU自给率是多少？"
+
+
+def test_ellipsis_puts_a_company_in_place_of_the_company() -> None:
+    resolved = ask(("user", "华为拿到了多少个5G商用合同？"), ("assistant", "91个。"), ("user", "那中兴呢？"))
+    assert resolved == "中兴拿到了多少个5G商用合同？"
+
+
+def test_english_what_about_substitutes_the_name() -> None:
+    assert ask(("user", "What was Alibaba's R&D spending?"), ("assistant", "…"), ("user", "What about Tencent?")) \
+        == "What was Tencent's R&D spending?"
+
+
+def test_a_pronoun_after_a_which_question_is_the_answer_s_name() -> None:
+    resolved = ask(("user", "哪家公司的碳化硅衬底市占率全球第二？"), ("assistant", "天岳先进的市占率达16.7%。"),
+                   ("user", "这家企业拿到了多少注资？"))
+    assert resolved == "天岳先进拿到了多少注资？"
+
+
+def test_a_pronoun_otherwise_is_the_previous_question_s_subject() -> None:
+    assert ask(("user", "宁德时代动力电池全球市占率是多少？"), ("assistant", "37.9%"), ("user", "它的总部在哪？")) \
+        .startswith("宁德时代")
+
+
+def test_a_subject_switch_stays_as_written() -> None:
+    assert ask(("user", "2024年中国GPU自给率是多少？"), ("assistant", "约30%。"),
+               ("user", "英伟达2026财年营收有多少？")) == "英伟达2026财年营收有多少？"
+
+
+def test_same_table_keeps_the_previous_question_as_context() -> None:
+    turns = [Turn("user", "BTRAC预测2030年全球AI芯片市场规模是多少？"), Turn("assistant", "1.17万亿美元。"),
+             Turn("user", "同一张表里，AI支出到2030年能到多少？")]
+    resolved = resolve(turns)
+    assert resolved.same_source and resolved.context == "BTRAC预测2030年全球AI芯片市场规模是多少？"
+
+
+def test_no_substitution_target_keeps_the_phrase_with_the_question() -> None:
+    assert substitute("芯片的良率是多少？", "2027年") is None
+    assert ask(("user", "芯片的良率是多少？"), ("user", "单机日均收入呢？")) == "单机日均收入 芯片的良率是多少？"
+
+
+def test_long_turns_are_cut_before_any_pattern_reads_them() -> None:
+    assert not is_follow_up("量子" + " " * 120_000 + "呢？")  # 呢 lies past TURN_CHARS: never scanned
+    assert ask(("user", "2025年量子计算市场规模是多少？"), ("assistant", "x" * 100_000), ("user", "那2030年呢？")) \
+        == "2030年量子计算市场规模是多少？"
