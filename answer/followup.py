@@ -51,7 +51,8 @@ class Resolved:
     question: str
     context: str | None
     same_source: bool = False
-    kind: str = "first"  # first, ellipsis, pronoun, same_source, new
+    kind: str = "first"  # first, ellipsis, pronoun, subject, same_source, new
+    referent: str | None = None  # what the resolver brought in from earlier turns (the pronoun's name, the subject)
 
 
 def _cut(text: str) -> str:
@@ -163,12 +164,12 @@ def resolve_turn(question: str, previous: Resolved | None, last_question: str, l
         name = referent(last_question, last_answer)
         if name:
             text = text[: pronoun.start()] + name + text[pronoun.end():]
-        return Resolved(text, context, same_source, "pronoun")
+        return Resolved(text, context, same_source, "pronoun", name)
     opener = _OPENER.match(text)
     if opener is not None and not named_in(text):  # 那研发人员有多少？: the subject is the previous one's
         subject = leading_noun_phrase(previous.question)
         rest = text[opener.end():]
-        return Resolved(f"{subject}{rest}" if subject else rest, context, same_source, "subject")
+        return Resolved(f"{subject}{rest}" if subject else rest, context, same_source, "subject", subject)
     return Resolved(text, context, same_source, "same_source" if same_source else "new")
 
 
@@ -188,3 +189,20 @@ def resolve(turns: Sequence[Turn]) -> Resolved:
     if resolved is None:
         raise ValueError("the conversation has no user message")
     return resolved
+
+
+REWRITE_OVERLAP = 0.5  # share of the resolver's question's character pairs a model's rewrite must keep
+
+
+def accept_rewrite(rewrite: str, turn: str, resolved: Resolved) -> bool:
+    """A model's stand-alone rewrite is used only when it keeps what the resolver brought in from earlier turns
+    (the referent it found), shares most of the resolver's question, and is of sensible length; else the
+    resolver's question stands."""
+    text = rewrite.strip().lower()
+    if not text or len(text) > 2 * len(resolved.question) + 60:
+        return False
+    if resolved.referent and resolved.referent.lower() not in text:
+        return False
+    pairs = {resolved.question.lower()[i : i + 2] for i in range(len(resolved.question) - 1)}
+    kept = {text[i : i + 2] for i in range(len(text) - 1)}
+    return not pairs or len(pairs & kept) >= REWRITE_OVERLAP * len(pairs)

@@ -14,6 +14,12 @@ SYSTEM_PROMPT = (
 )
 
 
+REWRITE_PROMPT = (
+    "把对话中最后一个问题改写成不依赖上文、可以单独检索的完整问题：把代词和省略的部分换成上文所指的具体名称、"
+    "年份或指标。只输出改写后的问题，不要回答，不要解释。问题是英文时用英文改写。"
+)
+
+
 class Generator:
     """Wraps a langchain chat model; built only when REPORTQA_LLM_* settings name an endpoint."""
 
@@ -38,3 +44,12 @@ class Generator:
         messages.append(HumanMessage(f"段落：\n{sources}\n\n问题：{question}"))
         reply = self._model.invoke(messages)
         return str(reply.content).strip()
+
+    def rewrite(self, question: str, history: Sequence[tuple[str, str]]) -> str:
+        """The last question of a conversation rewritten to stand alone (one line, nothing else)."""
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        shown = "\n".join(f"{'用户' if role == 'user' else '助手'}：{content[:400]}" for role, content in history[-6:])
+        reply = self._model.invoke([SystemMessage(REWRITE_PROMPT),
+                                    HumanMessage(f"对话：\n{shown}\n\n最后一个问题：{question}")])
+        return str(reply.content).strip().splitlines()[0].strip() if str(reply.content).strip() else ""

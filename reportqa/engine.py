@@ -12,7 +12,7 @@ from typing import Any
 from reportqa.answer.claim_verdict import Assessment, assess, decide
 from reportqa.answer.claims import split_claims
 from reportqa.answer.extract import passage_units, units_of
-from reportqa.answer.followup import Resolved, Turn, resolve
+from reportqa.answer.followup import Resolved, Turn, accept_rewrite, resolve
 from reportqa.answer.grounding import check_markers
 from reportqa.answer.llm import Generator
 from reportqa.answer.reader import UnitSimilarities, similarities_of
@@ -157,10 +157,25 @@ class Engine:
     def chat_trace(self, turns: Sequence[Turn], top_k: int | None = None,
                    resolver: Callable[[Sequence[Turn]], Resolved] = resolve) -> tuple[Resolved, Trace]:
         """The resolved question and its trace; the answer carries the resolved question for the page."""
-        resolved = resolver(turns)
+        resolved = self._rewritten(turns, resolver(turns))
         trace = self.run(resolved.question, top_k, context=resolved.context)
         answer = replace(trace.answer, resolved_question=resolved.question)
         return resolved, replace(trace, reading=replace(trace.reading, answer=answer))
+
+    def _rewritten(self, turns: Sequence[Turn], resolved: Resolved) -> Resolved:
+        """With an LLM configured, a follow-up is rewritten by the model first, kept only if it agrees with the
+        resolver's names; any failure leaves the resolver's question."""
+        if self.generator is None or resolved.kind in {"first", "new"}:
+            return resolved
+        turn = next(t.content for t in reversed(turns) if t.role == "user")
+        try:
+            rewrite = self.generator.rewrite(turn, [(t.role, t.content) for t in turns[:-1]])
+        except Exception as exc:  # the endpoint can fail in many ways; the resolver's question stands
+            log.warning("LLM rewrite failed, keeping the resolver's question: %s", exc)
+            return resolved
+        if not accept_rewrite(rewrite, turn, resolved):
+            return resolved
+        return replace(resolved, question=rewrite, context=None)
 
     def _generate(self, answer: Answer, turns: Sequence[Turn]) -> Answer:
         """Let the LLM write the answer; keep only the [n] markers their passages back; fall back on failure."""

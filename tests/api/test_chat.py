@@ -163,3 +163,53 @@ def test_langchain_retriever_invoke(small_index: Settings) -> None:
     top = documents[0]
     assert top.metadata["doc"] == "xinghe_chips.txt" and "2100" in top.page_content
     assert {"title", "section", "start", "end", "line_start", "line_end", "score", "n"} <= set(top.metadata)
+
+
+class RewritingStub:
+    """A local OpenAI-compatible endpoint: rewrites follow-ups (its reply set per test), answers anything else."""
+
+    def __init__(self, rewrite: str) -> None:
+        self.rewrite = rewrite
+        self.prompts: list[str] = []
+        self.app = FastAPI()
+
+        @self.app.post("/v1/chat/completions")
+        def complete(body: dict[str, Any]) -> dict[str, Any]:
+            system = body["messages"][0]["content"]
+            self.prompts.append(system)
+            content = self.rewrite if "改写" in system else "星河半导体研发投入为19亿元[1]。"
+            return {"id": "stub", "object": "chat.completion", "created": 0, "model": body["model"],
+                    "choices": [{"index": 0, "finish_reason": "stop",
+                                 "message": {"role": "assistant", "content": content}}],
+                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}
+
+
+def _follow_up_through(stub: RewritingStub, settings: Settings) -> dict[str, Any]:
+    with running(stub.app) as url:
+        configured = settings.model_copy(update={"llm_base_url": f"{url}/v1", "llm_model": "stub"})
+        messages = [{"role": "user", "content": "星河半导体2025年的营业收入是多少？"},
+                    {"role": "assistant", "content": "星河半导体在2025年实现营业收入128亿元。"},
+                    {"role": "user", "content": "它的研发投入是多少？"}]
+        return TestClient(create_app(configured)).post("/chat", json={"messages": messages}).json()
+
+
+def test_an_llm_rewrite_that_keeps_the_referent_is_searched(small_index: Settings) -> None:
+    body = _follow_up_through(RewritingStub("星河半导体2025年的研发投入是多少？"), small_index)
+    assert body["resolved_question"] == "星河半导体2025年的研发投入是多少？"
+
+
+def test_an_llm_rewrite_that_loses_the_referent_falls_back_to_the_resolver(small_index: Settings) -> None:
+    stub = RewritingStub("蔚来汽车的研发投入是多少？")
+    body = _follow_up_through(stub, small_index)
+    assert any("改写" in p for p in stub.prompts)  # the model was asked
+    assert body["resolved_question"].startswith("星河半导体") and "蔚来" not in body["resolved_question"]
+
+
+def test_chat_and_chat_completions_resolve_a_follow_up_the_same_way(small_index: Settings) -> None:
+    client = TestClient(create_app(small_index))
+    messages = [{"role": "user", "content": "星河半导体2025年的营业收入是多少？"},
+                {"role": "assistant", "content": "星河半导体在2025年实现营业收入128亿元。"},
+                {"role": "user", "content": "那研发人员有多少？"}]
+    native = client.post("/chat", json={"messages": messages}).json()
+    openai = client.post("/v1/chat/completions", json={"model": "reportqa", "messages": messages}).json()
+    assert native["resolved_question"] == openai["resolved_question"] == "星河半导体研发人员有多少？"
