@@ -113,20 +113,29 @@ def referent(last_question: str, last_answer: str) -> str | None:
 def substitute(previous: str, phrase: str) -> str | None:
     """The previous question with `phrase` in the place of the year or name it replaces; None when none fits.
 
-    A name replaces the previous question's first name of the same script (jieba's sorts of names are not
-    reliable enough to match 中兴 with 华为: it tags one a place, the other a person).
+    A name replaces the previous question's first name, of the same script when there is one (jieba's sorts of
+    names are not reliable enough to match 中兴 with 华为: it tags one a place, the other a person).
     """
     phrase = phrase.strip()
     if _YEAR.fullmatch(phrase) or re.fullmatch(r"(?:19|20)\d\d", phrase):
         found = _YEAR.search(previous)
         return previous[: found.start()] + phrase + previous[found.end():] if found else None
-    latin = phrase.isascii()
-    for name in names_of(previous):
-        if name.isascii() == latin:
-            at = previous.lower().find(name.lower())
-            if at >= 0:
-                return previous[:at] + phrase + previous[at + len(name):]
+    names = names_of(previous) or _leading_name(previous)
+    same_script = [n for n in names if n.isascii() == phrase.isascii()]
+    for name in [*same_script, *(n for n in names if n not in same_script)]:  # AMD may replace 英伟达
+        at = previous.lower().find(name.lower())
+        if at >= 0:
+            return previous[:at] + phrase + previous[at + len(name):]
     return None
+
+
+_LEADING_NAME = re.compile(r"^([\u4e00-\u9fffA-Za-z]{2,6}?)(?=\d)")
+
+
+def _leading_name(question: str) -> list[str]:
+    """A name the tagger does not know (英伟达 → 英/伟达) opening the question before its first figure."""
+    found = _LEADING_NAME.match(question)
+    return [found.group(1)] if found else []
 
 
 def names_of(question: str) -> list[str]:

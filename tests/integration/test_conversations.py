@@ -1,0 +1,63 @@
+"""Follow-ups resolved right over the real reports: each kind of resolution on a literal conversation."""
+
+from __future__ import annotations
+
+import pytest
+
+from reportqa.answer.followup import Turn
+from reportqa.core.settings import Settings
+from reportqa.engine import Engine, open_engine
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def engine(real_index: Settings) -> Engine:
+    return open_engine(real_index)
+
+
+def converse(engine: Engine, *questions: str) -> tuple[str, str]:
+    """Ask each question after the system's own answers; (the last resolved question, the last answer)."""
+    turns: list[Turn] = []
+    resolved, answer = "", ""
+    for question in questions:
+        turns.append(Turn("user", question))
+        result, trace = engine.chat_trace(turns)
+        resolved, answer = result.question, trace.answer.text
+        turns.append(Turn("assistant", answer))
+    return resolved, answer
+
+
+def test_ellipsis_substitutes_a_year(engine: Engine) -> None:
+    resolved, answer = converse(engine, "2024年中国智能算力规模是多少？", "那2025年呢？")
+    assert resolved == "2025年中国智能算力规模是多少？"
+    assert "1590" in answer.replace(",", "")
+
+
+def test_ellipsis_substitutes_a_company(engine: Engine) -> None:
+    resolved, _ = converse(engine, "英伟达2026财年营收有多少？", "那AMD呢？")
+    assert resolved == "AMD2026财年营收有多少？"
+
+
+def test_a_pronoun_points_at_the_previous_subject(engine: Engine) -> None:
+    resolved, _ = converse(engine, "宁德时代的动力电池全球市占率是多少？", "它已经连续几年拿全球第一了？")
+    assert resolved.startswith("宁德时代")
+
+
+def test_a_subject_switch_is_asked_as_written(engine: Engine) -> None:
+    resolved, answer = converse(engine, "2024年中国智能算力规模是多少？", "截至2025年，中国一共建成了多少个万卡智算集群？")
+    assert resolved == "截至2025年，中国一共建成了多少个万卡智算集群？" and "42" in answer
+
+
+def test_english_follow_up_substitutes_the_year(engine: Engine) -> None:
+    resolved, _ = converse(engine, "What was China's intelligent computing power scale in 2024?", "What about 2025?")
+    assert resolved == "What was China's intelligent computing power scale in 2025?"
+
+
+def test_same_table_keeps_the_thread(engine: Engine) -> None:
+    turns = [Turn("user", "BTRAC预测2030年全球AI芯片市场规模是多少？")]
+    _, first = engine.chat_trace(turns)
+    turns += [Turn("assistant", first.answer.text), Turn("user", "同一张表里，AI支出到2030年预计能到多少？")]
+    resolved, trace = engine.chat_trace(turns)
+    assert resolved.same_source and resolved.context is not None
+    assert "4-5万亿美元" in trace.answer.text.replace(" ", "")
