@@ -17,6 +17,7 @@ from reportqa.index.embed import Embedder
 from reportqa.index.lexical import LexicalIndex
 from reportqa.index.models import CORPUS_STATIC, embedder_fingerprint, fit_static_model, load_passage_embedder
 from reportqa.index.query import token_aliases
+from reportqa.index.static_tier import FAST_TIER, load_fast_tier
 from reportqa.index.store import (
     BIGRAM_DIR,
     BM25_DIR,
@@ -137,6 +138,11 @@ def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedd
         timings["fit"] = time.perf_counter() - started - sum(timings.values())
         progress("embedding chunks")
         vectors = static.encode_counts(words)  # jieba ran once, above
+        dense_unit = "chunk"
+    elif embedder is None and request.embed_model == FAST_TIER:
+        progress("loading the fast tier (distilling it from the encoder on first use)")
+        embedder = load_fast_tier(request.models_dir)
+        vectors = _encode(embedder, texts, progress)
         dense_unit = "chunk"
     else:
         if embedder is None:

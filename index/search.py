@@ -253,8 +253,8 @@ def _best_positive(scores: np.ndarray) -> dict[int, float]:
     return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
 
-def open_index(index_dir: Path, embedder: Embedder | None = None, expect: Mapping[str, Any] | None = None
-               ) -> SearchIndex:
+def open_index(index_dir: Path, embedder: Embedder | None = None, expect: Mapping[str, Any] | None = None,
+               models_dir: Path = Path("var/models")) -> SearchIndex:
     """Load and verify the current version; every inconsistency is reported, never served."""
     version = current_version_path(index_dir)
     manifest = read_manifest(version)
@@ -286,7 +286,7 @@ def open_index(index_dir: Path, embedder: Embedder | None = None, expect: Mappin
     if embedder is None:
         name = str(manifest["embed_model"])
         try:
-            embedder = load_embedder(name, version / MODEL_DIR if name == CORPUS_STATIC else None)
+            embedder = load_embedder(name, version / MODEL_DIR if name == CORPUS_STATIC else None, models_dir)
         except Exception as exc:  # a damaged model folder fails in many library-specific ways
             raise IndexCorrupt(f"the embedding model of {version} cannot be loaded ({exc}); "
                                "rebuild with reportqa index") from exc

@@ -225,5 +225,5 @@ def open_engine(settings: Settings) -> Engine:
     if settings.llm_base_url and settings.llm_model:
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         generator = Generator.from_settings(settings.llm_base_url, settings.llm_model, key)
-    return Engine(open_index(settings.index_dir, expect=expect), settings, generator,
+    return Engine(open_index(settings.index_dir, expect=expect, models_dir=settings.models_dir), settings, generator,
                   load_model_set(settings.learned_models))

@@ -1,0 +1,82 @@
+"""make train-reader's pipeline end to end on a tiny slice: k-fold stages, a model set, an engine that uses it.
+
+This checks the pipeline, not the quality: a dozen questions cannot teach anything worth measuring.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from reportqa.eval.datasets import item_from_row
+from reportqa.eval.train import Example, train, train_claim_models
+
+from reportqa.core.learned import load_model_set
+from reportqa.core.settings import Settings
+from reportqa.engine import open_engine
+
+from ..conftest import AI_DOC, BATTERY_DOC, CHIP_DOC, QUANTUM_DOC
+
+pytestmark = pytest.mark.integration
+
+ROWS = [
+    ("2026年全球AI支出预计达到多少？", "2.59万亿美元", AI_DOC, "2026年全球AI支出预计达到2.59万亿美元"),
+    ("北美三家云厂商的资本开支合计超过多少？", "2500亿美元", AI_DOC, "资本开支合计超过2500亿美元"),
+    ("AI软件2026年支出是多少？", "6100亿美元", AI_DOC, "AI软件\t4200亿美元\t6100亿美元\t45%"),
+    ("星河半导体2025年营业收入是多少？", "128亿元", CHIP_DOC, "星河半导体在2025年实现营业收入128亿元"),
+    ("星河半导体的研发人员有多少？", "2100人", CHIP_DOC, "星河半导体的研发人员超过2100人"),
+    ("比亚迪的采购占比是多少？", "22%", CHIP_DOC, "比亚迪\t22%\t6年"),
+    ("截至2025年底中国新型储能累计装机多少？", "95吉瓦", BATTERY_DOC, "中国新型储能累计装机规模达到95吉瓦"),
+    ("全固态电池的能量密度有望达到多少？", "500瓦时", BATTERY_DOC, "能量密度有望达到每公斤500瓦时"),
+    ("2025年全球量子计算市场规模约为多少？", "15亿美元", QUANTUM_DOC, "全球量子计算市场规模在2025年约为15亿美元"),
+    ("超导量子比特数量2025年超过了多少个？", "1000个", QUANTUM_DOC, "在2025年已经超过1000个"),
+]
+UNANSWERABLE = ["星河半导体的董事长是谁？", "2024年全球量子计算市场规模是多少？", "苹果公司的市值是多少？",
+                "固态电池的售价是多少？", "蔚来汽车2025年的营业收入是多少？", "今天天气怎么样？"]
+
+
+def items() -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = [
+        {"id": f"t{n}", "question": q, "answers": [a], "doc": d, "evidence": e, "type": "numeric", "lang": "zh"}
+        for n, (q, a, d, e) in enumerate(ROWS)]
+    rows += [{"id": f"u{n}", "question": q, "answers": [], "doc": None, "evidence": None, "type": "unanswerable",
+              "lang": "zh"} for n, q in enumerate(UNANSWERABLE)]
+    return rows
+
+
+def test_the_training_pipeline_runs_end_to_end(small_index: Settings, tmp_path: Path) -> None:
+    engine = open_engine(small_index.model_copy(update={"learned_models": tmp_path / "none"}))
+    examples = [Example(item_from_row(row), "tiny", engine, n % 2) for n, row in enumerate(items())]
+    result = train(examples, 2, lambda _: None)
+    assert set(result["models"]) == {"ranker", "reader", "answerability"}
+    assert set(result["fold_models"]) == {0, 1} and 0.0 <= result["threshold"] <= 1.0
+    assert len(result["oof_probability"]) == len(examples)
+    claims = tmp_path / "claims.jsonl"
+    claims.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in (
+        {"id": "c1", "claim": "2026年全球AI支出预计达到2.59万亿美元。", "verdict": "supported"},
+        {"id": "c2", "claim": "星河半导体2025年营业收入为150亿元。", "verdict": "contradicted"},
+        {"id": "c3", "claim": "全球量子计算市场2025年约为15亿美元。", "verdict": "supported"},
+        {"id": "c4", "claim": "固态电池的能量密度已达到每公斤900瓦时。", "verdict": "contradicted"},
+        {"id": "c5", "claim": "蔚来汽车2025年交付了30万辆车。", "verdict": "unsupported"},
+        {"id": "c6", "claim": "苹果公司2025年市值突破4万亿美元。", "verdict": "unsupported"})), encoding="utf-8")
+    import reportqa.eval.train as train_module
+
+    original = train_module.CLAIM_SETS
+    train_module.CLAIM_SETS = (str(claims),)
+    try:
+        trained_claims = train_claim_models(engine, result, 2, lambda _: None)
+    finally:
+        train_module.CLAIM_SETS = original
+    from reportqa.core.learned import write_model_set
+
+    folder = tmp_path / "models"
+    write_model_set(folder, {**result["models"], **trained_claims["models"]}, {"threshold": result["threshold"]})
+    assert set(load_model_set(folder).models) == {"ranker", "reader", "answerability", "claim_topic",
+                                                  "claim_conflict"}
+    learned = open_engine(small_index.model_copy(update={"learned_models": folder}))
+    trace = learned.run("星河半导体2025年营业收入是多少？")
+    assert "ranker" in trace.hits[0].channel_scores  # the learned ranker ordered the hits
+    assert trace.reading.signals is not None and 0.0 <= trace.answer.confidence <= 1.0
+    assert learned.cite("2026年全球AI支出预计达到2.59万亿美元。").verdict in {"supported", "contradicted",
+                                                                             "unsupported"}
