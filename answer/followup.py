@@ -10,7 +10,6 @@ from reportqa.index.text import tagged
 
 _PRONOUN = re.compile(r"它们|它|其|该公司|该企业|这家公司|这家企业|这家|该机构|他们|他|她")
 _ELLIPSIS_START = re.compile(r"^(?:那么|那|还有|另外|以及|and|what about|how about)\s*", re.IGNORECASE)
-_ELLIPSIS_END = re.compile(r"(?:呢|吗)?\s*[？?]?\s*$")
 _ASKS_FOR_NAME = re.compile(r"哪家|哪个|哪些|谁|什么公司|什么机构|which|who", re.IGNORECASE)
 CONTEXT_CHARS = 300  # earlier questions lend their gist; a pasted essay must not become the query
 TAG_CHARS = 200  # the subject is at the start; tagging a long earlier turn whole would stall the request

@@ -11,7 +11,6 @@ import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -79,14 +78,6 @@ def write_chunks(path: Path, chunks: Sequence[Chunk]) -> None:
 def read_chunks(path: Path) -> list[Chunk]:
     with path.open(encoding="utf-8") as source:
         return [Chunk(**json.loads(line)) for line in source if line.strip()]
-
-
-@dataclass(frozen=True, slots=True)
-class Version:
-    """One complete, verified index version folder."""
-
-    path: Path
-    manifest: dict[str, Any]
 
 
 def current_version_path(index_dir: Path) -> Path:

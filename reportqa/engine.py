@@ -31,16 +31,24 @@ from reportqa.index.search import SearchIndex, SearchWeights, open_index
 from reportqa.ingest.chunk import ChunkerConfig
 
 log = logging.getLogger("reportqa")
-CALIBRATION_FILE = Path(__file__).parent / "calibration.json"
-FALLBACK_ABSTAIN_THRESHOLD = 0.2  # used only when no calibration file ships
+CALIBRATION_NAME = "calibration.json"
+SHIPPED_CALIBRATION = Path(__file__).parent / CALIBRATION_NAME  # read-only: measured on eval/qa.jsonl
+FALLBACK_ABSTAIN_THRESHOLD = 0.2  # used only when no calibration file can be read
 
 
-def calibrated_threshold() -> float:
-    """The refusal threshold `reportqa eval --calibrate` measured on the reference set."""
-    try:
-        return float(json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))["abstain_threshold"])
-    except (OSError, ValueError, KeyError):
-        return FALLBACK_ABSTAIN_THRESHOLD
+def calibration_path(index_dir: Path) -> Path:
+    """Where `reportqa eval --calibrate` stores its threshold: with the index, never in the installed package."""
+    return Path(index_dir) / CALIBRATION_NAME
+
+
+def calibrated_threshold(index_dir: Path) -> float:
+    """The refusal threshold calibrated for this index, else the one shipped with the package."""
+    for path in (calibration_path(index_dir), SHIPPED_CALIBRATION):
+        try:
+            return float(json.loads(path.read_text(encoding="utf-8"))["abstain_threshold"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return FALLBACK_ABSTAIN_THRESHOLD
 
 
 class QuestionError(ValueError):
@@ -73,7 +81,7 @@ class Engine:
         self.weights = SearchWeights(settings.bm25_weight, settings.dense_weight, settings.rerank,
                                      settings.bigram_weight)
         self.threshold = (settings.abstain_threshold if settings.abstain_threshold is not None
-                          else calibrated_threshold())
+                          else calibrated_threshold(settings.index_dir))
 
     def check_question(self, question: str) -> str:
         text = question.strip()
