@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default=None)
     p.add_argument("--port", type=int, default=None)
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--allow-open", action="store_true", default=None,
+                   help="serve on a non-loopback address without REPORTQA_API_KEY (every route open; warns)")
 
     p = sub.add_parser("eval", help="score retrieval and answers on a reference set")
     _common(p)
@@ -75,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(index_dir=args.index_dir, corpus=getattr(args, "corpus", None),
                          embed_model=getattr(args, "embed_model", None), host=getattr(args, "host", None),
-                         port=getattr(args, "port", None), workers=getattr(args, "workers", None))
+                         port=getattr(args, "port", None), workers=getattr(args, "workers", None),
+                         allow_open=getattr(args, "allow_open", None))
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -131,7 +134,7 @@ def _output(path: Path | None) -> Iterator[TextIO]:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from reportqa.batch import run_file
-    from reportqa.contract import answer_json, error_json, format_answer
+    from reportqa.contract import AnswerErrorOut, AnswerOut, format_answer
     from reportqa.engine import open_engine
 
     if not args.batch and not args.question:
@@ -140,18 +143,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
     engine = open_engine(_settings(args))
     if args.batch:
         with _output(args.out) as out:
-            run_file(args.batch, out, "question", lambda qid, q: answer_json(engine.ask(q, args.top_k, qid)),
-                     error_json)
+            run_file(args.batch, out, "question",
+                     lambda qid, q: AnswerOut.of(engine.ask(q, args.top_k, qid)).model_dump(),
+                     lambda qid, q, error: AnswerErrorOut(id=qid, question=q, error=error).model_dump())
         return 0
     answer = engine.ask(args.question, args.top_k)
-    print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+    print(json.dumps(AnswerOut.of(answer).model_dump(), ensure_ascii=False, indent=2) if args.json
+          else format_answer(answer))
     return 0
 
 
 def cmd_cite(args: argparse.Namespace) -> int:
     from reportqa.batch import run_file
-    from reportqa.contract import cite_error_json, verdict_json
-    from reportqa.draft import render_markdown, results_json
+    from reportqa.contract import CiteErrorOut, VerdictOut
+    from reportqa.draft import placed_results, render_markdown
     from reportqa.engine import open_engine
     from reportqa.ingest.decoding import SourceError, decode
 
@@ -161,7 +166,8 @@ def cmd_cite(args: argparse.Namespace) -> int:
     engine = open_engine(_settings(args))
     if args.batch:
         with _output(args.out) as out:
-            run_file(args.batch, out, "claim", lambda qid, c: verdict_json(engine.cite(c), qid), cite_error_json)
+            run_file(args.batch, out, "claim", lambda qid, c: VerdictOut.of(engine.cite(c), qid).model_dump(),
+                     lambda qid, c, error: CiteErrorOut(id=qid, claim=c, error=error).model_dump())
         return 0
     # the draft is read and checked before --out is opened: a bad draft must not leave an empty output behind
     try:
@@ -173,7 +179,8 @@ def cmd_cite(args: argparse.Namespace) -> int:
         if args.format == "markdown":
             out.write(render_markdown(draft, checked))
         else:
-            out.write(json.dumps({"results": results_json(checked)}, ensure_ascii=False, indent=1) + "\n")
+            results = [r.model_dump() for r in placed_results(checked)]
+            out.write(json.dumps({"results": results}, ensure_ascii=False, indent=1) + "\n")
     return 0
 
 
@@ -197,12 +204,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from reportqa.engine import QuestionError
     from reportqa.index.store import IndexProblem
     from reportqa.ingest.decoding import SourceError
+    from reportqa.jobs import describe_os_error
 
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except (IndexProblem, SourceError, QuestionError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"reportqa {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk above all: one line, the temporary files already removed
+        print(f"reportqa {args.command}: {describe_os_error(exc)}", file=sys.stderr)
         return 2
 
 

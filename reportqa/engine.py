@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from reportqa.answer.claims import split_claims
+from reportqa.answer.claims import Claim, split_claims
 from reportqa.answer.extract import answer_from_hits
 from reportqa.answer.followup import Turn, resolve
 from reportqa.answer.grounding import check_markers
@@ -143,8 +143,9 @@ class Engine:
         return judge(text, hits, query, self.index.idf, self.index.unknown_words(query))
 
 
-    def cite_draft(self, draft: str) -> list[CheckedClaim]:
-        """Every claim sentence of a draft with its verdict; headings, lists and code are left alone."""
+    def draft_claims(self, draft: str) -> list[Claim]:
+        """The claim sentences of a draft, held to the claim limits before any is checked; headings, lists and
+        code are left alone."""
         if not draft.strip():
             raise QuestionError("the draft is empty")
         claims = split_claims(draft)
@@ -152,7 +153,16 @@ class Engine:
             raise QuestionError("the draft has no claim sentences (only headings, lists, code or fragments)")
         if len(claims) > self.settings.max_claims:
             raise QuestionError(f"the draft has {len(claims)} claims; the limit is {self.settings.max_claims}")
-        return [CheckedClaim(claim, self.cite(claim.text)) for claim in claims]
+        limit = self.settings.max_question_chars
+        for claim in claims:
+            if len(claim.text) > limit:
+                raise QuestionError(f"the claim on line {claim.line} is {len(claim.text)} characters; "
+                                    f"the limit is {limit}")
+        return claims
+
+    def cite_draft(self, draft: str) -> list[CheckedClaim]:
+        """Every claim sentence of a draft with its verdict."""
+        return [CheckedClaim(claim, self.cite(claim.text)) for claim in self.draft_claims(draft)]
 
 
 def open_engine(settings: Settings) -> Engine:

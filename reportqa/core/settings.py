@@ -8,6 +8,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBED_MODEL = "corpus-static"
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 class Settings(BaseSettings):
@@ -32,17 +33,34 @@ class Settings(BaseSettings):
     # None: use the threshold calibrated on the eval set and stored with the index.
     abstain_threshold: float | None = None
 
+    # What one request may ask for. A question, a claim and every chat turn are held to max_question_chars
+    # (earlier turns are cut to it); the regular expressions and the tagger behind them only see bounded text.
     max_question_chars: int = 2000
+    max_claims: int = 1000
+    max_draft_chars: int = 100_000
+    max_chat_messages: int = 100
+    # CPU time one request may use before it is answered 504: the base, plus this much per claim checked.
+    request_cpu_seconds: float = 1.5
+    claim_cpu_seconds: float = 0.05
+
     max_body_bytes: int = 1_000_000
     max_upload_bytes: int = 50_000_000
     max_in_flight: int = 256  # per worker; past it requests get 503 + Retry-After rather than a queue
-    max_claims: int = 1000
+    max_in_flight_body_bytes: int = 64_000_000  # per worker: request bodies being received at once
+
+    # An upload is read in a separate process under these limits (and runs at most ingest_seconds).
+    ingest_seconds: float = 600.0
+    max_expanded_bytes: int = 200_000_000  # a DOCX (a ZIP archive) unpacked
+    max_pdf_pages: int = 3000
+    max_pdf_content_bytes: int = 200_000_000  # page content streams summed over pages, as text extraction reads them
 
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
     api_key: SecretStr | None = None
-    cors_origins: list[str] = Field(default_factory=list)
+    allow_open: bool = False  # serve on a non-loopback address without an API key (every route open)
+    cors_origins: list[str] = Field(default_factory=list)  # other sites whose pages may call the API
+    allowed_hosts: list[str] = Field(default_factory=lambda: list(LOOPBACK_NAMES))  # Host headers answered
 
     llm_base_url: str | None = None
     llm_model: str | None = None

@@ -266,7 +266,7 @@ def test_api_key_is_required_when_set(small_index: Settings) -> None:
 def test_overload_gets_503_with_retry_after(small_index: Settings) -> None:
     import asyncio
 
-    from reportqa.api.limits import Overload
+    from reportqa.api.middleware import Overload
 
     calls: list[str] = []
 
