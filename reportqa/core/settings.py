@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     max_draft_chars: int = 100_000
     max_chat_messages: int = 100
     # CPU time one request may use before it is answered 504: the base, plus this much per claim checked.
-    request_cpu_seconds: float = 1.5
+    request_cpu_seconds: float = 1.0
     claim_cpu_seconds: float = 0.05
 
     max_body_bytes: int = 1_000_000
