@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     ingest_seconds: float = 600.0
     max_expanded_bytes: int = 200_000_000  # a DOCX (a ZIP archive) unpacked
     max_pdf_pages: int = 3000
-    max_pdf_content_bytes: int = 200_000_000  # page content streams summed over pages, as text extraction reads them
+    max_pdf_content_bytes: int = 50_000_000  # page content summed over pages (pypdf extracts ~0.5 MB/s of it)
 
     host: str = "127.0.0.1"
     port: int = 8000
