@@ -57,7 +57,8 @@ class Job(BaseModel):
 def describe_os_error(exc: OSError) -> str:
     """One line for a file-system failure; a full disk says so."""
     if exc.errno in NO_SPACE:
-        return "no space left on device; free some and try again (nothing was changed)"
+        return "no space left to write (disk full, quota or file-size limit); free some and try again " \
+               "(nothing was changed)"
     return f"{exc.strerror or exc} ({Path(exc.filename).name if exc.filename else 'file system'})"
 
 
