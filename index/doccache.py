@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +16,7 @@ from reportqa.core.types import Chunk
 
 CACHE_FORMAT = 2  # 2: a checksum line before the JSON
 TMP_SUFFIX = ".tmp"
+STALE_TMP_S = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +71,15 @@ class DocCache:
             tmp.unlink(missing_ok=True)
 
     def prune(self, keep: set[str]) -> None:
-        """Drop entries no version uses, and temporary files a killed writer left behind."""
+        """Drop entries no version uses, and temporary files a killed writer left behind (old ones only: entries
+        are written outside the build lock, and a younger one may be another writer's, in progress)."""
         if not self.folder.is_dir():
             return
         for path in self.folder.glob("*.json"):
             if path.stem not in keep:
                 path.unlink(missing_ok=True)
+        stale = time.time() - STALE_TMP_S
         for path in self.folder.glob(f".*{TMP_SUFFIX}"):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < stale:
+                    path.unlink()

@@ -170,19 +170,33 @@ def _restore(published: dict[str, dict[str, Any]], names: Iterable[str], version
     return found
 
 
-def _without_duplicates(documents: Sequence[Sourced], known: dict[str, Prepared]
-                        ) -> tuple[list[Sourced], list[Skipped]]:
+def _prepared_incoming(change: Change, settings: Settings, cache: DocCache
+                       ) -> tuple[list[tuple[Sourced, Prepared]], list[Skipped]]:
+    """Clean, chunk and tokenise the incoming documents: the costly part (minutes for a large upload), done before
+    the build lock is taken so that it never holds up another change."""
+    ready: list[tuple[Sourced, Prepared]] = []
+    skipped = list(change.skipped)
+    for item in change.incoming:
+        try:
+            ready.append((item, prepare(item.document, settings, cache)))
+        except SourceError as exc:
+            skipped.append(Skipped(str(item.path), str(exc)))
+    return ready, skipped
+
+
+def _without_duplicates(ready: Sequence[tuple[Sourced, Prepared]], known: dict[str, Prepared]
+                        ) -> tuple[list[tuple[Sourced, Prepared]], list[Skipped]]:
     """A document whose content is already indexed under another name is reported, not indexed twice."""
     by_hash = {p.facts["hash"]: doc for doc, p in known.items()}
     kept, skipped = [], []
-    for item in sorted(documents, key=lambda s: s.document.doc):
-        digest = content_hash(item.document.text)
+    for item, prepared in sorted(ready, key=lambda pair: pair[0].document.doc):
+        digest, name = prepared.facts["hash"], item.document.doc
         twin = by_hash.get(digest)
-        if twin is not None and twin != item.document.doc:
+        if twin is not None and twin != name:
             skipped.append(Skipped(str(item.path), f"duplicate of {twin} (same content)"))
             continue
-        by_hash[digest] = item.document.doc
-        kept.append(item)
+        by_hash[digest] = name
+        kept.append((item, prepared))
     return kept, skipped
 
 
@@ -225,40 +239,42 @@ def _report(version: Path, new_set: dict[str, Prepared], published: dict[str, di
 
 def _apply(settings: Settings, change: Change, progress: Progress | None, wait_s: float) -> IngestReport:
     cache = DocCache(settings.index_dir / CACHE_DIR)
-    store = SourceStore(settings.index_dir)
+    ready, skipped = _prepared_incoming(change, settings, cache)
     with build_lock(settings.index_dir, wait_s):
-        published, version = _published(settings, required=not change.replace_all)
-        unknown = sorted(change.remove - set(published))
-        if unknown:
-            raise NotIndexed(f"not in the index: {', '.join(unknown)} (see reportqa docs)")
-        incoming_names = {s.document.doc for s in change.incoming}
-        keep = [] if change.replace_all else [d for d in published if d not in change.remove | incoming_names]
-        new_set = _restore(published, keep, version, cache) if version is not None else {}
-        accepted, skipped = _without_duplicates(change.incoming, new_set)
-        skipped = [*change.skipped, *skipped]
-        added: list[Sourced] = []
-        for item in accepted:
-            try:
-                new_set[item.document.doc] = prepare(item.document, settings, cache)
-                added.append(item)
-            except SourceError as exc:
-                skipped.append(Skipped(str(item.path), str(exc)))
-        if not change.replace_all and not added and not change.remove:
-            reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped) or "no documents found"
-            raise SourceError(f"nothing added: {reasons}")
-        if not new_set:
-            raise IndexProblem("nothing to index: no readable documents")
-        before, after = store.registry(), _kept_after(change, added, store)
+        return _apply_locked(settings, change, ready, skipped, cache, progress)
+
+
+def _apply_locked(settings: Settings, change: Change, ready: list[tuple[Sourced, Prepared]], skipped: list[Skipped],
+                  cache: DocCache, progress: Progress | None) -> IngestReport:
+    """The change applied to the published set as read now, under the build lock, and published."""
+    published, version = _published(settings, required=not change.replace_all)
+    unknown = sorted(change.remove - set(published))
+    if unknown:
+        raise NotIndexed(f"not in the index: {', '.join(unknown)} (see reportqa docs)")
+    incoming_names = {item.document.doc for item, _ in ready}
+    keep = [] if change.replace_all else [d for d in published if d not in change.remove | incoming_names]
+    new_set = _restore(published, keep, version, cache) if version is not None else {}
+    accepted, duplicates = _without_duplicates(ready, new_set)
+    skipped = [*skipped, *duplicates]
+    new_set |= {item.document.doc: prepared for item, prepared in accepted}
+    added = [item for item, _ in accepted]
+    if not change.replace_all and not added and not change.remove:
+        reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped) or "no documents found"
+        raise SourceError(f"nothing added: {reasons}")
+    if not new_set:
+        raise IndexProblem("nothing to index: no readable documents")
+    store = SourceStore(settings.index_dir)
+    before, after = store.registry(), _kept_after(change, added, store)
+    if after != before:
+        store.save(after)  # first: a crash between the two leaves a source that a rebuild restores
+    try:
+        version_now = _write(settings, new_set, progress)
+    except BaseException:
         if after != before:
-            store.save(after)  # first: a crash between the two leaves a source that a rebuild restores
-        try:
-            published_now = _write(settings, new_set, progress)
-        except BaseException:
-            if after != before:
-                store.save(before)
-            raise
-        cache.prune({p.key for p in new_set.values()} | {str(f.get("key")) for f in published.values()})
-    return _report(published_now, new_set, published, skipped)
+            store.save(before)
+        raise
+    cache.prune({p.key for p in new_set.values()} | {str(f.get("key")) for f in published.values()})
+    return _report(version_now, new_set, published, skipped)
 
 
 def _kept_documents(store: SourceStore, folder: Path) -> tuple[list[Sourced], list[Skipped]]:

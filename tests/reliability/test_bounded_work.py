@@ -14,25 +14,26 @@ from reportqa.api.app import create_app
 from reportqa.api.bounds import bounded_turns
 from reportqa.api.schemas import Message
 
+from bench.hostile import SHARE_DOC, SLOW_CLAIM
 from reportqa import collection
 from reportqa.core.settings import Settings
 
 from .helpers import running
 
 QUESTION = "2026年全球AI支出预计是多少？"
-SLOW_CLAIM = "甲1" + "百分之" * 665  # 1,997 characters: 60-79 s of tagging per request before the budget
 BUDGET_S = 0.3  # CPU seconds; well under 2 s of wall time even on a loaded machine
 
 
-# a passage stating 百分之百 and 100%: every 百分之百 of SLOW_CLAIM agrees with it, and the verifier then tags the
-# claim's clause once per agreeing figure (the quadratic path of issue 22; the rewrite of answer/verify.py is separate)
-SHARE_DOC = "第一章 股权结构\n甲公司持有该项目百分之百的股权，甲公司的持股比例为100%，乙公司为1%。\n"
+# SLOW_CLAIM (1,997 characters) took 60-79 s per request: every 百分之百 in it agrees with a passage stating 100%
+# (SHARE_DOC here), and the verifier tags the claim's clause once per agreeing figure (answer/verify.py's rewrite is
+# separate work; what is tested here is that the request is stopped)
 
 
 @pytest.fixture(scope="module")
 def settings(index_copy: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    source = tmp_path_factory.mktemp("share") / "share_structure.txt"
-    source.write_text(SHARE_DOC, encoding="utf-8")
+    name, (_, text) = SHARE_DOC
+    source = tmp_path_factory.mktemp("share") / name
+    source.write_text(text, encoding="utf-8")
     collection.add(index_copy, [source])
     return index_copy.model_copy(update={"request_cpu_seconds": BUDGET_S, "claim_cpu_seconds": 0.01})
 

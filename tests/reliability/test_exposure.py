@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from reportqa.api.app import create_app
 
-from bench.reliability import rss_bytes
+from bench.served import rss_bytes
 from reportqa.core.settings import Settings
 
 from .helpers import REPO_ROOT, free_port, raw_request, running, serve_command, serve_env, serving

@@ -4,22 +4,16 @@ stream are stopped by their limits while /ask on the same worker keeps its p99 u
 
 from __future__ import annotations
 
-import io
 import threading
 import time
-import zipfile
-import zlib
 from collections.abc import Iterator
 
-import docx
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from fpdf import FPDF
-from pypdf import PdfReader, PdfWriter
-from pypdf.generic import EncodedStreamObject, NameObject
 from reportqa.api.app import create_app
 
+from bench.hostile import docx_bomb, large_text, pdf_bomb
 from reportqa.core.settings import Settings
 from tests.support import finished_job
 
@@ -28,51 +22,6 @@ from .helpers import running
 
 QUESTION = "2026年全球AI支出预计是多少？"
 INGEST_S = 10.0  # a job process starts in about a second; the 50 MB text needs minutes
-
-
-def docx_bomb(expanded_mb: int = 400) -> bytes:
-    """A real DOCX with a member of zeros that unpacks to `expanded_mb` MB (the archive stays under 0.5 MB)."""
-    document = docx.Document()
-    document.add_paragraph("第一章 测试 正文内容。")
-    plain = io.BytesIO()
-    document.save(plain)
-    out = io.BytesIO()
-    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for item in source.infolist():
-            archive.writestr(item, source.read(item.filename))
-        with archive.open("word/media/filler.bin", "w", force_zip64=True) as member:
-            for _ in range(expanded_mb):
-                member.write(bytes(1 << 20))
-    return out.getvalue()
-
-
-def pdf_bomb(pages: int = 100) -> bytes:
-    """`pages` pages that all draw one content stream of ~1 MB of text operators (deflated to a few KB)."""
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=12)
-    for _ in range(pages):
-        pdf.add_page()
-        pdf.cell(text="hello")
-    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(bytes(pdf.output()))))
-    stream = EncodedStreamObject()
-    stream._data = zlib.compress(b"BT /F1 12 Tf 10 10 Td (hello world) Tj ET\n" * 25_000, 9)
-    stream[NameObject("/Filter")] = NameObject("/FlateDecode")
-    shared = writer._add_object(stream)
-    for page in writer.pages:
-        page[NameObject("/Contents")] = shared
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
-def fifty_megabytes_of_text() -> bytes:
-    """Just under REPORTQA_MAX_UPLOAD_BYTES of prose whose lines all differ (repeated lines are dropped as
-    running headers, which would leave nothing to read)."""
-    lines = (f"第{i}号项目在2025年实现营业收入{i % 997}亿元，同比增长{i % 89}%，产品收入占比达到{i % 71}%。\n"
-             for i in range(10**7))
-    text = "".join(next(lines) for _ in range(465_000)).encode()
-    assert 45_000_000 < len(text) < 50_000_000
-    return text
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +69,7 @@ def test_bombs_and_a_50_mb_upload_leave_ask_fast(index_copy: Settings) -> None:
         asker = threading.Thread(target=ask_loop, args=(url,))
         asker.start()
         accepted = [uploads.post("/documents", params={"name": name}, content=body)
-                    for name, body in [("huge.txt", fifty_megabytes_of_text()), ("bomb.docx", docx_bomb()),
+                    for name, body in [("huge.txt", large_text()), ("bomb.docx", docx_bomb()),
                                        ("bomb.pdf", pdf_bomb())]]
         jobs = [finished_job(uploads, reply, timeout_s=INGEST_S + 30) for reply in accepted]
         stop.set()
