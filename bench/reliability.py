@@ -78,6 +78,11 @@ class LoadResult:
     wall_s: float = 0.0
     stopped_early: bool = False
 
+    def timed(self, path: str, seconds: float, status: str) -> None:
+        self.latencies_s.append(seconds)
+        self.latencies_by_path[path].append(seconds)
+        self.statuses[status] += 1
+
 
 async def fire(base_url: str, total: int, concurrency: int, questions: Sequence[str], *, offset: int = 0,
                timeout_s: float = 60.0, max_seconds: float = 3600.0,
@@ -109,14 +114,10 @@ async def fire(base_url: str, total: int, concurrency: int, questions: Sequence[
             try:
                 reply = await client.post(path, json=body)
             except httpx.HTTPError as exc:
-                result.latencies_s.append(time.perf_counter() - started)
-                result.latencies_by_path[path].append(result.latencies_s[-1])
-                result.statuses[type(exc).__name__] += 1
+                result.timed(path, time.perf_counter() - started, type(exc).__name__)
                 record_error(f"{path} #{offset + i}: {type(exc).__name__}: {exc!r}")
                 continue
-            result.latencies_s.append(time.perf_counter() - started)
-            result.latencies_by_path[path].append(result.latencies_s[-1])
-            result.statuses[str(reply.status_code)] += 1
+            result.timed(path, time.perf_counter() - started, str(reply.status_code))
             result.completed += 1
             if reply.status_code != 200:
                 record_error(f"{path}: HTTP {reply.status_code}: {reply.text[:200]}")
