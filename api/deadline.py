@@ -19,6 +19,7 @@ from typing import TypeVar
 
 T = TypeVar("T")
 POLL_S = 0.01
+REFIRE_S = 0.1
 
 
 class DeadlineExceeded(Exception):
@@ -33,6 +34,7 @@ class _Budget:
     thread_id: int
     clock: int
     stop_at: float  # CPU seconds on the thread's clock
+    fired_at: float | None = None  # wall time the exception was last scheduled
 
 
 def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> None:
@@ -64,7 +66,8 @@ class _Watchdog:
     def unregister(self, thread_id: int) -> None:
         """Forget the thread's budget; an exception scheduled but not yet raised there is withdrawn."""
         with self._lock:
-            if self._budgets.pop(thread_id, None) is None:
+            budget = self._budgets.pop(thread_id, None)
+            if budget is not None and budget.fired_at is not None:
                 _set_async_exc(thread_id, None)
 
     def _run(self) -> None:
@@ -78,8 +81,11 @@ class _Watchdog:
                     except OSError:  # the thread is gone
                         self._budgets.pop(thread_id, None)
                         continue
-                    if spent >= budget.stop_at:
-                        self._budgets.pop(thread_id)
+                    now = time.monotonic()
+                    # scheduled again while the work goes on: an exception raised inside a garbage-collector
+                    # callback or a __del__ method is swallowed there
+                    if spent >= budget.stop_at and (budget.fired_at is None or now - budget.fired_at >= REFIRE_S):
+                        budget.fired_at = now
                         _set_async_exc(thread_id, DeadlineExceeded)
                 self._wake.wait(POLL_S)
 

@@ -72,9 +72,9 @@ def _healthy(url: str) -> bool:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The real app on a free port, serving a small index of the documents above."""
-    for name in [n for n in os.environ if n.startswith("REPORTQA_")]:
-        del os.environ[name]
+    """The real app on a free port, serving a small index of the documents above (with the served defaults: the
+REPORTQA_* variables are set aside while it is built, and restored for the tests that follow)."""
+    saved = {name: os.environ.pop(name) for name in [n for n in os.environ if n.startswith("REPORTQA_")]}
     import uvicorn
     from reportqa.api.app import create_app
 
@@ -89,6 +89,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     manifest = {name: {"title": title} for name, (title, _) in DOCS.items()}
     (docs / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     settings = Settings(index_dir=tmp / "idx", corpus=[docs], embed_dim=16)
+    os.environ.update(saved)
     build(settings)
 
     port = _free_port()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import threading
 import time
 
@@ -58,3 +59,25 @@ def test_each_thread_has_its_own_budget() -> None:
     for thread in threads:
         thread.join(10)
     assert outcomes == {"greedy": "stopped", "modest": "done"}
+
+
+def test_an_exception_swallowed_by_a_gc_callback_is_raised_again(recwarn: pytest.WarningsRecorder) -> None:
+    """Raised inside a garbage-collector callback (or a __del__), the exception is printed and dropped; the
+    watchdog schedules it again until the work stops."""
+    def busy_callback(phase: str, _: dict[str, int]) -> None:
+        if phase == "start":
+            spin(0.05)
+
+    def work() -> None:
+        for _ in range(60):  # 6 s of CPU without the budget, half of it inside the callback
+            spin(0.05)
+            gc.collect()
+
+    gc.callbacks.append(busy_callback)
+    try:
+        started = time.thread_time()
+        with pytest.raises(DeadlineExceeded):
+            run_within(0.1, work)
+        assert time.thread_time() - started < 2.0
+    finally:
+        gc.callbacks.remove(busy_callback)
