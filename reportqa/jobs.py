@@ -32,6 +32,7 @@ JOBS_DIR = "jobs"
 JOB_FILE = "job.json"
 FILES_DIR = "files"
 KEEP_FINISHED = 200
+ABANDONED_S = 3600
 NICENESS = 10
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
@@ -99,10 +100,18 @@ class JobStore:
         shutil.rmtree(self.folder / job_id, ignore_errors=True)
 
     def prune(self) -> None:
-        """Keep the newest finished jobs' records; the others go."""
-        jobs = [j for j in (self.read(p.name) for p in self.folder.iterdir()) if j and j.finished] \
-            if self.folder.is_dir() else []
-        for job in sorted(jobs, key=lambda j: j.created)[:-KEEP_FINISHED]:
+        """Keep the newest finished jobs' records; the others go, and so do the folders of uploads that never
+        became a job (the server stopped while receiving them) once they are an hour old."""
+        if not self.folder.is_dir():
+            return
+        finished: list[Job] = []
+        for folder in self.folder.iterdir():
+            job = self.read(folder.name)
+            if job is not None and job.finished:
+                finished.append(job)
+            elif job is None and time.time() - folder.stat().st_mtime > ABANDONED_S:
+                shutil.rmtree(folder, ignore_errors=True)
+        for job in sorted(finished, key=lambda j: j.created)[:-KEEP_FINISHED]:
             self.discard(job.id)
 
 
