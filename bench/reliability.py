@@ -37,6 +37,7 @@ DEFAULT_OUT = ROOT / "bench" / "results" / "reliability.json"
 HOSTILE_OUT = ROOT / "bench" / "results" / "reliability-hostile.json"
 SERVER_LOG = ROOT / "bench" / "results" / "tmp" / "reliability-server.log"  # git-ignored
 QA = ROOT / "eval" / "qa.jsonl"
+HOSTILE_LOAD_CAP = 10_000_000
 LOG_PROBLEMS = ("Traceback", "ERROR", "WARNING", "Exception", "Invalid HTTP", "unhandled")
 
 # Questions for the small fallback corpus (the same facts as tests/conftest.py's SMALL_DOCS).
@@ -189,7 +190,8 @@ def load_questions(index_dir: Path, built_small: bool, path: Path | None) -> lis
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.reliability", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=20_000, help="requests in the measured run")
+    parser.add_argument("--requests", type=int, default=None,
+                        help="requests in the measured run (default 20,000; --hostile: as many as it takes)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=None, help="warm-up requests (default: 5%%, 200 to 2000)")
     parser.add_argument("--index-dir", type=Path, default=None,
@@ -205,6 +207,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--ingest-seconds", type=float, default=60.0, help="REPORTQA_INGEST_SECONDS (--hostile)")
     parser.add_argument("--max-p99-ms", type=float, default=1000.0, help="allowed /ask p99 under the mix")
     args = parser.parse_args(argv)
+    if args.requests is None:  # the hostile load lasts until the payloads and uploads beside it are done
+        args.requests = HOSTILE_LOAD_CAP if args.hostile else 20_000
     if args.hostile and args.out == DEFAULT_OUT:
         args.out = HOSTILE_OUT
     if args.requests < 1 or args.concurrency < 1:
