@@ -82,6 +82,7 @@ bench: index
 check-reliability: index
 	$(BIN)/python -m pytest -q tests/reliability
 	$(BIN)/python -m bench.reliability --requests 20000 --concurrency 32
+	$(BIN)/python -m bench.reliability --hostile --concurrency 16
 
 clean:
 	rm -rf var eval/reports .pytest_cache .mypy_cache .ruff_cache

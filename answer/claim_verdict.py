@@ -149,8 +149,10 @@ def decide(assessment: Assessment, on_topic: LinearModel | None, contradiction: 
     if p_topic < 0.5:
         return replace(rule, verdict=UNSUPPORTED, report_value=None, claim_value=None,
                        citations=rule.citations if rule.verdict == UNSUPPORTED else _cite(hits, []))
+    agreed_whole = rule.verdict == SUPPORTED and assessment.features["matched"] >= 1 and \
+        assessment.features["unmatched_share"] == 0.0  # a sentence states every claimed figure: that settles it
     p_conflict = float(contradiction.probabilities(matrix([assessment.features], contradiction.features))[0])
-    if p_conflict >= 0.5 and assessment.conflict is not None:
+    if p_conflict >= 0.5 and assessment.conflict is not None and not agreed_whole:
         return assessment.conflict
     if rule.verdict == SUPPORTED:
         return rule

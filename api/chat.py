@@ -10,12 +10,15 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from reportqa.answer.followup import Turn
-from reportqa.api.deps import EngineDep
-from reportqa.api.schemas import ChatOut, ChatRequest, CompletionRequest, Message
+from reportqa.api.bounds import ChatBody, CompletionBody, bounded_turns, cpu_budget
+from reportqa.api.deadline import run_within
+from reportqa.api.deps import EngineDep, SettingsDep
+from reportqa.api.schemas import ChatRequest
 
-from reportqa.contract import chat_json, citations_json, marked_text
+from reportqa.contract import ChatOut, citations_out, marked_text
+from reportqa.core.settings import Settings
 from reportqa.core.types import Answer
+from reportqa.engine import Engine
 
 MODEL_ID = "reportqa-extractive"
 STREAM_PIECE_CHARS = 16
@@ -23,13 +26,15 @@ STREAM_PIECE_CHARS = 16
 router = APIRouter()
 
 
-def turns_of(messages: list[Message]) -> list[Turn]:
-    return [Turn(m.role, m.text()) for m in messages if m.role in {"user", "assistant"}]
+def answer_conversation(body: ChatRequest, engine: Engine, settings: Settings) -> Answer:
+    """The last question of a conversation answered under the request's CPU budget, from bounded turns."""
+    turns = bounded_turns(body.messages, settings)
+    return run_within(cpu_budget(settings), lambda: engine.chat(turns, body.top_k))
 
 
 @router.post("/chat", response_model=ChatOut)
-def chat(body: ChatRequest, engine: EngineDep) -> dict[str, Any]:
-    return chat_json(engine.chat(turns_of(body.messages), body.top_k))
+def chat(body: ChatBody, engine: EngineDep, settings: SettingsDep) -> ChatOut:
+    return ChatOut.of(answer_conversation(body, engine, settings))
 
 
 @router.get("/v1/models")
@@ -47,7 +52,7 @@ def _completion(answer: Answer, model: str) -> dict[str, Any]:
         "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": len(answer.question), "completion_tokens": len(content),
                   "total_tokens": len(answer.question) + len(content)},
-        "citations": citations_json(answer.citations),
+        "citations": [c.model_dump() for c in citations_out(answer.citations)],
         "resolved_question": answer.resolved_question,
     }
 
@@ -65,15 +70,16 @@ def _stream(answer: Answer, model: str) -> Iterator[str]:
     content = marked_text(answer)
     for start in range(0, len(content), STREAM_PIECE_CHARS):
         yield event({"content": content[start : start + STREAM_PIECE_CHARS]})
-    yield event({}, "stop", citations=citations_json(answer.citations),
+    yield event({}, "stop", citations=[c.model_dump() for c in citations_out(answer.citations)],
                 resolved_question=answer.resolved_question, abstained=answer.abstained,
                 confidence=round(answer.confidence, 4))
     yield "data: [DONE]\n\n"
 
 
 @router.post("/v1/chat/completions", response_model=None)
-def completions(body: CompletionRequest, engine: EngineDep) -> dict[str, Any] | StreamingResponse:
-    answer = engine.chat(turns_of(body.messages), body.top_k)
+def completions(body: CompletionBody, engine: EngineDep, settings: SettingsDep
+                ) -> dict[str, Any] | StreamingResponse:
+    answer = answer_conversation(body, engine, settings)
     model = body.model or MODEL_ID
     if body.stream:
         return StreamingResponse(_stream(answer, model), media_type="text/event-stream",

@@ -1,13 +1,13 @@
-"""Request dependencies: the current engine (reloaded when a new index version is published) and auth."""
+"""Request dependencies: the settings, and the current engine (reloaded when a new index version is published)."""
 
 from __future__ import annotations
 
-import hmac
 import threading
 from pathlib import Path
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from reportqa.index.query import preload
 from reportqa.index.store import CURRENT, IndexProblem, build_hint
 
 from reportqa.core.settings import Settings
@@ -68,23 +68,27 @@ async def get_settings(request: Request) -> Settings:
     return settings
 
 
+def _loaded_once() -> None:
+    """What question analysis loads on first use, loaded before any request's CPU budget starts counting."""
+    global _PRELOADED
+    if not _PRELOADED:
+        with _PRELOAD_LOCK:
+            if not _PRELOADED:
+                preload()
+                _PRELOADED = True
+
+
+_PRELOADED = False
+_PRELOAD_LOCK = threading.Lock()
+
+
 async def get_engine(holder: Annotated[EngineHolder, Depends(get_holder)]) -> Engine:
     try:
-        return holder.get()
+        engine = holder.get()
     except IndexProblem as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from exc
-
-
-async def require_key(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
-    """Bearer key check in constant time; a no-op when REPORTQA_API_KEY is unset."""
-    if settings.api_key is None:
-        return
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    expected = settings.api_key.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected):
-        raise HTTPException(status_code=401, detail="missing or wrong API key (Authorization: Bearer …)",
-                            headers={"WWW-Authenticate": "Bearer"})
+    _loaded_once()
+    return engine
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]

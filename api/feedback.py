@@ -12,7 +12,8 @@ from typing import Any, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 from reportqa.api.deps import SettingsDep
-from reportqa.api.schemas import MAX_QUESTION_CHARS
+
+MAX_QUESTION_CHARS = 2000  # a question quoted back with its feedback; the server refuses longer ones before
 
 MAX_ANSWER_CHARS = 10_000
 MAX_COMMENT_CHARS = 2_000

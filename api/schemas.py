@@ -1,13 +1,11 @@
-"""HTTP request and response models, kept apart from the internal frozen types they are mapped from."""
+"""HTTP request models (shape only: the sizes configuration sets are checked in api/bounds.py) and the few
+responses that exist only over HTTP; answers, searches and claim checks use reportqa.contract."""
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-MAX_QUESTION_CHARS = 2000
-MAX_TOP_K = 50
 
 
 def _valid_unicode(value: str, what: str) -> str:
@@ -23,15 +21,14 @@ def _non_blank(value: str, what: str) -> str:
     _valid_unicode(value, what)
     if not value.strip():
         raise ValueError(f"the {what} is empty")
-    if len(value.strip()) > MAX_QUESTION_CHARS:
-        raise ValueError(f"the {what} is {len(value.strip())} characters; the limit is {MAX_QUESTION_CHARS}")
     return value
 
 
 class AskRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    question: str = Field(description="the question, in Chinese or English", examples=["2026年全球AI支出预计是多少？"])
-    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K, description="how many passages to cite")
+    question: str = Field(description="the question, in Chinese or English (REPORTQA_MAX_QUESTION_CHARS)",
+                          examples=["2026年全球AI支出预计是多少？"])
+    top_k: int | None = Field(default=None, ge=1, description="how many passages to cite (REPORTQA_MAX_TOP_K)")
     id: str = ""
 
     @field_validator("question")
@@ -47,7 +44,7 @@ class AskRequest(BaseModel):
 
 class SearchRequest(BaseModel):
     query: str = Field(examples=["台积电 市占率"])
-    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
+    top_k: int | None = Field(default=None, ge=1)
 
     @field_validator("query")
     @classmethod
@@ -55,62 +52,11 @@ class SearchRequest(BaseModel):
         return _non_blank(value, "query")
 
 
-class CitationOut(BaseModel):
-    n: int
-    doc: str
-    title: str
-    section: str
-    start: int
-    end: int
-    line_start: int
-    line_end: int
-    page: int | None
-    page_end: int | None = Field(None, description="last page of a passage that crosses a page break")
-    text: str
-    score: float
-
-
-class SearchResultOut(CitationOut):
-    channels: dict[str, float] = Field(default_factory=dict)
-
-
-class SentenceOut(BaseModel):
-    text: str
-    citation: int = Field(description="number of the citation this sentence of the answer was taken from")
-
-
-class AnswerOut(BaseModel):
-    id: str
-    question: str
-    answer: str
-    abstained: bool
-    confidence: float
-    source: int | None = None
-    sentences: list[SentenceOut] = Field(default_factory=list)
-    citations: list[CitationOut]
-
-
-class SearchOut(BaseModel):
-    results: list[SearchResultOut]
-
-
-class Health(BaseModel):
-    status: str
-    index: dict[str, Any] | None = None
-    problem: str | None = None
-    worker: int | None = Field(None, description="process id of the server worker that answered")
-
-
-class ErrorOut(BaseModel):
-    error: str
-    detail: Any = None
-
-
 class CiteRequest(BaseModel):
     """Either a list of statements or a whole draft (Markdown or plain text)."""
 
     statements: list[str] | None = Field(
-        default=None, max_length=1000, examples=[["2026年全球AI支出达到2.59万亿美元。"]]
+        default=None, description="at most REPORTQA_MAX_CLAIMS", examples=[["2026年全球AI支出达到2.59万亿美元。"]]
     )
     text: str | None = Field(default=None, description="a whole draft; split into claim sentences")
     format: str = Field(default="json", pattern="^(json|markdown)$")
@@ -131,24 +77,6 @@ class CiteRequest(BaseModel):
         return self
 
 
-class CiteResult(BaseModel):
-    id: str
-    claim: str
-    verdict: str
-    report_value: str | None
-    claim_value: str | None
-    support: float
-    citations: list[CitationOut]
-    start: int | None = None
-    end: int | None = None
-    line: int | None = None
-
-
-class CiteOut(BaseModel):
-    results: list[CiteResult]
-    markdown: str | None = None
-
-
 class Message(BaseModel):
     """A chat message; OpenAI-style content parts are accepted and their text joined."""
 
@@ -164,25 +92,20 @@ class Message(BaseModel):
 
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    messages: list[Message] = Field(min_length=1, max_length=100)
-    top_k: int | None = Field(default=None, ge=1, le=MAX_TOP_K)
+    messages: list[Message] = Field(min_length=1, description="at most REPORTQA_MAX_CHAT_MESSAGES")
+    top_k: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _has_question(self) -> ChatRequest:
         for i, message in enumerate(self.messages, start=1):
             _valid_unicode(message.text(), f"message {i}")
-        users = [m for m in self.messages if m.role == "user"]
-        if not users or not users[-1].text().strip():
+        if not self.question().strip():
             raise ValueError("the last user message is empty")
-        _non_blank(users[-1].text(), "question")
         return self
 
-
-class ChatOut(AnswerOut):
-    source: int | None = None
-    resolved_question: str | None = None
-    generated: bool = False
-    flagged: list[str] = Field(default_factory=list, description="generated sentences whose passage didn't back them")
+    def question(self) -> str:
+        """The text of the last user message: what the conversation asks now."""
+        return next((m.text() for m in reversed(self.messages) if m.role == "user"), "")
 
 
 class CompletionRequest(ChatRequest):
@@ -195,3 +118,15 @@ class CompletionRequest(ChatRequest):
     @classmethod
     def _check_model(cls, value: str) -> str:
         return _valid_unicode(value, "model")
+
+
+class Health(BaseModel):
+    status: str = Field(description="ok; unhealthy (503) when the current index version cannot be read")
+    index: dict[str, Any] | None = None
+    problem: str | None = None
+    worker: int | None = Field(None, description="process id of the server worker that answered")
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: Any = None

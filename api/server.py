@@ -1,4 +1,4 @@
-"""Run the API under uvicorn; with several workers each process builds its own app from the environment.
+"""Run the API under uvicorn; with several workers each process builds its own app from the settings it is given.
 
 Several workers each listen on their own socket bound with SO_REUSEPORT, so the kernel spreads new connections
 across them. With one shared socket (uvicorn's --workers) the worker that wakes first accepts every pending
@@ -8,9 +8,9 @@ connection and keeps its keep-alive clients: at 8 keep-alive connections two wor
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import multiprocessing
-import os
 import signal
 import socket
 import threading
@@ -22,7 +22,7 @@ from types import FrameType
 
 import uvicorn
 
-from reportqa.core.settings import Settings, project_settings
+from reportqa.core.settings import Settings
 
 logger = logging.getLogger("reportqa.server")
 
@@ -30,33 +30,54 @@ GRACEFUL_SHUTDOWN_S = 10
 KEEP_ALIVE_S = 30
 
 
-def app_from_env() -> object:
-    """uvicorn factory for worker processes: settings come from REPORTQA_* variables."""
-    from reportqa.api.app import create_app
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and localhost; a wildcard (0.0.0.0, ::) or any other address is reachable from outside."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
-    return create_app(project_settings(), warm=True)
+
+def exposure_problem(settings: Settings) -> str | None:
+    """Why serving these settings would leave every route (uploads and deletes too) open to the network."""
+    if is_loopback(settings.host) or settings.api_key is not None or settings.allow_open:
+        return None
+    return (f"refusing to serve on {settings.host} without an API key: anyone who can reach it could upload and "
+            "delete documents. Set REPORTQA_API_KEY, bind to 127.0.0.1, or pass --allow-open")
+
+
+def served_settings(settings: Settings) -> Settings:
+    """The settings as served: a specific address the server is bound to is a Host name it answers to."""
+    wildcard = settings.host in {"0.0.0.0", "::", ""}
+    if wildcard or settings.host in settings.allowed_hosts:
+        return settings
+    return settings.model_copy(update={"allowed_hosts": [*settings.allowed_hosts, settings.host]})
 
 
 def serve(settings: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    os.environ["REPORTQA_INDEX_DIR"] = str(settings.index_dir)
+    problem = exposure_problem(settings)
+    if problem:
+        logger.error(problem)
+        return 2
+    if not is_loopback(settings.host) and settings.api_key is None:
+        logger.warning("serving on %s with no API key (--allow-open): every route is open to the network",
+                       settings.host)
+    settings = served_settings(settings)
     if settings.workers <= 1:
         from reportqa.api.app import create_app
 
         uvicorn.run(create_app(settings, warm=True), host=settings.host, port=settings.port, access_log=False,
                     timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=KEEP_ALIVE_S)
         return 0
-    if not hasattr(socket, "SO_REUSEPORT"):  # no kernel balancing here: uvicorn's shared socket instead
-        uvicorn.run("reportqa.api.server:app_from_env", factory=True, host=settings.host, port=settings.port,
-                    workers=settings.workers, access_log=False, timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-                    timeout_keep_alive=KEEP_ALIVE_S)
-        return 0
     try:
         port = _free_port_check(settings.host, settings.port)
     except OSError as exc:
         logger.error("cannot listen on %s:%d: %s", settings.host, settings.port, exc)
         return 1
-    return Supervisor(settings.host, port, settings.workers).run()
+    return Supervisor(settings.model_copy(update={"port": port})).run()
 
 
 def _reuseport_socket(host: str, port: int) -> socket.socket:
@@ -86,12 +107,16 @@ class _WorkerServer(uvicorn.Server):
             self._ready.set()
 
 
-def run_worker(host: str, port: int, ready: EventType) -> None:
-    """One worker process: its own socket in the port's SO_REUSEPORT group, listening only once the app has
-    started (uvicorn's server calls listen()): a socket listening during the warm-up had the kernel queue
-    connections on a worker that could not answer them yet, and reset them if it was stopped meanwhile."""
-    sock = _reuseport_socket(host, port)
-    config = uvicorn.Config("reportqa.api.server:app_from_env", factory=True, access_log=False,
+def run_worker(settings: Settings, ready: EventType) -> None:
+    """One worker process, given its settings (pickled across the spawn): its own socket in the port's
+    SO_REUSEPORT group, listening only once the app has started (uvicorn's server calls listen()): a socket
+    listening during the warm-up had the kernel queue connections on a worker that could not answer them yet,
+    and reset them if it was stopped meanwhile."""
+    from reportqa.api.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    sock = _reuseport_socket(settings.host, settings.port)
+    config = uvicorn.Config(create_app(settings, warm=True), access_log=False,
                             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S, timeout_keep_alive=KEEP_ALIVE_S)
     _WorkerServer(config, ready).run(sockets=[sock])
 
@@ -105,14 +130,15 @@ class _Worker:
 class Supervisor:
     """Starts the workers, replaces one that dies after start-up, and stops them all gracefully on a signal."""
 
-    def __init__(self, host: str, port: int, n_workers: int) -> None:
-        self.host, self.port, self.n_workers = host, port, n_workers
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.host, self.port, self.n_workers = settings.host, settings.port, settings.workers
         self._context = multiprocessing.get_context("spawn")
         self._stop = threading.Event()
 
     def _start(self) -> _Worker:
         ready = self._context.Event()
-        process = self._context.Process(target=run_worker, args=(self.host, self.port, ready), daemon=False)
+        process = self._context.Process(target=run_worker, args=(self.settings, ready), daemon=False)
         process.start()
         return _Worker(process, ready)
 

@@ -13,17 +13,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import platform
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,14 +29,16 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.hostile import SHARE_DOC, hostile_mix, hostile_problems, private_copy
+from bench.served import ROOT, Server, build_small_index, rss_bytes
+
 DEFAULT_INDEX = ROOT / "var" / "index"
 DEFAULT_OUT = ROOT / "bench" / "results" / "reliability.json"
+HOSTILE_OUT = ROOT / "bench" / "results" / "reliability-hostile.json"
 SERVER_LOG = ROOT / "bench" / "results" / "tmp" / "reliability-server.log"  # git-ignored
 QA = ROOT / "eval" / "qa.jsonl"
-HOST = "127.0.0.1"
+HOSTILE_LOAD_CAP = 10_000_000
 LOG_PROBLEMS = ("Traceback", "ERROR", "WARNING", "Exception", "Invalid HTTP", "unhandled")
-OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 # Questions for the small fallback corpus (the same facts as tests/conftest.py's SMALL_DOCS).
 SMALL_QUESTIONS = [
@@ -47,153 +47,6 @@ SMALL_QUESTIONS = [
     "超导量子比特数量", "北美云厂商资本开支合计", "碳化硅器件年产能", "AI软件支出增速",
 ]
 FOLLOW_UPS = ["它的研发投入呢？", "那2030年呢？", "其增速是多少？"]
-
-SMALL_CORPUS = {
-    "ai_spending.txt": (
-        "全球人工智能支出展望2026",
-        "第一章 全球AI支出总体规模\n1.1 支出总量\n根据Gartner在2026年5月发布的最新预测，2026年全球AI支出预计达到"
-        "2.59万亿美元，\n较2025年的1.74万亿美元同比增长47%。\n其中AI基础设施投资占整体AI支出的45%以上。\n\n"
-        "1.2 支出结构\n类别\t2025年\t2026年\t增速\nAI软件\t4200亿美元\t6100亿美元\t45%\n\n第二章 区域格局\n"
-        "北美地区仍是全球最大的AI支出市场，微软、谷歌和亚马逊三家云厂商的资本开支合计\n超过2500亿美元。\n",
-    ),
-    "xinghe_chips.txt": (
-        "星河半导体公司年度研究",
-        "第一章 公司概况\n星河半导体股份有限公司成立于2008年，总部位于苏州，是国内领先的功率芯片设计企业。\n"
-        "星河半导体在2025年实现营业收入128亿元，同比增长36%。\n\n第二章 技术路线\n"
-        "届时碳化硅器件年产能将达到60万片。\n星河半导体的研发人员超过2100人，2025年研发投入为19亿元。\n",
-    ),
-    "battery_storage.txt": (
-        "新型储能与固态电池产业观察",
-        "第一章 储能市场\n截至2025年底，中国新型储能累计装机规模达到95吉瓦，预计到2030年\n"
-        "新型储能装机容量将突破300吉瓦。\n\n第二章 固态电池\n全固态电池的能量密度有望达到每公斤500瓦时。\n",
-    ),
-    "quantum_outlook.txt": (
-        "量子计算产业发展报告",
-        "第一章 量子计算概述\n超导路线的量子比特数量在2025年已经超过1000个。\n"
-        "全球量子计算市场规模在2025年约为15亿美元，预计2030年增长到80亿美元。\n",
-    ),
-}
-
-
-# --- memory ----------------------------------------------------------------------------------------------
-
-
-def rss_bytes(pid: int) -> int:
-    """Resident memory of a process and its children (psutil when installed, else /proc/<pid>/status)."""
-    try:
-        import psutil
-    except ImportError:
-        psutil = None
-    if psutil is not None:
-        try:
-            proc = psutil.Process(pid)
-            total = proc.memory_info().rss
-            for child in proc.children(recursive=True):
-                with contextlib.suppress(psutil.Error):
-                    total += child.memory_info().rss
-            return int(total)
-        except psutil.Error:
-            return 0
-    return _proc_rss(pid) + sum(_proc_rss(child) for child in _proc_children(pid))
-
-
-def _proc_rss(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def _proc_children(pid: int) -> list[int]:
-    found: list[int] = []
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            children = (task / "children").read_text().split()
-            found += [int(c) for c in children]
-    except (OSError, ValueError):
-        return found
-    return found + [g for c in found for g in _proc_children(c)]
-
-
-# --- the server ------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def write_small_corpus(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, (_, text) in SMALL_CORPUS.items():
-        (folder / name).write_text(text, encoding="utf-8")
-    manifest = {name: {"title": title} for name, (title, _) in SMALL_CORPUS.items()}
-    (folder / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-    return folder
-
-
-def reportqa_cmd() -> list[str]:
-    script = Path(sys.executable).parent / "reportqa"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "reportqa.cli"]
-
-
-def child_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPORTQA_")}
-    env.update(OFFLINE_ENV)
-    return env
-
-
-def build_small_index(work: Path, timeout_s: float = 300) -> Path:
-    index_dir = work / "index"
-    corpus = write_small_corpus(work / "corpus")
-    subprocess.run([*reportqa_cmd(), "index", "--index-dir", str(index_dir), "--corpus", str(corpus)],
-                   env=child_env(), check=True, timeout=timeout_s, cwd=str(ROOT),
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return index_dir
-
-
-class Server:
-    """`reportqa serve` (one worker, so its memory is one process's) on a free loopback port."""
-
-    def __init__(self, index_dir: Path, log_path: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://{HOST}:{self.port}"
-        self.log_path = log_path
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        with log_path.open("wb") as sink:
-            self.proc = subprocess.Popen(
-                [*reportqa_cmd(), "serve", "--index-dir", str(index_dir), "--host", HOST, "--port", str(self.port),
-                 "--workers", "1"],
-                env=child_env(), stdout=sink, stderr=subprocess.STDOUT, cwd=str(ROOT))
-
-    def wait_ready(self, timeout_s: float = 120) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}; see {self.log_path}")
-            try:
-                reply = httpx.get(f"{self.url}/healthz", timeout=10)
-                if reply.status_code == 200 and reply.json().get("status") == "ok":
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise TimeoutError(f"server not ready after {timeout_s:.0f} s; see {self.log_path}")
-
-    def stop(self, timeout_s: float = 15) -> int | None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout_s)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        return self.proc.returncode
-
 
 # --- the load --------------------------------------------------------------------------------------------
 
@@ -217,6 +70,7 @@ def request_for(i: int, questions: Sequence[str]) -> tuple[str, dict[str, Any]]:
 class LoadResult:
     requested: int
     latencies_s: list[float] = field(default_factory=list)
+    latencies_by_path: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     statuses: Counter[str] = field(default_factory=Counter)
     by_path: Counter[str] = field(default_factory=Counter)
     errors: int = 0
@@ -225,9 +79,15 @@ class LoadResult:
     wall_s: float = 0.0
     stopped_early: bool = False
 
+    def timed(self, path: str, seconds: float, status: str) -> None:
+        self.latencies_s.append(seconds)
+        self.latencies_by_path[path].append(seconds)
+        self.statuses[status] += 1
+
 
 async def fire(base_url: str, total: int, concurrency: int, questions: Sequence[str], *, offset: int = 0,
-               timeout_s: float = 60.0, max_seconds: float = 3600.0) -> LoadResult:
+               timeout_s: float = 60.0, max_seconds: float = 3600.0,
+               until: threading.Event | None = None) -> LoadResult:
     """Send exactly `total` requests with `concurrency` workers, stopping early after `max_seconds`.
 
     A request counts as an error unless it gets a 200 with a JSON body of the expected shape; requests not sent
@@ -246,7 +106,7 @@ async def fire(base_url: str, total: int, concurrency: int, questions: Sequence[
 
     async def worker(client: httpx.AsyncClient) -> None:
         nonlocal next_index
-        while next_index < total and time.monotonic() < deadline:
+        while next_index < total and time.monotonic() < deadline and not (until and until.is_set()):
             i = next_index
             next_index += 1
             path, body = request_for(offset + i, questions)
@@ -255,12 +115,10 @@ async def fire(base_url: str, total: int, concurrency: int, questions: Sequence[
             try:
                 reply = await client.post(path, json=body)
             except httpx.HTTPError as exc:
-                result.latencies_s.append(time.perf_counter() - started)
-                result.statuses[type(exc).__name__] += 1
+                result.timed(path, time.perf_counter() - started, type(exc).__name__)
                 record_error(f"{path} #{offset + i}: {type(exc).__name__}: {exc!r}")
                 continue
-            result.latencies_s.append(time.perf_counter() - started)
-            result.statuses[str(reply.status_code)] += 1
+            result.timed(path, time.perf_counter() - started, str(reply.status_code))
             result.completed += 1
             if reply.status_code != 200:
                 record_error(f"{path}: HTTP {reply.status_code}: {reply.text[:200]}")
@@ -278,7 +136,9 @@ async def fire(base_url: str, total: int, concurrency: int, questions: Sequence[
         await asyncio.gather(*(worker(client) for _ in range(max(1, min(concurrency, total)))))
     result.wall_s = time.perf_counter() - started
     unsent = total - next_index
-    if unsent > 0:
+    if unsent > 0 and until is not None and until.is_set():
+        result.requested = next_index  # the run it accompanied is over: what was sent is the run
+    elif unsent > 0:
         result.stopped_early = True
         result.errors += unsent
         result.error_samples.append(f"{unsent} requests not sent: time limit of {max_seconds:.0f} s reached")
@@ -305,7 +165,9 @@ def summarize(result: LoadResult) -> dict[str, Any]:
             "error_samples": result.error_samples, "statuses": dict(result.statuses),
             "by_path": dict(result.by_path), "wall_s": round(result.wall_s, 2),
             "throughput_rps": round(result.completed / result.wall_s, 1) if result.wall_s else None,
-            "latency_ms": percentiles_ms(result.latencies_s), "stopped_early": result.stopped_early}
+            "latency_ms": percentiles_ms(result.latencies_s), "stopped_early": result.stopped_early,
+            "latency_ms_by_path": {path: percentiles_ms(samples) for path, samples in
+                                   sorted(result.latencies_by_path.items())}}
 
 
 def drift_pct(before: int, after: int) -> float | None:
@@ -328,7 +190,8 @@ def load_questions(index_dir: Path, built_small: bool, path: Path | None) -> lis
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.reliability", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=20_000, help="requests in the measured run")
+    parser.add_argument("--requests", type=int, default=None,
+                        help="requests in the measured run (default 20,000; --hostile: as many as it takes)")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=None, help="warm-up requests (default: 5%%, 200 to 2000)")
     parser.add_argument("--index-dir", type=Path, default=None,
@@ -339,13 +202,58 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--max-seconds", type=float, default=1800.0, help="time limit for the measured run")
     parser.add_argument("--server-log", type=Path, default=SERVER_LOG, help="where the server's output goes")
+    parser.add_argument("--hostile", action="store_true",
+                        help="the hostile mix on a private index copy, two workers (bench/hostile.py)")
+    parser.add_argument("--ingest-seconds", type=float, default=60.0, help="REPORTQA_INGEST_SECONDS (--hostile)")
+    parser.add_argument("--max-p99-ms", type=float, default=1000.0, help="allowed /ask p99 under the mix")
     args = parser.parse_args(argv)
+    if args.requests is None:  # the hostile load lasts until the payloads and uploads beside it are done
+        args.requests = HOSTILE_LOAD_CAP if args.hostile else 20_000
+    if args.hostile and args.out == DEFAULT_OUT:
+        args.out = HOSTILE_OUT
     if args.requests < 1 or args.concurrency < 1:
         parser.error("--requests and --concurrency must be at least 1")
     return args
 
 
+def machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
+
+
+def run_hostile(args: argparse.Namespace) -> dict[str, Any]:
+    """The load with the hostile payloads and uploads beside it, on a copy of the index (uploads change it)."""
+    with tempfile.TemporaryDirectory(prefix="reportqa-hostile-") as work:
+        source = args.index_dir or (DEFAULT_INDEX if (DEFAULT_INDEX / "CURRENT").is_file() else None)
+        if source is None:
+            index_dir = build_small_index(Path(work), extra=dict([SHARE_DOC]))
+        else:
+            index_dir = private_copy(source, Path(work))
+        questions = load_questions(source or index_dir, source is None, args.questions)
+        server = Server(index_dir, args.server_log, workers=2,
+                        env={"REPORTQA_INGEST_SECONDS": str(args.ingest_seconds)})
+        try:
+            server.wait_ready()
+            asyncio.run(fire(server.url, 200, args.concurrency, questions, timeout_s=args.timeout))
+
+            def load(stop: threading.Event) -> dict[str, Any]:
+                return summarize(asyncio.run(fire(server.url, args.requests, args.concurrency, questions,
+                                                  timeout_s=args.timeout, max_seconds=args.max_seconds, until=stop)))
+
+            report = hostile_mix(server.url, load, settle_s=args.ingest_seconds + 120)
+            alive = server.proc.poll() is None
+        finally:
+            server.stop()
+    problems = hostile_problems(report, args.max_p99_ms) + ([] if alive else ["the server died during the run"])
+    return report | {"index": "small (built for this run)" if source is None else f"a copy of {source}",
+                     "concurrency": args.concurrency, "workers": 2, "ingest_seconds": args.ingest_seconds,
+                     "machine": machine(), "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                     "passed": not problems, "problems": problems}
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
+    if args.hostile:
+        return run_hostile(args)
     with tempfile.TemporaryDirectory(prefix="reportqa-reliability-") as work:
         index_dir, built_small = args.index_dir, False
         if index_dir is None:
@@ -380,7 +288,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "rss_mb": {"after_warmup": round(rss_warm / 2**20, 1), "after_run": round(rss_after / 2**20, 1)},
         "rss_drift_pct": drift, "max_drift_pct": args.max_drift,
         "server_alive_after_run": alive, "server_exit_code": exit_code,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "machine": machine(),
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     })
     problems = []
@@ -409,6 +317,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if args.hostile:
+        print_hostile(report)
+        print(f"wrote {args.out}")
+        return 0 if report["passed"] else 1
     latency = report["latency_ms"]
     print(f"requests {report['requests']}  completed {report['completed']}  errors {report['errors']}  "
           f"{report['throughput_rps']} req/s  p50 {latency['p50']} ms  p95 {latency['p95']} ms  "
@@ -418,6 +330,20 @@ def main(argv: Sequence[str] | None = None) -> int:
           f"drift {report['rss_drift_pct']}%  →  {verdict}")
     print(f"wrote {args.out}")
     return 0 if report["passed"] else 1
+
+
+def print_hostile(report: dict[str, Any]) -> None:
+    load = report["load"]
+    ask = load["latency_ms_by_path"].get("/ask", {})
+    print(f"load: {load['completed']} requests, {load['errors']} errors; /ask p50 {ask.get('p50')} ms, "
+          f"p99 {ask.get('p99')} ms, max {ask.get('max')} ms")
+    for outcome in report["slow_requests"]:
+        print(f"  {outcome['payload']}: {outcome['status']} in {outcome['seconds']} s")
+    for job in report["jobs"]:
+        print(f"  {job['kind']} {job['target']}: {job['status']} {job['code']} in {job['seconds']} s"
+              + (f" ({job['error']})" if job["error"] else ""))
+    print(f"documents {report['documents_before']} → {report['documents_after']}, lost {report['lost_documents']}"
+          f"  →  {'PASS' if report['passed'] else 'FAIL: ' + '; '.join(report['problems'])}")
 
 
 if __name__ == "__main__":

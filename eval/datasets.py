@@ -11,7 +11,6 @@ from reportqa.eval.metrics import Gold
 PACKAGE_DIR = Path(__file__).parent
 DEFAULT_QA = PACKAGE_DIR / "qa.jsonl"
 DEFAULT_CLAIMS = PACKAGE_DIR / "claims.jsonl"
-QA_TYPES = frozenset({"numeric", "entity", "definition", "list", "table", "paraphrase", "english", "unanswerable"})
 
 
 @dataclass(frozen=True, slots=True)

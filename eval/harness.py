@@ -27,7 +27,7 @@ from reportqa.ingest.load import load_documents
 
 from reportqa.core.progress import SILENT, Progress, for_stream
 from reportqa.core.settings import Settings
-from reportqa.engine import CALIBRATION_FILE, Engine, Trace, build, open_engine
+from reportqa.engine import Engine, Trace, build, calibration_path, open_engine
 
 RANK_DEPTH = 10
 CITE_K = 5
@@ -183,8 +183,9 @@ def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
         qa_path = Path(args.qa or DEFAULT_QA).resolve()
         shown = qa_path.relative_to(Path.cwd()) if qa_path.is_relative_to(Path.cwd()) else qa_path
         calibration = calibration_from(report, items) | {"qa": str(shown)}
-        CALIBRATION_FILE.write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
-        print(json.dumps(calibration))
+        target = calibration_path(settings.index_dir)
+        target.write_text(json.dumps(calibration, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(calibration | {"written": str(target)}))
         return 0
     if args.report:
         write_report(report, args.report)

@@ -88,16 +88,22 @@ def _encode(embedder: Embedder, texts: Sequence[str], progress: Progress) -> np.
 def build_index(index_dir: Path, request: BuildRequest, embedder: Embedder | None = None,
                 progress: Progress = _quiet) -> Path:
     """Write a complete version beside the current one and switch to it only when it is whole."""
+    with build_lock(index_dir):
+        return publish_version(index_dir, request, embedder, progress)
+
+
+def publish_version(index_dir: Path, request: BuildRequest, embedder: Embedder | None = None,
+                    progress: Progress = _quiet) -> Path:
+    """build_index for a caller that already holds the build lock (it read the current version under it)."""
     if not request.chunks:
         raise ValueError("nothing to index: no chunks were produced from the corpus")
     started = time.perf_counter()
-    with build_lock(index_dir):
-        partial = new_version_dir(index_dir)
-        try:
-            return _write_version(index_dir, partial, request, embedder, progress, started)
-        except BaseException:
-            shutil.rmtree(partial, ignore_errors=True)  # a failed build leaves nothing half-written behind
-            raise
+    partial = new_version_dir(index_dir)
+    try:
+        return _write_version(index_dir, partial, request, embedder, progress, started)
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)  # a failed build leaves nothing half-written behind
+        raise
 
 
 def _term_counts(request: BuildRequest, texts: Sequence[str], progress: Progress) -> tuple[TermCounts, TermCounts]:

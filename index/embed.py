@@ -1,14 +1,12 @@
-"""Embedders: one Protocol, a real sentence-transformers implementation and a hashing one for tests."""
+"""Embedders: one Protocol, a loaded sentence-transformers model and the numpy static-table model."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
 from reportqa.index.terms import TermCounts
-from reportqa.index.text import without_spaces
 from scipy.sparse import csr_matrix
 
 
@@ -60,31 +58,6 @@ class SentenceTransformerEmbedder:
         vectors = self._model.encode(list(prepared), batch_size=self._batch_size, show_progress_bar=False,
                                      convert_to_numpy=True, normalize_embeddings=True)
         return np.asarray(vectors, dtype=np.float32)
-
-
-class HashingEmbedder:
-    """Deterministic character-bigram hashing: no model, for tests and as a last-resort fallback."""
-
-    def __init__(self, dimension: int = 64) -> None:
-        self.name = f"hashing-{dimension}"
-        self.dimension = dimension
-
-    def _vector(self, text: str) -> np.ndarray:
-        vector = np.zeros(self.dimension, dtype=np.float32)
-        chars = without_spaces(text)
-        for gram in (chars[i : i + 2] for i in range(max(len(chars) - 1, 1))):
-            digest = hashlib.blake2b(gram.encode(), digest_size=8).digest()
-            bucket = int.from_bytes(digest[:4], "little") % self.dimension
-            vector[bucket] += 1.0 if digest[4] & 1 else -1.0
-        return vector
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        return unit_rows(np.stack([self._vector(t) for t in texts]))
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self.encode(texts)
 
 
 class StaticTableEmbedder:

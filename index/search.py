@@ -39,6 +39,9 @@ from reportqa.core.types import Chunk, Hit
 
 CANDIDATES = 60
 QUERY_VECTOR_CACHE = 256
+# what of a question the encoder reads: a question is short, and a 2,000-character one took over a second of CPU
+# (three 512-token windows); the lexical channels still read all of it
+QUERY_ENCODER_CHARS = 300
 UNITS_PER_CANDIDATE = 4  # unit neighbours fetched per candidate passage wanted (several units share a passage)
 NORMALIZED_CACHE = 50_000  # chunks whose comparison form is kept between queries
 COVERAGE_WEIGHT = 1.0
@@ -165,6 +168,7 @@ class SearchIndex:
         as asked.
         """
         text = query.dense_text if self.embedder.name == CORPUS_STATIC or not query.asked else query.asked
+        text = text[:QUERY_ENCODER_CHARS]
         vector = self._query_vectors.get(text)
         if vector is None:
             if len(self._query_vectors) >= QUERY_VECTOR_CACHE:

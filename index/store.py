@@ -11,7 +11,6 @@ import os
 import shutil
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ MODEL_DIR = "dense_model"
 CURRENT = "CURRENT"
 VERSIONS = "versions"
 LOCK = ".build.lock"
+LOCK_POLL_S = 0.05
 KEEP_VERSIONS = 2
 
 
@@ -48,6 +48,11 @@ class IndexMismatch(IndexProblem):
 
 class BuildLocked(IndexProblem):
     pass
+
+
+class CollectionUnreadable(IndexProblem):
+    """The current version cannot be read, so no change can be applied to it: refused rather than applied to
+    nothing (which would publish a collection without the documents it had)."""
 
 
 def build_hint(index_dir: Path) -> str:
@@ -79,14 +84,6 @@ def write_chunks(path: Path, chunks: Sequence[Chunk]) -> None:
 def read_chunks(path: Path) -> list[Chunk]:
     with path.open(encoding="utf-8") as source:
         return [Chunk(**json.loads(line)) for line in source if line.strip()]
-
-
-@dataclass(frozen=True, slots=True)
-class Version:
-    """One complete, verified index version folder."""
-
-    path: Path
-    manifest: dict[str, Any]
 
 
 def current_version_path(index_dir: Path) -> Path:
@@ -134,8 +131,9 @@ def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
 def verify_files(version_dir: Path, manifest: dict[str, Any]) -> None:
     """Every file the manifest lists is present with its recorded size and checksum."""
     recorded = manifest.get("files")
-    if not isinstance(recorded, dict):
-        return  # written before checksums were recorded
+    if not isinstance(recorded, dict) or not recorded:
+        raise IndexCorrupt(f"{version_dir / MANIFEST} lists no file checksums, so damage could not be detected; "
+                           f"{build_hint(version_dir.parent.parent)}")
     actual = file_digests(version_dir)
     for name, facts in recorded.items():
         found = actual.get(name)
@@ -159,13 +157,19 @@ def check_compatible(manifest: dict[str, Any], embed_model: str, chunker: dict[s
 
 
 @contextlib.contextmanager
-def build_lock(index_dir: Path) -> Iterator[None]:
+def build_lock(index_dir: Path, wait_s: float = 0.0) -> Iterator[None]:
+    """The one writer of an index folder at a time (across processes); waits up to `wait_s` for it."""
     index_dir.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + wait_s
     with (index_dir / LOCK).open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise BuildLocked(f"another build of {index_dir} is running; wait for it to finish") from exc
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                if time.monotonic() >= deadline:
+                    raise BuildLocked(f"another build of {index_dir} is running; wait for it to finish") from exc
+                time.sleep(LOCK_POLL_S)
         try:
             yield
         finally:
@@ -196,10 +200,13 @@ def publish(index_dir: Path, partial: Path) -> Path:
                 os.fsync(handle.fileno())
     partial.rename(final)
     tmp = index_dir / f".{CURRENT}.{os.getpid()}"
-    tmp.write_text(final.name, encoding="utf-8")
-    with tmp.open("rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, index_dir / CURRENT)
+    try:
+        tmp.write_text(final.name, encoding="utf-8")
+        with tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, index_dir / CURRENT)
+    finally:
+        tmp.unlink(missing_ok=True)
     prune(index_dir, keep=final.name)
     return final
 

@@ -11,6 +11,7 @@ from typing import Any
 import docx
 from docx.table import Table as DocxTable
 from reportqa.ingest.decoding import SourceError
+from reportqa.ingest.limits import UNLIMITED, IngestLimits
 from reportqa.ingest.sources import heading_line, one_line, read_nonempty, reason, usable_title
 
 from reportqa.core.types import Document
@@ -28,11 +29,24 @@ def is_docx(data: bytes) -> bool:
         return False
 
 
-def read_docx(path: Path, title: str | None = None) -> Document:
+def check_expanded_size(data: bytes, limit: int | None) -> None:
+    """Refuse an archive that unpacks to more than `limit` bytes, read from its directory before unpacking
+    anything (zipfile stops at each member's declared size and checks its CRC, so the declared sizes hold)."""
+    if limit is None:
+        return
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        expanded = sum(info.file_size for info in archive.infolist())
+    if expanded > limit:
+        raise SourceError(f"the DOCX unpacks to {expanded:,} bytes; the limit is {limit:,} "
+                          "(REPORTQA_MAX_EXPANDED_BYTES)")
+
+
+def read_docx(path: Path, title: str | None = None, limits: IngestLimits = UNLIMITED) -> Document:
     """Body paragraphs and tables in order: headings as Markdown '#' lines, table rows tab-separated."""
     data = read_nonempty(path)
     if not is_docx(data):
         raise SourceError("not a DOCX (content does not match the extension)")
+    check_expanded_size(data, limits.max_expanded_bytes)
     try:
         document = docx.Document(io.BytesIO(data))
         lines, first_heading = docx_lines(document)

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from reportqa.ingest.docx_reader import heading_level, read_docx
 from reportqa.ingest.html_reader import read_html
+from reportqa.ingest.limits import IngestLimits
 from reportqa.ingest.pdf_reader import join_pages, read_pdf, strip_running_lines
 
 from reportqa.core.types import Document
 
-Reader = Callable[[Path, str | None], Document]
+Reader = Callable[[Path, str | None, IngestLimits], Document]
 
 READERS: dict[str, Reader] = {
     ".pdf": read_pdf,

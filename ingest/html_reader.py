@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from reportqa.ingest.decoding import SourceError, decode
+from reportqa.ingest.limits import UNLIMITED, IngestLimits
 from reportqa.ingest.sources import heading_line, one_line, read_nonempty, usable_title
 
 from reportqa.core.types import Document
@@ -164,8 +165,9 @@ class _HtmlText(HTMLParser):
             self.lines.append(text)
 
 
-def read_html(path: Path, title: str | None = None) -> Document:
-    """Visible text of a saved web page in reading order, headings and tables kept for the cleaner."""
+def read_html(path: Path, title: str | None = None, limits: IngestLimits = UNLIMITED) -> Document:
+    """Visible text of a saved web page in reading order, headings and tables kept for the cleaner (its cost is
+    its size, which the upload limit bounds: `limits` has nothing to add)."""
     parser = _HtmlText()
     parser.feed(decode_html(read_nonempty(path)).replace("\r\n", "\n"))
     parser.close()

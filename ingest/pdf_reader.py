@@ -8,10 +8,13 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from pypdf import PageObject, PasswordType, PdfReader
 from pypdf.errors import DependencyError
+from pypdf.generic import ArrayObject, StreamObject
 from reportqa.ingest.decoding import SourceError
+from reportqa.ingest.limits import UNLIMITED, IngestLimits
 from reportqa.ingest.pdf_headings import Fragment, effective_size, line_sizes, mark_headings
 from reportqa.ingest.sources import CONTROL_CHARS, read_nonempty, reason, usable_title
 
@@ -26,12 +29,13 @@ CELL_GAP = re.compile(r" {3,}")  # columns apart in pypdf's layout rendering
 MAX_CELL_CHARS = 24
 
 
-def read_pdf(path: Path, title: str | None = None) -> Document:
+def read_pdf(path: Path, title: str | None = None, limits: IngestLimits = UNLIMITED) -> Document:
     """The text layer page by page; running headers/footers removed; `pages` holds every page's start."""
     data = read_nonempty(path)
     if PDF_MAGIC not in data[:PDF_HEADER_WINDOW]:
         raise SourceError("not a PDF (content does not match the extension)")
     reader = _open_pdf(data)
+    check_cost(reader, limits)
     pages = [_page_text(page, number) for number, page in enumerate(reader.pages, start=1)]
     texts = [text for text, _ in pages]
     if is_scanned(texts):
@@ -61,6 +65,55 @@ def _open_pdf(data: bytes) -> PdfReader:
     except Exception as exc:  # pypdf raises many types on damaged files; each is just "unreadable" here
         raise SourceError(f"broken PDF: {reason(exc)}") from exc
     return reader
+
+
+def _streams(value: Any) -> list[Any]:
+    """The stream objects a /Contents entry names: one stream, or an array of them."""
+    value = value.get_object() if value is not None else None
+    if isinstance(value, ArrayObject):
+        return [item.get_object() for item in value]
+    return [value] if isinstance(value, StreamObject) else []
+
+
+def _drawn(page: PageObject) -> list[Any]:
+    """What text extraction parses for a page: its content streams and the form XObjects its resources hold."""
+    streams = _streams(page.get("/Contents"))
+    resources = page.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    for ref in (xobjects.get_object().values() if xobjects is not None else ()):
+        form = ref.get_object()
+        if isinstance(form, StreamObject) and form.get("/Subtype") == "/Form":
+            streams.append(form)
+    return streams
+
+
+def check_cost(reader: PdfReader, limits: IngestLimits) -> None:
+    """Refuse a PDF whose text would cost too much to extract: too many pages, or page content (each stream's
+    decoded size, counted once for every page that draws it) over the limit. Pages that share one huge content
+    stream are the known bomb: 31 KB of file, minutes of extraction per page."""
+    pages = len(reader.pages)
+    if limits.max_pdf_pages is not None and pages > limits.max_pdf_pages:
+        raise SourceError(f"the PDF has {pages} pages; the limit is {limits.max_pdf_pages} (REPORTQA_MAX_PDF_PAGES)")
+    limit = limits.max_pdf_content_bytes
+    if limit is None:
+        return
+    sizes: dict[object, int] = {}  # decoded size of each stream, decoded once however many pages share it
+    total = 0
+    try:
+        for page in reader.pages:
+            for stream in _drawn(page):
+                ref = stream.indirect_reference
+                key = (ref.idnum, ref.generation) if ref is not None else id(stream)
+                if key not in sizes:
+                    sizes[key] = len(stream.get_data())  # pypdf stops decoding one stream at 75 MB
+                total += sizes[key]
+                if total > limit:
+                    raise SourceError(f"the PDF's pages draw more than {limit:,} bytes of content, too much to "
+                                      "extract (REPORTQA_MAX_PDF_CONTENT_BYTES)")
+    except SourceError:
+        raise
+    except Exception as exc:  # pypdf raises many types on damaged or over-limit streams
+        raise SourceError(f"broken PDF: {reason(exc)}") from exc
 
 
 def _page_text(page: PageObject, number: int) -> tuple[str, list[Fragment]]:

@@ -33,7 +33,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     args.home = find_home(Path.cwd(), os.environ, PACKAGE_ROOT)
     return load_settings(args.home, index_dir=args.index_dir, corpus=getattr(args, "corpus", None),
                          embed_model=getattr(args, "embed_model", None), host=getattr(args, "host", None),
-                         port=getattr(args, "port", None), workers=getattr(args, "workers", None))
+                         port=getattr(args, "port", None), workers=getattr(args, "workers", None),
+                         allow_open=getattr(args, "allow_open", None))
 
 
 def _human(args: argparse.Namespace) -> bool:
@@ -111,7 +112,7 @@ def _text_argument(value: str) -> str:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from reportqa.batch import run_file
-    from reportqa.contract import answer_json, error_json, format_answer
+    from reportqa.contract import AnswerErrorOut, AnswerOut, format_answer
     from reportqa.engine import open_engine
 
     if not args.batch and not args.question:
@@ -121,11 +122,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
     engine = open_engine(_settings(args))
     if args.batch:
         with _output(args.out) as out:
-            run_file(args.batch, out, "question", lambda qid, q: answer_json(engine.ask(q, args.top_k, qid)),
-                     error_json, for_stream(sys.stderr))
+            run_file(args.batch, out, "question",
+                     lambda qid, q: AnswerOut.of(engine.ask(q, args.top_k, qid)).model_dump(),
+                     lambda qid, q, error: AnswerErrorOut(id=qid, question=q, error=error).model_dump(),
+                     for_stream(sys.stderr))
         return 0
     answer = engine.ask(question, args.top_k)
-    print(json.dumps(answer_json(answer), ensure_ascii=False, indent=2) if args.json else format_answer(answer))
+    print(json.dumps(AnswerOut.of(answer).model_dump(), ensure_ascii=False, indent=2) if args.json
+          else format_answer(answer))
     return 0
 
 
@@ -142,8 +146,8 @@ def _read_draft(name: str) -> str:
 
 def cmd_cite(args: argparse.Namespace) -> int:
     from reportqa.batch import run_file
-    from reportqa.contract import cite_error_json, verdict_json
-    from reportqa.draft import render_markdown, results_json
+    from reportqa.contract import CiteErrorOut, VerdictOut
+    from reportqa.draft import placed_results, render_markdown
     from reportqa.engine import open_engine
     from reportqa.terminal import verdicts_table
 
@@ -155,7 +159,8 @@ def cmd_cite(args: argparse.Namespace) -> int:
     engine = open_engine(_settings(args))
     if args.batch:
         with _output(args.out) as out:
-            run_file(args.batch, out, "claim", lambda qid, c: verdict_json(engine.cite(c), qid), cite_error_json,
+            run_file(args.batch, out, "claim", lambda qid, c: VerdictOut.of(engine.cite(c), qid).model_dump(),
+                     lambda qid, c, error: CiteErrorOut(id=qid, claim=c, error=error).model_dump(),
                      for_stream(sys.stderr))
         return 0
     # the draft is read and checked before --out is opened: a bad draft must not leave an empty output behind
@@ -164,9 +169,10 @@ def cmd_cite(args: argparse.Namespace) -> int:
         if form == "markdown":
             out.write(render_markdown(draft, checked))
         elif form is None and args.out is None and sys.stdout.isatty():
-            out.write(verdicts_table(results_json(checked)) + "\n")
+            out.write(verdicts_table([r.model_dump() for r in placed_results(checked)]) + "\n")
         else:
-            out.write(json.dumps({"results": results_json(checked)}, ensure_ascii=False, indent=1) + "\n")
+            results = [r.model_dump() for r in placed_results(checked)]
+            out.write(json.dumps({"results": results}, ensure_ascii=False, indent=1) + "\n")
     return 0
 
 
@@ -206,6 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from reportqa.engine import QuestionError
     from reportqa.index.store import IndexProblem
     from reportqa.ingest.decoding import SourceError
+    from reportqa.jobs import describe_os_error
 
     args = build_parser().parse_args(argv)
     for note in unknown_variables(os.environ):
@@ -228,6 +235,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except (IndexProblem, SourceError, QuestionError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"reportqa {args.command}: {exc}{_where_hint(args, str(exc))}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk above all: one line, the temporary files already removed
+        print(f"reportqa {args.command}: {describe_os_error(exc)}", file=sys.stderr)
         return 2
 
 

@@ -97,6 +97,8 @@ def _other_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=None, help="port (default 8000; 0 picks a free one; REPORTQA_PORT)")
     p.add_argument("--workers", type=int, default=None, metavar="N",
                    help="worker processes (default 1; REPORTQA_WORKERS; `make serve` uses one per core)")
+    p.add_argument("--allow-open", action="store_true", default=None,
+                   help="serve on a non-loopback address without REPORTQA_API_KEY (every route open; warns)")
 
     p = _subparser(sub, "eval", "score retrieval and answers on a reference set")
     p.add_argument("--qa", type=Path, default=None, metavar="FILE", help="reference Q&A JSONL (default: eval/qa.jsonl)")

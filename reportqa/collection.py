@@ -1,7 +1,13 @@
-"""The indexed document set: sync it with the corpus, add, replace or remove documents without redoing the rest."""
+"""The indexed document set: sync it with corpus/ and the kept sources, add, replace or remove documents.
+
+Every change is applied to the published set as read under the build lock (two writers cannot both start from the
+same set and lose each other's document), and refused when that set cannot be read (it is never applied to an
+empty one). Added documents' sources are kept under the index, so `reportqa index` rebuilds all of them.
+"""
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -11,15 +17,33 @@ from typing import Any
 from reportqa.core.progress import SILENT, track
 from reportqa.core.settings import Settings
 from reportqa.core.types import Chunk, Document
-from reportqa.index.build import BuildRequest, Progress, build_index, search_text
+from reportqa.index.build import BuildRequest, Progress, publish_version, search_text
 from reportqa.index.doccache import DocCache, Prepared, cache_key
-from reportqa.index.store import IndexProblem, content_hash, corpus_hash_of, current_version_path, read_manifest
+from reportqa.index.sources import KeptSource, SourceStore
+from reportqa.index.store import (
+    CHUNKS,
+    CollectionUnreadable,
+    IndexProblem,
+    build_lock,
+    content_hash,
+    corpus_hash_of,
+    current_version_path,
+    read_chunks,
+    read_manifest,
+    verify_files,
+)
 from reportqa.index.text import bigrams, tokens, words
 from reportqa.ingest.chunk import ChunkerConfig, chunk_document
 from reportqa.ingest.clean import CLEANING_RULES, clean_text
-from reportqa.ingest.load import Skipped, load_documents
+from reportqa.ingest.decoding import SourceError
+from reportqa.ingest.limits import UNLIMITED, IngestLimits
+from reportqa.ingest.load import Skipped, Sourced, load_sources
 
 CACHE_DIR = "doc_cache"
+
+
+class NotIndexed(IndexProblem):
+    """A document asked for by name is not in the index."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,11 +60,27 @@ class IngestReport:
     skipped: tuple[Skipped, ...] = ()
     dropped: dict[str, dict[str, int]] = field(default_factory=dict)
 
-    def as_json(self) -> dict[str, Any]:
-        return {"version": str(self.version), "documents": self.documents, "chunks": self.chunks,
+    def as_json(self, names_only: bool = False) -> dict[str, Any]:
+        """The report; `names_only` (for HTTP) gives the version and each skipped file by name, not by path."""
+        def shown(path: Path) -> str:
+            return path.name if names_only else str(path)
+
+        return {"version": shown(self.version), "documents": self.documents, "chunks": self.chunks,
                 "added": list(self.added), "updated": list(self.updated), "removed": list(self.removed),
                 "unchanged": list(self.unchanged),
-                "skipped": [{"path": s.path, "reason": s.reason} for s in self.skipped], "dropped": self.dropped}
+                "skipped": [{"path": shown(Path(s.path)), "reason": s.reason} for s in self.skipped],
+                "dropped": self.dropped}
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What to do to the published set: `incoming` documents added or replaced and `remove`d names taken out,
+    or (replace_all) the set made exactly `incoming`."""
+
+    incoming: tuple[Sourced, ...] = ()
+    remove: frozenset[str] = frozenset()
+    replace_all: bool = False
+    skipped: tuple[Skipped, ...] = ()
 
 
 def chunker_config(settings: Settings) -> ChunkerConfig:
@@ -51,6 +91,12 @@ def chunker_manifest(settings: Settings) -> dict[str, int]:
     return {"max_tokens": settings.chunk_tokens, "overlap_tokens": settings.chunk_overlap_tokens}
 
 
+def ingest_limits(settings: Settings) -> IngestLimits:
+    """What reading one added document may cost (the corpus and kept sources are read without limits)."""
+    return IngestLimits(max_expanded_bytes=settings.max_expanded_bytes, max_pdf_pages=settings.max_pdf_pages,
+                        max_pdf_content_bytes=settings.max_pdf_content_bytes)
+
+
 def clean_and_chunk(doc: Document, config: ChunkerConfig) -> tuple[tuple[Chunk, ...], dict[str, Any]]:
     """A document's chunks and the facts the manifest keeps about it (title, hash, chunks, pages, noise dropped)."""
     cleaned = clean_text(doc.text)
@@ -59,110 +105,223 @@ def clean_and_chunk(doc: Document, config: ChunkerConfig) -> tuple[tuple[Chunk, 
                     "pages": len(doc.pages) or None, "dropped": cleaned.dropped}
 
 
+def _tokenised(key: str, facts: dict[str, Any], chunks: tuple[Chunk, ...]) -> Prepared:
+    texts = [search_text(c) for c in chunks]
+    return Prepared(key, facts, chunks, tuple(tuple(tokens(t)) for t in texts), tuple(tuple(bigrams(t)) for t in texts))
+
+
 def prepare(doc: Document, settings: Settings, cache: DocCache) -> Prepared:
-    """Clean, chunk and tokenise a document, or take all of that from the cache when its content is known."""
+    """Clean, chunk and tokenise a document, or take all of that from the cache when its content is known;
+    SourceError when cleaning leaves nothing to index."""
     key = cache_key(doc.doc, doc.title, content_hash(doc.text), chunker_manifest(settings) | {"rules": CLEANING_RULES})
     cached = cache.get(key)
     if cached is not None:
         return cached
     chunks, facts = clean_and_chunk(doc, chunker_config(settings))
-    facts |= {"key": key, "added": time.strftime("%Y-%m-%dT%H:%M:%S")}
-    texts = [search_text(c) for c in chunks]
-    prepared = Prepared(key, facts, chunks, tuple(tuple(tokens(t)) for t in texts),
-                        tuple(tuple(bigrams(t)) for t in texts))
+    if not chunks:
+        raise SourceError("no text left after cleaning (only headers, page numbers, chart labels or blank lines)")
+    prepared = _tokenised(key, facts | {"key": key, "added": time.strftime("%Y-%m-%dT%H:%M:%S")}, chunks)
     cache.put(prepared)
     return prepared
 
 
-def _current_set(settings: Settings, cache: DocCache) -> dict[str, Prepared]:
-    """The documents of the live version, read back from the cache."""
+def _published(settings: Settings, required: bool) -> tuple[dict[str, dict[str, Any]], Path | None]:
+    """The current version's documents (name → manifest facts) and folder. Required (a change to apply to it):
+    CollectionUnreadable when it cannot be read, checksums included. Else (a rebuild) an unreadable one is empty."""
     try:
-        manifest = read_manifest(current_version_path(settings.index_dir))
-    except IndexProblem:
-        return {}
+        version = current_version_path(settings.index_dir)
+        manifest = read_manifest(version)
+        documents = manifest.get("documents")
+        if not isinstance(documents, dict):
+            raise IndexProblem(f"the manifest of {version.name} lists no documents")
+        if required:
+            verify_files(version, manifest)
+        return documents, version
+    except IndexProblem as exc:
+        if required:
+            raise CollectionUnreadable(f"the current index version cannot be read, so nothing was changed ({exc}). "
+                                       "`reportqa index` rebuilds it from corpus/ and every added document") from exc
+        return {}, None
+
+
+def _restore(published: dict[str, dict[str, Any]], names: Iterable[str], version: Path, cache: DocCache
+             ) -> dict[str, Prepared]:
+    """The prepared documents of published names, from the cache; an entry missing or damaged there is rebuilt
+    from the published version's chunks (what the entry held; the tokens are derived from them)."""
     found: dict[str, Prepared] = {}
-    for doc, facts in manifest.get("documents", {}).items():
-        prepared = cache.get(str(facts.get("key", "")))
+    missing: list[str] = []
+    for name in names:
+        prepared = cache.get(str(published[name].get("key", "")))
         if prepared is None:
-            raise IndexProblem(f"the cached chunks of {doc} are missing; rebuild with reportqa index")
-        found[doc] = prepared
+            missing.append(name)
+        else:
+            found[name] = prepared
+    if missing:
+        try:
+            chunks = read_chunks(version / CHUNKS)
+        except (OSError, ValueError, TypeError) as exc:
+            raise CollectionUnreadable(f"{CHUNKS} of {version.name} cannot be read ({exc})") from exc
+        for name in missing:
+            facts = published[name]
+            own = tuple(c for c in chunks if c.doc == name)
+            if not own or not facts.get("key"):
+                raise CollectionUnreadable(f"{version.name} has no chunks for {name}; rebuild with reportqa index")
+            found[name] = _tokenised(str(facts["key"]), facts, own)
+            cache.put(found[name])
     return found
 
 
-def _without_duplicates(documents: Sequence[Document], known: dict[str, Prepared]
-                        ) -> tuple[list[Document], list[Skipped]]:
+def _prepared_incoming(change: Change, settings: Settings, cache: DocCache, progress: Progress | None = None
+                       ) -> tuple[list[tuple[Sourced, Prepared]], list[Skipped]]:
+    """Clean, chunk and tokenise the incoming documents: the costly part (minutes for a large upload), done before
+    the build lock is taken so that it never holds up another change."""
+    ready: list[tuple[Sourced, Prepared]] = []
+    skipped = list(change.skipped)
+    for item in track(progress or SILENT, change.incoming, len(change.incoming), "documents (clean, chunk, tokenise)"):
+        try:
+            ready.append((item, prepare(item.document, settings, cache)))
+        except SourceError as exc:
+            skipped.append(Skipped(str(item.path), str(exc)))
+    return ready, skipped
+
+
+def _without_duplicates(ready: Sequence[tuple[Sourced, Prepared]], known: dict[str, Prepared]
+                        ) -> tuple[list[tuple[Sourced, Prepared]], list[Skipped]]:
     """A document whose content is already indexed under another name is reported, not indexed twice."""
     by_hash = {p.facts["hash"]: doc for doc, p in known.items()}
     kept, skipped = [], []
-    for doc in sorted(documents, key=lambda d: d.doc):
-        digest = content_hash(doc.text)
+    for item, prepared in sorted(ready, key=lambda pair: pair[0].document.doc):
+        digest, name = prepared.facts["hash"], item.document.doc
         twin = by_hash.get(digest)
-        if twin is not None and twin != doc.doc:
-            skipped.append(Skipped(doc.doc, f"duplicate of {twin} (same content)"))
+        if twin is not None and twin != name:
+            skipped.append(Skipped(str(item.path), f"duplicate of {twin} (same content)"))
             continue
-        by_hash[digest] = doc.doc
-        kept.append(doc)
+        by_hash[digest] = name
+        kept.append((item, prepared))
     return kept, skipped
 
 
 def _write(settings: Settings, documents: dict[str, Prepared], progress: Progress | None) -> Path:
     ordered = [documents[name] for name in sorted(documents)]
-    chunks = [c for p in ordered for c in p.chunks]
     request = BuildRequest(
-        chunks=chunks, documents={name: documents[name].facts for name in sorted(documents)},
+        chunks=[c for p in ordered for c in p.chunks],
+        documents={name: documents[name].facts for name in sorted(documents)},
         corpus_hash=corpus_hash_of((name, str(p.facts["title"]), str(p.facts["hash"]))
                                    for name, p in documents.items()),
-        embed_model=settings.embed_model,
-        embed_dim=settings.embed_dim, chunker=chunker_manifest(settings),
+        embed_model=settings.embed_model, embed_dim=settings.embed_dim, chunker=chunker_manifest(settings),
         tokens=[t for p in ordered for t in p.tokens], grams=[g for p in ordered for g in p.grams],
         models_dir=settings.models_dir)
-    return build_index(settings.index_dir, request, progress=progress or SILENT)
+    return publish_version(settings.index_dir, request, progress=progress or SILENT)
 
 
-def _apply(settings: Settings, incoming: Sequence[Document], remove: Iterable[str], replace_all: bool,
-           skipped: list[Skipped], progress: Progress | None) -> IngestReport:
-    cache = DocCache(settings.index_dir / CACHE_DIR)
-    current = _current_set(settings, cache)
-    base = {} if replace_all else {k: v for k, v in current.items() if k not in set(remove)}
-    documents, duplicates = _without_duplicates(incoming, {k: v for k, v in base.items()
-                                                           if k not in {d.doc for d in incoming}})
-    new_set = dict(base)
-    for doc in track(progress or SILENT, documents, len(documents), "documents (clean, chunk, tokenise)"):
-        new_set[doc.doc] = prepare(doc, settings, cache)
-    if not new_set:
-        raise IndexProblem("nothing to index: no readable documents")
-    version = _write(settings, new_set, progress)
-    cache.prune({p.key for p in new_set.values()} | {p.key for p in current.values()})
-    changed = {d: p for d, p in new_set.items() if d not in current or current[d].key != p.key}
+def _kept_after(change: Change, added: Sequence[Sourced], store: SourceStore) -> dict[str, KeptSource]:
+    """The registry of kept sources once the change is applied (a rebuild changes nothing in it)."""
+    registry = store.registry()
+    if change.replace_all:
+        return registry
+    registry = {doc: kept for doc, kept in registry.items() if doc not in change.remove}
+    digests: dict[Path, str] = {}
+    for item in added:
+        digest = digests.setdefault(item.path, store.keep(item.path))
+        registry[item.document.doc] = KeptSource(item.document.doc, item.path.name, digest, item.document.title)
+    return registry
+
+
+def _report(version: Path, new_set: dict[str, Prepared], published: dict[str, dict[str, Any]],
+            skipped: list[Skipped]) -> IngestReport:
+    changed = {d: p for d, p in new_set.items() if published.get(d, {}).get("key") != p.key}
     return IngestReport(
         version, len(new_set), sum(len(p.chunks) for p in new_set.values()),
-        added=tuple(sorted(d for d in changed if d not in current)),
-        updated=tuple(sorted(d for d in changed if d in current)),
-        removed=tuple(sorted(set(current) - set(new_set))),
+        added=tuple(sorted(d for d in changed if d not in published)),
+        updated=tuple(sorted(d for d in changed if d in published)),
+        removed=tuple(sorted(set(published) - set(new_set))),
         unchanged=tuple(sorted(set(new_set) - set(changed))),
-        skipped=tuple(skipped + duplicates), dropped={d: p.facts["dropped"] for d, p in changed.items()})
+        skipped=tuple(skipped), dropped={d: p.facts["dropped"] for d, p in changed.items()})
 
 
-def sync(settings: Settings, progress: Progress | None = None) -> IngestReport:
-    """Make the index hold exactly the corpus: new and changed documents processed, vanished ones removed."""
-    documents, skipped = load_documents(settings.corpus)
-    return _apply(settings, documents, (), True, list(skipped), progress)
-
-
-def add(settings: Settings, paths: Sequence[Path], progress: Progress | None = None) -> IngestReport:
-    """Add documents, replacing any indexed under the same name."""
-    documents, skipped = load_documents(paths)
-    if not documents and skipped:
-        raise IndexProblem("nothing added: " + "; ".join(f"{s.path}: {s.reason}" for s in skipped))
-    return _apply(settings, documents, (), False, list(skipped), progress)
-
-
-def remove(settings: Settings, names: Sequence[str], progress: Progress | None = None) -> IngestReport:
+def _apply(settings: Settings, change: Change, progress: Progress | None, wait_s: float) -> IngestReport:
     cache = DocCache(settings.index_dir / CACHE_DIR)
-    missing = [n for n in names if n not in _current_set(settings, cache)]
-    if missing:
-        raise IndexProblem(f"not in the index: {', '.join(missing)} (see reportqa docs)")
-    return _apply(settings, [], names, False, [], progress)
+    ready, skipped = _prepared_incoming(change, settings, cache, progress)
+    with build_lock(settings.index_dir, wait_s):
+        return _apply_locked(settings, change, ready, skipped, cache, progress)
+
+
+def _apply_locked(settings: Settings, change: Change, ready: list[tuple[Sourced, Prepared]], skipped: list[Skipped],
+                  cache: DocCache, progress: Progress | None) -> IngestReport:
+    """The change applied to the published set as read now, under the build lock, and published."""
+    published, version = _published(settings, required=not change.replace_all)
+    unknown = sorted(change.remove - set(published))
+    if unknown:
+        raise NotIndexed(f"not in the index: {', '.join(unknown)} (see reportqa docs)")
+    incoming_names = {item.document.doc for item, _ in ready}
+    keep = [] if change.replace_all else [d for d in published if d not in change.remove | incoming_names]
+    new_set = _restore(published, keep, version, cache) if version is not None else {}
+    accepted, duplicates = _without_duplicates(ready, new_set)
+    skipped = [*skipped, *duplicates]
+    new_set |= {item.document.doc: prepared for item, prepared in accepted}
+    added = [item for item, _ in accepted]
+    if not change.replace_all and not added and not change.remove:
+        reasons = "; ".join(f"{Path(s.path).name}: {s.reason}" for s in skipped) or "no documents found"
+        raise SourceError(f"nothing added: {reasons}")
+    if not new_set:
+        raise IndexProblem("nothing to index: no readable documents")
+    store = SourceStore(settings.index_dir)
+    before, after = store.registry(), _kept_after(change, added, store)
+    if after != before:
+        store.save(after)  # first: a crash between the two leaves a source that a rebuild restores
+    try:
+        version_now = _write(settings, new_set, progress)
+    except BaseException:
+        if after != before:
+            store.save(before)
+        raise
+    cache.prune({p.key for p in new_set.values()} | {str(f.get("key")) for f in published.values()})
+    return _report(version_now, new_set, published, skipped)
+
+
+def _kept_documents(store: SourceStore, folder: Path) -> tuple[list[Sourced], list[Skipped]]:
+    """The kept sources read back, each document as it was added (same name, same title)."""
+    registry = store.registry()
+    paths = store.materialise(list(registry.values()), folder)
+    titles = {kept.file: kept.title for kept in registry.values()}
+    found, skipped = load_sources(paths, UNLIMITED, titles)
+    wanted = {(kept.doc, kept.file) for kept in registry.values()}
+    return [s for s in found if (s.document.doc, s.path.name) in wanted], skipped
+
+
+def sync(settings: Settings, progress: Progress | None = None, wait_s: float = 0.0) -> IngestReport:
+    """Make the index hold exactly corpus/ plus the kept (added) sources, which win over a corpus file of the same
+    name: new and changed documents processed, vanished ones removed. Works whatever state the index is in."""
+    corpus, skipped = load_sources(settings.corpus)
+    with tempfile.TemporaryDirectory(prefix="reportqa-kept-") as folder:
+        kept, kept_skipped = _kept_documents(SourceStore(settings.index_dir), Path(folder))
+    by_name = {s.document.doc: s for s in corpus} | {s.document.doc: s for s in kept}
+    change = Change(tuple(by_name.values()), replace_all=True, skipped=(*skipped, *kept_skipped))
+    return _apply(settings, change, progress, wait_s)
+
+
+def add(settings: Settings, paths: Sequence[Path], progress: Progress | None = None,
+        titles: dict[str, str] | None = None, wait_s: float = 0.0) -> IngestReport:
+    """Add documents, replacing any indexed under the same name; their sources are kept under the index."""
+    documents, skipped = load_sources(paths, ingest_limits(settings), titles)
+    return _apply(settings, Change(tuple(documents), skipped=tuple(skipped)), progress, wait_s)
+
+
+def remove(settings: Settings, names: Sequence[str], progress: Progress | None = None,
+           wait_s: float = 0.0) -> IngestReport:
+    return _apply(settings, Change(remove=frozenset(names)), progress, wait_s)
+
+
+def published_documents(settings: Settings) -> dict[str, dict[str, Any]]:
+    """The current version's documents, read for a quick decision (is a change possible, is the name indexed);
+    CollectionUnreadable when it cannot be read. The change itself reads the set again, under the build lock."""
+    try:
+        manifest = read_manifest(current_version_path(settings.index_dir))
+    except IndexProblem as exc:
+        raise CollectionUnreadable(f"the current index version cannot be read, so no change is accepted ({exc}). "
+                                   "`reportqa index` rebuilds it from corpus/ and every added document") from exc
+    documents = manifest.get("documents")
+    return documents if isinstance(documents, dict) else {}
 
 
 def listing(settings: Settings) -> list[dict[str, Any]]:

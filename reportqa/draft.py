@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from reportqa.answer.claims import Claim
 from reportqa.answer.verify import CONTRADICTED, UNSUPPORTED, Verdict
-from reportqa.contract import pages_label, verdict_json
+from reportqa.contract import PlacedVerdictOut, pages_label
 
 QUOTE_CHARS = 220
 
@@ -19,8 +18,9 @@ class CheckedClaim:
     verdict: Verdict
 
 
-def results_json(checked: Sequence[CheckedClaim]) -> list[dict[str, Any]]:
-    return [verdict_json(c.verdict, f"claim-{i}", start=c.claim.start, end=c.claim.end, line=c.claim.line)
+def placed_results(checked: Sequence[CheckedClaim]) -> list[PlacedVerdictOut]:
+    """Each claim's verdict with its place in the draft, numbered claim-1, claim-2, … in draft order."""
+    return [PlacedVerdictOut.placed(c.verdict, f"claim-{i}", c.claim.start, c.claim.end, c.claim.line)
             for i, c in enumerate(checked, start=1)]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reportqa.answer.claim_verdict import Assessment, assess, decide
-from reportqa.answer.claims import split_claims
+from reportqa.answer.claims import Claim, split_claims
 from reportqa.answer.extract import passage_units, units_of
 from reportqa.answer.followup import Resolved, Turn, accept_rewrite, resolve
 from reportqa.answer.grounding import check_markers
@@ -35,16 +35,24 @@ from reportqa.index.search import SearchIndex, SearchWeights, open_index
 from reportqa.ingest.chunk import ChunkerConfig
 
 log = logging.getLogger("reportqa")
-CALIBRATION_FILE = Path(__file__).parent / "calibration.json"
-FALLBACK_ABSTAIN_THRESHOLD = 0.2  # used only when no calibration file ships
+CALIBRATION_NAME = "calibration.json"
+SHIPPED_CALIBRATION = Path(__file__).parent / CALIBRATION_NAME  # read-only: measured on eval/qa.jsonl
+FALLBACK_ABSTAIN_THRESHOLD = 0.2  # used only when no calibration file can be read
 
 
-def calibrated_threshold() -> float:
-    """The refusal threshold `reportqa eval --calibrate` measured on the reference set."""
-    try:
-        return float(json.loads(CALIBRATION_FILE.read_text(encoding="utf-8"))["abstain_threshold"])
-    except (OSError, ValueError, KeyError):
-        return FALLBACK_ABSTAIN_THRESHOLD
+def calibration_path(index_dir: Path) -> Path:
+    """Where `reportqa eval --calibrate` stores its threshold: with the index, never in the installed package."""
+    return Path(index_dir) / CALIBRATION_NAME
+
+
+def calibrated_threshold(index_dir: Path) -> float:
+    """The refusal threshold calibrated for this index, else the one shipped with the package."""
+    for path in (calibration_path(index_dir), SHIPPED_CALIBRATION):
+        try:
+            return float(json.loads(path.read_text(encoding="utf-8"))["abstain_threshold"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return FALLBACK_ABSTAIN_THRESHOLD
 
 
 class QuestionError(ValueError):
@@ -97,7 +105,7 @@ class Engine:
                                      settings.bigram_weight)
         learned = self.models.manifest.get("threshold") if self.models.get("answerability") else None
         self.threshold = (settings.abstain_threshold if settings.abstain_threshold is not None
-                          else float(learned) if learned is not None else calibrated_threshold())
+                          else float(learned) if learned is not None else calibrated_threshold(settings.index_dir))
 
     def retrieve(self, query: Query, k: int, weights: SearchWeights | None = None) -> list[Hit]:
         """The ranked hits: the learned ranker over the channels' pool when there is one, else the fused rules."""
@@ -207,8 +215,9 @@ class Engine:
         return assessment, verdict
 
 
-    def cite_draft(self, draft: str) -> list[CheckedClaim]:
-        """Every claim sentence of a draft with its verdict; headings, lists and code are left alone."""
+    def draft_claims(self, draft: str) -> list[Claim]:
+        """The claim sentences of a draft, held to the claim limits before any is checked; headings, lists and
+        code are left alone."""
         if not draft.strip():
             raise QuestionError("the draft is empty")
         claims = split_claims(draft)
@@ -216,7 +225,16 @@ class Engine:
             raise QuestionError("the draft has no claim sentences (only headings, lists, code or fragments)")
         if len(claims) > self.settings.max_claims:
             raise QuestionError(f"the draft has {len(claims)} claims; the limit is {self.settings.max_claims}")
-        return [CheckedClaim(claim, self.cite(claim.text)) for claim in claims]
+        limit = self.settings.max_question_chars
+        for claim in claims:
+            if len(claim.text) > limit:
+                raise QuestionError(f"the claim on line {claim.line} is {len(claim.text)} characters; "
+                                    f"the limit is {limit}")
+        return claims
+
+    def cite_draft(self, draft: str) -> list[CheckedClaim]:
+        """Every claim sentence of a draft with its verdict."""
+        return [CheckedClaim(claim, self.cite(claim.text)) for claim in self.draft_claims(draft)]
 
 
 def open_engine(settings: Settings) -> Engine:

@@ -9,7 +9,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from reportqa.contract import citation_json
+from reportqa.contract import CitationOut
 from reportqa.engine import Engine
 
 
@@ -25,6 +25,5 @@ class ReportRetriever(BaseRetriever):
         engine: Engine = self.engine
         hits = engine.search(query, self.k)
         return [Document(page_content=h.chunk.text,
-                         metadata={k: v for k, v in citation_json(n, h.chunk, h.score).items() if k != "text"}
-                         | {"id": h.chunk.id})
+                         metadata=CitationOut.of(n, h.chunk, h.score).model_dump(exclude={"text"}) | {"id": h.chunk.id})
                 for n, h in enumerate(hits, start=1)]

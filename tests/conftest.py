@@ -14,6 +14,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # The settings object reads REPORTQA_* variables; a developer's shell must not change what the tests see.
 for _name in [n for n in os.environ if n.startswith("REPORTQA_")]:
     del os.environ[_name]
+# FastAPI's TestClient sends "Host: testserver"; the served defaults (loopback names) stay as they are.
+os.environ["REPORTQA_ALLOWED_HOSTS"] = '["localhost", "127.0.0.1", "::1", "testserver"]'
 
 import pytest  # noqa: E402
 

@@ -1,4 +1,4 @@
-"""Helpers shared by test folders: a free loopback port and an app served by uvicorn in a thread."""
+"""Helpers shared by test folders: a free loopback port, an app served by uvicorn in a thread, job polling."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -35,3 +36,16 @@ def running(app: FastAPI) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+def finished_job(client: Any, accepted: Any, timeout_s: float = 60) -> dict[str, Any]:
+    """The job a 202 answer started, polled on GET /jobs/{id} until it is done or failed."""
+    assert accepted.status_code == 202, accepted.text[:300]
+    location = accepted.headers["location"]
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job: dict[str, Any] = client.get(location).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        assert time.monotonic() < deadline, f"job still {job['status']} after {timeout_s} s: {job}"
+        time.sleep(0.05)

@@ -25,6 +25,7 @@ PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # the source checkout, when 
 
 class SettingsError(ValueError):
     """A setting that cannot be used as given; the message is one line naming the variable."""
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 class Settings(BaseSettings):
@@ -52,24 +53,41 @@ class Settings(BaseSettings):
     # None: use the threshold calibrated on the eval set and stored with the index.
     abstain_threshold: float | None = None
 
+    # What one request may ask for. A question, a claim and every chat turn are held to max_question_chars
+    # (earlier turns are cut to it); the regular expressions and the tagger behind them only see bounded text.
     max_question_chars: int = Field(2000, ge=1)
+    max_claims: int = Field(1000, ge=1)
+    max_draft_chars: int = Field(100_000, ge=1)
+    max_chat_messages: int = Field(100, ge=1)
+    # CPU time one request may use before it is answered 504: the base, plus this much per claim checked.
+    request_cpu_seconds: float = Field(1.0, gt=0)
+    claim_cpu_seconds: float = Field(0.05, ge=0)
+
     max_body_bytes: int = Field(1_000_000, ge=1)
     max_upload_bytes: int = Field(50_000_000, ge=1)
     max_in_flight: int = Field(256, ge=1)  # per worker; past it requests get 503 + Retry-After rather than a queue
-    max_claims: int = Field(1000, ge=1)
+    max_in_flight_body_bytes: int = Field(64_000_000, ge=1)  # per worker: request bodies being received at once
+
+    # An upload is read in a separate process under these limits (and runs at most ingest_seconds).
+    ingest_seconds: float = Field(600.0, gt=0)
+    max_expanded_bytes: int = Field(200_000_000, ge=1)  # a DOCX (a ZIP archive) unpacked
+    max_pdf_pages: int = Field(3000, ge=1)
+    max_pdf_content_bytes: int = Field(50_000_000, ge=1)  # page content summed over pages
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1)
     api_key: SecretStr | None = None
-    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    allow_open: bool = False  # serve on a non-loopback address without an API key (every route open)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)  # other sites whose pages may call
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(LOOPBACK_NAMES))  # Host headers
     feedback_file: Path = Path("var/feedback.jsonl")  # thumbs up/down from the chat page, one JSON line each
 
     llm_base_url: str | None = None
     llm_model: str | None = None
     llm_api_key: SecretStr | None = None
 
-    @field_validator("corpus", "cors_origins", mode="before")
+    @field_validator("corpus", "cors_origins", "allowed_hosts", mode="before")
     @classmethod
     def _comma_separated(cls, value: Any) -> Any:
         """Lists are given as `a,b` (or as a JSON list, which older configurations use)."""

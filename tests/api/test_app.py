@@ -92,7 +92,7 @@ def test_healthz(client: TestClient) -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert body["index"]["documents"] == 4 and body["index"]["embed_model"] == "corpus-static"
+    assert body["index"]["documents"] == 4 and body["index"]["embed_model"] == "multilingual-e5-small"
     assert body["index"]["chunks"] > 4
 
 
@@ -266,7 +266,7 @@ def test_api_key_is_required_when_set(small_index: Settings) -> None:
 def test_overload_gets_503_with_retry_after(small_index: Settings) -> None:
     import asyncio
 
-    from reportqa.api.limits import Overload
+    from reportqa.api.middleware import Overload
 
     calls: list[str] = []
 

@@ -93,7 +93,9 @@ def test_feedback_needs_the_api_key_when_one_is_set(small_index: Settings, tmp_p
         assert not (tmp_path / "f.jsonl").exists()
         ok = client.post("/feedback", json=FEEDBACK, headers={"Authorization": "Bearer k3y"})
         assert ok.status_code == 201 and len(lines_of(tmp_path / "f.jsonl")) == 1
-        assert client.get("/docs").status_code == 200  # the documentation stays readable
+        assert client.get("/docs").status_code == 401  # with a key, the API's documentation needs it too
+        assert client.get("/docs", headers={"Authorization": "Bearer k3y"}).status_code == 200
+        assert client.get("/").status_code == 200 and client.get("/favicon.ico").status_code == 200
 
 
 def test_concurrent_feedback_lines_stay_whole(client: TestClient, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from reportqa.index.query import analyze
 
-from reportqa.contract import answer_json
+from reportqa.contract import AnswerOut
 from reportqa.core.settings import Settings
 from reportqa.engine import Engine, open_engine
 
@@ -29,7 +29,7 @@ def corpus_text() -> str:
 
 
 def test_known_fact_is_answered_and_cited(engine: Engine) -> None:
-    answer = answer_json(engine.ask("2026年全球AI支出预计是多少？", qid="fact-1"))
+    answer = AnswerOut.of(engine.ask("2026年全球AI支出预计是多少？", qid="fact-1")).model_dump()
     assert answer["id"] == "fact-1"
     assert answer["abstained"] is False
     assert "2.59万亿美元" in answer["answer"]
@@ -101,7 +101,7 @@ def test_every_answer_sentence_is_found_in_the_passage_it_cites(engine: Engine) 
     """Rendered table rows ("行：列 值；…") are checked piece by piece; trimmed sentences without their "…"."""
     checked = 0
     for question in reference_questions():
-        answer = answer_json(engine.ask(question))
+        answer = AnswerOut.of(engine.ask(question)).model_dump()
         if answer["abstained"]:
             continue
         assert "".join(s["text"] for s in answer["sentences"]).replace("；", "") == answer["answer"].replace("；", "")

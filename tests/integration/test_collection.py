@@ -15,6 +15,7 @@ import reportqa.collection as collection
 from reportqa.core.settings import Settings
 from reportqa.engine import build, open_engine
 from tests.conftest import AI_DOC, BATTERY_DOC, CHIP_DOC, QUANTUM_DOC, small_settings
+from tests.support import finished_job
 
 QUESTIONS = ["2026年全球AI支出预计是多少？", "星河半导体的研发人员有多少？", "固态电池的能量密度", "量子计算市场规模"]
 
@@ -104,15 +105,17 @@ def test_documents_endpoints_round_trip(folders: tuple[Path, Path], tmp_path: Pa
     client = TestClient(create_app(settings))
     assert {d["doc"] for d in client.get("/documents").json()["documents"]} == {AI_DOC, BATTERY_DOC, CHIP_DOC}
 
-    created = client.post("/documents", params={"name": QUANTUM_DOC, "title": "量子计算产业发展报告"},
-                          content=(full / QUANTUM_DOC).read_bytes())
-    assert created.status_code == 201 and created.json()["added"] == [QUANTUM_DOC]
+    accepted = client.post("/documents", params={"name": QUANTUM_DOC, "title": "量子计算产业发展报告"},
+                           content=(full / QUANTUM_DOC).read_bytes())
+    assert accepted.json()["status"] == "queued" and accepted.json()["target"] == QUANTUM_DOC
+    created = finished_job(client, accepted)
+    assert created["status"] == "done" and created["code"] == 200 and created["result"]["added"] == [QUANTUM_DOC]
     answer = client.post("/ask", json={"question": "2030年全球量子计算市场规模预计是多少？"}).json()
     assert "80亿美元" in answer["answer"]  # the running app picked up the new version without a restart
     detail = client.get(f"/documents/{QUANTUM_DOC}").json()
     assert detail["title"] == "量子计算产业发展报告" and detail["chunk_list"][0]["doc"] == QUANTUM_DOC
 
-    assert client.delete(f"/documents/{QUANTUM_DOC}").json()["removed"] == [QUANTUM_DOC]
+    assert finished_job(client, client.delete(f"/documents/{QUANTUM_DOC}"))["result"]["removed"] == [QUANTUM_DOC]
     assert client.get(f"/documents/{QUANTUM_DOC}").status_code == 404
 
 

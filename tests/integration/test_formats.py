@@ -21,7 +21,7 @@ from reportqa.ingest.clean import clean_text
 from reportqa.ingest.formats import heading_level, join_pages, read_pdf, strip_running_lines
 from reportqa.ingest.load import load_documents
 
-from reportqa.contract import answer_json
+from reportqa.contract import AnswerOut
 from reportqa.core.settings import Settings
 from reportqa.core.types import Chunk, Document
 from reportqa.engine import build, open_engine
@@ -227,7 +227,7 @@ def test_a_question_answered_from_page_2_cites_page_2(report_folder: Path, tmp_p
     settings = Settings(index_dir=tmp_path / "index", corpus=[report_folder], embed_dim=SMALL_EMBED_DIM)
     report = build(settings)
     assert report.documents == 3 and report.skipped == ()
-    answer = answer_json(open_engine(settings).ask("2028年钠离子电池储能装机预计达到多少？"))
+    answer = AnswerOut.of(open_engine(settings).ask("2028年钠离子电池储能装机预计达到多少？")).model_dump()
     assert answer["abstained"] is False and "20吉瓦" in answer["answer"]
     source = answer["citations"][answer["source"] - 1]
     assert (source["doc"], source["page"]) == ("storage.pdf", 2)

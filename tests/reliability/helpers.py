@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -70,12 +70,14 @@ def serve_env() -> dict[str, str]:
 
 
 @contextmanager
-def serving(index_dir: Path, workers: int, log: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    """`reportqa serve` in a subprocess, yielded once /healthz answers; killed (with its group) afterwards."""
+def serving(index_dir: Path, workers: int, log: Path, env: dict[str, str] | None = None,
+            preexec_fn: Callable[[], None] | None = None) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """`reportqa serve` in a subprocess, yielded once /healthz answers; killed (with its group) afterwards.
+    `env` adds REPORTQA_* settings; `preexec_fn` runs in the child before it starts (resource limits)."""
     port = free_port()
     with log.open("wb") as sink:
         proc = subprocess.Popen(serve_command(index_dir, port, workers), stdout=sink, stderr=subprocess.STDOUT,
-                                env=serve_env(), cwd=str(REPO_ROOT),
+                                env=serve_env() | (env or {}), cwd=str(REPO_ROOT), preexec_fn=preexec_fn,
                                 start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:

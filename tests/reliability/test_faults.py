@@ -118,12 +118,14 @@ def _hot_swap_scenario(small_index: Settings, tmp_path: Path, publish_bad: Calla
         health = client.get("/healthz").json()
         assert health["status"] == "ok" and health["index"]["version"] == version_a and health["problem"] is None
 
-        # B: a damaged version becomes CURRENT; the service keeps answering from A and says so on /healthz
+        # B: a damaged version becomes CURRENT; the service keeps answering from A, and /healthz says it is
+        # unhealthy (503): the current version cannot be read, so no change to the collection is accepted
         publish_bad(index_dir, version_a)
         for _ in range(3):  # not only the request that noticed the change
             _answered_from_ai_doc(client)
-        health = client.get("/healthz").json()
-        assert health["status"] == "ok", health
+        reply = client.get("/healthz")
+        health = reply.json()
+        assert reply.status_code == 503 and health["status"] == "unhealthy", health
         assert health["index"]["version"] == version_a, health
         assert health["problem"] and mention in health["problem"], health
 

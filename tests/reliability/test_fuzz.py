@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 from reportqa.api.app import create_app
-from reportqa.api.schemas import AnswerOut, ChatOut, CiteOut, SearchOut
 from schemathesis import checks as st_checks
 
+from reportqa.contract import AnswerOut, ChatOut, CiteOut, SearchOut
 from reportqa.core.settings import Settings
 
 MAX_EXAMPLES = 30

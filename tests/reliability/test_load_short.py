@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from reportqa.api.app import create_app
 
-from bench.reliability import SMALL_QUESTIONS, fire, percentiles_ms, rss_bytes, summarize
+from bench.reliability import SMALL_QUESTIONS, fire, percentiles_ms, summarize
+from bench.served import rss_bytes
 from reportqa.core.settings import Settings
 
 from .helpers import running
@@ -58,3 +59,18 @@ def test_bench_script_end_to_end(index_copy: Settings, tmp_path: Path) -> None:
     assert {"p50", "p95", "p99"} <= set(report["latency_ms"])
     assert report["rss_mb"]["after_warmup"] > 0 and report["rss_drift_pct"] is not None
     assert set(report["by_path"]) == {"/ask", "/search", "/chat"}
+
+
+def test_the_hostile_run_fails_on_lost_documents_a_slow_ask_or_a_stalled_payload() -> None:
+    from bench.hostile import hostile_problems, large_text
+
+    good = {"lost_documents": [], "load": {"errors": 0, "latency_ms_by_path": {"/ask": {"p99": 210.0}}},
+            "slow_requests": [{"payload": "slow claim", "status": 504, "seconds": 1.4}],
+            "jobs": [{"target": "a.txt", "status": "done"}, {"target": "bomb.pdf", "status": "failed"}]}
+    assert hostile_problems(good, 1000) == []
+    assert hostile_problems(good | {"lost_documents": ["a.txt"]}, 1000) == ["lost documents: ['a.txt']"]
+    assert hostile_problems(good, 200) == ["/ask p99 210.0 ms over 200 ms under the mix"]
+    stalled = good | {"slow_requests": [{"payload": "slow claim", "status": 200, "seconds": 61.0}],
+                      "jobs": [{"target": "a.txt", "status": "unsettled"}]}
+    assert hostile_problems(stalled, 1000) == ["slow claim: 200 after 61.0 s", "job for a.txt unsettled"]
+    assert 49_000_000 < len(large_text()) < 50_000_000

@@ -6,6 +6,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -67,3 +68,26 @@ def test_a_taken_port_fails_with_the_reason_instead_of_serving_nothing(small_ind
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Address already in use" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.integration
+def test_workers_serve_the_settings_they_are_given_not_the_environment(small_index: Settings,
+                                                                         tmp_path: Path) -> None:
+    """serve() hands each worker its Settings: a limit set in code, nowhere in the environment, holds in both."""
+    port = free_port()
+    code = ("from pathlib import Path; from reportqa.api.server import serve; from reportqa.core.settings import "
+            f"Settings; serve(Settings(index_dir=Path({str(small_index.index_dir)!r}), port={port}, workers=2, "
+            f"embed_dim={small_index.embed_dim}, max_question_chars=100))")
+    log = tmp_path / "serve.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-c", code], env=serve_env(), stdout=sink, stderr=subprocess.STDOUT,
+                                cwd=str(REPO_ROOT), start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        assert len(_two_workers_answer(url, log)) == 2
+        for _ in range(24):  # fresh connections, spread over both workers by the kernel
+            reply = httpx.post(f"{url}/ask", json={"question": "星" * 101}, timeout=30)
+            assert reply.status_code == 422 and "the limit is 100" in reply.json()["error"], reply.text[:200]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)

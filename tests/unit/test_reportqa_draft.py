@@ -6,7 +6,7 @@ from reportqa.answer.claims import Claim, split_claims
 from reportqa.answer.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, Verdict
 
 from reportqa.core.types import Chunk, Citation
-from reportqa.draft import QUOTE_CHARS, CheckedClaim, render_markdown, results_json
+from reportqa.draft import QUOTE_CHARS, CheckedClaim, placed_results, render_markdown
 
 AI_CHUNK = Chunk(
     id="ai_spending.txt#00001", doc="ai_spending.txt", title="全球人工智能支出展望2026",
@@ -126,8 +126,8 @@ def test_long_passages_are_quoted_up_to_the_limit() -> None:
     assert rendered == f"{draft}[^1]\n\n---\n\n[^1]: Source: *长报告* — 第三章 (long.txt, lines 1–1): “{quote}”\n"
 
 
-def test_results_json_numbers_the_claims_and_keeps_their_place_in_the_draft() -> None:
-    results = results_json(checked_draft())
+def test_placed_results_number_the_claims_and_keep_their_place_in_the_draft() -> None:
+    results = [r.model_dump() for r in placed_results(checked_draft())]
     assert [(r["id"], r["verdict"], r["report_value"], r["claim_value"]) for r in results] == [
         ("claim-1", "contradicted", "2.59万亿美元", "3.1万亿美元"),
         ("claim-2", "supported", None, None),

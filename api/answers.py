@@ -1,0 +1,46 @@
+"""Questions, searches and claim checks: each runs under the request's CPU budget and answers in the contract."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from reportqa.api.bounds import AskBody, CiteBody, SearchBody, cpu_budget
+from reportqa.api.deadline import run_within
+from reportqa.api.deps import EngineDep, SettingsDep
+
+from reportqa.contract import AnswerOut, CiteOut, PlacedVerdictOut, SearchOut
+from reportqa.draft import CheckedClaim, placed_results, render_markdown
+
+router = APIRouter()
+
+
+@router.post("/ask", response_model=AnswerOut)
+async def ask(body: AskBody, engine: EngineDep, settings: SettingsDep) -> AnswerOut:
+    def answer() -> AnswerOut:
+        return AnswerOut.of(engine.ask(body.question, body.top_k, body.id))
+
+    budget = cpu_budget(settings)
+    # a few milliseconds of CPU run inline (a thread hop and GIL hand-off cost as much again: measured
+    # 112 → 192 requests/s in process); a configured LLM waits on the network, so that goes to a thread
+    if engine.generator is None:
+        return run_within(budget, answer)
+    return await run_in_threadpool(run_within, budget, answer)
+
+
+@router.post("/search", response_model=SearchOut)
+async def search(body: SearchBody, engine: EngineDep, settings: SettingsDep) -> SearchOut:
+    return run_within(cpu_budget(settings), lambda: SearchOut.of(engine.search(body.query, body.top_k)))
+
+
+@router.post("/cite", response_model=CiteOut)
+def cite(body: CiteBody, engine: EngineDep, settings: SettingsDep) -> CiteOut:
+    if body.statements is not None:
+        statements = body.statements
+        return run_within(cpu_budget(settings, len(statements)), lambda: CiteOut(results=[
+            PlacedVerdictOut.placed(engine.cite(s), f"claim-{i}") for i, s in enumerate(statements, start=1)]))
+    draft = body.text or ""
+    claims = run_within(cpu_budget(settings), lambda: engine.draft_claims(draft))
+    checked = run_within(cpu_budget(settings, len(claims)),
+                         lambda: [CheckedClaim(claim, engine.cite(claim.text)) for claim in claims])
+    return CiteOut(results=placed_results(checked),
+                   markdown=render_markdown(draft, checked) if body.format == "markdown" else None)

@@ -1,0 +1,95 @@
+"""Every error as JSON {"error": "..."} with a 4xx/5xx status, and no server file-system path in any message."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from reportqa.api.deadline import DeadlineExceeded
+from reportqa.api.schemas import ErrorOut
+from reportqa.index.store import BuildLocked, CollectionUnreadable, IndexProblem
+from reportqa.ingest.decoding import SourceError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from reportqa.engine import QuestionError
+
+log = logging.getLogger("reportqa.access")
+INDEX_PLACEHOLDER = "<index>"
+# an absolute path that survived the replacements below: shown by its last part only
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.:/~>-])/(?:[^/\s'\"()<>,;]+/)+([^/\s'\"()<>,;]*)")
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error statuses, all answered as ErrorOut."""
+    return {code: {"model": ErrorOut} for code in codes}
+
+
+ERRORS = error_responses(401, 403, 413, 422, 503, 504)  # what any route of the API may answer
+
+
+def public_message(text: str, index_dir: Path) -> str:
+    """The message with the index folder written as <index> and any other absolute path cut to its file name."""
+    for folder in sorted({str(Path(index_dir).resolve()), str(Path(index_dir).absolute())}, key=len, reverse=True):
+        text = text.replace(folder, INDEX_PLACEHOLDER)
+    return _ABSOLUTE_PATH.sub(lambda m: f"…/{m.group(1)}", text)
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+        parts.append(f"{where}: {str(error.get('msg', 'invalid')).removeprefix('Value error, ')}")
+    return "; ".join(parts) or "invalid request"
+
+
+def error_response(request: Request, status: int, message: str, headers: Mapping[str, str] | None = None,
+                   **extra: Any) -> JSONResponse:
+    index_dir = request.app.state.settings.index_dir
+    return JSONResponse({"error": public_message(message, index_dir), **extra}, status_code=status,
+                        headers=dict(headers) if headers else None)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        detail = [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()]
+        return error_response(request, 422, _validation_message(exc), detail=detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(QuestionError)
+    async def on_question(request: Request, exc: QuestionError) -> JSONResponse:
+        return error_response(request, 422, str(exc))
+
+    @app.exception_handler(DeadlineExceeded)
+    async def on_deadline(request: Request, exc: DeadlineExceeded) -> JSONResponse:
+        return error_response(request, 504, str(exc))
+
+    @app.exception_handler(BuildLocked)
+    async def on_locked(request: Request, exc: BuildLocked) -> JSONResponse:
+        return error_response(request, 409, str(exc))
+
+    @app.exception_handler(CollectionUnreadable)
+    async def on_unreadable(request: Request, exc: CollectionUnreadable) -> JSONResponse:
+        return error_response(request, 503, str(exc))
+
+    @app.exception_handler(IndexProblem)
+    async def on_index(request: Request, exc: IndexProblem) -> JSONResponse:
+        return error_response(request, 503, str(exc))
+
+    @app.exception_handler(SourceError)
+    async def on_source(request: Request, exc: SourceError) -> JSONResponse:
+        return error_response(request, 422, str(exc))
+
+    @app.exception_handler(Exception)
+    async def on_crash(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return JSONResponse({"error": "internal error; see the server log"}, status_code=500)
