@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     max_chat_messages: int = Field(100, ge=1)
     # CPU time one request may use before it is answered 504: the base, plus this much per claim checked.
     request_cpu_seconds: float = Field(1.0, gt=0)
-    claim_cpu_seconds: float = Field(0.05, ge=0)
+    claim_cpu_seconds: float = Field(0.25, ge=0)  # a claim costs ~0.1 s of CPU here (encoder, ranker, checks)
 
     max_body_bytes: int = Field(1_000_000, ge=1)
     max_upload_bytes: int = Field(50_000_000, ge=1)

@@ -149,17 +149,17 @@ def test_markdown_format_returns_the_footnoted_draft(client: TestClient) -> None
     assert body_part == (
         "# AI支出快评\n"
         "\n"
-        f"{SUPPORTED_AI}[^1]{CHANGED_AI} **[⚠ contradicted: the report says {report_value}]**[^2]\n"
+        f"{SUPPORTED_AI}[^1]{CHANGED_AI} **[⚠ 与报告不符：报告为 {report_value}]**[^2]\n"
         "\n"
         "- 列表项不是论断：星河半导体营业收入128亿元。\n"
-        f"{NEVER_COVERED} **[unsupported]**"
+        f"{NEVER_COVERED} **[报告未涉及]**"
     )
     lines = notes.splitlines()
     assert len(lines) == 2 and notes.endswith("\n")
-    for n, (label, result) in enumerate((("Source", supported), ("Contradicted by", contradicted)), start=1):
+    for n, (label, result) in enumerate((("出处", supported), ("与之不符的原文", contradicted)), start=1):
         c = result["citations"][0]
         assert lines[n - 1].startswith(f"[^{n}]: {label}: *{c['title']}* — {c['section']} "
-                                       f"({c['doc']}, lines {c['line_start']}–{c['line_end']}): “")
+                                       f"({c['doc']}, 第 {c['line_start']}–{c['line_end']} 行): “")
         assert "2.59万亿美元" in lines[n - 1]
 
 

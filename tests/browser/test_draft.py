@@ -33,9 +33,9 @@ def test_a_draft_check_flags_the_wrong_figure_and_exports_markdown(page: Any, sh
     download.value.save_as(saved)
     assert download.value.suggested_filename == "draft-checked.md"
     markdown = saved.read_text(encoding="utf-8")
-    flagged = "2026年全球AI支出预计达到3.1万亿美元。 **[⚠ contradicted: the report says 2.59万亿美元]**[^1]"
+    flagged = "2026年全球AI支出预计达到3.1万亿美元。 **[⚠ 与报告不符：报告为 2.59万亿美元]**[^1]"
     assert markdown.startswith(flagged)
-    assert "[^1]: Contradicted by: *全球人工智能产业展望*" in markdown and "[^2]: Source:" in markdown
+    assert "[^1]: 与之不符的原文: *全球人工智能产业展望*" in markdown and "[^2]: 出处:" in markdown
 
     page.fill("#draft", DRAFT + "补充一句。")
     assert page.locator("#export-md").is_disabled()  # an export must be of the text that was checked

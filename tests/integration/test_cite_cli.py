@@ -115,7 +115,7 @@ def test_draft_as_markdown_with_footnotes(small_index: Settings, draft: Path, ca
     assert body == (
         "# 2026年AI支出快评\n"
         "\n"
-        f"{SUPPORTED}[^1]{CONTRADICTED} **[⚠ contradicted: the report says {report_value}]**[^2]\n"
+        f"{SUPPORTED}[^1]{CONTRADICTED} **[⚠ 与报告不符：报告为 {report_value}]**[^2]\n"
         "\n"
         "- 列表项不是论断：星河半导体营业收入150亿元。\n"
         "\n"
@@ -123,16 +123,16 @@ def test_draft_as_markdown_with_footnotes(small_index: Settings, draft: Path, ca
         "代码块里的句子也不是论断，全球AI支出为9万亿美元。\n"
         "```\n"
         "\n"
-        f"{UNSUPPORTED} **[unsupported]**\n"
+        f"{UNSUPPORTED} **[报告未涉及]**\n"
         f"{CHIP_SUPPORTED}[^3]"
     )
     lines = notes.split("\n")
     assert lines[-1] == "" and len(lines) == 4  # three footnotes, then the final newline
-    for n, (label, result) in enumerate([("Source", results[0]), ("Contradicted by", results[1]),
-                                         ("Source", results[3])], start=1):
+    for n, (label, result) in enumerate([("出处", results[0]), ("与之不符的原文", results[1]),
+                                         ("出处", results[3])], start=1):
         c = result["citations"][0]
         assert lines[n - 1].startswith(f"[^{n}]: {label}: *{c['title']}* — {c['section']} "
-                                       f"({c['doc']}, lines {c['line_start']}–{c['line_end']}): “")
+                                       f"({c['doc']}, 第 {c['line_start']}–{c['line_end']} 行): “")
         assert lines[n - 1].endswith("”")
     assert "2.59万亿美元" in lines[1] and "128亿元" in lines[2]
 

@@ -52,18 +52,18 @@ def checked_draft() -> list[CheckedClaim]:
 EXPECTED_MARKDOWN = (
     "# 快评\n"
     "\n"
-    "2026年全球AI支出预计达到3.1万亿美元。 **[⚠ contradicted: the report says 2.59万亿美元]**[^1]"
+    "2026年全球AI支出预计达到3.1万亿美元。 **[⚠ 与报告不符：报告为 2.59万亿美元]**[^1]"
     "星河半导体2025年营业收入128亿元。[^2]\n"
     "\n"
     "- 列表项不是论断。\n"
-    "火星殖民地的人口在2025年达到了十万人。 **[unsupported]**\n"
+    "火星殖民地的人口在2025年达到了十万人。 **[报告未涉及]**\n"
     "\n"
     "---\n"
     "\n"
-    "[^1]: Contradicted by: *全球人工智能支出展望2026* — 第一章 全球AI支出总体规模 > 1.1 支出总量 "
-    "(ai_spending.txt, lines 5–6): “根据Gartner在2026年5月发布的最新预测，2026年全球AI支出预计达到2.59万亿美元， "
+    "[^1]: 与之不符的原文: *全球人工智能支出展望2026* — 第一章 全球AI支出总体规模 > 1.1 支出总量 "
+    "(ai_spending.txt, 第 5–6 行): “根据Gartner在2026年5月发布的最新预测，2026年全球AI支出预计达到2.59万亿美元， "
     "较2025年的1.74万亿美元同比增长47%。”\n"
-    "[^2]: Source: *星河半导体公司年度研究* — — (xinghe_chips.pdf, lines 4–4, page 3): "
+    "[^2]: 出处: *星河半导体公司年度研究* — — (xinghe_chips.pdf, 第 4–4 行, 第 3 页): "
     "“星河半导体在2025年实现营业收入128亿元，同比增长36%。”\n"
 )
 
@@ -79,7 +79,7 @@ def test_markdown_is_the_same_whatever_order_the_claims_come_in() -> None:
 def test_markdown_leaves_the_draft_unchanged_apart_from_the_markers() -> None:
     rendered = render_markdown(DRAFT, checked_draft())
     body = rendered.split("\n\n---\n\n")[0]
-    for marker in (" **[⚠ contradicted: the report says 2.59万亿美元]**[^1]", "[^2]", " **[unsupported]**"):
+    for marker in (" **[⚠ 与报告不符：报告为 2.59万亿美元]**[^1]", "[^2]", " **[报告未涉及]**"):
         body = body.replace(marker, "", 1)
     assert body + "\n" == DRAFT
 
@@ -98,9 +98,9 @@ def test_supported_claims_are_numbered_in_draft_order() -> None:
         "\n"
         "---\n"
         "\n"
-        "[^1]: Source: *量子计算产业发展报告* — 1.2 市场规模 (quantum_outlook.txt, lines 9–10): "
+        "[^1]: 出处: *量子计算产业发展报告* — 1.2 市场规模 (quantum_outlook.txt, 第 9–10 行): "
         "“全球量子计算市场规模在2025年约为15亿美元，预计2030年增长到80亿美元。”\n"
-        "[^2]: Source: *星河半导体公司年度研究* — — (xinghe_chips.pdf, lines 4–4, page 3): "
+        "[^2]: 出处: *星河半导体公司年度研究* — — (xinghe_chips.pdf, 第 4–4 行, 第 3 页): "
         "“星河半导体在2025年实现营业收入128亿元，同比增长36%。”\n"
     )
 
@@ -110,7 +110,7 @@ def test_unsupported_claims_only_give_no_footnote_section() -> None:
     first, second = split_claims(draft)
     checked = [CheckedClaim(c, Verdict(c.text, UNSUPPORTED, None, None, (), 0.0)) for c in (first, second)]
     assert render_markdown(draft, checked) == (
-        "火星殖民地的人口在2025年达到了十万人。 **[unsupported]**Zorblax公司的估值是500亿美元。 **[unsupported]**\n"
+        "火星殖民地的人口在2025年达到了十万人。 **[报告未涉及]**Zorblax公司的估值是500亿美元。 **[报告未涉及]**\n"
     )
 
 
@@ -123,7 +123,7 @@ def test_long_passages_are_quoted_up_to_the_limit() -> None:
                                                                    (Citation(1, long_chunk, 0.5),), 1.0))])
     quote = "储能" * 109 + "储…"
     assert len(quote) == QUOTE_CHARS
-    assert rendered == f"{draft}[^1]\n\n---\n\n[^1]: Source: *长报告* — 第三章 (long.txt, lines 1–1): “{quote}”\n"
+    assert rendered == f"{draft}[^1]\n\n---\n\n[^1]: 出处: *长报告* — 第三章 (long.txt, 第 1–1 行): “{quote}”\n"
 
 
 def test_placed_results_number_the_claims_and_keep_their_place_in_the_draft() -> None:
@@ -160,5 +160,5 @@ def test_a_hand_built_claim_renders_at_its_offsets() -> None:
     checked = [CheckedClaim(claim, Verdict(claim.text, CONTRADICTED, "2100人", "2000人",
                                            (Citation(1, CHIP_CHUNK, 0.5),), 0.9))]
     assert render_markdown(draft, checked).split("\n")[0] == (
-        "前言。星河半导体的研发人员超过2000人， **[⚠ contradicted: the report says 2100人]**[^1]之后的文字不变。"
+        "前言。星河半导体的研发人员超过2000人， **[⚠ 与报告不符：报告为 2100人]**[^1]之后的文字不变。"
     )
