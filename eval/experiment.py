@@ -49,7 +49,6 @@ RULE_FAMILIES: dict[str, tuple[str, ...]] = {
     "year conflict": ("year_conflict",),
     "rank prior": ("chunk_prior",),
     "unit the question asks for (answer/units.py)": ("measure_missing",),
-    "names the corpus lacks (tagger, company suffix)": ("unknown_names",),
     "term coverage (idf, aliases, subject discount)": ("coverage", "own_cov", "topic_cov", "unit_coverage"),
 }
 

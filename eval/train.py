@@ -160,8 +160,11 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
     readers, reader = fit_by_fold(examples, folds, lambda ex: reader_data[id(ex)], features["reader"])
     show("collecting answerability signals")
     judged = {id(ex): judge_rows(ex, {"ranker": rankers[ex.fold], "reader": readers[ex.fold]}) for ex in examples}
-    judges, judge = fit_by_fold(examples, folds, lambda ex: ([judged[id(ex)].signals], [int(judged[id(ex)].right)]),
-                                features["answerability"])
+    # the answerability model learns from report questions only: CMRC has no unanswerable questions, and with
+    # it in the data the report sets' unanswerable refused out of fold fell from 0.35 to 0.27 (pooled)
+    judges, judge = fit_by_fold(
+        examples, folds, lambda ex: ([judged[id(ex)].signals], [int(judged[id(ex)].right)]) if ex.source != "cmrc"
+        else ([], []), features["answerability"])
     oof = {id(ex): float(judges[ex.fold].probabilities(matrix([judged[id(ex)].signals], judge.features))[0])
            for ex in examples}
     answerable = [oof[id(ex)] for ex in examples if ex.item.gold.answerable and ex.source != "cmrc"]
