@@ -84,7 +84,8 @@ def leading_noun_phrase(text: str) -> str | None:
 def named_in(text: str, exclude: str = "") -> list[str]:
     """Names a text writes (people, places, organisations, Latin names) with the nouns that follow them
     (天岳 先进 → 天岳先进), in order, leaving out those in `exclude`."""
-    found, words = [], words_of(_CITATION.sub("", text))
+    found: list[str] = []
+    words = words_of(_CITATION.sub("", text))
     for i, (word, flag) in enumerate(words):
         if not flag.startswith(_NAME_TAGS) or len(word.strip()) < 2 or word in exclude or word in _GENERIC:
             continue

@@ -57,7 +57,7 @@ def ensure_index(index_dir: Path, timeout_s: float) -> None:
         raise RuntimeError(f"could not build the bench index: {done.tail()}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="short validation run; writes *-quick.json")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="sections to run")
@@ -66,24 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--recipe-build-budget", type=float, default=None, help="seconds (scale)")
     parser.add_argument("--ours-build-budget", type=float, default=None, help="seconds (scale)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary indexes under var/bench/")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    quick = args.quick
-    params = profile(quick)
-    for key, value in (("scale_sizes", args.sizes), ("http_requests", args.http_requests),
-                       ("recipe_build_budget_s", args.recipe_build_budget),
-                       ("ours_build_budget_s", args.ours_build_budget)):
-        if value is not None:
-            params[key] = value
-    work = fresh_dir(WORK / ("run-quick" if quick else "run"))
-    bench_index = work / "reports-index"
-    meta_path = result_path("run", quick)
-    previous = read_json(meta_path) or {}
-    meta: dict[str, Any] = {"mode": "quick" if quick else "full", "machine": machine(), "params": params,
-                            "sections": previous.get("sections", {}) if set(args.only) != set(SECTIONS) else {}}
-    write_json(meta_path, meta)
-    log(f"{meta['mode']} run on {meta['machine']['nproc']} CPUs, {meta['machine']['memory_gib']} GiB, "
-        f"load {meta['machine']['loadavg_at_start']}; sections {args.only}")
+
+def section_actions(args: argparse.Namespace, params: dict[str, Any], work: Path) -> dict[str, Callable[[], None]]:
+    """What each section runs, writing its results file."""
+    quick, bench_index = args.quick, work / "reports-index"
 
     def do_inprocess() -> None:
         built, latency = inprocess.run(work, bench_index, params["queries"], params["section_timeout_s"])
@@ -106,11 +94,15 @@ def main(argv: list[str] | None = None) -> int:
                   params["recipe_build_budget_s"], params["scale_queries"], params["scale_time_box_s"],
                   keep=args.keep)
 
-    actions: dict[str, Callable[[], None]] = {"inprocess": do_inprocess, "http": do_http, "batch": do_batch,
-                                              "scale": do_scale}
+    return {"inprocess": do_inprocess, "http": do_http, "batch": do_batch, "scale": do_scale}
+
+
+def run_sections(actions: dict[str, Callable[[], None]], only: list[str], meta: dict[str, Any], meta_path: Path
+                 ) -> int:
+    """Each chosen section in order; a failure is recorded and the others still run. Returns the failures."""
     failed = 0
     for name in SECTIONS:
-        if name not in args.only:
+        if name not in only:
             continue
         started = time.perf_counter()
         status: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M:%S %z"),
@@ -126,7 +118,27 @@ def main(argv: list[str] | None = None) -> int:
         status["seconds"] = round(time.perf_counter() - started, 1)
         meta["sections"][name] = status
         write_json(meta_path, meta)
+    return failed
 
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    quick = args.quick
+    params = profile(quick)
+    for key, value in (("scale_sizes", args.sizes), ("http_requests", args.http_requests),
+                       ("recipe_build_budget_s", args.recipe_build_budget),
+                       ("ours_build_budget_s", args.ours_build_budget)):
+        if value is not None:
+            params[key] = value
+    work = fresh_dir(WORK / ("run-quick" if quick else "run"))
+    meta_path = result_path("run", quick)
+    previous = read_json(meta_path) or {}
+    meta: dict[str, Any] = {"mode": "quick" if quick else "full", "machine": machine(), "params": params,
+                            "sections": previous.get("sections", {}) if set(args.only) != set(SECTIONS) else {}}
+    write_json(meta_path, meta)
+    log(f"{meta['mode']} run on {meta['machine']['nproc']} CPUs, {meta['machine']['memory_gib']} GiB, "
+        f"load {meta['machine']['loadavg_at_start']}; sections {args.only}")
+    failed = run_sections(section_actions(args, params, work), args.only, meta, meta_path)
     note = f"{meta['mode']} run, {meta['machine']['date']}, {meta['machine']['nproc']} CPUs"
     scale_result = read_json(result_path("scale", quick))
     if scale_result:

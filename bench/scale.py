@@ -23,19 +23,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import pickle
-import random
 import shutil
-import statistics
-import tempfile
 import time
-from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from bench.common import (
-    CORPUS,
     WORK,
     Completed,
     default_memory_limit_mb,
@@ -51,76 +44,15 @@ from bench.common import (
     worker_cmd,
     write_json,
 )
+from bench.scale_recipe import query_loop, recipe_worker
+from bench.synthetic import CHUNKS_PER_DOC, SEED, doc_name, sentence_pool, synthetic_chunks, synthetic_texts
 
-SEED = 20260522
-CHUNKS_PER_DOC = 500
-MIN_SENTENCE_CHARS = 6
 SYSTEMS = ("reportqa", "recipe-bm25", "recipe")
-RECIPE_K = 5
-EMBED_SAMPLE = 128
 RECALL_FRESH = 230  # synthetic chunks (another seed) that join the eval questions as recall queries
 
 
-# ---------------------------------------------------------------- synthetic corpus
-
-
-@cache
-def sentence_pool() -> tuple[str, ...]:
-    """Distinct sentences of the real reports, in corpus order."""
-    from reportqa.ingest.load import load_documents
-
-    from reportqa.core.text import split_sentences
-
-    documents, _ = load_documents([CORPUS])
-    seen: dict[str, None] = {}
-    for doc in documents:
-        for line in doc.text.splitlines():
-            for start, end in split_sentences(line):
-                sentence = line[start:end].strip()
-                if len(sentence) >= MIN_SENTENCE_CHARS:
-                    seen.setdefault(sentence, None)
-    return tuple(seen)
-
-
-def synthetic_texts(n: int, seed: int = SEED) -> Iterator[str]:
-    pool = sentence_pool()
-    rng = random.Random(seed)
-    for _ in range(n):
-        yield "".join(rng.choices(pool, k=rng.randint(3, 6)))
-
-
-def doc_name(i: int) -> str:
-    return f"synthetic-{i // CHUNKS_PER_DOC:05d}.txt"
-
-
-def synthetic_chunks(n: int, seed: int = SEED) -> list[Any]:
-    from reportqa.core.types import Chunk
-
-    chunks = []
-    for i, text in enumerate(synthetic_texts(n, seed)):
-        doc = doc_name(i)
-        chunks.append(Chunk(id=f"{doc}#{i % CHUNKS_PER_DOC:05d}", doc=doc, title=doc, section="", text=text,
-                            start=0, end=len(text), line_start=1, line_end=1))
-    return chunks
-
 
 # ---------------------------------------------------------------- workers (one process each)
-
-
-def _query_loop(fn: Any, qs: list[str], n: int, time_box_s: float, max_query_s: float | None = None
-                ) -> tuple[list[float], str | None]:
-    """Up to n timed calls within time_box_s; stops early (with a reason) when the first 5 are too slow."""
-    samples: list[float] = []
-    started = time.perf_counter()
-    for i in range(n):
-        t = time.perf_counter()
-        fn(qs[i % len(qs)])
-        samples.append(time.perf_counter() - t)
-        if max_query_s is not None and len(samples) == 5 and statistics.median(samples) > max_query_s:
-            return samples, f"median of the first 5 queries {statistics.median(samples):.2f} s > {max_query_s} s"
-        if time.perf_counter() - started > time_box_s:
-            break
-    return samples, None
 
 
 def ours_build_worker(n: int, index_dir: Path, out: Path) -> None:
@@ -212,10 +144,10 @@ def ours_query_worker(index_dir: Path, out: Path, n_queries: int, time_box_s: fl
     qs = questions()
     for q in qs[:10]:
         engine.ask(q)
-    samples, _ = _query_loop(engine.ask, qs, n_queries, time_box_s)
+    samples, _ = query_loop(engine.ask, qs, n_queries, time_box_s)
     record["ask"] = percentiles(samples)
     write_json(out, record)
-    samples, _ = _query_loop(engine.search, qs, n_queries, time_box_s / 2)
+    samples, _ = query_loop(engine.search, qs, n_queries, time_box_s / 2)
     record["search"] = percentiles(samples)
     record["rss_after_queries_mb"] = rss_mb()
     record["rss_after_queries_split_mb"] = rss_split_mb()
@@ -224,76 +156,6 @@ def ours_query_worker(index_dir: Path, out: Path, n_queries: int, time_box_s: fl
     # after the serving figures: the exact search reads every vector of the index
     record["dense_recall"] = dense_recall(engine.index.dense, engine.index.embedder)
     write_json(out, record)
-
-
-def _recipe_index_mb(recipe: Any, dense: bool) -> float | None:
-    """The recipe keeps its index in memory; this is its serialised size (FAISS.save_local + BM25 pickle)."""
-    try:
-        retriever = recipe._retriever
-        bm25 = retriever.retrievers[0] if dense else retriever
-        size = len(pickle.dumps((bm25.vectorizer, bm25.docs), protocol=pickle.HIGHEST_PROTOCOL))
-        if dense:
-            with tempfile.TemporaryDirectory(dir=WORK) as tmp:
-                retriever.retrievers[1].vectorstore.save_local(tmp)
-                size += sum(p.stat().st_size for p in Path(tmp).iterdir())
-        return round(size / 2**20, 2)
-    except Exception:  # internals of third-party classes: a missing size must not lose the run
-        return None
-
-
-def recipe_worker(n: int, dense: bool, out: Path, build_budget_s: float, n_queries: int, time_box_s: float,
-                  max_query_s: float) -> None:
-    from reportqa.eval.baseline import LangChainRecipe
-
-    from reportqa.core.types import Document
-
-    record: dict[str, Any] = {"system": "recipe" if dense else "recipe-bm25", "chunks": n}
-    t = time.perf_counter()
-    documents = [Document(doc=f"synthetic-{i:07d}", title="", text=text) for i, text in enumerate(synthetic_texts(n))]
-    record["generate_s"] = round(time.perf_counter() - t, 2)
-    record["rss_after_data_mb"] = rss_mb()
-    if dense:  # MiniLM embedding dominates the build: measure its rate on a sample before committing
-        from langchain_community.embeddings import HuggingFaceEmbeddings
-        from reportqa.index.models import _minilm_path
-
-        embeddings = HuggingFaceEmbeddings(model_name=str(_minilm_path()))
-        sample = [d.text for d in documents[:EMBED_SAMPLE]]
-        embeddings.embed_documents(sample[:8])
-        t = time.perf_counter()
-        embeddings.embed_documents(sample)
-        rate = len(sample) / (time.perf_counter() - t)
-        record["embed_chunks_per_s"] = round(rate, 2)
-        record["projected_build_s"] = round(n / rate, 1)
-        del embeddings
-        if n / rate > build_budget_s:
-            record.update(status="stopped", stage="build",
-                          reason=f"projected MiniLM embedding {n / rate:.0f} s ({rate:.1f} chunks/s on a "
-                                 f"{len(sample)}-chunk sample) > build budget {build_budget_s:.0f} s")
-            write_json(out, record)
-            return
-    write_json(out, record)
-    t = time.perf_counter()
-    recipe = LangChainRecipe(documents, k=RECIPE_K, dense=dense)
-    record["build_s"] = round(time.perf_counter() - t, 3)
-    record["recipe_chunks"] = recipe.chunks
-    record["peak_rss_build_mb"] = peak_rss_mb()
-    write_json(out, record)
-    if record["build_s"] > build_budget_s:
-        record.update(status="stopped", stage="build",
-                      reason=f"build took {record['build_s']:.0f} s > budget {build_budget_s:.0f} s")
-    qs = questions()
-    recipe.retrieve(qs[0])
-    samples, reason = _query_loop(recipe.retrieve, qs, n_queries, time_box_s, max_query_s)
-    record["invoke"] = percentiles(samples)
-    if reason:
-        record.update(status="stopped", stage="query", reason=reason)
-    record["peak_rss_mb"] = peak_rss_mb()
-    write_json(out, record)
-    record["index_mb"] = _recipe_index_mb(recipe, dense)
-    write_json(out, record)
-
-
-# ---------------------------------------------------------------- orchestration
 
 
 def _p50_s(row: dict[str, Any]) -> float | None:

@@ -30,12 +30,21 @@ from reportqa.eval.harness import (
     langchain_variant,
 )
 from reportqa.eval.learn import calibration_error
-from reportqa.eval.train import FEATURES, FOLDS, TRAIN_SETS, Example, load_examples, train, train_claim_models
+from reportqa.eval.train import (
+    FEATURES,
+    FOLDS,
+    TRAIN_SETS,
+    Example,
+    load_examples,
+    shipped_facts,
+    train,
+    train_claim_models,
+)
 from reportqa.eval.train_claims import out_of_fold as claims_out_of_fold
 from reportqa.index.search import SearchWeights
 
 from reportqa.core.learned import LinearModel, ModelSet, write_model_set
-from reportqa.core.settings import Settings
+from reportqa.core.settings import load_settings
 from reportqa.engine import Engine
 
 BM25_ONLY = SearchWeights(bm25=1.0, dense=0.0, rerank=False, bigram=0.0)
@@ -75,7 +84,7 @@ def item_folds(examples: Sequence[Example]) -> Callable[[QAItem], int]:
 def rules_engine(index_dir: Path) -> Engine:
     from reportqa.eval.harness import ensure_index
 
-    return ensure_index(Settings(index_dir=index_dir, embed_model="corpus-static"))
+    return ensure_index(load_settings(index_dir=index_dir, embed_model="corpus-static"))
 
 
 def score_sets(sets: Mapping[str, Sequence[QAItem]], variants_of: Callable[[str], dict[str, Variant]],
@@ -119,10 +128,7 @@ def ablation(examples: list[Example], folds: int, engine: Engine, show: Callable
     return rows
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from reportqa.eval.harness import ensure_index
-    from reportqa.eval.report import write_experiment
-
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m reportqa.eval.experiment", description=__doc__.splitlines()[0])
     parser.add_argument("--report", type=Path, default=Path("eval/reports/experiment"))
     parser.add_argument("--index-dir", type=Path, default=Path("var/index"))
@@ -132,27 +138,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cmrc-limit", type=int, default=None)
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--no-ablation", action="store_true")
+    parser.add_argument("--docs", type=Path, default=Path("docs/evaluation.md"), help="where the tables go for readers")
     parser.add_argument("--models-out", type=Path, default=None,
                         help="also write the models trained on everything here (what make train-reader writes)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
-    def show(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
 
-    started = time.perf_counter()
-    engine = ensure_index(Settings(index_dir=args.index_dir))
-    static = rules_engine(args.static_index_dir)
-    cmrc = None
-    if args.cmrc:
-        cmrc_engine = ensure_index(Settings(index_dir=args.cmrc_index_dir, corpus=[args.cmrc / "corpus.jsonl"]))
-        cmrc = (cmrc_engine, args.cmrc / "qa.jsonl")
-    examples = load_examples(engine, TRAIN_SETS, args.folds, cmrc, args.cmrc_limit)
-    show(f"training on {len(examples)} questions, {args.folds} folds")
-    result = train(examples, args.folds, show)
-    folds_of = item_folds(examples)
-    learned = fold_engines(engine, result["fold_models"], result["threshold"])
-    sets = {path: load_qa(Path(path)) for path in TRAIN_SETS}
-
+def score_report_sets(engine: Engine, static: Engine, learned: dict[int, Engine], folds_of: Callable[[QAItem], int],
+                      show: Callable[[str], None]) -> dict[str, Any]:
+    """Every report set with the learned system out of fold and each baseline."""
     def report_variants(_: str) -> dict[str, Variant]:
         return {"learned (out of fold)": fold_variant(learned, folds_of),
                 "rules only (today)": engine_variant(static),
@@ -161,31 +155,56 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "fast tier (corpus LSA) alone": engine_variant(static, DENSE_ONLY),
                 "langchain": langchain_variant(engine.settings)}
 
-    report: dict[str, Any] = {"sets": score_sets(sets, report_variants, show)}
+    return score_sets({path: load_qa(Path(path)) for path in TRAIN_SETS}, report_variants, show)
+
+
+def score_cmrc(cmrc: tuple[Engine, Path], result: Mapping[str, Any], folds_of: Callable[[QAItem], int],
+               limit: int | None) -> dict[str, Any]:
+    engine, qa_path = cmrc
+    learned = fold_engines(engine, result["fold_models"], result["threshold"])
+    return evaluate(load_qa(qa_path)[:limit], {
+        "learned (out of fold)": fold_variant(learned, folds_of),
+        "rules only": engine_variant(Engine(engine.index, engine.settings)),
+        "bm25": engine_variant(Engine(engine.index, engine.settings), BM25_ONLY)})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from reportqa.eval.harness import ensure_index
+    from reportqa.eval.report import write_experiment
+
+    args = parse_args(argv)
+
+    def show(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    engine = ensure_index(load_settings(index_dir=args.index_dir))
+    cmrc = None
+    if args.cmrc:
+        cmrc_engine = ensure_index(load_settings(index_dir=args.cmrc_index_dir, corpus=[args.cmrc / "corpus.jsonl"]))
+        cmrc = (cmrc_engine, args.cmrc / "qa.jsonl")
+    examples = load_examples(engine, TRAIN_SETS, args.folds, cmrc, args.cmrc_limit)
+    show(f"training on {len(examples)} questions, {args.folds} folds")
+    result = train(examples, args.folds, show)
+    folds_of = item_folds(examples)
+    learned = fold_engines(engine, result["fold_models"], result["threshold"])
+    report: dict[str, Any] = {"sets": score_report_sets(engine, rules_engine(args.static_index_dir), learned,
+                                                          folds_of, show)}
     if cmrc is not None:
-        cmrc_items = load_qa(cmrc[1])[: args.cmrc_limit]
-        cmrc_learned = fold_engines(cmrc[0], result["fold_models"], result["threshold"])
-        report["sets"]["cmrc"] = evaluate(cmrc_items, {
-            "learned (out of fold)": fold_variant(cmrc_learned, folds_of),
-            "rules only": engine_variant(Engine(cmrc[0].index, cmrc[0].settings)),
-            "bm25": engine_variant(Engine(cmrc[0].index, cmrc[0].settings), BM25_ONLY)})
+        report["sets"]["cmrc"] = score_cmrc(cmrc, result, folds_of, args.cmrc_limit)
     claims = train_claim_models(engine, result, args.folds, show)
     report["claims"] = claims_out_of_fold(claims["engine"], claims["examples"], args.folds)
     if args.models_out:
-        write_model_set(args.models_out, {**result["models"], **claims["models"]}, {
-            "trained_on": [*TRAIN_SETS, *(["cmrc"] if cmrc else [])], "questions": len(examples),
-            "claims": len(claims["examples"]), "folds": args.folds, "seed": 0, "threshold": result["threshold"],
-            "threshold_rule": "refuses at most 5% of answerable report questions out of fold",
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        write_model_set(args.models_out, {**result["models"], **claims["models"]},
+                        shipped_facts(result, examples, claims["examples"], args.folds, cmrc is not None))
     if not args.no_ablation:
-        reports_only = [ex for ex in examples if ex.source != "cmrc"]
-        report["ablation"] = ablation(reports_only, args.folds, engine, show)
-    report["threshold"] = result["threshold"]
-    report["reliability"] = reliability(examples, result["oof_probability"], result["right"])
-    report["weights"] = {role: dict(zip(m.features, m.weights.round(3).tolist(), strict=True))
-                         for role, m in result["models"].items()}
-    report["seconds"] = round(time.perf_counter() - started, 1)
-    write_experiment(report, args.report)
+        report["ablation"] = ablation([ex for ex in examples if ex.source != "cmrc"], args.folds, engine, show)
+    report |= {"threshold": result["threshold"],
+               "reliability": reliability(examples, result["oof_probability"], result["right"]),
+               "weights": {role: dict(zip(m.features, m.weights.round(3).tolist(), strict=True))
+                           for role, m in result["models"].items()},
+               "seconds": round(time.perf_counter() - started, 1)}
+    write_experiment(report, args.report, args.docs)
     print(json.dumps({"threshold": result["threshold"], "report": str(args.report)}))
     return 0
 

@@ -33,7 +33,7 @@ from reportqa.index.query import Query, analyze
 from reportqa.index.rank_features import CHUNK_FEATURES
 
 from reportqa.core.learned import LinearModel, ModelSet, matrix, write_model_set
-from reportqa.core.settings import Settings
+from reportqa.core.settings import load_settings
 from reportqa.engine import ANSWER_POOL, Engine
 
 TRAIN_SETS = ("eval/qa.jsonl", "eval/fresh/qa.jsonl", "eval/fresh2/qa.jsonl", "eval/refusal_dev/qa.jsonl",
@@ -201,24 +201,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     def show(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    settings = Settings(index_dir=args.index_dir)
+    settings = load_settings(index_dir=args.index_dir)
     engine = ensure_index(settings)
     cmrc = None
     if args.cmrc:
-        cmrc_settings = Settings(index_dir=args.cmrc_index_dir, corpus=[args.cmrc / "corpus.jsonl"])
+        cmrc_settings = load_settings(index_dir=args.cmrc_index_dir, corpus=[args.cmrc / "corpus.jsonl"])
         cmrc = (ensure_index(cmrc_settings), args.cmrc / "qa.jsonl")
     examples = load_examples(engine, args.qa, args.folds, cmrc, args.cmrc_limit)
     show(f"{len(examples)} questions in {args.folds} folds")
     result = train(examples, args.folds, show)
     claims = train_claim_models(engine, result, args.folds, show)
-    facts = {"trained_on": [*args.qa, *([f"cmrc:{args.cmrc / 'qa.jsonl'}"] if args.cmrc else [])],
-             "claims_trained_on": list(CLAIM_SETS), "questions": len(examples), "claims": len(claims["examples"]),
-             "folds": args.folds, "seed": 0, "threshold": result["threshold"],
-             "threshold_rule": "refuses at most 5% of answerable report questions out of fold",
-             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    write_model_set(args.out, {**result["models"], **claims["models"]}, facts)
+    write_model_set(args.out, {**result["models"], **claims["models"]},
+                    shipped_facts(result, examples, claims["examples"], args.folds, args.cmrc is not None))
     print(json.dumps({"threshold": result["threshold"], "questions": len(examples)}))
     return 0
+
+
+def shipped_facts(result: Mapping[str, Any], examples: Sequence[Example], claims: Sequence[Any], folds: int,
+                  with_cmrc: bool) -> dict[str, Any]:
+    """What the models' manifest records about their training: data, folds, seed, the threshold and its rule."""
+    return {"trained_on": sorted({ex.source for ex in examples}), "claims_trained_on": list(CLAIM_SETS),
+            "questions": len(examples), "claims": len(claims), "folds": folds, "seed": 0, "cmrc": with_cmrc,
+            "threshold": result["threshold"],
+            "threshold_rule": "refuses at most 5% of answerable report questions out of fold",
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 
 def train_claim_models(engine: Engine, qa_result: Mapping[str, Any], folds: int, show: Callable[[str], None]

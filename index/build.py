@@ -123,6 +123,29 @@ def _term_counts(request: BuildRequest, texts: Sequence[str], progress: Progress
     return words, grams
 
 
+def _dense_vectors(partial: Path, request: BuildRequest, embedder: Embedder | None, texts: Sequence[str],
+                   words: TermCounts, progress: Progress) -> tuple[Embedder, np.ndarray, str]:
+    """(the embedder, the dense channel's vectors, what a vector stands for: "chunk" or "unit")."""
+    if embedder is None and request.embed_model == CORPUS_STATIC:
+        progress("fitting the corpus embedding model")
+        static = fit_static_model(words, partial / MODEL_DIR, dimension=request.embed_dim,
+                                  synonyms=token_aliases(words.vocabulary))
+        progress("embedding chunks")
+        return static, static.encode_counts(words), "chunk"  # jieba ran once, before
+    if embedder is None and request.embed_model == FAST_TIER:
+        progress("loading the fast tier (distilling it from the encoder on first use)")
+        fast = load_fast_tier(request.models_dir)
+        return fast, _encode(fast, texts, progress), "chunk"
+    if embedder is None:
+        progress(f"loading embedding model {request.embed_model}")
+        embedder = load_passage_embedder(request.embed_model, request.models_dir)
+    progress("embedding the sentences and table rows of every chunk")
+    vectors, unit_table = embed_units(request.chunks, embedder, request.models_dir / VECTOR_CACHE_DIR,
+                                      embedder_fingerprint(embedder), progress)
+    save_units(partial, vectors, unit_table)
+    return embedder, vectors, "unit"
+
+
 def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedder: Embedder | None,
                    progress: Progress, started: float) -> Path:
     texts = [search_text(c) for c in request.chunks]
@@ -136,29 +159,7 @@ def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedd
     LexicalIndex.from_counts(words).save(partial / BM25_DIR)
     (partial / IDF_FILE).write_text(json.dumps(idf_of(words), ensure_ascii=False), encoding="utf-8")
     timings["bm25"] = time.perf_counter() - started - sum(timings.values())
-    if embedder is None and request.embed_model == CORPUS_STATIC:
-        progress("fitting the corpus embedding model")
-        static = fit_static_model(words, partial / MODEL_DIR, dimension=request.embed_dim,
-                                  synonyms=token_aliases(words.vocabulary))
-        embedder = static
-        timings["fit"] = time.perf_counter() - started - sum(timings.values())
-        progress("embedding chunks")
-        vectors = static.encode_counts(words)  # jieba ran once, above
-        dense_unit = "chunk"
-    elif embedder is None and request.embed_model == FAST_TIER:
-        progress("loading the fast tier (distilling it from the encoder on first use)")
-        embedder = load_fast_tier(request.models_dir)
-        vectors = _encode(embedder, texts, progress)
-        dense_unit = "chunk"
-    else:
-        if embedder is None:
-            progress(f"loading embedding model {request.embed_model}")
-            embedder = load_passage_embedder(request.embed_model, request.models_dir)
-        progress("embedding the sentences and table rows of every chunk")
-        vectors, unit_table = embed_units(request.chunks, embedder, request.models_dir / VECTOR_CACHE_DIR,
-                                          embedder_fingerprint(embedder), progress)
-        save_units(partial, vectors, unit_table)
-        dense_unit = "unit"
+    embedder, vectors, dense_unit = _dense_vectors(partial, request, embedder, texts, words, progress)
     del words
     timings["embed"] = time.perf_counter() - started - sum(timings.values())
     progress(f"building the dense index over {len(vectors)} vectors")

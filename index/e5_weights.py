@@ -12,6 +12,7 @@ import hashlib
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -73,7 +74,7 @@ class PackedE5:
         self.vocabulary = self._read_vocabulary()
         self._tensors = self._read_directory()
 
-    def _read(self, fmt: str) -> tuple:  # type: ignore[type-arg]
+    def _read(self, fmt: str) -> tuple[Any, ...]:
         values = struct.unpack_from(fmt, self._buf, self._pos)
         self._pos += struct.calcsize(fmt)
         return values

@@ -146,7 +146,7 @@ def _prefixes(name: str, model: object) -> tuple[str, str]:
     """A known hub model's prefixes, else the prompts a folder's config names (query / document or passage)."""
     if name in HUB_PREFIXES:
         return HUB_PREFIXES[name]
-    prompts = dict(getattr(model, "prompts", None) or {})
+    prompts = {str(k): str(v) for k, v in dict(getattr(model, "prompts", None) or {}).items()}
     return prompts.get("query", ""), prompts.get("document", prompts.get("passage", ""))
 
 
