@@ -55,6 +55,19 @@ def calibrated_threshold(index_dir: Path) -> float:
     return FALLBACK_ABSTAIN_THRESHOLD
 
 
+def refusal_threshold(settings: Settings, models: ModelSet) -> float:
+    """The setting when given; else a calibration made for this index (`reportqa eval --calibrate`); else the
+    threshold the learned models were trained with; else the one shipped with the package."""
+    if settings.abstain_threshold is not None:
+        return settings.abstain_threshold
+    try:
+        return float(json.loads(calibration_path(settings.index_dir).read_text(encoding="utf-8"))["abstain_threshold"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    learned = models.manifest.get("threshold") if models.get("answerability") else None
+    return float(learned) if learned is not None else calibrated_threshold(settings.index_dir)
+
+
 class QuestionError(ValueError):
     """A question that cannot be asked as given; the message says why."""
 
@@ -103,9 +116,7 @@ class Engine:
         self.models = models if models is not None else ModelSet(Path(), {}, {})
         self.weights = SearchWeights(settings.bm25_weight, settings.dense_weight, settings.rerank,
                                      settings.bigram_weight)
-        learned = self.models.manifest.get("threshold") if self.models.get("answerability") else None
-        self.threshold = (settings.abstain_threshold if settings.abstain_threshold is not None
-                          else float(learned) if learned is not None else calibrated_threshold(settings.index_dir))
+        self.threshold = refusal_threshold(settings, self.models)
 
     def retrieve(self, query: Query, k: int, weights: SearchWeights | None = None) -> list[Hit]:
         """The ranked hits: the learned ranker over the channels' pool when there is one, else the fused rules."""

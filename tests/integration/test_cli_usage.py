@@ -167,7 +167,7 @@ def test_a_log_gets_progress_lines_on_stderr(tmp_path: Path) -> None:
                  env={"REPORTQA_EMBED_DIM": "16"})
     assert result.returncode == 0, result.stderr
     assert f"documents (clean, chunk, tokenise): {len(SMALL_DOCS)}/{len(SMALL_DOCS)}" in result.stderr
-    assert "fitting the corpus embedding model (" in result.stderr and "\r" not in result.stderr
+    assert "embedding the sentences and table rows of every chunk (" in result.stderr and "\r" not in result.stderr
     assert json.loads(result.stdout)["documents"] == len(SMALL_DOCS)
 
 

@@ -14,7 +14,6 @@ import faiss
 import numpy as np
 import pytest
 import reportqa.index.store
-from reportqa.index.build import search_text
 from reportqa.index.search import open_index
 from reportqa.index.store import (
     CHUNKS,
@@ -31,12 +30,13 @@ from reportqa.index.store import (
     current_version_path,
     read_chunks,
 )
+from reportqa.index.units import chunk_units
 from reportqa.ingest.load import load_documents
 
 from reportqa.core.settings import Settings
 from reportqa.engine import build, chunk_documents, chunker_config, open_engine
 
-from ..conftest import AI_DOC, CHIP_DOC, SMALL_EMBED_DIM, small_settings
+from ..conftest import AI_DOC, CHIP_DOC, small_settings
 
 QUESTIONS = ["2026年全球AI支出预计达到多少？", "星河半导体2025年营业收入是多少？", "全固态电池的能量密度",
              "超导量子比特数量", "北美云厂商资本开支"]
@@ -61,12 +61,12 @@ def test_round_trip_keeps_chunks_vectors_and_rankings(small_corpus: Path, tmp_pa
     assert stored == in_memory
     assert report.chunks == len(stored) and report.documents == 4
 
-    # the saved embedding model reproduces the vectors written at build time
+    # the encoder reproduces the unit vectors written at build time (the engine's route or torch's: same vectors)
     engine = open_engine(settings)
     flat = faiss.read_index(str(report.version / FAISS_FILE))
     written = flat.reconstruct_n(0, flat.ntotal)
-    again = engine.index.embedder.encode([search_text(c) for c in stored])
-    np.testing.assert_allclose(again, written, atol=1e-5)
+    again = engine.index.embedder.encode([u for c in stored for u in chunk_units(c)])
+    assert again.shape == written.shape and float((again * written).sum(axis=1).min()) >= 0.998
 
     # a fresh load ranks exactly as the first one
     assert ranked_ids(settings) == right_after
@@ -77,9 +77,8 @@ def test_round_trip_keeps_chunks_vectors_and_rankings(small_corpus: Path, tmp_pa
 def test_manifest_describes_the_build(small_index: Settings) -> None:
     version = current_version_path(small_index.index_dir)
     manifest = json.loads((version / MANIFEST).read_text(encoding="utf-8"))
-    assert manifest["embed_model"] == "corpus-static"
-    assert manifest["dimension"] == open_index(small_index.index_dir).dense.dimension
-    assert 2 <= manifest["dimension"] <= SMALL_EMBED_DIM
+    assert manifest["embed_model"] == "multilingual-e5-small" and manifest["dense_unit"] == "unit"
+    assert manifest["dimension"] == open_index(small_index.index_dir).dense.dimension == 384
     assert manifest["chunker"] == {"max_tokens": small_index.chunk_tokens,
                                    "overlap_tokens": small_index.chunk_overlap_tokens}
     assert isinstance(manifest["corpus_hash"], str) and len(manifest["corpus_hash"]) == 64
@@ -117,7 +116,7 @@ def test_other_embedding_model_is_a_mismatch_naming_both(small_index: Settings) 
     with pytest.raises(IndexMismatch) as caught:
         open_engine(asking)
     message = str(caught.value)
-    assert "corpus-static" in message and "minilm" in message
+    assert "multilingual-e5-small" in message and "minilm" in message
     assert "Rebuild" in message and "reportqa index" in message
 
 
@@ -175,13 +174,16 @@ def test_broken_index_is_reported_as_corrupt(small_index: Settings, tmp_path: Pa
 @pytest.mark.parametrize("damage", ["embedding model folder deleted", "embedding model weights truncated"])
 def test_broken_embedding_model_is_reported_as_corrupt(small_index: Settings, tmp_path: Path,
                                                        damage: str) -> None:
+    """The corpus-fitted model lives inside its index version: damage to it is damage to the index."""
     def breaker(version: Path) -> None:
         if damage == "embedding model folder deleted":
             shutil.rmtree(version / MODEL_DIR)
         else:
             _truncate(version / MODEL_DIR / "model.safetensors")
 
-    settings = _broken_copy(small_index, tmp_path, breaker)
+    fitted = small_index.model_copy(update={"index_dir": tmp_path / "fitted", "embed_model": "corpus-static"})
+    build(fitted)
+    settings = _broken_copy(fitted, tmp_path, breaker)
     with pytest.raises(IndexCorrupt, match=r"reportqa index|rebuild"):
         open_engine(settings)
 
