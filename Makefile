@@ -65,9 +65,7 @@ train-reader: index
 
 # the sealed sets, written by people who never saw the system: scored once, with the shipped models
 eval-sealed: index
-	$(BIN)/reportqa eval --index-dir $(INDEX_DIR) --qa eval/sealed/qa.jsonl --variant hybrid bm25 dense --report eval/reports/sealed
-	$(BIN)/reportqa eval --index-dir $(INDEX_DIR) --cite --qa eval/sealed/claims.jsonl --report eval/reports/sealed
-	$(BIN)/reportqa eval --index-dir $(INDEX_DIR) --chat eval/sealed/chat.jsonl --report eval/reports/sealed
+	$(BIN)/python -m reportqa.eval.sealed --report eval/reports/sealed --docs docs/sealed.md
 
 eval-cmrc: install
 	$(BIN)/reportqa eval --qa $(CMRC)/qa.jsonl --corpus $(CMRC)/corpus.jsonl --index-dir var/cmrc-index \

@@ -59,7 +59,23 @@ def write_report(report: dict[str, Any], folder: Path) -> None:
 
 
 EXPERIMENT_METRICS = ("hit@1", "hit@5", "mrr@10", "answer_ok", "unanswerable_refused", "answerable_refused",
-                      "refusal_auc", "latency_p50_ms")
+                      "latency_p50_ms")
+
+
+def set_markdown(name: str, data: dict[str, Any]) -> list[str]:
+    """One set's variants side by side, then the first variant by question type."""
+    lines = [f"## {name} ({data['questions']} questions)", "",
+             "| variant | " + " | ".join(EXPERIMENT_METRICS) + " |", "|---" * (len(EXPERIMENT_METRICS) + 1) + "|"]
+    for variant, scores in data["variants"].items():
+        lines.append(f"| {variant} | " + " | ".join(str(scores["overall"].get(m, "–"))
+                                                    for m in EXPERIMENT_METRICS) + " |")
+    first = next(iter(data["variants"].values()))
+    lines += ["", "| type | n | hit@1 | hit@5 | answer_ok | refused |", "|---|---|---|---|---|---|"]
+    for qtype, m in first["by_type"].items():
+        refused = m.get("unanswerable_refused", m.get("answerable_refused"))
+        lines.append(f"| {qtype} | {int(m['questions'])} | {m['hit@1']} | {m['hit@5']} | {m['answer_ok']} | "
+                     f"{refused} |")
+    return [*lines, ""]
 
 
 def experiment_markdown(report: dict[str, Any]) -> str:
@@ -73,18 +89,7 @@ def experiment_markdown(report: dict[str, Any]) -> str:
              "of it. The sealed sets are in [sealed.md](sealed.md), conversations in", "[conversations.md]"
              "(conversations.md).", ""]
     for name, data in report["sets"].items():
-        lines += [f"## {name} ({data['questions']} questions)", "",
-                  "| variant | " + " | ".join(EXPERIMENT_METRICS) + " |", "|---" * (len(EXPERIMENT_METRICS) + 1) + "|"]
-        for variant, scores in data["variants"].items():
-            lines.append(f"| {variant} | " + " | ".join(str(scores["overall"].get(m, "–"))
-                                                        for m in EXPERIMENT_METRICS) + " |")
-        first = next(iter(data["variants"].values()))
-        lines += ["", "| type | n | hit@1 | hit@5 | answer_ok | refused |", "|---|---|---|---|---|---|"]
-        for qtype, m in first["by_type"].items():
-            refused = m.get("unanswerable_refused", m.get("answerable_refused"))
-            lines.append(f"| {qtype} | {int(m['questions'])} | {m['hit@1']} | {m['hit@5']} | {m['answer_ok']} | "
-                         f"{refused} |")
-        lines.append("")
+        lines += set_markdown(name, data)
     if "reliability" in report:
         rel = report["reliability"]
         lines += ["## Confidence: predicted vs observed (out of fold, report sets)", "",

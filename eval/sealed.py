@@ -1,0 +1,108 @@
+"""`make eval-sealed`: the sealed sets, written by people who never saw the system, scored with the shipped models.
+
+    python -m reportqa.eval.sealed [--report eval/reports/sealed] [--docs docs/sealed.md]
+
+Run once, at the end of a piece of work; its first-run figures are the honest estimate. Q&A beside the
+baselines (rules only, BM25, the neural channel, the fast tier, the LangChain recipe), claims (rules only vs the
+learned verdict), conversations (the resolver, the one before it, the writers' stand-alone rewrites).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from reportqa.eval.chat_eval import chat_markdown, score_chats
+from reportqa.eval.cite_eval import LABELS, score_claims
+from reportqa.eval.datasets import read_jsonl
+from reportqa.eval.experiment import BM25_ONLY, DENSE_ONLY, rules_engine
+from reportqa.eval.harness import engine_variant, evaluate, langchain_variant
+from reportqa.eval.learn import auc, calibration_error
+from reportqa.eval.report import set_markdown
+
+from reportqa.core.learned import ModelSet
+from reportqa.core.settings import load_settings
+from reportqa.engine import Engine
+
+SEALED = Path("eval/sealed")
+
+
+def score_qa(engine: Engine, static: Engine) -> dict[str, Any]:
+    from reportqa.eval.datasets import load_qa
+
+    items = load_qa(SEALED / "qa.jsonl")
+    report = evaluate(items, {"learned (shipped models)": engine_variant(engine),
+                              "rules only (before)": engine_variant(static),
+                              "bm25": engine_variant(Engine(engine.index, engine.settings), BM25_ONLY),
+                              "neural (e5) alone": engine_variant(Engine(engine.index, engine.settings), DENSE_ONLY),
+                              "fast tier (corpus LSA) alone": engine_variant(static, DENSE_ONLY),
+                              "langchain": langchain_variant(engine.settings)})
+    outcomes = report["variants"]["learned (shipped models)"]["outcomes"]
+    answerable = [o["confidence"] for o, i in zip(outcomes, items, strict=True) if i.gold.answerable]
+    unanswerable = [o["confidence"] for o, i in zip(outcomes, items, strict=True) if not i.gold.answerable]
+    right = [bool(o["answer_ok"]) for o in outcomes]
+    error, curve = calibration_error([o["confidence"] for o in outcomes], right)
+    report["refusal_auc"] = round(auc(answerable, unanswerable), 4)
+    report["reliability"] = {"ece": round(error, 4), "curve": curve, "questions": len(items)}
+    return report
+
+
+def score_claim_set(engine: Engine) -> dict[str, Any]:
+    rows = read_jsonl(SEALED / "claims.jsonl")
+    kept = {role: m for role, m in engine.models.models.items() if not role.startswith("claim_")}
+    rules = Engine(engine.index, engine.settings, None, ModelSet(engine.models.folder, engine.models.manifest, kept))
+    return {"learned (shipped models)": _summary(score_claims(engine, rows)),  # type: ignore[arg-type]
+            "rules only": _summary(score_claims(rules, rows))}  # type: ignore[arg-type]
+
+
+def _summary(result: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in result.items() if k != "details"}
+
+
+def markdown(qa: dict[str, Any], claims: dict[str, Any], chats: dict[str, Any], seconds: float) -> str:
+    lines = ["# The sealed sets, scored once", "",
+             "Written by helpers who read only the reports, never the system or the other sets; scored once with the",
+             f"shipped models by `make eval-sealed` ({seconds:.0f} s). These figures are the honest estimate.", "",
+             f"Refusal AUC of `confidence` (answerable vs unanswerable): {qa['refusal_auc']}; expected calibration "
+             f"error {qa['reliability']['ece']}.", ""]
+    lines += set_markdown("eval/sealed/qa.jsonl", qa)
+    lines += ["", "## Claims (eval/sealed/claims.jsonl)", "",
+              "| variant | " + " | ".join(LABELS) + " | top citation (supported) | report value (contradicted) |",
+              "|---|---|---|---|---|---|"]
+    for name, m in claims.items():
+        acc = m["accuracy"]
+        lines.append(f"| {name} | " + " | ".join(str(acc[label]) for label in LABELS) +
+                     f" | {m['top_citation_correct']['supported']} | {m['report_value_correct']} |")
+    lines += ["", chat_markdown(chats, SEALED / "chat.jsonl").replace("# Conversations", "## Conversations"), ""]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from reportqa.eval.harness import ensure_index
+
+    parser = argparse.ArgumentParser(prog="python -m reportqa.eval.sealed", description=__doc__.splitlines()[0])
+    parser.add_argument("--index-dir", type=Path, default=Path("var/index"))
+    parser.add_argument("--static-index-dir", type=Path, default=Path("var/index-static"))
+    parser.add_argument("--report", type=Path, default=Path("eval/reports/sealed"))
+    parser.add_argument("--docs", type=Path, default=Path("docs/sealed.md"))
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    engine = ensure_index(load_settings(index_dir=args.index_dir))
+    qa = score_qa(engine, rules_engine(args.static_index_dir))
+    claims = score_claim_set(engine)
+    chats = score_chats(engine, read_jsonl(SEALED / "chat.jsonl"))
+    seconds = time.perf_counter() - started
+    args.report.mkdir(parents=True, exist_ok=True)
+    (args.report / "sealed.json").write_text(json.dumps({"qa": qa, "claims": claims, "chat": chats},
+                                                        ensure_ascii=False, indent=1), encoding="utf-8")
+    args.docs.write_text(markdown(qa, claims, chats, seconds), encoding="utf-8")
+    print(args.docs.read_text(encoding="utf-8"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
