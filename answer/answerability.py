@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
-from reportqa.answer.units import asked_measure, states
+from reportqa.index.measures import Measure, states
 from reportqa.index.text import tagged
 
 from reportqa.core.learned import LinearModel, matrix
@@ -59,8 +59,8 @@ class Signals:
         return {k: float(v) for k, v in asdict(self).items()}
 
 
-def measure_missing(question: str, answer_text: str) -> bool:
-    measure = asked_measure(question)
+def measure_missing(measure: Measure | None, answer_text: str) -> bool:
+    """The question asks for a value in some unit and the answer states none in it."""
     return bool(measure and answer_text and not states(answer_text, measure))
 
 

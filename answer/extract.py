@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from reportqa.answer.units import asked_measure, states
+from reportqa.index.measures import states
 from reportqa.index.query import Query, aliases
 from reportqa.index.search import UNKNOWN_WORD_PENALTY
 from reportqa.index.text import contains_term, normalize, weighted_coverage, weighted_terms
@@ -280,7 +280,7 @@ def answer_from_hits(question: str, hits: Sequence[Hit], query: Query, idf: Mapp
         return _refusal(question, qid, confidence)
     pieces, source = select_answer(hits, query, idf)
     text = join_pieces([p for p, _ in pieces])
-    measure = asked_measure(question)
+    measure = query.measure
     if measure and not states(text, measure):
         confidence *= UNIT_MISSING  # unanswerable refused: eval/ 0.444 → 0.833, fresh 0 → 0.5, fresh2 0.06 → 0.17
         if confidence < threshold:

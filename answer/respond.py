@@ -78,7 +78,7 @@ def measure_signals(question: str, query: Query, hits: Sequence[Hit], selection:
         unit_sim=unit_sim, chunk_sim=sims[0], chunk_sim_margin=sims[0] - max(sims[1:], default=0.0),
         coverage=top.get("coverage", 0.0),
         unit_coverage=answer_coverage(answer_terms(query, idf), _flat(best.text)) if best else 0.0,
-        unknown_names=unknown_names, measure_missing=measure_missing(question, text), english=query.english,
+        unknown_names=unknown_names, measure_missing=measure_missing(query.measure, text), english=query.english,
         wants_number=query.wants in {"number", "date"}, wants_entity=query.wants in {"org", "place"},
         **asdict(missing))
 

@@ -57,7 +57,7 @@ RULE_FAMILIES: dict[str, tuple[str, ...]] = {
     "value right after the asked term": ("value_follows",),
     "year conflict": ("year_conflict",),
     "rank prior": ("chunk_prior",),
-    "unit the question asks for (answer/units.py)": ("measure_missing",),
+    "unit the question asks for (index/measures.py)": ("measure_missing",),
     "term coverage (idf, aliases, subject discount)": ("coverage", "own_cov", "topic_cov", "unit_coverage"),
 }
 
@@ -82,9 +82,11 @@ def item_folds(examples: Sequence[Example]) -> Callable[[QAItem], int]:
 
 
 def rules_engine(index_dir: Path) -> Engine:
+    """The system before the encoder: the corpus-fitted LSA and the hand-weighted rules, no learned models."""
     from reportqa.eval.harness import ensure_index
 
-    return ensure_index(load_settings(index_dir=index_dir, embed_model="corpus-static"))
+    fitted = ensure_index(load_settings(index_dir=index_dir, embed_model="corpus-static"))
+    return Engine(fitted.index, fitted.settings, None, ModelSet(Path(), {}, {}))
 
 
 def score_sets(sets: Mapping[str, Sequence[QAItem]], variants_of: Callable[[str], dict[str, Variant]],

@@ -55,8 +55,8 @@ def score_claim_set(engine: Engine) -> dict[str, Any]:
     rows = read_jsonl(SEALED / "claims.jsonl")
     kept = {role: m for role, m in engine.models.models.items() if not role.startswith("claim_")}
     rules = Engine(engine.index, engine.settings, None, ModelSet(engine.models.folder, engine.models.manifest, kept))
-    return {"learned (shipped models)": _summary(score_claims(engine, rows)),  # type: ignore[arg-type]
-            "rules only": _summary(score_claims(rules, rows))}  # type: ignore[arg-type]
+    return {"learned (shipped models)": _summary(score_claims(engine, rows)),
+            "rules' verdict (same retrieval)": _summary(score_claims(rules, rows))}
 
 
 def _summary(result: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
+from typing import Literal
 
+from reportqa.index.measures import Measure, asked_measure
 from reportqa.index.text import (
     STOPWORDS,
     bigrams,
@@ -42,8 +44,13 @@ _REASON_CUES = re.compile(r"为什么|为何|什么原因|原因是|\bwhy\b")
 _DEFINITION_CUES = re.compile(r"是什么|指什么|什么是|含义|定义|what is|what does .* mean")
 
 
+AnswerType = Literal["number", "org", "date", "place", "reason", "definition", "list"]
+
+
 @dataclass(frozen=True, slots=True)
 class Query:
+    """The question analysed once: what every later stage reads instead of parsing the text again."""
+
     text: str
     terms: dict[str, float]  # weighted lexical tokens
     grams: dict[str, float]  # weighted character bigrams
@@ -51,8 +58,9 @@ class Query:
     words: tuple[str, ...]  # whole content words as the question writes them, to spot what the corpus lacks
     dense_text: str
     english: bool
-    wants: str | None  # "number", "org", "date", "place", "reason", "definition", "list" or None
+    wants: AnswerType | None
     asked: str = ""  # the question as written: what a multilingual encoder reads
+    measure: Measure | None = None  # the unit a value must come in (多少颗, 哪一年, 营业收入), when it asks for one
 
 
 def _read_data(name: str) -> str:
@@ -190,11 +198,12 @@ def _capitalised(text: str) -> set[str]:
     return {w.lower().removesuffix("'s") for w in tokens_[1:] if w[0].isupper() and w.lower() not in _ENGLISH_STOP}
 
 
-def expected_answer(text: str) -> str | None:
+def expected_answer(text: str) -> AnswerType | None:
     lowered = normalize(text)
-    for kind, pattern in (("date", _DATE_CUES), ("org", _ORG_CUES), ("number", _NUMBER_CUES),
-                          ("place", _PLACE_CUES), ("reason", _REASON_CUES), ("definition", _DEFINITION_CUES),
-                          ("list", _LIST_CUES)):
+    kinds: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
+        ("date", _DATE_CUES), ("org", _ORG_CUES), ("number", _NUMBER_CUES), ("place", _PLACE_CUES),
+        ("reason", _REASON_CUES), ("definition", _DEFINITION_CUES), ("list", _LIST_CUES))
+    for kind, pattern in kinds:
         if pattern.search(lowered):
             return kind
     return None
@@ -244,7 +253,7 @@ def analyze(asked: str) -> Query:
         for gram in short_bigrams(alias):
             grams.setdefault(gram, ALIAS_WEIGHT)
     return Query(question, terms, grams, tuple(dict.fromkeys(core)), named, dense_text, english,
-                 expected_answer(asked), asked)
+                 expected_answer(asked), asked, asked_measure(asked))
 
 
 def preload() -> None:

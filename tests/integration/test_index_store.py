@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import faiss
-import numpy as np
 import pytest
 import reportqa.index.store
 from reportqa.index.search import open_index

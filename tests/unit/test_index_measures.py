@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from reportqa.answer.units import asked_measure, states
+from reportqa.index.measures import asked_measure, states
 
 
 @pytest.mark.parametrize(("question", "name"), [
