@@ -208,7 +208,7 @@ class Selection:
     pieces: list[Piece]
     source: int | None  # index of the hit the best sentence came from
     best_score: float = 0.0
-    runner_up: float = 0.0  # the next best unit's score, for how clearly the best one won
+    runner_up: float | None = None  # the next best unit's score, for how clearly the best one won
     best: Unit | None = None
 
 
@@ -237,7 +237,7 @@ def choose_units(hits: Sequence[Hit], query: Query, idf: Mapping[str, float], sc
         terms = discriminating(terms, units)
     scores = scorer(units, terms)
     best = max(range(len(units)), key=lambda i: (scores[i], -i))
-    runner_up = max((scores[i] for i in range(len(units)) if i != best), default=0.0)
+    runner_up = max((scores[i] for i in range(len(units)) if i != best), default=None)
     source = units[best].hit_rank
     more = [u for rank in range(ANSWER_DEPTH, min(PACKING_DEPTH, len(hits)))
             if hits[rank].chunk.doc == hits[source].chunk.doc for u in passage_units(hits[rank], rank)]

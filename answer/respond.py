@@ -64,7 +64,9 @@ def measure_signals(question: str, query: Query, hits: Sequence[Hit], selection:
     top = hits[0].channel_scores
     second = hits[1].channel_scores if len(hits) > 1 else {}
     ranker_top = sigmoid(top["ranker"]) if "ranker" in top else hits[0].score
-    ranker_next = (sigmoid(second["ranker"]) if "ranker" in second else hits[1].score) if len(hits) > 1 else 0.0
+    # with nothing to compare against (one passage, one sentence) a margin says nothing: 0, not the whole score,
+    # which no training question ever had (a one-document index answered right got probability 1e-6)
+    ranker_next = (sigmoid(second["ranker"]) if "ranker" in second else hits[1].score) if len(hits) > 1 else ranker_top
     best = selection.best
     unit_sim = similarities_of([best], hits, unit_sims, passage_units)[0] if best else 0.0
     sims = [h.channel_scores.get("dense", 0.0) for h in hits]
@@ -74,8 +76,9 @@ def measure_signals(question: str, query: Query, hits: Sequence[Hit], selection:
                        _flat(f"{source.section} {source.text}").lower(), idf, unknown_idf)
     return Signals(
         ranker_top=ranker_top, ranker_margin=ranker_top - ranker_next,
-        reader_top=selection.best_score, reader_margin=selection.best_score - selection.runner_up,
-        unit_sim=unit_sim, chunk_sim=sims[0], chunk_sim_margin=sims[0] - max(sims[1:], default=0.0),
+        reader_top=selection.best_score,
+        reader_margin=selection.best_score - selection.runner_up if selection.runner_up is not None else 0.0,
+        unit_sim=unit_sim, chunk_sim=sims[0], chunk_sim_margin=sims[0] - max(sims[1:], default=sims[0]),
         coverage=top.get("coverage", 0.0),
         unit_coverage=answer_coverage(answer_terms(query, idf), _flat(best.text)) if best else 0.0,
         unknown_names=unknown_names, measure_missing=measure_missing(query.measure, text), english=query.english,

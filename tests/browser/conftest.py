@@ -85,9 +85,9 @@ def write_docs(folder: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """The real app on a free port, serving a small index of the documents above."""
-    for name in [n for n in os.environ if n.startswith("REPORTQA_")]:
-        del os.environ[name]
+    """The real app on a free port, serving a small index of the documents above (with the served defaults: the
+    REPORTQA_* variables are set aside while it is built, and restored for the tests that follow)."""
+    saved = {name: os.environ.pop(name) for name in [n for n in os.environ if n.startswith("REPORTQA_")]}
     import uvicorn
     from reportqa.api.app import create_app
 
@@ -97,6 +97,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     settings = Settings(index_dir=tmp / "idx", corpus=[write_docs(tmp / "docs")], embed_dim=16,
                         feedback_file=tmp / "feedback.jsonl")
     build(settings)
+    os.environ.update(saved)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     uv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
