@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,20 @@ def error_response(request: Request, status: int, message: str, headers: Mapping
                         headers=dict(headers) if headers else None)
 
 
+# the engine's and the collection's own errors: their message is the answer, the status says whose fault it is
+STATUS_OF: dict[type[Exception], int] = {
+    QuestionError: 422, DeadlineExceeded: 504, BuildLocked: 409, CollectionUnreadable: 503, IndexProblem: 503,
+    SourceError: 422,
+}
+
+
+def _plain_handler(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(request, status, str(exc))
+
+    return handle
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -65,29 +79,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return error_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
 
-    @app.exception_handler(QuestionError)
-    async def on_question(request: Request, exc: QuestionError) -> JSONResponse:
-        return error_response(request, 422, str(exc))
-
-    @app.exception_handler(DeadlineExceeded)
-    async def on_deadline(request: Request, exc: DeadlineExceeded) -> JSONResponse:
-        return error_response(request, 504, str(exc))
-
-    @app.exception_handler(BuildLocked)
-    async def on_locked(request: Request, exc: BuildLocked) -> JSONResponse:
-        return error_response(request, 409, str(exc))
-
-    @app.exception_handler(CollectionUnreadable)
-    async def on_unreadable(request: Request, exc: CollectionUnreadable) -> JSONResponse:
-        return error_response(request, 503, str(exc))
-
-    @app.exception_handler(IndexProblem)
-    async def on_index(request: Request, exc: IndexProblem) -> JSONResponse:
-        return error_response(request, 503, str(exc))
-
-    @app.exception_handler(SourceError)
-    async def on_source(request: Request, exc: SourceError) -> JSONResponse:
-        return error_response(request, 422, str(exc))
+    for error_type, status in STATUS_OF.items():
+        app.add_exception_handler(error_type, _plain_handler(status))
 
     @app.exception_handler(Exception)
     async def on_crash(_: Request, exc: Exception) -> JSONResponse:

@@ -90,21 +90,30 @@ def with_identity_h(raw: bytes) -> bytes:
     return out.getvalue()
 
 
+STANDARD_FONT = ("<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts "
+                 "[<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /DW 1000 /CIDSystemInfo "
+                 "<< /Registry (Adobe) /Ordering (GB1) /Supplement 4 >> /FontDescriptor << /Type /FontDescriptor "
+                 "/FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 "
+                 "/Descent -120 /CapHeight 880 /StemV 93 >> >>] >>")
+
+
 def standard_font_pdf(pages: Sequence[PageItems]) -> bytes:
     """A PDF naming Adobe's standard STSong-Light (not embedded, UCS-2 codes), as many Chinese PDFs do."""
-    font = ("<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts "
-            "[<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /DW 1000 /CIDSystemInfo "
-            "<< /Registry (Adobe) /Ordering (GB1) /Supplement 4 >> /FontDescriptor << /Type /FontDescriptor "
-            "/FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 "
-            "/Descent -120 /CapHeight 880 /StemV 93 >> >>] >>")
-    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "", font]
-    kids = []
+    contents = []
     for items in pages:
         ops = []
         for i, item in enumerate(items):
             for j, cell in enumerate((item,) if isinstance(item, str) else item):
                 ops.append(f"BT /F1 11 Tf {50 + 130 * j} {800 - 24 * i} Td <{cell.encode('utf-16-be').hex()}> Tj ET")
-        content = "\n".join(ops)
+        contents.append("\n".join(ops))
+    return pdf_of_pages(contents)
+
+
+def pdf_of_pages(contents: Sequence[str], font: str = STANDARD_FONT) -> bytes:
+    """One A4 page per content stream, all with font /F1."""
+    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "", font]
+    kids = []
+    for content in contents:
         objects.append(f"<< /Length {len(content)} >>\nstream\n{content}\nendstream")
         objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {len(objects)} 0 R "
                        "/Resources << /Font << /F1 3 0 R >> >> >>")

@@ -13,14 +13,9 @@ from reportqa.ingest.pdf_headings import body_size, could_be_heading, effective_
 
 from reportqa.core.types import Chunk, Document
 
-from .test_formats import serialize_pdf, standard_font_pdf
+from .test_formats import pdf_of_pages, standard_font_pdf
 
 Run = tuple[float, str]
-FONT = ("<< /Type /Font /Subtype /Type0 /BaseFont /STSong-Light /Encoding /UniGB-UCS2-H /DescendantFonts "
-        "[<< /Type /Font /Subtype /CIDFontType0 /BaseFont /STSong-Light /DW 1000 /CIDSystemInfo "
-        "<< /Registry (Adobe) /Ordering (GB1) /Supplement 4 >> /FontDescriptor << /Type /FontDescriptor "
-        "/FontName /STSong-Light /Flags 6 /FontBBox [-25 -254 1000 880] /ItalicAngle 0 /Ascent 880 "
-        "/Descent -120 /CapHeight 880 /StemV 93 >> >>] >>")
 TITLE = "新型储能产业观察"
 PAGES: list[list[Run]] = [
     [(22, TITLE), (11, "华信证券研究所 2026年3月"), (16, "市场概览"),
@@ -34,8 +29,7 @@ PAGES: list[list[Run]] = [
 def sized_pdf(pages: list[list[Run]], scaled_by_matrix: bool = False) -> bytes:
     """Standard-font pages with runs at given sizes; `scaled_by_matrix` sets 1-point type enlarged by Tm, as
     word processors often do."""
-    objects = ["<< /Type /Catalog /Pages 2 0 R >>", "", FONT]
-    kids = []
+    contents = []
     for runs in pages:
         ops, y = [], 800
         for size, text in runs:
@@ -43,13 +37,8 @@ def sized_pdf(pages: list[list[Run]], scaled_by_matrix: bool = False) -> bytes:
             code = text.encode("utf-16-be").hex()
             place = f"/F1 1 Tf {size} 0 0 {size} 50 {y} Tm" if scaled_by_matrix else f"/F1 {size} Tf 50 {y} Td"
             ops.append(f"BT {place} <{code}> Tj ET")
-        content = "\n".join(ops)
-        objects.append(f"<< /Length {len(content)} >>\nstream\n{content}\nendstream")
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {len(objects)} 0 R "
-                       "/Resources << /Font << /F1 3 0 R >> >> >>")
-        kids.append(f"{len(objects)} 0 R")
-    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>"
-    return serialize_pdf(objects)
+        contents.append("\n".join(ops))
+    return pdf_of_pages(contents)
 
 
 def chunks_of(doc: Document) -> list[Chunk]:
