@@ -16,7 +16,7 @@ from typing import Any
 
 from reportqa.core.types import Chunk, Document
 
-FORMAT_VERSION = 2  # 2: BM25 as numpy arrays (index.bm25) instead of bm25s files; HNSW above the exact limit
+FORMAT_VERSION = 3  # 3: units without content dropped (index.units); 2: BM25 as numpy arrays, HNSW past the exact limit
 MANIFEST = "manifest.json"
 CHUNKS = "chunks.jsonl"
 BM25_DIR = "bm25"

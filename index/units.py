@@ -14,6 +14,10 @@ from reportqa.core.text import is_caption, split_sentences
 from reportqa.core.types import Chunk
 
 _SOURCE_NOTE = re.compile(r"(?:数据|资料)?来源\s*[:：]|sources?\s*:", re.IGNORECASE)  # "来源：IDC": attribution
+_CONTENT = re.compile(r"[^\W_]")  # a letter, digit or CJK character
+# a unit with less than this ("。", "*", "1.": PDF debris) says nothing, and its vector lies near every question:
+# "How tall is Mount Everest?" was answered "。" at cosine 0.81
+MIN_CONTENT_CHARS = 2
 
 
 def passage_topic(chunk: Chunk) -> str:
@@ -45,7 +49,11 @@ def chunk_units(chunk: Chunk) -> tuple[str, ...]:
         units = [paragraph[a:b].strip() for paragraph in chunk.text.split("\n")
                  for a, b in split_sentences(paragraph)
                  if flat(paragraph[a:b]) not in heading]  # a title line restates, it doesn't answer
-    return tuple(u for u in units if u and not is_caption(u) and not _SOURCE_NOTE.match(u))
+    return tuple(u for u in units if has_content(u) and not is_caption(u) and not _SOURCE_NOTE.match(u))
+
+
+def has_content(unit: str) -> bool:
+    return len(_CONTENT.findall(unit, 0, 64)) >= MIN_CONTENT_CHARS
 
 
 @lru_cache(maxsize=8192)
