@@ -26,7 +26,7 @@ from reportqa.core.learned import LinearModel, matrix
 SIGNALS = (
     "ranker_top", "ranker_margin", "reader_top", "reader_margin", "unit_sim", "chunk_sim", "chunk_sim_margin",
     "coverage", "unit_coverage", "measure_missing", "english", "wants_number", "wants_entity",
-    "names_missing", "names_missing_passage", "years_missing", "rarest_missing", "terms_missing",
+    "names_missing", "names_missing_passage", "years_missing", "rarest_missing", "terms_missing", "centroid_lift",
 )
 MISSING_FACTOR = 0.25  # the rules' confidence kept per name the corpus lacks, and when the asked unit is absent
 
@@ -54,6 +54,9 @@ class Signals:
     years_missing: int  # years the question names that the answer does not
     rarest_missing: float  # idf of the rarest question term the answer lacks, as a share of the largest idf
     terms_missing: float  # share of the question's terms the answer lacks
+    # the question's mean cosine to the collection's units less the units' own (SearchIndex.centroid_lift):
+    # near the whole, not just one passage
+    centroid_lift: float = 0.0
 
     def row(self) -> dict[str, float]:
         return {k: float(v) for k, v in asdict(self).items()}

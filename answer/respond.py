@@ -60,7 +60,7 @@ def learned_scorer(reader_model: object, hits: Sequence[Hit], query: Query,
 
 def measure_signals(question: str, query: Query, hits: Sequence[Hit], selection: Selection, text: str,
                     idf: Mapping[str, float], unit_sims: UnitSimilarities | None, unknown_names: int,
-                    unknown_idf: float) -> Signals:
+                    unknown_idf: float, centroid_lift: float = 0.0) -> Signals:
     top = hits[0].channel_scores
     second = hits[1].channel_scores if len(hits) > 1 else {}
     ranker_top = sigmoid(top["ranker"]) if "ranker" in top else hits[0].score
@@ -83,12 +83,12 @@ def measure_signals(question: str, query: Query, hits: Sequence[Hit], selection:
         unit_coverage=answer_coverage(answer_terms(query, idf), _flat(best.text)) if best else 0.0,
         unknown_names=unknown_names, measure_missing=measure_missing(query.measure, text), english=query.english,
         wants_number=query.wants in {"number", "date"}, wants_entity=query.wants in {"org", "place"},
-        **asdict(missing))
+        centroid_lift=centroid_lift, **asdict(missing))
 
 
 def respond(question: str, query: Query, hits: Sequence[Hit], idf: Mapping[str, float], models: ModelSet,
             threshold: float, unit_sims: UnitSimilarities | None, unknown_names: int, top_k: int,
-            qid: str = "", unknown_idf: float = 10.0) -> Reading:
+            qid: str = "", unknown_idf: float = 10.0, centroid_lift: float = 0.0) -> Reading:
     """Answer from the pool of hits, or refuse when the answer is unlikely to be right."""
     if not hits:
         return Reading(_refusal(question, qid, 0.0), Selection([], None), None)
@@ -97,7 +97,8 @@ def respond(question: str, query: Query, hits: Sequence[Hit], idf: Mapping[str, 
               else rule_scorer(query))
     selection = choose_units(hits, query, idf, scorer)
     text = join_pieces([p for p, _ in selection.pieces])
-    signals = measure_signals(question, query, hits, selection, text, idf, unit_sims, unknown_names, unknown_idf)
+    signals = measure_signals(question, query, hits, selection, text, idf, unit_sims, unknown_names, unknown_idf,
+                              centroid_lift)
     judge = models.get("answerability")
     confidence = probability_correct(signals, judge) if judge is not None else rule_confidence(signals)
     if confidence < threshold or not selection.pieces:

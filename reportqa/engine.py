@@ -136,7 +136,8 @@ class Engine:
         k = self.clamp_top_k(top_k)
         hits = self.retrieve(query, max(k, ANSWER_POOL), weights)
         reading = respond(text, query, hits, self.index.idf, self.models, self.threshold, self.unit_sims(query),
-                          len(self.index.unknown_names(query)), k, qid, self.index.unknown_idf)
+                          len(self.index.unknown_names(query)), k, qid, self.index.unknown_idf,
+                          self.index.centroid_lift(query))
         return Trace(text, query, tuple(hits), reading)
 
     def unit_sims(self, query: Query) -> UnitSimilarities | None:
