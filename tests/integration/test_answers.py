@@ -131,7 +131,8 @@ def test_the_answer_does_not_depend_on_top_k(engine: Engine, question: str) -> N
 
 OFF_TOPIC = ["今天天气怎么样？", "Who won the 2022 FIFA World Cup?", "埃菲尔铁塔有多高？", "周杰伦的第一张专辑叫什么？",
              "What is the capital of France?", "红烧肉怎么做？", "Who is the CEO of Apple?"]
-# still answered, from a passage that mentions Apple or from a table cell: measured confidence 0.38 and 0.35
+# still answered, from a passage that mentions Apple or from a table cell: measured confidence 0.30 and 0.26
+# against the shipped threshold 0.20
 OFF_TOPIC_ANSWERED = ["谁是苹果公司的创始人？", "How tall is Mount Everest?"]
 
 
