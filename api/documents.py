@@ -45,7 +45,7 @@ def document(doc: str, engine: EngineDep) -> dict[str, Any]:
     if facts is None:
         raise HTTPException(404, f"no indexed document named {doc!r}")
     chunks = [CitationOut.of(n, c, 0.0).model_dump() | {"id": c.id, "kind": c.kind}
-              for n, c in enumerate((c for c in engine.index.chunks if c.doc == doc), start=1)]
+              for n, c in enumerate(engine.index.document_chunks(doc), start=1)]
     return {"doc": doc, **{k: v for k, v in facts.items() if k != "key"}, "chunk_list": chunks}
 
 

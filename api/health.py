@@ -48,5 +48,7 @@ def healthz(request: Request, holder: HolderDep, settings: SettingsDep) -> JSONR
     served = {"version": engine.index.version.name, "chunks": manifest.get("n_chunks"),
               "documents": len(manifest.get("documents", {})), "embed_model": manifest.get("embed_model")}
     problem = holder.problem or _unreadable_current(settings.index_dir)
-    return reply(503 if problem else 200, Health(status="unhealthy" if problem else "ok", problem=problem,
-                                                 worker=os.getpid(), index=served))
+    degraded = engine.index.check()
+    status = "unhealthy" if problem else "degraded" if degraded else "ok"
+    return reply(503 if problem else 200, Health(status=status, problem=problem, worker=os.getpid(), index=served,
+                                                 degraded=degraded))

@@ -121,8 +121,10 @@ class CompletionRequest(ChatRequest):
 
 
 class Health(BaseModel):
-    status: str = Field(description="ok; unhealthy (503) when the current index version cannot be read")
+    status: str = Field(description="ok; degraded when shards of a sharded index do not answer (still served, "
+                        "without their documents); unhealthy (503) when the current index version cannot be read")
     index: dict[str, Any] | None = None
+    degraded: list[str] = Field(default_factory=list, description="shards that do not answer just now")
     problem: str | None = None
     worker: int | None = Field(None, description="process id of the server worker that answered")
 

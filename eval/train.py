@@ -31,6 +31,7 @@ from reportqa.eval.metrics import answer_ok, is_relevant, squash
 from reportqa.eval.train_claims import CLAIM_SETS, collect, fit_claim_models
 from reportqa.index.query import Query, analyze
 from reportqa.index.rank_features import CHUNK_FEATURES
+from reportqa.index.search import SearchIndex
 
 from reportqa.core.learned import LinearModel, ModelSet, matrix, write_model_set
 from reportqa.core.settings import load_settings
@@ -67,6 +68,7 @@ def collect_candidates(examples: Sequence[Example], show: Callable[[str], None])
     started = time.perf_counter()
     for n, ex in enumerate(examples, 1):
         index = ex.engine.index
+        assert isinstance(index, SearchIndex), "training reads an embedded index"
         ex.candidates = index.candidate_features(ex.query, ex.engine.weights)
         ex.labels = {i: int(relevant(index.chunks[i].doc, index.chunks[i].text, ex.item)) for i in ex.candidates}
         if n % 500 == 0:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,25 @@ def document_lengths(indptr: np.ndarray, counts: np.ndarray) -> np.ndarray:
     return cumulative[indptr[1:]] - cumulative[indptr[:-1]]
 
 
+@dataclass(frozen=True, slots=True)
+class CollectionStats:
+    """What BM25 scores a document against: the whole collection's size, mean length and document frequencies.
+    A shard scored with the collection's statistics gives each of its documents the score one index over the
+    whole collection would (scored with its own, rankings would change with the number of shards)."""
+
+    n_docs: int
+    avgdl: float
+    df: np.ndarray  # per term id of the shared vocabulary
+
+    @classmethod
+    def of(cls, indptr: np.ndarray, counts: np.ndarray, n_terms: int, ids: np.ndarray) -> CollectionStats:
+        lengths = document_lengths(indptr, counts)
+        lengths[lengths == 0] = 1  # bm25s indexed an empty document as [""]
+        n_docs = len(lengths)
+        avgdl = float(lengths.sum() / n_docs) if n_docs else 1.0
+        return cls(n_docs, avgdl, np.bincount(np.asarray(ids, dtype=np.int64), minlength=n_terms).astype(np.int32))
+
+
 class BM25:
     """Precomputed BM25 postings over term ids 0..n_terms-1 and documents 0..n_docs-1."""
 
@@ -67,13 +87,17 @@ class BM25:
 
     @classmethod
     def from_counts(cls, indptr: np.ndarray, ids: np.ndarray, counts: np.ndarray, n_terms: int,
-                    k1: float = K1, b: float = B) -> BM25:
-        """From each document's distinct term ids and their counts (CSR by document)."""
+                    k1: float = K1, b: float = B, collection: CollectionStats | None = None) -> BM25:
+        """From each document's distinct term ids and their counts (CSR by document); scored against
+        `collection` when these documents are one shard of it."""
         indptr = np.asarray(indptr, dtype=np.int64)
         n_docs = len(indptr) - 1
         lengths = document_lengths(indptr, counts)
         lengths[lengths == 0] = 1  # bm25s indexed an empty document as [""]
         avgdl = float(lengths.sum() / n_docs) if n_docs else 1.0
+        idf_docs = n_docs
+        if collection is not None:
+            avgdl, idf_docs = collection.avgdl, collection.n_docs
         # CSR (doc × term) → CSC: a counting sort in C, documents ascending within each term
         by_term = csr_matrix((np.asarray(counts, dtype=np.int32), np.asarray(ids, dtype=np.int32), indptr),
                              shape=(n_docs, n_terms)).tocsc()
@@ -81,8 +105,8 @@ class BM25:
         docs = np.asarray(by_term.indices, dtype=np.int32)
         tf = by_term.data
         del by_term
-        df = np.diff(t_indptr).astype(np.int32)
-        idf = np.array([math.log(1 + (n_docs - d + 0.5) / (d + 0.5)) for d in df.tolist()], dtype=np.float32)
+        df = np.diff(t_indptr).astype(np.int32) if collection is None else collection.df.astype(np.int32)
+        idf = np.array([math.log(1 + (idf_docs - d + 0.5) / (d + 0.5)) for d in df.tolist()], dtype=np.float32)
         # the same float64 expression as bm25s: k1 * ((1 - b) + b * dl / avgdl) + tf
         length_part = k1 * ((1 - b) + b * lengths / avgdl)
         scores = np.empty(len(docs), dtype=np.float32)
@@ -95,6 +119,8 @@ class BM25:
             block_tf = tf[start:end].astype(np.float64)
             scores[start:end] = term_idf * (block_tf / (length_part[docs[start:end]] + block_tf))
         params = {"k1": k1, "b": b, "n_docs": n_docs, "avgdl": avgdl, "method": "lucene"}
+        if collection is not None:
+            params["collection_docs"] = idf_docs  # df.npy holds the collection's document frequencies
         return cls(t_indptr, docs, scores, df, params)
 
     @classmethod
@@ -105,7 +131,8 @@ class BM25:
 
     def idf(self) -> np.ndarray:
         """float64 idf of every term, as bm25s computed it before storing float32."""
-        return np.array([math.log(1 + (self.n_docs - d + 0.5) / (d + 0.5)) for d in self.df.tolist()])
+        n = int(self.params.get("collection_docs", self.n_docs))
+        return np.array([math.log(1 + (n - d + 0.5) / (d + 0.5)) for d in self.df.tolist()])
 
     def postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
         start, end = int(self.indptr[term]), int(self.indptr[term + 1])

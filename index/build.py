@@ -34,7 +34,7 @@ from reportqa.index.store import (
 )
 from reportqa.index.terms import TermCounts, counts_from_lists, tokenise_corpus
 from reportqa.index.text import bigrams, tokens
-from reportqa.index.vectors import VECTOR_CACHE_DIR, embed_units, save_units
+from reportqa.index.vectors import VECTOR_CACHE_DIR, UnitTable, embed_units, save_units
 
 from reportqa.core.progress import track
 from reportqa.core.types import Chunk
@@ -106,7 +106,7 @@ def publish_version(index_dir: Path, request: BuildRequest, embedder: Embedder |
         raise
 
 
-def _term_counts(request: BuildRequest, texts: Sequence[str], progress: Progress) -> tuple[TermCounts, TermCounts]:
+def term_counts(request: BuildRequest, texts: Sequence[str], progress: Progress) -> tuple[TermCounts, TermCounts]:
     """Word and bigram counts of every chunk: from the document cache's tokens, else tokenised here."""
     step = max(len(texts) // 20, 50_000)
     shown = [0]
@@ -123,34 +123,33 @@ def _term_counts(request: BuildRequest, texts: Sequence[str], progress: Progress
     return words, grams
 
 
-def _dense_vectors(partial: Path, request: BuildRequest, embedder: Embedder | None, texts: Sequence[str],
-                   words: TermCounts, progress: Progress) -> tuple[Embedder, np.ndarray, str]:
-    """(the embedder, the dense channel's vectors, what a vector stands for: "chunk" or "unit")."""
+def dense_vectors(partial: Path, request: BuildRequest, embedder: Embedder | None, texts: Sequence[str],
+                  words: TermCounts, progress: Progress) -> tuple[Embedder, np.ndarray, UnitTable | None]:
+    """(the embedder, the dense channel's vectors, which rows are whose units: None for chunk vectors)."""
     if embedder is None and request.embed_model == CORPUS_STATIC:
         progress("fitting the corpus embedding model")
         static = fit_static_model(words, partial / MODEL_DIR, dimension=request.embed_dim,
                                   synonyms=token_aliases(words.vocabulary))
         progress("embedding chunks")
-        return static, static.encode_counts(words), "chunk"  # jieba ran once, before
+        return static, static.encode_counts(words), None  # jieba ran once, before
     if embedder is None and request.embed_model == FAST_TIER:
         progress("loading the fast tier (distilling it from the encoder on first use)")
         fast = load_fast_tier(request.models_dir)
-        return fast, _encode(fast, texts, progress), "chunk"
+        return fast, _encode(fast, texts, progress), None
     if embedder is None:
         progress(f"loading embedding model {request.embed_model}")
         embedder = load_passage_embedder(request.embed_model, request.models_dir)
     progress("embedding the sentences and table rows of every chunk")
     vectors, unit_table = embed_units(request.chunks, embedder, request.models_dir / VECTOR_CACHE_DIR,
                                       embedder_fingerprint(embedder), progress)
-    save_units(partial, vectors, unit_table)
-    return embedder, vectors, "unit"
+    return embedder, vectors, unit_table
 
 
 def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedder: Embedder | None,
                    progress: Progress, started: float) -> Path:
     texts = [search_text(c) for c in request.chunks]
     progress(f"tokenising {len(texts)} chunks")
-    words, grams = _term_counts(request, texts, progress)
+    words, grams = term_counts(request, texts, progress)
     timings: dict[str, float] = {"tokenise": time.perf_counter() - started}
     progress("indexing bigrams")
     LexicalIndex.from_counts(grams).save(partial / BIGRAM_DIR)
@@ -159,7 +158,9 @@ def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedd
     LexicalIndex.from_counts(words).save(partial / BM25_DIR)
     (partial / IDF_FILE).write_text(json.dumps(idf_of(words), ensure_ascii=False), encoding="utf-8")
     timings["bm25"] = time.perf_counter() - started - sum(timings.values())
-    embedder, vectors, dense_unit = _dense_vectors(partial, request, embedder, texts, words, progress)
+    embedder, vectors, unit_table = dense_vectors(partial, request, embedder, texts, words, progress)
+    if unit_table is not None:
+        save_units(partial, vectors, unit_table)
     del words
     timings["embed"] = time.perf_counter() - started - sum(timings.values())
     progress(f"building the dense index over {len(vectors)} vectors")
@@ -176,7 +177,7 @@ def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedd
         "embed_model": request.embed_model,
         "embedder": embedder.name,
         "dimension": dimension,
-        "dense_unit": dense_unit,
+        "dense_unit": "chunk" if unit_table is None else "unit",
         "dense_index": dense.params,
         "chunker": request.chunker,
         "corpus_hash": request.corpus_hash,

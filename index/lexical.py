@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from reportqa.index.bm25 import BM25
+from reportqa.index.bm25 import BM25, CollectionStats
 from reportqa.index.memory import keep_freed_memory
 from reportqa.index.terms import TermCounts, counts_from_lists
 
@@ -26,8 +26,11 @@ class LexicalIndex:
         return cls.from_counts(counts_from_lists(token_lists))
 
     @classmethod
-    def from_counts(cls, corpus: TermCounts) -> LexicalIndex:
-        core = BM25.from_counts(corpus.indptr, corpus.ids, corpus.counts, len(corpus.vocabulary))
+    def from_counts(cls, corpus: TermCounts, collection: CollectionStats | None = None) -> LexicalIndex:
+        """Over the corpus's documents; scored against `collection` when they are one shard of it (the corpus
+        then shares the collection's vocabulary)."""
+        core = BM25.from_counts(corpus.indptr, corpus.ids, corpus.counts, len(corpus.vocabulary),
+                                collection=collection)
         return cls(core, {t: i for i, t in enumerate(corpus.vocabulary)}, corpus.n_docs)
 
     @property

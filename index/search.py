@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from reportqa.index.build import IDF_FILE, search_text
+from reportqa.index.build import IDF_FILE
 from reportqa.index.dense import DenseIndex
 from reportqa.index.embed import Embedder
 from reportqa.index.fusion import fuse
@@ -19,6 +19,7 @@ from reportqa.index.lexical import LexicalIndex
 from reportqa.index.models import CORPUS_STATIC, load_embedder
 from reportqa.index.query import Query, aliases
 from reportqa.index.rank_features import CandidateFacts, chunk_features, pool
+from reportqa.index.shard import CandidateRecord, LocalShard, collection_centroid, merge_tops
 from reportqa.index.store import (
     BIGRAM_DIR,
     BM25_DIR,
@@ -31,20 +32,16 @@ from reportqa.index.store import (
     read_manifest,
     verify_files,
 )
-from reportqa.index.text import bigrams, covered_share, tagged, weighted_terms, without_spaces, word_frequency
+from reportqa.index.text import bigrams, tagged, without_spaces, word_frequency
 from reportqa.index.vectors import UnitTable, load_units
 
 from reportqa.core.learned import LinearModel, matrix
 from reportqa.core.types import Chunk, Hit
 
-CANDIDATES = 60
 QUERY_VECTOR_CACHE = 256
 # what of a question the encoder reads: a question is short, and a 2,000-character one took over a second of CPU
 # (three 512-token windows); the lexical channels still read all of it
 QUERY_ENCODER_CHARS = 300
-UNITS_PER_CANDIDATE = 4  # unit neighbours fetched per candidate passage wanted (several units share a passage)
-NORMALIZED_CACHE = 50_000  # chunks whose comparison form is kept between queries
-CENTROID_SAMPLE = 8192  # unit vectors averaged for the collection's centroid
 COVERAGE_WEIGHT = 1.0
 UNKNOWN_WORD_PENALTY = 0.25  # confidence kept per name the corpus never uses
 NAME_FLAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz", "eng", "x"})  # jieba's tags for names and the unknown
@@ -67,44 +64,50 @@ class SearchWeights:
     def channels(self) -> dict[str, float]:
         return {"bm25": self.bm25, "bigram": self.bigram, "dense": self.dense}
 
+    def active(self) -> tuple[str, ...]:
+        return tuple(name for name, weight in self.channels().items() if weight > 0)
 
-@dataclass
-class SearchIndex:
+
+class Retrieval:
+    """What the engine asks of an index, over candidates gathered from one or many shards (subclasses say how):
+    the channels' pool, the ranker's features, the hits, and the question-level signals."""
+
     version: Path
-    manifest: dict[str, Any]
-    chunks: list[Chunk]
-    lexical: LexicalIndex
-    bigram: LexicalIndex
-    dense: DenseIndex
     embedder: Embedder
     idf: dict[str, float]
-    units: tuple[np.ndarray, UnitTable] | None = None  # unit vectors and which rows each chunk owns
-    _normalized: dict[int, str] = field(default_factory=dict)
-    _query_vectors: dict[str, np.ndarray] = field(default_factory=dict)
-    _centroid: np.ndarray | None = None
+    manifest: dict[str, Any]
+    unknown_idf: float
+    word_vocabulary: Mapping[str, int]
+    gram_vocabulary: Mapping[str, int]
+    has_units: bool
+    _query_vectors: dict[str, np.ndarray]
 
-    def __post_init__(self) -> None:
-        # a question term the corpus never uses is the rarest of all: its absence must weigh most
-        self.unknown_idf = max(self.idf.values(), default=1.0) + 1.0
-        self._positions = {c.id: i for i, c in enumerate(self.chunks)}
+    def gather(self, query: Query, weights: SearchWeights
+               ) -> tuple[dict[str, dict[int, float]], dict[int, CandidateRecord]]:
+        """(channel → position → raw score, position → measurements) of every candidate of the pool."""
+        raise NotImplementedError
+
+    def centroid(self) -> np.ndarray | None:
+        raise NotImplementedError
 
     def position(self, chunk_id: str) -> int:
-        """The index of a chunk in this version (where its vectors are)."""
-        return self._positions[chunk_id]
+        """Where a chunk the search returned sits in the collection (what unit_similarities takes)."""
+        raise NotImplementedError
 
-    def normalized_text(self, i: int) -> str:
-        text = self._normalized.get(i)
-        if text is None:
-            text = without_spaces(search_text(self.chunks[i]))
-            if len(self._normalized) >= NORMALIZED_CACHE:
-                self._normalized.clear()  # bounded: at a million chunks it would otherwise grow to all of them
-            self._normalized[i] = text
-        return text
+    def unit_similarities(self, query: Query, position: int) -> np.ndarray:
+        """Cosine of the question to each unit of a chunk (index.units order); empty without unit vectors."""
+        raise NotImplementedError
 
-    def coverages(self, query: Query, candidates: Iterable[int]) -> dict[int, float]:
-        """IDF-weighted share of the question's own terms that occur in each candidate passage."""
-        weighted = weighted_terms(query.core, self.idf, self.unknown_idf)
-        return {i: covered_share(weighted, self.normalized_text(i)) for i in candidates}
+    def document_chunks(self, doc: str) -> list[Chunk]:
+        raise NotImplementedError
+
+    def degraded(self) -> list[str]:
+        """Parts of the collection the latest search could not reach (shards that failed)."""
+        return []
+
+    def check(self) -> list[str]:
+        """Parts of the collection that do not answer now (asked, not remembered): for /healthz."""
+        return []
 
     def unknown_words(self, query: Query) -> list[str]:
         """Names in the question that the corpus never uses, not even piecewise: usually an entity it lacks.
@@ -112,7 +115,7 @@ class SearchIndex:
         Common words (in jieba's dictionary with some frequency) are paraphrase, not missing entities;
         function characters glued on by segmentation (其为, 定义新) are trimmed before looking.
         """
-        vocab, grams, table = self.lexical.vocabulary, self.bigram.vocabulary, aliases()
+        vocab, grams, table = self.word_vocabulary, self.gram_vocabulary, aliases()
         unknown = []
         for word in query.words:
             core = word.strip(FUNCTION_CHARS)
@@ -137,32 +140,6 @@ class SearchIndex:
         asked = without_spaces(query.text)
         return [word for word in unknown if _tagged_as_name(word) or _names_a_company(word, asked)]
 
-    def channel_scores(self, query: Query, weights: SearchWeights) -> dict[str, dict[int, float]]:
-        channels: dict[str, dict[int, float]] = {}
-        if weights.bm25 > 0:
-            channels["bm25"] = _best_positive(self.lexical.scores(query.terms))
-        if weights.bigram > 0:
-            channels["bigram"] = _best_positive(self.bigram.scores(query.grams))
-        if weights.dense > 0:
-            channels["dense"] = self.dense_candidates(query)
-        return channels
-
-    def dense_candidates(self, query: Query) -> dict[int, float]:
-        """The CANDIDATES chunks nearest the question: by their own vectors, or by their best unit's."""
-        vector = self.query_vector(query)
-        if self.units is None:
-            sims, ids = self.dense.search(vector, CANDIDATES)
-            return {int(i): float(s) for s, i in zip(sims, ids, strict=True) if i >= 0}
-        sims, ids = self.dense.search(vector, CANDIDATES * UNITS_PER_CANDIDATE)
-        keep = ids >= 0
-        best: dict[int, float] = {}
-        for chunk, sim in zip(self.units[1].owners(ids[keep]).tolist(), sims[keep].tolist(), strict=True):
-            if chunk not in best:  # results come best first
-                best[chunk] = float(sim)
-                if len(best) == CANDIDATES:
-                    break
-        return best
-
     def query_vector(self, query: Query) -> np.ndarray:
         """The question's unit vector, computed once per question text (search and answer choice both read it).
 
@@ -184,76 +161,113 @@ class SearchIndex:
         passage's cosine says how near one passage is; this says how near the whole is, and the difference makes
         it comparable across collections (CMRC's questions lie 0.02 lower than the reports' in raw mean cosine,
         as do its units)."""
-        if self.units is None:
+        centroid = self.centroid()
+        if centroid is None:
             return 0.0
-        if self._centroid is None:
-            vectors = self.units[0]
-            step = max(1, len(vectors) // CENTROID_SAMPLE)  # evenly spaced rows: a million need not be read
-            self._centroid = np.asarray(vectors[::step], dtype=np.float32).mean(axis=0)
-        centroid = self._centroid
         return float(self.query_vector(query) @ centroid - centroid @ centroid)
-
-    def unit_similarities(self, query: Query, chunk_index: int) -> np.ndarray:
-        """Cosine of the question to each unit of a chunk (index.units order); empty without unit vectors."""
-        if self.units is None:
-            return np.zeros(0, dtype=np.float32)
-        vectors, table = self.units
-        rows = table.rows(chunk_index)
-        return np.asarray(vectors[rows.start : rows.stop] @ self.query_vector(query), dtype=np.float32)
 
     def search(self, query: Query, k: int, weights: SearchWeights) -> list[Hit]:
         """Fused candidates, reranked by coverage; each hit's confidence is its coverage, quartered for each
         name in the question that the corpus lacks."""
-        channels = self.channel_scores(query, weights)
+        channels, records = self.gather(query, weights)
         fused = fuse(channels, weights.channels())
-        coverage = self.coverages(query, fused)
         if weights.rerank:
-            fused = {i: s + self._rerank_bonus(query, i, coverage[i]) for i, s in fused.items()}
+            fused = {i: s + self._rerank_bonus(query, records[i]) for i, s in fused.items()}
         ranked = sorted(fused, key=lambda i: (-fused[i], i))[:k]
         penalty = UNKNOWN_WORD_PENALTY ** len(self.unknown_names(query))
         return [
-            Hit(self.chunks[i], fused[i], {name: scores[i] for name, scores in channels.items() if i in scores}
-                | {"coverage": coverage[i], "confidence": coverage[i] * penalty})
+            Hit(records[i].chunk, fused[i],
+                {name: scores[i] for name, scores in channels.items() if i in scores}
+                | {"coverage": records[i].coverage, "confidence": records[i].coverage * penalty})
             for i in ranked
         ]
 
     def candidate_features(self, query: Query, weights: SearchWeights) -> dict[int, dict[str, float]]:
         """Every channel's candidates with the ranker's features (index.rank_features): the pool a learned
         ranker orders. The pool does not depend on how many hits are asked for."""
-        channels = self.channel_scores(query, weights)
-        candidates = pool(channels)
-        coverage = self.coverages(query, candidates)
-        chunk_level = self.units is None
-        vector = self.query_vector(query)
-        dense = (self.dense.similarities(vector, candidates) if chunk_level
-                 else np.zeros(len(candidates), dtype=np.float32))
+        return self._features(query, weights)[0]
+
+    def _features(self, query: Query, weights: SearchWeights
+                  ) -> tuple[dict[int, dict[str, float]], dict[int, CandidateRecord]]:
+        channels, records = self.gather(query, weights)
         facts = {}
-        for i, sim in zip(candidates, dense.tolist(), strict=True):
-            units = self.unit_similarities(query, i)
+        for i in pool(channels):
+            record = records[i]
+            units = record.unit_similarities
             best_unit = float(units.max()) if len(units) else 0.0
-            chunk = self.chunks[i]
-            facts[i] = CandidateFacts(sim if chunk_level else best_unit, best_unit if len(units) else sim,
-                                      coverage[i], _HAS_NUMBER.search(chunk.text) is not None,
-                                      chunk.kind == "table")
-        return chunk_features(channels, facts, query.wants, query.english)
+            sim = record.chunk_similarity
+            facts[i] = CandidateFacts(best_unit if self.has_units else sim, best_unit if len(units) else sim,
+                                      record.coverage, _HAS_NUMBER.search(record.chunk.text) is not None,
+                                      record.chunk.kind == "table")
+        return chunk_features(channels, facts, query.wants, query.english), records
 
     def ranked(self, query: Query, k: int, weights: SearchWeights, ranker: LinearModel) -> list[Hit]:
         """The pool ordered by the learned ranker; a hit's channel scores are its features and `ranker`, its
         score the ranker's logit."""
-        rows = self.candidate_features(query, weights)
+        rows, records = self._features(query, weights)
         ids = list(rows)
         if not ids:
             return []
         scores = ranker.logits(matrix([rows[i] for i in ids], ranker.features)).tolist()
         order = sorted(range(len(ids)), key=lambda j: (-scores[j], ids[j]))[:k]
-        return [Hit(self.chunks[ids[j]], float(scores[j]), rows[ids[j]] | {"ranker": float(scores[j])})
+        return [Hit(records[ids[j]].chunk, float(scores[j]), rows[ids[j]] | {"ranker": float(scores[j])})
                 for j in order]
 
-    def _rerank_bonus(self, query: Query, i: int, coverage: float) -> float:
-        bonus = COVERAGE_WEIGHT * coverage
-        if query.wants in {"number", "date"} and _HAS_NUMBER.search(self.chunks[i].text):
+    def _rerank_bonus(self, query: Query, record: CandidateRecord) -> float:
+        bonus = COVERAGE_WEIGHT * record.coverage
+        if query.wants in {"number", "date"} and _HAS_NUMBER.search(record.chunk.text):
             bonus += TYPE_WEIGHT
         return bonus
+
+
+@dataclass
+class SearchIndex(Retrieval):
+    """The embedded index: one published version, searched in this process (a one-shard collection)."""
+
+    version: Path
+    manifest: dict[str, Any]
+    chunks: list[Chunk]
+    lexical: LexicalIndex
+    bigram: LexicalIndex
+    dense: DenseIndex
+    embedder: Embedder
+    idf: dict[str, float]
+    units: tuple[np.ndarray, UnitTable] | None = None  # unit vectors and which rows each chunk owns
+    _query_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    _centroid: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        self.shard = LocalShard(self.chunks, self.lexical, self.bigram, self.dense, self.units, self.idf,
+                                np.arange(len(self.chunks), dtype=np.int64))
+        self.unknown_idf = self.shard.unknown_idf
+        self.word_vocabulary = self.lexical.vocabulary
+        self.gram_vocabulary = self.bigram.vocabulary
+        self.has_units = self.units is not None
+        self._positions = {c.id: i for i, c in enumerate(self.chunks)}
+
+    def position(self, chunk_id: str) -> int:
+        """The index of a chunk in this version (where its vectors are)."""
+        return self._positions[chunk_id]
+
+    def gather(self, query: Query, weights: SearchWeights
+               ) -> tuple[dict[str, dict[int, float]], dict[int, CandidateRecord]]:
+        vector = self.query_vector(query)
+        channels = merge_tops([self.shard.top(query, vector, weights.active())], weights.active())
+        candidates = pool(channels)
+        return channels, {r.position: r for r in self.shard.records(query, vector, candidates)}
+
+    def centroid(self) -> np.ndarray | None:
+        if self.units is None:
+            return None
+        if self._centroid is None:
+            self._centroid = collection_centroid(self.units[0])
+        return self._centroid
+
+    def unit_similarities(self, query: Query, position: int) -> np.ndarray:
+        return self.shard.unit_similarities(self.query_vector(query), position)
+
+    def document_chunks(self, doc: str) -> list[Chunk]:
+        return self.shard.document_chunks(doc)
 
 
 def _names_a_company(word: str, asked: str) -> bool:
@@ -268,22 +282,24 @@ def _tagged_as_name(word: str) -> bool:
     return len(tags) == 1 and tags[0][1] in NAME_FLAGS
 
 
-def _best_positive(scores: np.ndarray) -> dict[int, float]:
-    """The CANDIDATES highest-scoring chunks of one lexical channel, those with any score at all."""
-    top = np.argpartition(-scores, min(CANDIDATES, len(scores) - 1))[:CANDIDATES]
-    return {int(i): float(scores[i]) for i in top if scores[i] > 0}
+ShardOpener = Callable[[Path, dict[str, Any]], Any]  # (version, manifest) → the shards (index.sharded.ShardSet)
 
 
 def open_index(index_dir: Path, embedder: Embedder | None = None, expect: Mapping[str, Any] | None = None,
-               models_dir: Path = Path("var/models")) -> SearchIndex:
-    """Load and verify the current version; every inconsistency is reported, never served."""
+               models_dir: Path = Path("var/models"), shards: ShardOpener | None = None) -> Retrieval:
+    """Load and verify the current version; every inconsistency is reported, never served. A sharded version
+    is searched through `shards` when given (Ray), else with every shard loaded here."""
     version = current_version_path(index_dir)
     manifest = read_manifest(version)
-    verify_files(version, manifest)
     if expect:
         from reportqa.index.store import check_compatible
 
         check_compatible(manifest, str(expect["embed_model"]), dict(expect["chunker"]), index_dir)
+    if manifest.get("kind") == "sharded":
+        from reportqa.index.sharded import open_sharded
+
+        return open_sharded(version, manifest, shards(version, manifest) if shards else None, embedder, models_dir)
+    verify_files(version, manifest)
     try:
         chunks = read_chunks(version / CHUNKS)
         idf = json.loads((version / IDF_FILE).read_text(encoding="utf-8"))

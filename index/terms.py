@@ -13,10 +13,13 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from reportqa.index.text import bigrams, tokens
+
+if TYPE_CHECKING:
+    from reportqa.index.bm25 import CollectionStats
 
 PARALLEL_MIN = 20_000  # chunks: below this a build tokenises in-process (tests and the server's adds never fork)
 BATCH = 500  # chunks per task sent to a tokenising worker
@@ -47,6 +50,21 @@ class TermCounts:
 
     def document_frequency(self) -> np.ndarray:
         return np.bincount(self.ids, minlength=len(self.vocabulary)).astype(np.int64)
+
+    def rows(self, docs: np.ndarray) -> TermCounts:
+        """The given documents only (in the order given), with the same vocabulary and ids."""
+        docs = np.asarray(docs, dtype=np.int64)
+        starts, ends = self.indptr[docs], self.indptr[docs + 1]
+        indptr = np.zeros(len(docs) + 1, dtype=np.int64)
+        np.cumsum(ends - starts, out=indptr[1:])
+        take = np.concatenate([np.arange(s, e) for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+                              or [np.zeros(0, dtype=np.int64)]).astype(np.int64)
+        return TermCounts(indptr, self.ids[take], self.counts[take], self.vocabulary)
+
+    def collection_stats(self) -> CollectionStats:
+        from reportqa.index.bm25 import CollectionStats
+
+        return CollectionStats.of(self.indptr, self.counts, len(self.vocabulary), self.ids)
 
     def terms_of(self, doc: int) -> dict[str, int]:
         """One document's term → count (for tests and inspection)."""

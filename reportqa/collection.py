@@ -19,6 +19,7 @@ from reportqa.core.settings import Settings
 from reportqa.core.types import Chunk, Document
 from reportqa.index.build import BuildRequest, Progress, publish_version, search_text
 from reportqa.index.doccache import DocCache, Prepared, cache_key
+from reportqa.index.shard_build import publish_sharded, version_chunks
 from reportqa.index.sources import KeptSource, SourceStore
 from reportqa.index.store import (
     CHUNKS,
@@ -28,7 +29,6 @@ from reportqa.index.store import (
     content_hash,
     corpus_hash_of,
     current_version_path,
-    read_chunks,
     read_manifest,
     verify_files,
 )
@@ -158,7 +158,7 @@ def _restore(published: dict[str, dict[str, Any]], names: Iterable[str], version
             found[name] = prepared
     if missing:
         try:
-            chunks = read_chunks(version / CHUNKS)
+            chunks = version_chunks(version)
         except (OSError, ValueError, TypeError) as exc:
             raise CollectionUnreadable(f"{CHUNKS} of {version.name} cannot be read ({exc})") from exc
         for name in missing:
@@ -211,6 +211,8 @@ def _write(settings: Settings, documents: dict[str, Prepared], progress: Progres
         embed_model=settings.embed_model, embed_dim=settings.embed_dim, chunker=chunker_manifest(settings),
         tokens=[t for p in ordered for t in p.tokens], grams=[g for p in ordered for g in p.grams],
         models_dir=settings.models_dir)
+    if settings.shards > 1:
+        return publish_sharded(settings.index_dir, request, settings.shards, progress=progress or SILENT)
     return publish_version(settings.index_dir, request, progress=progress or SILENT)
 
 

@@ -77,13 +77,15 @@ class AnswerOut(Contract):
     source: int | None = None
     sentences: list[SentenceOut] = Field(default_factory=list)
     citations: list[CitationOut]
+    degraded: list[str] = Field(default_factory=list, description="shards that could not be searched for this "
+                                "answer (Ray backend): their documents are missing from it")
 
     @classmethod
     def of(cls, answer: Answer) -> AnswerOut:
         return cls(id=answer.id, question=answer.question, answer=answer.text, abstained=answer.abstained,
                    confidence=round(answer.confidence, 4), source=answer.source,
                    sentences=[SentenceOut(text=text, citation=n) for text, n in answer.pieces],
-                   citations=citations_out(answer.citations))
+                   citations=citations_out(answer.citations), degraded=list(answer.degraded))
 
 
 class ChatOut(AnswerOut):

@@ -31,7 +31,7 @@ from reportqa.core.types import Answer, Chunk, Document, Hit
 from reportqa.draft import CheckedClaim
 from reportqa.index.build import Progress
 from reportqa.index.query import Query, analyze, with_context
-from reportqa.index.search import SearchIndex, SearchWeights, open_index
+from reportqa.index.search import Retrieval, SearchWeights, open_index
 from reportqa.ingest.chunk import ChunkerConfig
 
 log = logging.getLogger("reportqa")
@@ -108,7 +108,7 @@ class Trace:
 class Engine:
     """A loaded index, the learned models and the settings that shape retrieval and answering."""
 
-    def __init__(self, index: SearchIndex, settings: Settings, generator: Generator | None = None,
+    def __init__(self, index: Retrieval, settings: Settings, generator: Generator | None = None,
                  models: ModelSet | None = None) -> None:
         self.index = index
         self.settings = settings
@@ -138,10 +138,13 @@ class Engine:
         reading = respond(text, query, hits, self.index.idf, self.models, self.threshold, self.unit_sims(query),
                           len(self.index.unknown_names(query)), k, qid, self.index.unknown_idf,
                           self.index.centroid_lift(query))
+        degraded = self.index.degraded()
+        if degraded:
+            reading = replace(reading, answer=replace(reading.answer, degraded=tuple(degraded)))
         return Trace(text, query, tuple(hits), reading)
 
     def unit_sims(self, query: Query) -> UnitSimilarities | None:
-        if self.index.units is None:
+        if not self.index.has_units:
             return None
         return lambda hit: self.index.unit_similarities(query, self.index.position(hit.chunk.id))
 

@@ -7,7 +7,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -73,6 +73,12 @@ class Settings(BaseSettings):
     max_expanded_bytes: int = Field(200_000_000, ge=1)  # a DOCX (a ZIP archive) unpacked
     max_pdf_pages: int = Field(3000, ge=1)
     max_pdf_content_bytes: int = Field(50_000_000, ge=1)  # page content summed over pages
+
+    # Where the index is built and searched: "local" is this process; "ray" a Ray cluster (reportqa[ray]): the
+    # index is built with Ray Data and served by one Ray Serve deployment per shard (docs/scale-out.md).
+    backend: Literal["local", "ray"] = "local"
+    shards: int = Field(1, ge=1, le=1024)  # >1: the index is written as that many shards of whole documents
+    ray_address: str | None = None  # an existing cluster ("ray://…" or "host:port"); none: one is started here
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)

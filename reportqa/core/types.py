@@ -65,3 +65,4 @@ class Answer:
     generated: bool = False  # written by the configured LLM, markers checked against the passages
     flagged: tuple[str, ...] = ()  # generated sentences that lost their marker: the passage doesn't back them
     pieces: tuple[tuple[str, int], ...] = ()  # the extractive answer's sentences and the citation each came from
+    degraded: tuple[str, ...] = ()  # shards of a sharded collection that could not be searched for this answer

@@ -1,0 +1,97 @@
+"""The real corpus written as shards answers exactly as the embedded index: hits, scores, answers, verdicts.
+
+The shards are searched in this process here (tests/integration/test_ray_backend.py runs them on Ray).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from reportqa.index.sharded import ShardedIndex
+from reportqa.index.store import IndexCorrupt, current_version_path
+
+from reportqa.collection import add
+from reportqa.core.settings import Settings
+from reportqa.engine import Engine, build, open_engine
+from tests.conftest import ROOT
+
+QUESTIONS = [json.loads(line)["question"] for line in (ROOT / "eval" / "qa.jsonl").read_text("utf-8").splitlines()
+             if line.strip()]
+
+
+def answers(engine: Engine, questions: list[str]) -> list[tuple[object, ...]]:
+    out = []
+    for question in questions:
+        trace = engine.run(question, 5)
+        a = trace.answer
+        out.append((question, [(h.chunk.id, h.score) for h in trace.hits], a.text, a.confidence, a.abstained,
+                    [(c.chunk.id, c.score) for c in a.citations]))
+    return out
+
+
+@pytest.fixture(scope="module")
+def sharded(real_index: Settings, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = real_index.model_copy(update={"index_dir": tmp_path_factory.mktemp("sharded"), "shards": 3})
+    build(settings)
+    return settings
+
+
+def test_sharded_answers_equal_embedded(real_index: Settings, sharded: Settings) -> None:
+    embedded, split = open_engine(real_index), open_engine(sharded)
+    assert isinstance(split.index, ShardedIndex) and len(split.index.shards.names) == 3
+    assert answers(split, QUESTIONS) == answers(embedded, QUESTIONS)
+    claims = ["2026年全球AI支出预计达到2.59万亿美元。", "华为在2025年的研发投入超过5000亿元。"]
+    assert [split.cite(c) for c in claims] == [embedded.cite(c) for c in claims]
+    doc = next(iter(split.index.manifest["documents"]))
+    assert split.index.document_chunks(doc) == embedded.index.document_chunks(doc)
+    assert split.index.degraded() == [] and split.index.check() == []
+
+
+def test_each_shard_is_an_index_folder_with_its_own_manifest(sharded: Settings) -> None:
+    version = current_version_path(sharded.index_dir)
+    manifest = json.loads((version / "manifest.json").read_text("utf-8"))
+    assert manifest["kind"] == "sharded" and [s["name"] for s in manifest["shards"]] == [
+        "shard-000", "shard-001", "shard-002"]
+    docs_per_shard = []
+    for shard in manifest["shards"]:
+        own = json.loads((version / shard["name"] / "manifest.json").read_text("utf-8"))
+        assert own["shard"]["of"] == 3 and own["n_chunks"] == shard["n_chunks"] and "bm25/data.npy" in own["files"]
+        chunks = (version / shard["name"] / "chunks.jsonl").read_text("utf-8").splitlines()
+        docs_per_shard.append({json.loads(line)["doc"] for line in chunks})
+    assert sum(len(d) for d in docs_per_shard) == len(manifest["documents"])  # each document in one shard
+    assert sum(s["n_chunks"] for s in manifest["shards"]) == manifest["n_chunks"]
+
+
+def test_a_damaged_shard_is_reported_not_served(sharded: Settings, tmp_path: Path) -> None:
+    copy = tmp_path / "index"
+    shutil.copytree(sharded.index_dir, copy)
+    version = current_version_path(copy)
+    data = version / "shard-001" / "bm25" / "data.npy"
+    data.write_bytes(data.read_bytes()[:-8])
+    with pytest.raises(IndexCorrupt, match="shard-001"):
+        open_engine(replace_dir(sharded, copy))
+
+
+def test_an_added_document_keeps_the_statistics_global(real_index: Settings, sharded: Settings,
+                                                       tmp_path: Path) -> None:
+    """After the same addition, the sharded and the embedded collection still answer alike."""
+    extra = tmp_path / "新增报告.txt"
+    extra.write_text("新增报告\n全球人形机器人市场规模在2025年达到38亿美元，预计2030年增长到260亿美元。\n"
+                     "其中中国企业的出货量占全球的六成以上。\n", encoding="utf-8")
+    embedded_dir, sharded_dir = tmp_path / "embedded", tmp_path / "sharded"
+    shutil.copytree(real_index.index_dir, embedded_dir)
+    shutil.copytree(sharded.index_dir, sharded_dir)
+    add(replace_dir(real_index, embedded_dir), [extra])
+    add(replace_dir(sharded, sharded_dir), [extra])
+    questions = ["2025年全球人形机器人市场规模是多少？", *QUESTIONS[:20]]
+    split = open_engine(replace_dir(sharded, sharded_dir))
+    assert isinstance(split.index, ShardedIndex)
+    assert answers(split, questions) == answers(open_engine(replace_dir(real_index, embedded_dir)), questions)
+
+
+def replace_dir(settings: Settings, index_dir: Path) -> Settings:
+    return settings.model_copy(update={"index_dir": index_dir})
+
