@@ -21,15 +21,19 @@ async def ask(body: AskBody, engine: EngineDep, settings: SettingsDep) -> Answer
 
     budget = cpu_budget(settings)
     # a few milliseconds of CPU run inline (a thread hop and GIL hand-off cost as much again: measured
-    # 112 → 192 requests/s in process); a configured LLM waits on the network, so that goes to a thread
-    if engine.generator is None:
+    # 112 → 192 requests/s in process); a configured LLM or shards on a cluster wait on the network: a thread
+    if not engine.waits:
         return run_within(budget, answer)
     return await run_in_threadpool(run_within, budget, answer)
 
 
 @router.post("/search", response_model=SearchOut)
 async def search(body: SearchBody, engine: EngineDep, settings: SettingsDep) -> SearchOut:
-    return run_within(cpu_budget(settings), lambda: SearchOut.of(engine.search(body.query, body.top_k)))
+    def found() -> SearchOut:
+        return SearchOut.of(engine.search(body.query, body.top_k))
+
+    budget = cpu_budget(settings)
+    return await run_in_threadpool(run_within, budget, found) if engine.waits else run_within(budget, found)
 
 
 @router.post("/cite", response_model=CiteOut)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -17,8 +18,9 @@ from reportqa.engine import Engine, open_engine
 class EngineHolder:
     """Holds the engine for the index version CURRENT points to; swaps it when the pointer changes."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, opener: Callable[[Settings], Engine] = open_engine) -> None:
         self.settings = settings
+        self._opener = opener  # the Ray router opens its engine over the shard deployments
         self._engine: Engine | None = None
         self._pointer: str | None = None
         self._problem: str | None = None
@@ -41,7 +43,7 @@ class EngineHolder:
         with self._lock:
             if self._engine is None or pointer != self._pointer:
                 try:
-                    self._engine = open_engine(self.settings)
+                    self._engine = self._opener(self.settings)
                     self._pointer, self._problem = pointer, None
                 except Exception as exc:  # any failure of a new version: keep the previous good one
                     self._problem = f"index version {pointer} not loaded: {exc}"

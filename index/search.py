@@ -80,6 +80,7 @@ class Retrieval:
     word_vocabulary: Mapping[str, int]
     gram_vocabulary: Mapping[str, int]
     has_units: bool
+    remote = False  # whether searching waits on other processes (shards on a cluster)
     _query_vectors: dict[str, np.ndarray]
 
     def gather(self, query: Query, weights: SearchWeights

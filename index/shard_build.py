@@ -190,7 +190,7 @@ def build_sharded(index_dir: Path, request: BuildRequest, n_shards: int, embedde
 
 
 def publish_sharded(index_dir: Path, request: BuildRequest, n_shards: int, embedder: Embedder | None = None,
-                    progress: Progress = lambda _: None) -> Path:
+                    progress: Progress = lambda _: None, writer: ShardWriter = write_here) -> Path:
     """The embedded build's stages in this process, then the collection written as n_shards shards and
     published (for a caller that holds the build lock)."""
     partial = new_version_dir(index_dir)
@@ -203,7 +203,8 @@ def publish_sharded(index_dir: Path, request: BuildRequest, n_shards: int, embed
         progress(f"writing {n_shards} shards")
         base = base_manifest(request, embedder.name, int(vectors.shape[1]))
         base["embed_seconds"] = round(time.perf_counter() - started, 2)
-        write_sharded_version(partial, Collection(request.chunks, words, grams, vectors, units), n_shards, base)
+        write_sharded_version(partial, Collection(request.chunks, words, grams, vectors, units), n_shards, base,
+                              writer)
         return publish(index_dir, partial)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)  # a failed build leaves nothing half-written behind

@@ -96,6 +96,7 @@ class ShardedIndex(Retrieval):
     def __post_init__(self) -> None:
         self.unknown_idf = max(self.idf.values(), default=1.0) + 1.0
         self.has_units = self.manifest.get("dense_unit") == "unit"
+        self.remote = not isinstance(self.shards, LocalShards)
 
     def degraded(self) -> list[str]:
         return sorted(self._failed)

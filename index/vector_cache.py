@@ -46,6 +46,10 @@ class VectorCache:
         """How many distinct texts are not in the cache (what a build would embed)."""
         return len({k for k in map(text_key, texts) if k not in self._rows})
 
+    def missing_texts(self, texts: Sequence[str]) -> list[str]:
+        """The distinct texts not in the cache, in first-seen order."""
+        return [t for t in dict.fromkeys(texts) if text_key(t) not in self._rows]
+
     def vectors(self, texts: Sequence[str], encode: Encode, dimension: int, batches: Batches | None = None
                 ) -> np.ndarray:
         """One unit row per text, from the cache where it has the text, else embedded now (in batches)."""

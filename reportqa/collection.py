@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from reportqa.core.progress import SILENT, track
 from reportqa.core.settings import Settings
@@ -44,6 +44,41 @@ CACHE_DIR = "doc_cache"
 
 class NotIndexed(IndexProblem):
     """A document asked for by name is not in the index."""
+
+
+class BuildStages(Protocol):
+    """Where a change's costly stages run: here (LocalStages), or across a cluster (reportqa.scaleout)."""
+
+    def prepare(self, documents: Sequence[Document], settings: Settings, cache: DocCache
+                ) -> list[Prepared | SourceError]:
+        """Each document cleaned, chunked and tokenised (or taken from the cache), in order."""
+        ...
+
+    def publish(self, settings: Settings, request: BuildRequest, progress: Progress) -> Path:
+        """Embed, index and publish a version (the caller holds the build lock)."""
+        ...
+
+
+class LocalStages:
+    """Every stage in this process: one version folder, or REPORTQA_SHARDS shards of it."""
+
+    def prepare(self, documents: Sequence[Document], settings: Settings, cache: DocCache
+                ) -> list[Prepared | SourceError]:
+        out: list[Prepared | SourceError] = []
+        for document in documents:
+            try:
+                out.append(prepare(document, settings, cache))
+            except SourceError as exc:
+                out.append(exc)
+        return out
+
+    def publish(self, settings: Settings, request: BuildRequest, progress: Progress) -> Path:
+        if settings.shards > 1:
+            return publish_sharded(settings.index_dir, request, settings.shards, progress=progress)
+        return publish_version(settings.index_dir, request, progress=progress)
+
+
+LOCAL = LocalStages()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,10 +145,19 @@ def _tokenised(key: str, facts: dict[str, Any], chunks: tuple[Chunk, ...]) -> Pr
     return Prepared(key, facts, chunks, tuple(tuple(tokens(t)) for t in texts), tuple(tuple(bigrams(t)) for t in texts))
 
 
+def _document_key(doc: Document, settings: Settings) -> str:
+    return cache_key(doc.doc, doc.title, content_hash(doc.text), chunker_manifest(settings) | {"rules": CLEANING_RULES})
+
+
+def prepared_from_cache(doc: Document, settings: Settings, cache: DocCache) -> Prepared | None:
+    """The document as prepared before with the same content and settings, if the cache has it."""
+    return cache.get(_document_key(doc, settings))
+
+
 def prepare(doc: Document, settings: Settings, cache: DocCache) -> Prepared:
     """Clean, chunk and tokenise a document, or take all of that from the cache when its content is known;
     SourceError when cleaning leaves nothing to index."""
-    key = cache_key(doc.doc, doc.title, content_hash(doc.text), chunker_manifest(settings) | {"rules": CLEANING_RULES})
+    key = _document_key(doc, settings)
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -171,17 +215,23 @@ def _restore(published: dict[str, dict[str, Any]], names: Iterable[str], version
     return found
 
 
-def _prepared_incoming(change: Change, settings: Settings, cache: DocCache, progress: Progress | None = None
-                       ) -> tuple[list[tuple[Sourced, Prepared]], list[Skipped]]:
+def _prepared_incoming(change: Change, settings: Settings, cache: DocCache, progress: Progress | None = None,
+                       stages: BuildStages = LOCAL) -> tuple[list[tuple[Sourced, Prepared]], list[Skipped]]:
     """Clean, chunk and tokenise the incoming documents: the costly part (minutes for a large upload), done before
     the build lock is taken so that it never holds up another change."""
     ready: list[tuple[Sourced, Prepared]] = []
     skipped = list(change.skipped)
-    for item in track(progress or SILENT, change.incoming, len(change.incoming), "documents (clean, chunk, tokenise)"):
-        try:
-            ready.append((item, prepare(item.document, settings, cache)))
-        except SourceError as exc:
-            skipped.append(Skipped(str(item.path), str(exc)))
+    items = list(change.incoming)
+    if stages is LOCAL:  # one by one, with progress
+        results = [r for item in track(progress or SILENT, items, len(items), "documents (clean, chunk, tokenise)")
+                   for r in LOCAL.prepare([item.document], settings, cache)]
+    else:
+        results = stages.prepare([item.document for item in items], settings, cache)
+    for item, result in zip(items, results, strict=True):
+        if isinstance(result, SourceError):
+            skipped.append(Skipped(str(item.path), str(result)))
+        else:
+            ready.append((item, result))
     return ready, skipped
 
 
@@ -201,7 +251,8 @@ def _without_duplicates(ready: Sequence[tuple[Sourced, Prepared]], known: dict[s
     return kept, skipped
 
 
-def _write(settings: Settings, documents: dict[str, Prepared], progress: Progress | None) -> Path:
+def _write(settings: Settings, documents: dict[str, Prepared], progress: Progress | None,
+           stages: BuildStages = LOCAL) -> Path:
     ordered = [documents[name] for name in sorted(documents)]
     request = BuildRequest(
         chunks=[c for p in ordered for c in p.chunks],
@@ -211,9 +262,7 @@ def _write(settings: Settings, documents: dict[str, Prepared], progress: Progres
         embed_model=settings.embed_model, embed_dim=settings.embed_dim, chunker=chunker_manifest(settings),
         tokens=[t for p in ordered for t in p.tokens], grams=[g for p in ordered for g in p.grams],
         models_dir=settings.models_dir)
-    if settings.shards > 1:
-        return publish_sharded(settings.index_dir, request, settings.shards, progress=progress or SILENT)
-    return publish_version(settings.index_dir, request, progress=progress or SILENT)
+    return stages.publish(settings, request, progress or SILENT)
 
 
 def _kept_after(change: Change, added: Sequence[Sourced], store: SourceStore) -> dict[str, KeptSource]:
@@ -241,15 +290,16 @@ def _report(version: Path, new_set: dict[str, Prepared], published: dict[str, di
         skipped=tuple(skipped), dropped={d: p.facts["dropped"] for d, p in changed.items()})
 
 
-def _apply(settings: Settings, change: Change, progress: Progress | None, wait_s: float) -> IngestReport:
+def _apply(settings: Settings, change: Change, progress: Progress | None, wait_s: float,
+           stages: BuildStages = LOCAL) -> IngestReport:
     cache = DocCache(settings.index_dir / CACHE_DIR)
-    ready, skipped = _prepared_incoming(change, settings, cache, progress)
+    ready, skipped = _prepared_incoming(change, settings, cache, progress, stages)
     with build_lock(settings.index_dir, wait_s):
-        return _apply_locked(settings, change, ready, skipped, cache, progress)
+        return _apply_locked(settings, change, ready, skipped, cache, progress, stages)
 
 
 def _apply_locked(settings: Settings, change: Change, ready: list[tuple[Sourced, Prepared]], skipped: list[Skipped],
-                  cache: DocCache, progress: Progress | None) -> IngestReport:
+                  cache: DocCache, progress: Progress | None, stages: BuildStages = LOCAL) -> IngestReport:
     """The change applied to the published set as read now, under the build lock, and published."""
     published, version = _published(settings, required=not change.replace_all)
     unknown = sorted(change.remove - set(published))
@@ -272,7 +322,7 @@ def _apply_locked(settings: Settings, change: Change, ready: list[tuple[Sourced,
     if after != before:
         store.save(after)  # first: a crash between the two leaves a source that a rebuild restores
     try:
-        version_now = _write(settings, new_set, progress)
+        version_now = _write(settings, new_set, progress, stages)
     except BaseException:
         if after != before:
             store.save(before)
@@ -291,7 +341,8 @@ def _kept_documents(store: SourceStore, folder: Path) -> tuple[list[Sourced], li
     return [s for s in found if (s.document.doc, s.path.name) in wanted], skipped
 
 
-def sync(settings: Settings, progress: Progress | None = None, wait_s: float = 0.0) -> IngestReport:
+def sync(settings: Settings, progress: Progress | None = None, wait_s: float = 0.0,
+         stages: BuildStages = LOCAL) -> IngestReport:
     """Make the index hold exactly corpus/ plus the kept (added) sources, which win over a corpus file of the same
     name: new and changed documents processed, vanished ones removed. Works whatever state the index is in."""
     corpus, skipped = load_sources(settings.corpus)
@@ -299,19 +350,19 @@ def sync(settings: Settings, progress: Progress | None = None, wait_s: float = 0
         kept, kept_skipped = _kept_documents(SourceStore(settings.index_dir), Path(folder))
     by_name = {s.document.doc: s for s in corpus} | {s.document.doc: s for s in kept}
     change = Change(tuple(by_name.values()), replace_all=True, skipped=(*skipped, *kept_skipped))
-    return _apply(settings, change, progress, wait_s)
+    return _apply(settings, change, progress, wait_s, stages)
 
 
 def add(settings: Settings, paths: Sequence[Path], progress: Progress | None = None,
-        titles: dict[str, str] | None = None, wait_s: float = 0.0) -> IngestReport:
+        titles: dict[str, str] | None = None, wait_s: float = 0.0, stages: BuildStages = LOCAL) -> IngestReport:
     """Add documents, replacing any indexed under the same name; their sources are kept under the index."""
     documents, skipped = load_sources(paths, ingest_limits(settings), titles)
-    return _apply(settings, Change(tuple(documents), skipped=tuple(skipped)), progress, wait_s)
+    return _apply(settings, Change(tuple(documents), skipped=tuple(skipped)), progress, wait_s, stages)
 
 
 def remove(settings: Settings, names: Sequence[str], progress: Progress | None = None,
-           wait_s: float = 0.0) -> IngestReport:
-    return _apply(settings, Change(remove=frozenset(names)), progress, wait_s)
+           wait_s: float = 0.0, stages: BuildStages = LOCAL) -> IngestReport:
+    return _apply(settings, Change(remove=frozenset(names)), progress, wait_s, stages)
 
 
 def published_documents(settings: Settings) -> dict[str, dict[str, Any]]:

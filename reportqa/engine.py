@@ -31,7 +31,7 @@ from reportqa.core.types import Answer, Chunk, Document, Hit
 from reportqa.draft import CheckedClaim
 from reportqa.index.build import Progress
 from reportqa.index.query import Query, analyze, with_context
-from reportqa.index.search import Retrieval, SearchWeights, open_index
+from reportqa.index.search import Retrieval, SearchWeights, ShardOpener, open_index
 from reportqa.ingest.chunk import ChunkerConfig
 
 log = logging.getLogger("reportqa")
@@ -117,6 +117,12 @@ class Engine:
         self.weights = SearchWeights(settings.bm25_weight, settings.dense_weight, settings.rerank,
                                      settings.bigram_weight)
         self.threshold = refusal_threshold(settings, self.models)
+
+    @property
+    def waits(self) -> bool:
+        """Whether answering waits on other processes (an LLM endpoint, shards on a cluster): callers on an event
+        loop run it in a thread rather than inline."""
+        return self.generator is not None or self.index.remote
 
     def retrieve(self, query: Query, k: int, weights: SearchWeights | None = None) -> list[Hit]:
         """The ranked hits: the learned ranker over the channels' pool when there is one, else the fused rules."""
@@ -252,11 +258,13 @@ class Engine:
         return [CheckedClaim(claim, self.cite(claim.text)) for claim in self.draft_claims(draft)]
 
 
-def open_engine(settings: Settings) -> Engine:
+def open_engine(settings: Settings, shards: ShardOpener | None = None) -> Engine:
+    """The engine over the current index version; a sharded version's shards are reached through `shards` when
+    given (reportqa.scaleout), else loaded in this process."""
     expect = {"embed_model": settings.embed_model, "chunker": chunker_manifest(settings)}
     generator = None
     if settings.llm_base_url and settings.llm_model:
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         generator = Generator.from_settings(settings.llm_base_url, settings.llm_model, key)
-    return Engine(open_index(settings.index_dir, expect=expect, models_dir=settings.models_dir), settings, generator,
-                  load_model_set(settings.learned_models))
+    index = open_index(settings.index_dir, expect=expect, models_dir=settings.models_dir, shards=shards)
+    return Engine(index, settings, generator, load_model_set(settings.learned_models))

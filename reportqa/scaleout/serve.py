@@ -1,0 +1,221 @@
+"""Serving a sharded index on Ray Serve: one deployment per shard, and the existing FastAPI app as the router.
+
+Each shard deployment loads its folder of the version the router asks for (files memory-mapped, so replicas on
+one node share them) and answers two calls: its best candidates per channel, and its measurements of the
+candidates it owns (index.shard). The router is reportqa's own app, mounted in a `serve.ingress` deployment;
+its engine searches a ShardedIndex whose shard set is the deployments' handles. A shard that does not answer
+within SHARD_TIMEOUT_S is left out of that answer and named in `degraded` (answers and /healthz) while Ray
+restarts it.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ray import serve
+
+from reportqa.core.settings import Settings
+from reportqa.core.types import Chunk
+from reportqa.engine import Engine, open_engine
+from reportqa.index.query import Query
+from reportqa.index.shard import CandidateRecord, ChannelTops, LocalShard
+from reportqa.index.shard_build import SHARDED, open_shard
+from reportqa.index.store import VERSIONS, IndexMismatch, current_version_path, read_manifest
+from reportqa.scaleout.cluster import connect, require_ray
+
+log = logging.getLogger("reportqa.scaleout")
+APP_NAME = "reportqa"
+SHARD_TIMEOUT_S = 5.0  # a shard slower than this is reported degraded for that answer
+PING_TIMEOUT_S = 1.0
+VERSIONS_KEPT = 2  # a shard keeps the version being replaced until the router has moved on
+
+
+class ShardServer:
+    """One shard of whichever version the router asks for (loaded on first request, the previous one kept)."""
+
+    def __init__(self, index_dir: str, name: str) -> None:
+        self.index_dir, self.name = Path(index_dir), name
+        self._loaded: dict[str, LocalShard] = {}
+        self._lock = threading.Lock()
+        try:  # ready for the current version before the first question
+            self.shard(current_version_path(self.index_dir).name)
+        except Exception as exc:  # the router reports it when asked
+            log.warning("shard %s not preloaded: %s", name, exc)
+
+    def shard(self, version: str) -> LocalShard:
+        found = self._loaded.get(version)
+        if found is not None:
+            return found
+        with self._lock:
+            if version not in self._loaded:
+                shard = open_shard(self.index_dir / VERSIONS / version / self.name)
+                while len(self._loaded) >= VERSIONS_KEPT:
+                    self._loaded.pop(next(iter(self._loaded)))
+                self._loaded[version] = shard
+            return self._loaded[version]
+
+    def top(self, version: str, query: Query, vector: np.ndarray, channels: Sequence[str]) -> ChannelTops:
+        return self.shard(version).top(query, vector, channels)
+
+    def records(self, version: str, query: Query, vector: np.ndarray, positions: Sequence[int]
+                ) -> list[CandidateRecord]:
+        return self.shard(version).records(query, vector, positions)
+
+    def document_chunks(self, version: str, doc: str) -> list[Chunk]:
+        return self.shard(version).document_chunks(doc)
+
+    def ping(self) -> str:
+        return self.name
+
+
+class RayShards:
+    """index.sharded.ShardSet over the shard deployments' handles: every call fans out at once."""
+
+    def __init__(self, handles: Mapping[str, Any], version: str, timeout_s: float = SHARD_TIMEOUT_S) -> None:
+        self.names = tuple(handles)
+        self._handles = [handles[name] for name in self.names]
+        self.version = version
+        self.timeout_s = timeout_s
+
+    def _gather(self, calls: Mapping[int, Any], timeout_s: float) -> dict[int, Any]:
+        out: dict[int, Any] = {}
+        deadline = time.monotonic() + timeout_s  # one deadline for the fan-out, not one per shard
+        for k, response in calls.items():
+            try:
+                out[k] = response.result(timeout_s=max(0.01, deadline - time.monotonic()))
+            except Exception as exc:  # a dead, restarting or overloaded replica: reported as degraded
+                log.warning("shard %s did not answer: %s", self.names[k], exc)
+                response.cancel()  # else it runs later, when a replica is back, for nobody
+                out[k] = None
+        return out
+
+    def tops(self, query: Query, vector: np.ndarray, channels: Sequence[str]) -> list[ChannelTops | None]:
+        calls = {k: h.top.remote(self.version, query, vector, list(channels)) for k, h in enumerate(self._handles)}
+        found = self._gather(calls, self.timeout_s)
+        return [found[k] for k in range(len(self._handles))]
+
+    def records(self, query: Query, vector: np.ndarray, wanted: Mapping[int, Sequence[int]]
+                ) -> dict[int, list[CandidateRecord] | None]:
+        calls = {k: self._handles[k].records.remote(self.version, query, vector, list(positions))
+                 for k, positions in wanted.items()}
+        return self._gather(calls, self.timeout_s)
+
+    def document_chunks(self, doc: str) -> list[Chunk]:
+        calls = {k: h.document_chunks.remote(self.version, doc) for k, h in enumerate(self._handles)}
+        return [c for chunks in self._gather(calls, self.timeout_s).values() if chunks for c in chunks]
+
+    def unavailable(self) -> list[str]:
+        calls = {k: h.ping.remote() for k, h in enumerate(self._handles)}
+        return [self.names[k] for k, name in self._gather(calls, PING_TIMEOUT_S).items() if name is None]
+
+
+def engine_on_ray(settings: Settings, handles: Mapping[str, Any]) -> Engine:
+    """The engine over the current version, its shards reached through the deployments' handles."""
+    def shards(version: Path, manifest: dict[str, Any]) -> RayShards:
+        names = [str(s["name"]) for s in manifest["shards"]]
+        if sorted(names) != sorted(handles):
+            raise IndexMismatch(f"version {version.name} has shards {names}, the cluster serves {sorted(handles)}; "
+                                "restart with reportqa serve --backend ray")
+        return RayShards({name: handles[name] for name in names}, version.name)
+
+    return open_engine(settings, shards=shards)
+
+
+class _Forward:
+    """The router's ASGI app: hands every request to reportqa's app, which the replica builds when it starts
+    (the ingress app is pickled with the deployment; this class is found by name in the replica's module)."""
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":  # reportqa's app needs no start-up of its own here
+            while (await receive())["type"] != "lifespan.shutdown":
+                await send({"type": "lifespan.startup.complete"})
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        app = _ROUTED.get("app")
+        if app is None:
+            await send({"type": "http.response.start", "status": 503,
+                        "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": b'{"error": "the router is starting"}'})
+            return
+        await app(scope, receive, send)
+
+
+_ROUTED: dict[str, Any] = {}
+
+
+def _route_to(app: Any) -> None:
+    """Called from the router replica's constructor, which Serve pickles by value with copies of the globals it
+    names: a module function is pickled by reference, so this sets the dict _Forward reads."""
+    _ROUTED["app"] = app
+
+
+@serve.deployment(name="router", ray_actor_options={"num_cpus": 0})
+@serve.ingress(_Forward())
+class Router:
+    """reportqa's HTTP API, answering from the shard deployments."""
+
+    def __init__(self, settings: Settings, names: list[str], *handles: Any) -> None:
+        from reportqa.api.app import create_app
+        from reportqa.api.deps import EngineHolder
+
+        by_name = dict(zip(names, handles, strict=True))
+        holder = EngineHolder(settings, opener=lambda s: engine_on_ray(s, by_name))
+        holder.get()  # loaded before the first request
+        _route_to(create_app(settings, holder))
+
+
+def shard_names(settings: Settings) -> list[str]:
+    """The shards of the current version; a clear error when it is not sharded."""
+    version = current_version_path(settings.index_dir)
+    manifest = read_manifest(version)
+    if manifest.get("kind") != SHARDED:
+        raise IndexMismatch(f"{settings.index_dir} holds an unsharded index; build it for Ray with: "
+                            "reportqa index --backend ray --shards N")
+    return [str(s["name"]) for s in manifest["shards"]]
+
+
+def shard_deployments(settings: Settings, names: Sequence[str], replicas: int = 1) -> list[Any]:
+    server: Any = serve.deployment(ShardServer)
+    return [server.options(name=name, num_replicas=replicas, ray_actor_options={"num_cpus": 0},
+                           health_check_period_s=2, health_check_timeout_s=10,
+                           max_ongoing_requests=64).bind(str(settings.index_dir.resolve()), name)
+            for name in names]
+
+
+def deploy(settings: Settings, http: bool = True) -> dict[str, Any]:
+    """Deploy the current version's shards (and the HTTP router) on the connected cluster; the shards' handles."""
+    names = shard_names(settings)
+    if http:
+        serve.start(proxy_location="HeadOnly", http_options={"host": settings.host, "port": settings.port})
+        router: Any = Router
+        serve.run(router.bind(settings, names, *shard_deployments(settings, names)), name=APP_NAME,
+                  route_prefix="/", blocking=False)
+    else:
+        for name, app in zip(names, shard_deployments(settings, names), strict=True):
+            serve.run(app, name=name, route_prefix=None, blocking=False)
+    return {name: serve.get_deployment_handle(name, app_name=APP_NAME if http else name) for name in names}
+
+
+def serve_on_ray(settings: Settings) -> int:
+    """`reportqa serve --backend ray`: serve until interrupted, then take the deployments down."""
+    started = connect(settings.ray_address)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        deploy(settings)
+        print(f"reportqa on Ray Serve: http://{settings.host}:{settings.port} ({len(shard_names(settings))} shards)",
+              flush=True)
+        stop.wait()
+    finally:
+        serve.shutdown()
+        if started:
+            require_ray().shutdown()
+    return 0
