@@ -42,7 +42,9 @@ from reportqa.index.store import (
     FORMAT_VERSION,
     MANIFEST,
     IndexCorrupt,
+    IndexProblem,
     build_lock,
+    current_version_path,
     file_digests,
     new_version_dir,
     publish,
@@ -240,6 +242,15 @@ def open_shard(folder: Path) -> LocalShard:
         raise IndexCorrupt(f"shard {folder} is inconsistent: {len(shard.positions)} positions, {n} chunks, "
                            f"manifest {manifest.get('n_chunks')}")
     return shard
+
+
+def current_shards(index_dir: Path) -> int:
+    """How many shards the current version has (1 when it is not sharded, or there is none)."""
+    try:
+        manifest = read_manifest(current_version_path(index_dir))
+    except IndexProblem:
+        return 1
+    return len(manifest["shards"]) if manifest.get("kind") == SHARDED else 1
 
 
 def version_chunks(version: Path) -> list[Chunk]:

@@ -9,7 +9,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from reportqa.cli_parser import build_parser
 from reportqa.core.progress import for_stream
@@ -23,6 +23,9 @@ from reportqa.core.settings import (
     unknown_variables,
 )
 
+if TYPE_CHECKING:
+    from reportqa.engine import Engine
+
 STDIN = "-"
 CLOSED_PIPE_STATUS = 141  # 128 + SIGPIPE: what a command killed by a closed pipe returns in a shell
 OPTIONAL_EXTRAS = {"matplotlib": "eval", "rank_bm25": "eval", "langchain_community": "eval",
@@ -34,7 +37,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.home, index_dir=args.index_dir, corpus=getattr(args, "corpus", None),
                          embed_model=getattr(args, "embed_model", None), host=getattr(args, "host", None),
                          port=getattr(args, "port", None), workers=getattr(args, "workers", None),
-                         allow_open=getattr(args, "allow_open", None))
+                         allow_open=getattr(args, "allow_open", None), backend=getattr(args, "backend", None),
+                         ray_address=getattr(args, "address", None), shards=getattr(args, "shards", None))
 
 
 def _human(args: argparse.Namespace) -> bool:
@@ -59,7 +63,12 @@ def cmd_index(args: argparse.Namespace) -> int:
             return 0
         except IndexProblem as exc:  # none yet, or one this version cannot read: build it
             print(f"building the index ({exc})", file=sys.stderr)
-    report = build(settings, for_stream(sys.stderr))
+    if settings.backend == "ray":
+        from reportqa.scaleout.build import ray_build
+
+        report = ray_build(settings, for_stream(sys.stderr))
+    else:
+        report = build(settings, for_stream(sys.stderr))
     if not _human(args):
         for skipped in report.skipped:
             print(f"skipped {skipped.path}: {skipped.reason}", file=sys.stderr)
@@ -111,15 +120,27 @@ def _text_argument(value: str) -> str:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from reportqa.batch import run_file
-    from reportqa.contract import AnswerErrorOut, AnswerOut, format_answer
     from reportqa.engine import open_engine
 
     if not args.batch and not args.question:
         print("reportqa ask: give a question, - to read it from standard input, or --batch FILE", file=sys.stderr)
         return 2
     question = _text_argument(args.question) if args.question else ""
-    engine = open_engine(_settings(args))
+    settings = _settings(args)
+    with contextlib.ExitStack() as stack:
+        if settings.backend == "ray":
+            from reportqa.scaleout.serve import engine_on_cluster
+
+            engine = stack.enter_context(engine_on_cluster(settings))
+        else:
+            engine = open_engine(settings)
+        return _answer(args, engine, question)
+
+
+def _answer(args: argparse.Namespace, engine: Engine, question: str) -> int:
+    from reportqa.batch import run_file
+    from reportqa.contract import AnswerErrorOut, AnswerOut, format_answer
+
     if args.batch:
         with _output(args.out) as out:
             run_file(args.batch, out, "question",
@@ -179,7 +200,12 @@ def cmd_cite(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from reportqa.api.server import serve
 
-    return serve(_settings(args))
+    settings = _settings(args)
+    if settings.backend == "ray":
+        from reportqa.scaleout.serve import serve_on_ray
+
+        return serve_on_ray(settings)
+    return serve(settings)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:

@@ -12,7 +12,8 @@ EXAMPLES = {
     "index": """examples:
   reportqa index                                  # sync var/index with corpus/: only changed documents redone
   reportqa index --corpus reports/ extra.pdf      # folders, files, or JSONL of {"id","title","text"}
-  reportqa index --if-missing --index-dir /srv/reportqa/index""",
+  reportqa index --if-missing --index-dir /srv/reportqa/index
+  reportqa index --backend ray --shards 4        # built on a Ray cluster (started here without --address)""",
     "add": """examples:
   reportqa add new_report.pdf                     # add, or replace the document of the same name
   reportqa add reports/2026/ --json""",
@@ -25,7 +26,8 @@ EXAMPLES = {
   reportqa ask "2026年全球AI支出预计是多少？"
   reportqa ask --json --top-k 3 "What is the forecast for global AI spending in 2026?"
   echo "全球半导体市场规模预计多大？" | reportqa ask -
-  reportqa ask --batch questions.jsonl --out answers.jsonl   # {"id","question"} per line""",
+  reportqa ask --batch questions.jsonl --out answers.jsonl   # {"id","question"} per line
+  reportqa ask --backend ray --address 10.0.0.5:6379 "…"     # through the shards `serve --backend ray` runs""",
     "cite": """examples:
   reportqa cite draft.md                          # a table of claims and verdicts on a terminal
   reportqa cite draft.md --format markdown > checked.md      # the draft back, with footnotes
@@ -33,7 +35,8 @@ EXAMPLES = {
   reportqa cite --batch claims.jsonl --out verdicts.jsonl    # {"id","claim"} per line""",
     "serve": """examples:
   reportqa serve                                  # http://127.0.0.1:8000 (page at /, API docs at /docs)
-  reportqa serve --host 0.0.0.0 --port 9000 --workers 4""",
+  reportqa serve --host 0.0.0.0 --port 9000 --workers 4
+  reportqa serve --backend ray                    # one Ray Serve deployment per shard""",
     "eval": """examples:
   reportqa eval --variant hybrid --limit 50
   reportqa eval --qa eval/fresh/qa.jsonl --report eval/reports/fresh
@@ -51,6 +54,18 @@ def _subparser(sub: argparse._SubParsersAction, name: str, help_text: str) -> ar
     return parser
 
 
+def _backend_flags(parser: argparse.ArgumentParser, shards: bool = False) -> None:
+    parser.add_argument("--backend", choices=["local", "ray"], default=None,
+                        help="local: this process (default); ray: a Ray cluster, needs reportqa[ray] "
+                             "(REPORTQA_BACKEND; see docs/scale-out.md)")
+    parser.add_argument("--address", default=None, metavar="ADDR",
+                        help="the Ray cluster to use, host:port (default: one is started here; REPORTQA_RAY_ADDRESS)")
+    if shards:
+        parser.add_argument("--shards", type=int, default=None, metavar="N",
+                            help="write the index as N shards of whole documents (default: as the current "
+                                 "version, else 1; REPORTQA_SHARDS)")
+
+
 def _ingest_commands(sub: argparse._SubParsersAction) -> None:
     p = _subparser(sub, "index", "build the index from the corpus, or bring it up to date")
     p.add_argument("--corpus", type=Path, nargs="+", default=None, metavar="PATH",
@@ -59,6 +74,7 @@ def _ingest_commands(sub: argparse._SubParsersAction) -> None:
                    help="corpus-static (default), minilm, a local model folder or a cached hub name")
     p.add_argument("--if-missing", action="store_true", help="do nothing when a readable index exists")
     p.add_argument("--json", action="store_true", help=JSON_HELP)
+    _backend_flags(p, shards=True)
 
     p = _subparser(sub, "add", "add or replace documents without rebuilding the rest")
     p.add_argument("paths", type=Path, nargs="+", metavar="PATH", help="files or folders to add")
@@ -80,6 +96,7 @@ def _question_commands(sub: argparse._SubParsersAction) -> None:
                    help="passages to retrieve and cite (default 5; REPORTQA_TOP_K)")
     p.add_argument("--batch", type=Path, metavar="FILE", help='JSONL input, one {"id", "question"} per line')
     p.add_argument("--out", type=Path, metavar="FILE", help="JSONL output for --batch (default: stdout)")
+    _backend_flags(p)
 
     p = _subparser(sub, "cite", "match every claim of a draft, or a JSONL batch of claims, to its source")
     p.add_argument("draft", nargs="?", help='Markdown or plain-text draft; "-" reads it from standard input')
@@ -99,6 +116,7 @@ def _other_commands(sub: argparse._SubParsersAction) -> None:
                    help="worker processes (default 1; REPORTQA_WORKERS; `make serve` uses one per core)")
     p.add_argument("--allow-open", action="store_true", default=None,
                    help="serve on a non-loopback address without REPORTQA_API_KEY (every route open; warns)")
+    _backend_flags(p)
 
     p = _subparser(sub, "eval", "score retrieval and answers on a reference set")
     p.add_argument("--qa", type=Path, default=None, metavar="FILE", help="reference Q&A JSONL (default: eval/qa.jsonl)")

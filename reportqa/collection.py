@@ -19,7 +19,7 @@ from reportqa.core.settings import Settings
 from reportqa.core.types import Chunk, Document
 from reportqa.index.build import BuildRequest, Progress, publish_version, search_text
 from reportqa.index.doccache import DocCache, Prepared, cache_key
-from reportqa.index.shard_build import publish_sharded, version_chunks
+from reportqa.index.shard_build import current_shards, publish_sharded, version_chunks
 from reportqa.index.sources import KeptSource, SourceStore
 from reportqa.index.store import (
     CHUNKS,
@@ -73,9 +73,15 @@ class LocalStages:
         return out
 
     def publish(self, settings: Settings, request: BuildRequest, progress: Progress) -> Path:
-        if settings.shards > 1:
-            return publish_sharded(settings.index_dir, request, settings.shards, progress=progress)
+        shards = shard_count(settings)
+        if shards > 1:
+            return publish_sharded(settings.index_dir, request, shards, progress=progress)
         return publish_version(settings.index_dir, request, progress=progress)
+
+
+def shard_count(settings: Settings) -> int:
+    """The shards to write: as set, else as many as the current version has (a change keeps the layout)."""
+    return settings.shards if settings.shards is not None else current_shards(settings.index_dir)
 
 
 LOCAL = LocalStages()

@@ -11,6 +11,9 @@ from pathlib import Path
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Ray reads these when first imported (reportqa/scaleout/__init__.py says why): a loopback cluster, no usage stats.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 # The settings object reads REPORTQA_* variables; a developer's shell must not change what the tests see.
 for _name in [n for n in os.environ if n.startswith("REPORTQA_")]:
     del os.environ[_name]

@@ -77,7 +77,8 @@ class Settings(BaseSettings):
     # Where the index is built and searched: "local" is this process; "ray" a Ray cluster (reportqa[ray]): the
     # index is built with Ray Data and served by one Ray Serve deployment per shard (docs/scale-out.md).
     backend: Literal["local", "ray"] = "local"
-    shards: int = Field(1, ge=1, le=1024)  # >1: the index is written as that many shards of whole documents
+    # the index is written as this many shards of whole documents; None: as many as the current version has
+    shards: int | None = Field(None, ge=1, le=1024)
     ray_address: str | None = None  # an existing cluster ("ray://…" or "host:port"); none: one is started here
 
     host: str = "127.0.0.1"

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from reportqa.collection import IngestReport, prepare, prepared_from_cache, sync
+from reportqa.collection import IngestReport, prepare, prepared_from_cache, shard_count, sync
 from reportqa.core.settings import Settings
 from reportqa.core.types import Document
 from reportqa.index.build import BuildRequest, Progress
@@ -94,7 +94,8 @@ class RayStages:
 
     def publish(self, settings: Settings, request: BuildRequest, progress: Progress) -> Path:
         embed_missing(request, settings, progress)
-        return publish_sharded(settings.index_dir, request, settings.shards, progress=progress, writer=write_on_ray)
+        return publish_sharded(settings.index_dir, request, shard_count(settings), progress=progress,
+                               writer=write_on_ray)
 
 
 def embed_missing(request: BuildRequest, settings: Settings, progress: Progress) -> int:
@@ -109,7 +110,8 @@ def embed_missing(request: BuildRequest, settings: Settings, progress: Progress)
         return 0
     ray = require_ray()
     gpus = int(ray.cluster_resources().get("GPU", 0))
-    workers = gpus or max(1, int(ray.cluster_resources().get("CPU", 1)))
+    # one CPU left to the rest of the pipeline: with every CPU held by encoders its input stage never runs
+    workers = gpus or max(1, int(ray.cluster_resources().get("CPU", 1)) - 1)
     progress(f"embedding {len(texts)} new sentences and rows on {workers} Ray workers")
     dataset = ray.data.from_items([{"text": t} for t in texts])
     encoded = dataset.map_batches(_UnitEncoder, batch_size=EMBED_BATCH, batch_format="numpy",

@@ -10,11 +10,13 @@ restarts it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
+import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -181,26 +183,57 @@ def shard_names(settings: Settings) -> list[str]:
     return [str(s["name"]) for s in manifest["shards"]]
 
 
-def shard_deployments(settings: Settings, names: Sequence[str], replicas: int = 1) -> list[Any]:
+def shard_deployments(settings: Settings, names: Sequence[str], replicas: int = 1,
+                      resources: Mapping[str, Mapping[str, float]] | None = None) -> list[Any]:
+    """One deployment per shard; `resources` pins a shard's replicas to nodes offering those custom resources."""
     server: Any = serve.deployment(ShardServer)
-    return [server.options(name=name, num_replicas=replicas, ray_actor_options={"num_cpus": 0},
-                           health_check_period_s=2, health_check_timeout_s=10,
-                           max_ongoing_requests=64).bind(str(settings.index_dir.resolve()), name)
-            for name in names]
+    deployments = []
+    for name in names:
+        options: dict[str, Any] = {"num_cpus": 0}
+        if resources and name in resources:
+            options["resources"] = dict(resources[name])
+        deployments.append(server.options(name=name, num_replicas=replicas, ray_actor_options=options,
+                                          health_check_period_s=2, health_check_timeout_s=10,
+                                          max_ongoing_requests=64).bind(str(settings.index_dir.resolve()), name))
+    return deployments
 
 
-def deploy(settings: Settings, http: bool = True) -> dict[str, Any]:
-    """Deploy the current version's shards (and the HTTP router) on the connected cluster; the shards' handles."""
+def deploy(settings: Settings, http: bool = True,
+           resources: Mapping[str, Mapping[str, float]] | None = None) -> dict[str, Any]:
+    """Deploy the current version's shards (and the HTTP router) on the connected cluster; the shards' handles.
+    `resources`: custom node resources a shard (by name) or the "router" must run on."""
     names = shard_names(settings)
-    if http:
+    shards = shard_deployments(settings, names, resources=resources)
+    if http:  # one HTTP proxy, on the head node: more on one machine would compete for the port
         serve.start(proxy_location="HeadOnly", http_options={"host": settings.host, "port": settings.port})
         router: Any = Router
-        serve.run(router.bind(settings, names, *shard_deployments(settings, names)), name=APP_NAME,
-                  route_prefix="/", blocking=False)
+        if resources and "router" in resources:
+            router = router.options(ray_actor_options={"num_cpus": 0, "resources": dict(resources["router"])})
+        serve.run(router.bind(settings, names, *shards), name=APP_NAME, route_prefix="/", blocking=False)
     else:
-        for name, app in zip(names, shard_deployments(settings, names), strict=True):
+        serve.start(proxy_location="Disabled")  # handles only: no port is taken
+        for name, app in zip(names, shards, strict=True):
             serve.run(app, name=name, route_prefix=None, blocking=False)
     return {name: serve.get_deployment_handle(name, app_name=APP_NAME if http else name) for name in names}
+
+
+@contextlib.contextmanager
+def engine_on_cluster(settings: Settings) -> Iterator[Engine]:
+    """`reportqa ask --backend ray`: through the shards a `serve --backend ray` runs on the cluster at
+    settings.ray_address; without an address, on shards deployed for this command on a cluster started here."""
+    started = connect(settings.ray_address)
+    try:
+        if settings.ray_address:
+            handles = {name: serve.get_deployment_handle(name, app_name=APP_NAME) for name in shard_names(settings)}
+        else:
+            handles = deploy(settings, http=False)
+        yield engine_on_ray(settings, handles)
+    finally:
+        with contextlib.redirect_stdout(sys.stderr):  # Ray's shutdown notices are not the command's output
+            if not settings.ray_address:
+                serve.shutdown()
+            if started:
+                require_ray().shutdown()
 
 
 def serve_on_ray(settings: Settings) -> int:
