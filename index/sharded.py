@@ -29,8 +29,6 @@ from reportqa.index.store import MODEL_DIR, IndexCorrupt, verify_files
 
 from reportqa.core.types import Chunk
 
-RECENT_RECORDS = 4096  # candidates' unit similarities kept for the answer step that follows a search
-
 
 class ShardSet(Protocol):
     """The shards of one collection, wherever they run; a shard that fails answers None."""
@@ -88,10 +86,11 @@ class ShardedIndex(Retrieval):
     gram_vocabulary: Mapping[str, int]
     stored_centroid: np.ndarray | None
     _query_vectors: dict[str, np.ndarray] = field(default_factory=dict)
-    _recent: dict[tuple[str, int], CandidateRecord] = field(default_factory=dict)
-    _positions: dict[str, int] = field(default_factory=dict)
     _failed: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # the latest search's candidates, per thread: the answer step that follows a search in the same thread reads
+    # their unit similarities (a shared cache was cleared under one request by another's)
+    _latest: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
         self.unknown_idf = max(self.idf.values(), default=1.0) + 1.0
@@ -131,32 +130,28 @@ class ShardedIndex(Retrieval):
             records.update((r.position, r) for r in recs)
         if len(records) < sum(len(v) for v in wanted.values()):  # a shard failed between the two calls
             merged = {name: {p: s for p, s in scores.items() if p in records} for name, scores in merged.items()}
-        self._remember(query, records.values(), failed)
+        self._remember(query, records, failed)
         return merged, records
 
-    def _remember(self, query: Query, records: Any, failed: set[str]) -> None:
-        key = self._vector_key(query)
+    def _remember(self, query: Query, records: dict[int, CandidateRecord], failed: set[str]) -> None:
         with self._lock:
             self._failed = failed
-            if len(self._recent) >= RECENT_RECORDS:
-                self._recent.clear()
-                self._positions.clear()
-            for record in records:
-                self._recent[(key, record.position)] = record
-                self._positions[record.chunk.id] = record.position
+        self._latest.key = self._vector_key(query)
+        self._latest.records = records
+        self._latest.positions = {r.chunk.id: p for p, r in records.items()}
 
     def _vector_key(self, query: Query) -> str:
         return query.asked or query.text
 
     def position(self, chunk_id: str) -> int:
-        """The collection position of a chunk the latest searches found."""
-        return self._positions[chunk_id]
+        """The collection position of a chunk the latest search in this thread found."""
+        return int(self._latest.positions[chunk_id])
 
     def unit_similarities(self, query: Query, position: int) -> np.ndarray:
-        record = self._recent.get((self._vector_key(query), position))
-        if record is not None:
-            return record.unit_similarities
-        vector = self.query_vector(query)  # evicted since the search: ask every shard, the owner answers
+        records = getattr(self._latest, "records", {})
+        if getattr(self._latest, "key", None) == self._vector_key(query) and position in records:
+            return records[position].unit_similarities
+        vector = self.query_vector(query)  # not from this thread's latest search: ask every shard, the owner answers
         for k in range(len(self.shards.names)):
             try:
                 found = self.shards.records(query, vector, {k: [position]}).get(k)

@@ -95,3 +95,15 @@ def test_an_added_document_keeps_the_statistics_global(real_index: Settings, sha
 def replace_dir(settings: Settings, index_dir: Path) -> Settings:
     return settings.model_copy(update={"index_dir": index_dir})
 
+
+
+def test_concurrent_questions_get_their_own_candidates(sharded: Settings) -> None:
+    """Eight threads at once answer as one thread does (each answer reads its own search's candidates)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = open_engine(sharded)
+    questions = QUESTIONS[:40]
+    alone = answers(engine, questions)
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda q: answers(engine, [q])[0], questions))
+    assert together == alone
