@@ -54,6 +54,7 @@ def _completion(answer: Answer, model: str) -> dict[str, Any]:
                   "total_tokens": len(answer.question) + len(content)},
         "citations": [c.model_dump() for c in citations_out(answer.citations)],
         "resolved_question": answer.resolved_question,
+        "degraded": list(answer.degraded),
     }
 
 
@@ -72,7 +73,7 @@ def _stream(answer: Answer, model: str) -> Iterator[str]:
         yield event({"content": content[start : start + STREAM_PIECE_CHARS]})
     yield event({}, "stop", citations=[c.model_dump() for c in citations_out(answer.citations)],
                 resolved_question=answer.resolved_question, abstained=answer.abstained,
-                confidence=round(answer.confidence, 4))
+                confidence=round(answer.confidence, 4), degraded=list(answer.degraded))
     yield "data: [DONE]\n\n"
 
 

@@ -11,6 +11,8 @@
    left to the pipeline) and of two (2 + 1 CPUs: 2 encoder workers). This machine has 2 cores either way: the
    second row shows what Ray's orchestration costs or gains, not what a second machine would add.
 
+4. (--parts build) The whole build of a synthetic corpus (--build-chunks passages of resampled report
+   sentences, 50 to a document, the corpus-fitted model): embedded, and on Ray with one and two nodes.
 3. HNSW recall@10 against shard count: the dense channel is exact below 100,000 vectors per shard
    (index.dense.EXACT_LIMIT), so part 1 is exact. Here 60,000 vectors (the five reports' unit vectors and
    blends of two of them) are split into 1, 2 and 4 shards, each forced to HNSW with the build's own efSearch
@@ -172,11 +174,60 @@ def hnsw_part(shard_counts: list[int], n_vectors: int = 60_000) -> dict[str, Any
     return rows
 
 
+def synthetic_corpus(folder: Path, n_chunks: int, per_doc: int = 50) -> Path:
+    """Documents of report sentences resampled (bench.synthetic), per_doc passages each, one per line."""
+    from bench.synthetic import synthetic_texts
+
+    folder.mkdir(parents=True)
+    texts = list(synthetic_texts(n_chunks))
+    for d in range(0, n_chunks, per_doc):
+        (folder / f"synthetic-{d // per_doc:05d}.txt").write_text("\n".join(texts[d : d + per_doc]) + "\n",
+                                                                 encoding="utf-8")
+    return folder
+
+
+def build_part(n_chunks: int, work: Path) -> dict[str, Any]:
+    """The whole build of a synthetic corpus with the corpus-fitted model (embedding is cheap, so cleaning,
+    chunking and tokenising dominate): embedded, then on Ray with one node (2 CPUs) and two (2 + 1 CPUs)."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    from reportqa.scaleout.build import ray_build
+    from reportqa.scaleout.cluster import quiet_data
+
+    corpus = synthetic_corpus(work / "synthetic", n_chunks)
+    common = {"corpus": [corpus], "models_dir": MODELS, "embed_model": "corpus-static"}
+    rows: dict[str, Any] = {"documents": len(list(corpus.iterdir()))}
+    started = time.perf_counter()
+    report = build(Settings(index_dir=work / "b-embedded", **common))  # type: ignore[arg-type]
+    rows["embedded"] = {"seconds": round(time.perf_counter() - started, 1), "chunks": report.chunks}
+    log(f"embedded build: {rows['embedded']}")
+    args = {"object_store_memory": 300 * 1024 * 1024, "node_ip_address": "127.0.0.1", "include_dashboard": False,
+            "dashboard_host": "127.0.0.1"}
+    for nodes in (1, 2):
+        cluster = Cluster(initialize_head=True, head_node_args={**args, "num_cpus": 2})
+        if nodes == 2:
+            cluster.add_node(**args, num_cpus=1)
+        ray.init(address=cluster.address, logging_level="WARNING", log_to_driver=False)
+        quiet_data()
+        settings = Settings(index_dir=work / f"b-ray{nodes}", shards=2, backend="ray",  # type: ignore[arg-type]
+                            ray_address=cluster.address, **common)
+        started = time.perf_counter()
+        report = ray_build(settings, lambda _: None)
+        rows[f"ray_{nodes}_node"] = {"seconds": round(time.perf_counter() - started, 1), "chunks": report.chunks,
+                                     "shards": 2}
+        ray.shutdown()
+        cluster.shutdown()
+        log(f"ray build, {nodes} node(s): {rows[f'ray_{nodes}_node']}")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--shards", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--embed-texts", type=int, default=384)
-    parser.add_argument("--parts", nargs="+", default=["queries", "embedding", "hnsw"])
+    parser.add_argument("--parts", nargs="+", default=["queries", "embedding", "hnsw", "build"])
+    parser.add_argument("--build-chunks", type=int, default=50_000)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "ray.json")
     args = parser.parse_args()
     result: dict[str, Any] = {"machine": machine()}
@@ -187,6 +238,8 @@ def main() -> None:
             result["embedding"] = embed_part(args.embed_texts)
         if "hnsw" in args.parts:
             result["hnsw"] = hnsw_part(args.shards)
+        if "build" in args.parts:
+            result["build"] = build_part(args.build_chunks, Path(tmp))
     write_json(args.out, result)
     log(f"wrote {args.out}")
 

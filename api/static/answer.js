@@ -115,7 +115,8 @@ function answerParagraph(answer, byN, open) {
   return p;
 }
 
-// data: the answer contract (question, answer with [n], citations, abstained, confidence, resolved_question).
+// data: the answer contract (question, answer with [n], citations, abstained, confidence, resolved_question,
+// degraded: shards that could not be searched).
 // Returns {node, open}: open(n) shows source n of this answer in the panel.
 export function renderAnswer(data, { via, conversation }) {
   const labels = LABELS[languageOf(data.question)];
@@ -130,6 +131,9 @@ export function renderAnswer(data, { via, conversation }) {
     "data-abstained": data.abstained ? "true" : "false" });
   const ctx = { sources, answer, owner: art, labels };
   const open = (c, trigger, focus) => openPassage(c, ctx, trigger, focus);
+  if (Array.isArray(data.degraded) && data.degraded.length) {
+    art.append(el("p", { class: "degraded", role: "status", text: labels.degraded + data.degraded.join(", ") }));
+  }
   if (data.abstained) {
     art.append(el("p", { class: "abstain" }, labels.noAnswer), el("p", { class: "sub", text: labels.noAnswerSub }));
   } else {

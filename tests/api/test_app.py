@@ -21,7 +21,8 @@ from ..conftest import AI_DOC, CHIP_DOC, SMALL_DOCS, small_settings
 
 CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "page_end",
                    "text", "score"}
-ANSWER_FIELDS = {"id", "question", "answer", "abstained", "confidence", "source", "sentences", "citations"}
+ANSWER_FIELDS = {"id", "question", "answer", "abstained", "confidence", "source", "sentences", "citations",
+                 "degraded"}
 BODY_LIMIT = 16_384  # above the 2000-character question (6 kB of UTF-8)
 
 
@@ -199,6 +200,7 @@ class FakeEngine:
     chunk = Chunk(id="fake.txt#00000", doc="fake.txt", title="假报告", section="第一章 测试",
                   text="假的答案文本。", start=3, end=10, line_start=2, line_end=2)
     generator = None  # no LLM configured
+    waits = False  # answers in process, inline on the event loop
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, int | None, str]] = []
@@ -229,7 +231,8 @@ def test_engine_dependency_can_be_overridden(tmp_path: Path) -> None:
                         "page_end": None, "text": "假的答案文本。", "score": 0.8765}
             assert response.json() == {"id": "abc", "question": "任意问题", "answer": "假的答案",
                                        "abstained": False, "confidence": 0.5, "source": 1,
-                                       "sentences": [{"text": "假的答案", "citation": 1}], "citations": [citation]}
+                                       "sentences": [{"text": "假的答案", "citation": 1}], "citations": [citation],
+                                       "degraded": []}
             results = test_client.post("/search", json={"query": "检索"}).json()["results"]
             assert results[0]["doc"] == "fake.txt" and results[0]["channels"] == {"bm25": 2.0}
             refused = test_client.post("/ask", json={"question": "boom"})

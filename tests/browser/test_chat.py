@@ -225,3 +225,17 @@ def test_a_server_without_streaming_is_asked_through_chat(page: Any) -> None:
         answer = ask(page, AI_QUESTION)
     assert sent.value.post_data_json["messages"][-1]["content"] == AI_QUESTION
     assert "2.59万亿美元" in answer.inner_text() and answer.locator(".marker").count() >= 1
+
+
+def test_an_answer_missing_shards_says_so(page: Any) -> None:
+    """The Ray backend names shards it could not search; the page shows them above the answer."""
+    text, cited = "全球AI支出预计达到2.59万亿美元[1]。", [{"n": 1, "doc": "a.txt", "title": "报告", "section": "",
+                                                "start": 0, "end": 10, "line_start": 1, "line_end": 1,
+                                                "page": None, "page_end": None, "text": "全球AI支出预计达到2.59万亿美元。",
+                                                "score": 1.0}]
+    page.route(COMPLETIONS, lambda route: fulfil_sse(route, sse(text, cited, abstained=False, confidence=0.8,
+                                                                degraded=["shard-001"])))
+    ask(page, "2026年全球AI支出预计是多少？")
+    notice = page.locator(".msg.answer .degraded")
+    notice.wait_for()
+    assert "shard-001" in notice.inner_text() and "分片" in notice.inner_text()
