@@ -229,10 +229,9 @@ def test_a_server_without_streaming_is_asked_through_chat(page: Any) -> None:
 
 def test_an_answer_missing_shards_says_so(page: Any) -> None:
     """The Ray backend names shards it could not search; the page shows them above the answer."""
-    text, cited = "全球AI支出预计达到2.59万亿美元[1]。", [{"n": 1, "doc": "a.txt", "title": "报告", "section": "",
-                                                "start": 0, "end": 10, "line_start": 1, "line_end": 1,
-                                                "page": None, "page_end": None, "text": "全球AI支出预计达到2.59万亿美元。",
-                                                "score": 1.0}]
+    text = "全球AI支出预计达到2.59万亿美元[1]。"
+    cited = [{"n": 1, "doc": "a.txt", "title": "报告", "section": "", "start": 0, "end": 10, "line_start": 1,
+              "line_end": 1, "page": None, "page_end": None, "text": "全球AI支出预计达到2.59万亿美元。", "score": 1.0}]
     page.route(COMPLETIONS, lambda route: fulfil_sse(route, sse(text, cited, abstained=False, confidence=0.8,
                                                                 degraded=["shard-001"])))
     ask(page, "2026年全球AI支出预计是多少？")
