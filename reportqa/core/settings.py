@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     # the index is written as this many shards of whole documents; None: as many as the current version has
     shards: int | None = Field(None, ge=1, le=1024)
     ray_address: str | None = None  # an existing cluster ("ray://…" or "host:port"); none: one is started here
+    # a folder on each node's own disk: a shard replica copies its shard there (checked) and memory-maps the copy;
+    # none: shards are read where the index is (a path every node sees)
+    node_shard_dir: Path | None = None
+    shard_replicas: int = Field(1, ge=1, le=64)  # Ray Serve replicas per shard (throughput)
 
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import shutil
 import signal
 import sys
 import threading
@@ -40,10 +42,12 @@ VERSIONS_KEPT = 2  # a shard keeps the version being replaced until the router h
 
 
 class ShardServer:
-    """One shard of whichever version the router asks for (loaded on first request, the previous one kept)."""
+    """One shard of whichever version the router asks for (loaded on first request, the previous one kept);
+    with a node folder, copied to this node's disk first and served from the copy."""
 
-    def __init__(self, index_dir: str, name: str) -> None:
+    def __init__(self, index_dir: str, name: str, node_dir: str | None = None) -> None:
         self.index_dir, self.name = Path(index_dir), name
+        self.node_dir = Path(node_dir) if node_dir else None
         self._loaded: dict[str, LocalShard] = {}
         self._lock = threading.Lock()
         try:  # ready for the current version before the first question
@@ -57,7 +61,8 @@ class ShardServer:
             return found
         with self._lock:
             if version not in self._loaded:
-                shard = open_shard(self.index_dir / VERSIONS / version / self.name)
+                source = self.index_dir / VERSIONS / version / self.name
+                shard = open_shard(source if self.node_dir is None else node_copy(source, self.node_dir / version))
                 while len(self._loaded) >= VERSIONS_KEPT:
                     self._loaded.pop(next(iter(self._loaded)))
                 self._loaded[version] = shard
@@ -75,6 +80,22 @@ class ShardServer:
 
     def ping(self) -> str:
         return self.name
+
+
+def node_copy(source: Path, folder: Path) -> Path:
+    """The shard folder copied into `folder` on this node (once: a finished copy is kept and reused), written
+    beside and renamed when whole; open_shard checks it against its manifest's checksums."""
+    target = folder / source.name
+    if not target.is_dir():
+        folder.mkdir(parents=True, exist_ok=True)
+        partial = folder / f".{source.name}.{os.getpid()}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(source, partial)
+        try:
+            partial.rename(target)
+        except OSError:  # another replica on this node finished first
+            shutil.rmtree(partial, ignore_errors=True)
+    return target
 
 
 class RayShards:
@@ -183,7 +204,7 @@ def shard_names(settings: Settings) -> list[str]:
     return [str(s["name"]) for s in manifest["shards"]]
 
 
-def shard_deployments(settings: Settings, names: Sequence[str], replicas: int = 1,
+def shard_deployments(settings: Settings, names: Sequence[str],
                       resources: Mapping[str, Mapping[str, float]] | None = None) -> list[Any]:
     """One deployment per shard; `resources` pins a shard's replicas to nodes offering those custom resources."""
     server: Any = serve.deployment(ShardServer)
@@ -192,9 +213,11 @@ def shard_deployments(settings: Settings, names: Sequence[str], replicas: int = 
         options: dict[str, Any] = {"num_cpus": 0}
         if resources and name in resources:
             options["resources"] = dict(resources[name])
-        deployments.append(server.options(name=name, num_replicas=replicas, ray_actor_options=options,
+        deployments.append(server.options(name=name, num_replicas=settings.shard_replicas, ray_actor_options=options,
                                           health_check_period_s=2, health_check_timeout_s=10,
-                                          max_ongoing_requests=64).bind(str(settings.index_dir.resolve()), name))
+                                          max_ongoing_requests=64).bind(
+            str(settings.index_dir.resolve()), name,
+            str(settings.node_shard_dir) if settings.node_shard_dir else None))
     return deployments
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from reportqa.index.store import current_version_path
 
 import reportqa.scaleout  # noqa: F401  (Ray's loopback environment, set before ray is imported)
 from reportqa.core.settings import Settings
@@ -100,19 +101,25 @@ def embedded(built: dict[int, Settings], corpus: Path, tmp_path_factory: pytest.
 
 
 @pytest.mark.parametrize("shards", [2, 4])
-def test_ray_shards_answer_as_the_embedded_engine(shards: int, built: dict[int, Settings], embedded: Settings
-                                                  ) -> None:
+def test_ray_shards_answer_as_the_embedded_engine(shards: int, built: dict[int, Settings], embedded: Settings,
+                                                  tmp_path: Path) -> None:
     from ray import serve
 
     from reportqa.scaleout.serve import deploy, engine_on_ray
 
     settings = built[shards]
+    if shards == 4:  # served from copies on the nodes' own disks, two replicas a shard
+        settings = settings.model_copy(update={"node_shard_dir": tmp_path / "node", "shard_replicas": 2})
     handles = deploy(settings, http=False, resources={"shard-001": {"node_b": 0.01}})  # one shard on the worker node
     try:
         on_ray = engine_on_ray(settings, handles)
         questions = [*QUESTIONS, "2023年固态电池市场规模约为多少？"]
         assert answers(on_ray, questions) == answers(open_engine(embedded), questions)
         assert on_ray.index.degraded() == []
+        if shards == 4:
+            version = current_version_path(settings.index_dir).name
+            assert sorted(p.name for p in (tmp_path / "node" / version).iterdir()) == [
+                "shard-000", "shard-001", "shard-002", "shard-003"]
     finally:
         serve.shutdown()
 
