@@ -263,13 +263,14 @@ def serve_on_ray(settings: Settings) -> int:
     """`reportqa serve --backend ray`: serve until interrupted, then take the deployments down."""
     started = connect(settings.ray_address)
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     try:
         deploy(settings)
+        for sig in (signal.SIGINT, signal.SIGTERM):  # after Ray and Serve have installed theirs
+            signal.signal(sig, lambda *_: stop.set())
         print(f"reportqa on Ray Serve: http://{settings.host}:{settings.port} ({len(shard_names(settings))} shards)",
               flush=True)
-        stop.wait()
+        while not stop.wait(0.5):  # a timed wait lets the signal handler run promptly
+            pass
     finally:
         serve.shutdown()
         if started:
