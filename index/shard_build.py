@@ -225,8 +225,11 @@ def base_manifest(request: BuildRequest, embedder_name: str, dimension: int) -> 
     }
 
 
-def open_shard(folder: Path) -> LocalShard:
-    """Load and verify one shard folder (what a shard server does at start)."""
+def open_shard(folder: Path, manifest_sha256: str | None = None) -> LocalShard:
+    """Load and verify one shard folder (what a shard server does at start): its files against its manifest,
+    and its manifest against the digest the version's manifest recorded for it, when given."""
+    if manifest_sha256 is not None and _sha256(folder / MANIFEST) != manifest_sha256:
+        raise IndexCorrupt(f"shard {folder} does not match its version's manifest; rebuild with reportqa index")
     manifest = read_manifest(folder)
     verify_files(folder, manifest)
     try:
@@ -251,6 +254,14 @@ def current_shards(index_dir: Path) -> int:
     except IndexProblem:
         return 1
     return len(manifest["shards"]) if manifest.get("kind") == SHARDED else 1
+
+
+def recorded_shard_digest(version: Path, name: str) -> str | None:
+    """The digest of a shard's manifest as its version's manifest records it."""
+    for shard in read_manifest(version).get("shards", []):
+        if shard.get("name") == name:
+            return str(shard["manifest_sha256"])
+    return None
 
 
 def version_chunks(version: Path) -> list[Chunk]:

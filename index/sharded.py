@@ -57,7 +57,8 @@ class LocalShards:
     @classmethod
     def open(cls, version: Path, manifest: Mapping[str, Any]) -> LocalShards:
         names = tuple(str(s["name"]) for s in manifest["shards"])
-        return cls([open_shard(version / name) for name in names], names)
+        digests = [str(s["manifest_sha256"]) for s in manifest["shards"]]
+        return cls([open_shard(version / name, digest) for name, digest in zip(names, digests, strict=True)], names)
 
     def tops(self, query: Query, vector: np.ndarray, channels: Sequence[str]) -> list[ChannelTops | None]:
         return [shard.top(query, vector, channels) for shard in self.shards]
@@ -86,8 +87,6 @@ class ShardedIndex(Retrieval):
     gram_vocabulary: Mapping[str, int]
     stored_centroid: np.ndarray | None
     _query_vectors: dict[str, np.ndarray] = field(default_factory=dict)
-    _failed: set[str] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
     # the latest search's candidates, per thread: the answer step that follows a search in the same thread reads
     # their unit similarities (a shared cache was cleared under one request by another's)
     _latest: threading.local = field(default_factory=threading.local)
@@ -98,13 +97,11 @@ class ShardedIndex(Retrieval):
         self.remote = not isinstance(self.shards, LocalShards)
 
     def degraded(self) -> list[str]:
-        return sorted(self._failed)
+        """Shards the latest search in this thread could not reach (another request's failures are its own)."""
+        return sorted(getattr(self._latest, "failed", ()))
 
     def check(self) -> list[str]:
-        failed = self.shards.unavailable()
-        with self._lock:
-            self._failed = set(failed)
-        return sorted(failed)
+        return sorted(self.shards.unavailable())
 
     def gather(self, query: Query, weights: SearchWeights
                ) -> tuple[dict[str, dict[int, float]], dict[int, CandidateRecord]]:
@@ -134,8 +131,7 @@ class ShardedIndex(Retrieval):
         return merged, records
 
     def _remember(self, query: Query, records: dict[int, CandidateRecord], failed: set[str]) -> None:
-        with self._lock:
-            self._failed = failed
+        self._latest.failed = failed
         self._latest.key = self._vector_key(query)
         self._latest.records = records
         self._latest.positions = {r.chunk.id: p for p, r in records.items()}

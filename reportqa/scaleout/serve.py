@@ -19,25 +19,28 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from ray import serve
 
+from reportqa.api.deadline import DeadlineExceeded
 from reportqa.core.settings import Settings
 from reportqa.core.types import Chunk
 from reportqa.engine import Engine, open_engine
 from reportqa.index.query import Query
 from reportqa.index.shard import CandidateRecord, ChannelTops, LocalShard
-from reportqa.index.shard_build import SHARDED, open_shard
-from reportqa.index.store import VERSIONS, IndexMismatch, current_version_path, read_manifest
+from reportqa.index.shard_build import SHARDED, open_shard, recorded_shard_digest
+from reportqa.index.store import VERSIONS, IndexCorrupt, IndexMismatch, current_version_path, read_manifest
 from reportqa.scaleout.cluster import connect, require_ray
 
 log = logging.getLogger("reportqa.scaleout")
 APP_NAME = "reportqa"
 SHARD_TIMEOUT_S = 5.0  # a shard slower than this is reported degraded for that answer
 PING_TIMEOUT_S = 1.0
+LOAD_TIMEOUT_S = 600.0  # a shard's first load of a version: checksums, and a copy with a node folder
 VERSIONS_KEPT = 2  # a shard keeps the version being replaced until the router has moved on
 
 
@@ -62,7 +65,9 @@ class ShardServer:
         with self._lock:
             if version not in self._loaded:
                 source = self.index_dir / VERSIONS / version / self.name
-                shard = open_shard(source if self.node_dir is None else node_copy(source, self.node_dir / version))
+                digest = recorded_shard_digest(source.parent, self.name)
+                shard = open_shard(source if self.node_dir is None else node_copy(source, self.node_dir / version),
+                                   digest)
                 while len(self._loaded) >= VERSIONS_KEPT:
                     self._loaded.pop(next(iter(self._loaded)))
                 self._loaded[version] = shard
@@ -78,7 +83,15 @@ class ShardServer:
     def document_chunks(self, version: str, doc: str) -> list[Chunk]:
         return self.shard(version).document_chunks(doc)
 
-    def ping(self) -> str:
+    def load(self, version: str) -> str:
+        """Load (and copy, with a node folder) the given version now: the router waits for this before it
+        switches to a new version, so questions never meet a shard that is still loading."""
+        self.shard(version)
+        return self.name
+
+    def ping(self, version: str) -> str:
+        """Alive and able to serve `version` (a replica whose copy cannot be read is not healthy)."""
+        self.shard(version)
         return self.name
 
 
@@ -113,6 +126,9 @@ class RayShards:
         for k, response in calls.items():
             try:
                 out[k] = response.result(timeout_s=max(0.01, deadline - time.monotonic()))
+            except DeadlineExceeded:  # the request's own CPU budget: not the shard's failure
+                response.cancel()
+                raise
             except Exception as exc:  # a dead, restarting or overloaded replica: reported as degraded
                 log.warning("shard %s did not answer: %s", self.names[k], exc)
                 response.cancel()  # else it runs later, when a replica is back, for nobody
@@ -134,8 +150,20 @@ class RayShards:
         calls = {k: h.document_chunks.remote(self.version, doc) for k, h in enumerate(self._handles)}
         return [c for chunks in self._gather(calls, self.timeout_s).values() if chunks for c in chunks]
 
+    def load_all(self, timeout_s: float = LOAD_TIMEOUT_S) -> None:
+        """Every shard loads this version; an error names the shards that could not. Waited for in a thread of
+        its own: the engine may be opened on the router's event loop, where Serve forbids blocking waits."""
+        def wait() -> list[str]:
+            calls = {k: h.load.remote(self.version) for k, h in enumerate(self._handles)}
+            return [self.names[k] for k, name in self._gather(calls, timeout_s).items() if name is None]
+
+        with ThreadPoolExecutor(1) as waiter:
+            missing = waiter.submit(wait).result()
+        if missing:
+            raise IndexCorrupt(f"shards {', '.join(missing)} could not load version {self.version}")
+
     def unavailable(self) -> list[str]:
-        calls = {k: h.ping.remote() for k, h in enumerate(self._handles)}
+        calls = {k: h.ping.remote(self.version) for k, h in enumerate(self._handles)}
         return [self.names[k] for k, name in self._gather(calls, PING_TIMEOUT_S).items() if name is None]
 
 
@@ -146,7 +174,9 @@ def engine_on_ray(settings: Settings, handles: Mapping[str, Any]) -> Engine:
         if sorted(names) != sorted(handles):
             raise IndexMismatch(f"version {version.name} has shards {names}, the cluster serves {sorted(handles)}; "
                                 "restart with reportqa serve --backend ray")
-        return RayShards({name: handles[name] for name in names}, version.name)
+        shards = RayShards({name: handles[name] for name in names}, version.name)
+        shards.load_all()  # the previous engine serves until every shard holds this version
+        return shards
 
     return open_engine(settings, shards=shards)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,39 @@ def test_concurrent_questions_get_their_own_candidates(sharded: Settings) -> Non
     with ThreadPoolExecutor(8) as pool:
         together = list(pool.map(lambda q: answers(engine, [q])[0], questions))
     assert together == alone
+
+
+class _OneShardDown:
+    """The shard set of a sharded index with one shard that does not answer (as a dead Ray replica), for the
+    thread that created it only: requests in other threads find every shard."""
+
+    def __init__(self, inner: object, down: int) -> None:
+        self.inner, self.down, self.thread = inner, down, threading.get_ident()
+        self.names = inner.names  # type: ignore[attr-defined]
+
+    def tops(self, query, vector, channels):  # type: ignore[no-untyped-def]
+        found = self.inner.tops(query, vector, channels)  # type: ignore[attr-defined]
+        failing = threading.get_ident() == self.thread
+        return [None if failing and k == self.down else top for k, top in enumerate(found)]
+
+    def records(self, query, vector, wanted):  # type: ignore[no-untyped-def]
+        return self.inner.records(query, vector, wanted)  # type: ignore[attr-defined]
+
+    def document_chunks(self, doc):  # type: ignore[no-untyped-def]
+        return self.inner.document_chunks(doc)  # type: ignore[attr-defined]
+
+    def unavailable(self) -> list[str]:
+        return [self.names[self.down]]
+
+
+def test_a_shard_that_does_not_answer_is_named_in_that_answer_only(sharded: Settings) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    engine = open_engine(sharded)
+    assert isinstance(engine.index, ShardedIndex)
+    engine.index.shards = _OneShardDown(engine.index.shards, 1)  # type: ignore[assignment]
+    answer = engine.ask(QUESTIONS[0])
+    assert answer.degraded == ("shard-001",) and engine.index.check() == ["shard-001"]
+    with ThreadPoolExecutor(1) as other_thread:  # another request's search neither clears nor borrows it
+        assert other_thread.submit(lambda: engine.ask(QUESTIONS[1]).degraded).result() == ()
+    assert engine.index.degraded() == ["shard-001"]
