@@ -9,7 +9,7 @@ index is the one-shard case of the same code (index.search), so the two cannot d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -63,8 +63,7 @@ class LocalShard:
     _normalized: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # a question term the corpus never uses is the rarest of all: its absence must weigh most
-        self.unknown_idf = max(self.idf.values(), default=1.0) + 1.0
+        self.unknown_idf = unknown_idf_of(self.idf)
 
     def local(self, position: int) -> int:
         i = int(np.searchsorted(self.positions, position))
@@ -131,6 +130,11 @@ class LocalShard:
 
     def document_chunks(self, doc: str) -> list[Chunk]:
         return [c for c in self.chunks if c.doc == doc]
+
+
+def unknown_idf_of(idf: Mapping[str, float]) -> float:
+    """The weight of a question term the collection never uses: the rarest of all, so its absence weighs most."""
+    return max(idf.values(), default=1.0) + 1.0
 
 
 def top_positive(scores: np.ndarray, k: int) -> np.ndarray:

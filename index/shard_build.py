@@ -10,7 +10,6 @@ of the new one is written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import time
@@ -45,6 +44,7 @@ from reportqa.index.store import (
     IndexProblem,
     build_lock,
     current_version_path,
+    file_digest,
     file_digests,
     new_version_dir,
     publish,
@@ -181,7 +181,7 @@ def write_sharded_version(partial: Path, collection: Collection, n_shards: int, 
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return str(file_digest(path)["sha256"])
 
 
 def build_sharded(index_dir: Path, request: BuildRequest, n_shards: int, embedder: Embedder | None = None,

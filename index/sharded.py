@@ -23,7 +23,7 @@ from reportqa.index.models import CORPUS_STATIC, load_embedder
 from reportqa.index.query import Query
 from reportqa.index.rank_features import pool
 from reportqa.index.search import Retrieval, SearchWeights
-from reportqa.index.shard import CandidateRecord, ChannelTops, LocalShard, merge_tops
+from reportqa.index.shard import CandidateRecord, ChannelTops, LocalShard, merge_tops, unknown_idf_of
 from reportqa.index.shard_build import CENTROID, GRAM_VOCABULARY, open_shard, read_vocabulary
 from reportqa.index.store import MODEL_DIR, IndexCorrupt, verify_files
 
@@ -92,7 +92,7 @@ class ShardedIndex(Retrieval):
     _latest: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
-        self.unknown_idf = max(self.idf.values(), default=1.0) + 1.0
+        self.unknown_idf = unknown_idf_of(self.idf)
         self.has_units = self.manifest.get("dense_unit") == "unit"
         self.remote = not isinstance(self.shards, LocalShards)
 

@@ -120,11 +120,12 @@ def file_digests(folder: Path) -> dict[str, dict[str, Any]]:
     """Size and SHA-256 of every data file of a version, so that damage is caught when it is loaded."""
     digests = {}
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != MANIFEST):
-        digests[path.relative_to(folder).as_posix()] = _digest(path)
+        digests[path.relative_to(folder).as_posix()] = file_digest(path)
     return digests
 
 
-def _digest(path: Path) -> dict[str, Any]:
+def file_digest(path: Path) -> dict[str, Any]:
+    """Size and SHA-256 of one file, read in blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -139,7 +140,7 @@ def verify_files(version_dir: Path, manifest: dict[str, Any]) -> None:
         raise IndexCorrupt(f"{version_dir / MANIFEST} lists no file checksums, so damage could not be detected; "
                            f"{build_hint(version_dir.parent.parent)}")
     for name, facts in recorded.items():  # only the recorded files: a sharded version's shards check their own
-        found = _digest(version_dir / name) if (version_dir / name).is_file() else None
+        found = file_digest(version_dir / name) if (version_dir / name).is_file() else None
         if found is None:
             raise IndexCorrupt(f"{version_dir / name} is missing; {build_hint(version_dir.parent.parent)}")
         if found != facts:
