@@ -46,11 +46,11 @@ def main(argv: list[str] | None = None) -> None:
     single_s: list[float] = []
     for _ in range(args.rounds):
         for turns, question in cases:
-            engine.index._query_vectors.clear()
+            engine.index.query_vectors.clear()
             start = time.perf_counter()
             engine.chat_trace(turns)
             chat_s.append(time.perf_counter() - start)
-            engine.index._query_vectors.clear()
+            engine.index.query_vectors.clear()
             start = time.perf_counter()
             engine.run(question)
             single_s.append(time.perf_counter() - start)

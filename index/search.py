@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from reportqa.index.fusion import fuse
 from reportqa.index.lexical import LexicalIndex
 from reportqa.index.models import CORPUS_STATIC, load_embedder
 from reportqa.index.query import Query, aliases
+from reportqa.index.query_vectors import QueryVectors
 from reportqa.index.rank_features import CandidateFacts, chunk_features, pool
 from reportqa.index.shard import CandidateRecord, LocalShard, collection_centroid, merge_tops
 from reportqa.index.store import (
@@ -38,7 +40,6 @@ from reportqa.index.vectors import UnitTable, load_units
 from reportqa.core.learned import LinearModel, matrix
 from reportqa.core.types import Chunk, Hit
 
-QUERY_VECTOR_CACHE = 256
 # what of a question the encoder reads: a question is short, and a 2,000-character one took over a second of CPU
 # (three 512-token windows); the lexical channels still read all of it
 QUERY_ENCODER_CHARS = 300
@@ -81,7 +82,7 @@ class Retrieval:
     gram_vocabulary: Mapping[str, int]
     has_units: bool
     remote = False  # whether searching waits on other processes (shards on a cluster)
-    _query_vectors: dict[str, np.ndarray]
+    query_vectors: QueryVectors
 
     def gather(self, query: Query, weights: SearchWeights
                ) -> tuple[dict[str, dict[int, float]], dict[int, CandidateRecord]]:
@@ -147,14 +148,18 @@ class Retrieval:
         The corpus-fitted model reads Chinese only, so it gets the translated text; an encoder reads the question
         as asked.
         """
+        return self.query_vectors.vector(self.encoder_text(query))
+
+    def encoder_text(self, query: Query) -> str:
+        """What of the question the encoder reads (the key of its cached vector)."""
         text = query.dense_text if self.embedder.name == CORPUS_STATIC or not query.asked else query.asked
-        text = text[:QUERY_ENCODER_CHARS]
-        vector = self._query_vectors.get(text)
-        if vector is None:
-            if len(self._query_vectors) >= QUERY_VECTOR_CACHE:
-                self._query_vectors.clear()
-            vector = self._query_vectors[text] = self.embedder.encode_queries([text])[0]
-        return vector
+        return text[:QUERY_ENCODER_CHARS]
+
+    def prime(self, queries: Sequence[Query], pool: Executor | None = None) -> int:
+        """Encode the vectors of questions about to be asked: on `pool` in the background (a batch's look-ahead),
+        or two at a time, returning when done."""
+        texts = [self.encoder_text(q) for q in queries]
+        return self.query_vectors.ahead(texts, pool) if pool is not None else self.query_vectors.prime(texts)
 
     def centroid_lift(self, query: Query) -> float:
         """How near the question lies to what the reports are about as a whole, against a typical unit: its mean
@@ -234,10 +239,11 @@ class SearchIndex(Retrieval):
     embedder: Embedder
     idf: dict[str, float]
     units: tuple[np.ndarray, UnitTable] | None = None  # unit vectors and which rows each chunk owns
-    _query_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    query_vectors: QueryVectors = field(init=False)
     _centroid: np.ndarray | None = None
 
     def __post_init__(self) -> None:
+        self.query_vectors = QueryVectors(self.embedder)
         self.shard = LocalShard(self.chunks, self.lexical, self.bigram, self.dense, self.units, self.idf,
                                 np.arange(len(self.chunks), dtype=np.int64))
         self.unknown_idf = self.shard.unknown_idf

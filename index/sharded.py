@@ -21,6 +21,7 @@ from reportqa.index.embed import Embedder
 from reportqa.index.lexical import VOCABULARY
 from reportqa.index.models import CORPUS_STATIC, load_embedder
 from reportqa.index.query import Query
+from reportqa.index.query_vectors import QueryVectors
 from reportqa.index.rank_features import pool
 from reportqa.index.search import Retrieval, SearchWeights
 from reportqa.index.shard import CandidateRecord, ChannelTops, LocalShard, merge_tops, unknown_idf_of
@@ -86,12 +87,13 @@ class ShardedIndex(Retrieval):
     word_vocabulary: Mapping[str, int]
     gram_vocabulary: Mapping[str, int]
     stored_centroid: np.ndarray | None
-    _query_vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    query_vectors: QueryVectors = field(init=False)
     # the latest search's candidates, per thread: the answer step that follows a search in the same thread reads
     # their unit similarities (a shared cache was cleared under one request by another's)
     _latest: threading.local = field(default_factory=threading.local)
 
     def __post_init__(self) -> None:
+        self.query_vectors = QueryVectors(self.embedder)
         self.unknown_idf = unknown_idf_of(self.idf)
         self.has_units = self.manifest.get("dense_unit") == "unit"
         self.remote = not isinstance(self.shards, LocalShards)

@@ -146,7 +146,7 @@ def _answer(args: argparse.Namespace, engine: Engine, question: str) -> int:
             run_file(args.batch, out, "question",
                      lambda qid, q: AnswerOut.of(engine.ask(q, args.top_k, qid)).model_dump(),
                      lambda qid, q, error: AnswerErrorOut(id=qid, question=q, error=error).model_dump(),
-                     for_stream(sys.stderr))
+                     for_stream(sys.stderr), prime=engine.prime)
         return 0
     answer = engine.ask(question, args.top_k)
     print(json.dumps(AnswerOut.of(answer).model_dump(), ensure_ascii=False, indent=2) if args.json
@@ -182,7 +182,7 @@ def cmd_cite(args: argparse.Namespace) -> int:
         with _output(args.out) as out:
             run_file(args.batch, out, "claim", lambda qid, c: VerdictOut.of(engine.cite(c), qid).model_dump(),
                      lambda qid, c, error: CiteErrorOut(id=qid, claim=c, error=error).model_dump(),
-                     for_stream(sys.stderr))
+                     for_stream(sys.stderr), prime=engine.prime)
         return 0
     # the draft is read and checked before --out is opened: a bad draft must not leave an empty output behind
     checked = engine.cite_draft(draft)

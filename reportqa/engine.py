@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -154,6 +155,18 @@ class Engine:
             return None
         return lambda hit: self.index.unit_similarities(query, self.index.position(hit.chunk.id))
 
+    def prime(self, texts: Sequence[str], pool: Executor | None = None) -> int:
+        """Encode the vectors of questions or claims about to be asked, in parallel: on `pool` in the background
+        (a batch's look-ahead) or now (a draft's claims); text that would be refused is skipped. Answers do not
+        change, only when their work is done."""
+        queries = []
+        for text in texts:
+            try:
+                queries.append(analyze(self.check_question(text)))
+            except QuestionError:
+                continue
+        return self.index.prime(queries, pool)
+
     def check_question(self, question: str) -> str:
         text = question.strip()
         if not text:
@@ -255,7 +268,9 @@ class Engine:
 
     def cite_draft(self, draft: str) -> list[CheckedClaim]:
         """Every claim sentence of a draft with its verdict."""
-        return [CheckedClaim(claim, self.cite(claim.text)) for claim in self.draft_claims(draft)]
+        claims = self.draft_claims(draft)
+        self.prime([claim.text for claim in claims])
+        return [CheckedClaim(claim, self.cite(claim.text)) for claim in claims]
 
 
 def open_engine(settings: Settings, shards: ShardOpener | None = None) -> Engine:

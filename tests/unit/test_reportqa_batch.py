@@ -99,3 +99,25 @@ def test_handler_errors_other_than_value_error_propagate() -> None:
 
     with pytest.raises(RuntimeError):
         list(process_lines(['{"id": "q1", "question": "a"}'], "question", boom, on_error))
+
+
+def test_looking_ahead_keeps_the_lines_and_primes_each_text_before_its_line() -> None:
+    from reportqa.batch import looking_ahead
+
+    lines = [f'{{"id": "q{i}", "question": "问题{i}"}}' for i in range(7)]
+    lines.insert(3, "{broken")
+    primed: list[str] = []
+    yielded: list[str] = []
+
+    def prime(texts: Any, pool: Any) -> None:
+        primed.extend(texts)
+
+    for line in looking_ahead(lines, "question", prime, window=2):
+        # every text up to two lines past the one handed out has been primed already
+        position = lines.index(line)
+        expected = [f"问题{i}" for i in range(7) if lines.index(f'{{"id": "q{i}", "question": "问题{i}"}}')
+                    <= min(position + 2, len(lines) - 1)]
+        assert primed[: len(expected)] == expected
+        yielded.append(line)
+    assert yielded == lines
+    assert primed == [f"问题{i}" for i in range(7)]
