@@ -44,6 +44,7 @@ class Assessment:
     rule: Verdict
     features: dict[str, float]
     conflict: Verdict | None  # the best contradiction the rules found among the sentences they checked
+    near: Verdict | None = None  # the best figure the rules would not call a contradiction (NearConflict)
 
 
 def judge(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float],
@@ -85,6 +86,10 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
     strongest = max(conflicts, key=lambda i: (sims[i] + support[i], -i), default=None)
     conflict = (_verdict(claim, CONTRADICTED, checks[strongest], hits, units[strongest].hit_rank, support[strongest])
                 if strongest is not None else None)
+    nears = [i for i in checks if checks[i].conflict is None and checks[i].near is not None]
+    nearest = max(nears, key=lambda i: (sims[i] + support[i], -i), default=None)
+    near = _near_verdict(claim, checks[nearest], hits, units[nearest].hit_rank, support[nearest]) \
+        if nearest is not None else None
     rule = _rule_verdict(claim, hits, units, support, order, checks, agreeing, close, unknown)
     claimed = [q for q in _figures(quantities(claim)) if q.kind not in {"year", "date"}]
     matched = max((c.matched for c in checks.values() if c.conflict is None), default=0)
@@ -100,13 +105,31 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
         "unmatched_share": (len(claimed) - min(matched, len(claimed))) / len(claimed) if claimed else 0.0,
         "distinctive": float(any(checks[i].distinctive for i in agreeing)),
         "unknown": float(len(unknown)), "english": float(_latin(claim)),
-    }
-    return Assessment(rule, features, conflict)
+    } | near_features(checks[nearest] if nearest is not None else None, sims[nearest] if nearest is not None else 0.0)
+    return Assessment(rule, features, conflict, near)
+
+
+def near_features(check: Check | None, sim: float) -> dict[str, float]:
+    """What the learned verdict reads of the best near conflict: how much the figures' surroundings share, how far
+    apart they are, whether the sentence agrees on another claimed figure, and how close the encoder puts it."""
+    near = check.near if check is not None else None
+    if check is None or near is None:
+        return dict.fromkeys(NEAR_FEATURES, 0.0)
+    return {"near_any": 1.0, "near_share": near.share, "near_gap": min(near.relative_gap, 1.0),
+            "near_with_match": float(check.matched >= 1), "sim_of_near": sim}
+
+
+def _near_verdict(claim: str, check: Check, hits: Sequence[Hit], rank: int, support: float) -> Verdict:
+    assert check.near is not None
+    return Verdict(claim, CONTRADICTED, check.near.stated, check.near.claimed, _cite(hits, [rank]), support)
+
+
+NEAR_FEATURES = ("near_any", "near_share", "near_gap", "near_with_match", "sim_of_near")
 
 
 CLAIM_FEATURES = ("rule_supported", "rule_contradicted", "support", "sim", "sim_margin", "sim_of_conflict",
                   "support_of_conflict", "conflict_any", "conflict_close", "conflict_is_figure", "matched",
-                  "figures", "unmatched_share", "distinctive", "unknown", "english")
+                  "figures", "unmatched_share", "distinctive", "unknown", "english", *NEAR_FEATURES)
 
 
 def empty_features(claim: str, unknown: Sequence[str]) -> dict[str, float]:
@@ -152,8 +175,9 @@ def decide(assessment: Assessment, on_topic: LinearModel | None, contradiction: 
     agreed_whole = rule.verdict == SUPPORTED and assessment.features["matched"] >= 1 and \
         assessment.features["unmatched_share"] == 0.0  # a sentence states every claimed figure: that settles it
     p_conflict = float(contradiction.probabilities(matrix([assessment.features], contradiction.features))[0])
-    if p_conflict >= 0.5 and assessment.conflict is not None and not agreed_whole:
-        return assessment.conflict
+    found = assessment.conflict or assessment.near
+    if p_conflict >= 0.5 and found is not None and not agreed_whole:
+        return found
     if rule.verdict == SUPPORTED:
         return rule
     lead = [best_sim_rank] if best_sim_rank is not None else []

@@ -108,6 +108,19 @@ class Check:
     matched: int  # claimed figures (other than years) the sentence states the same
     conflict: tuple[str, str] | None  # (claimed, stated) where they disagree
     distinctive: bool = False  # one of them has three significant digits (655家, 488万美元, 13.1%)
+    # a claimed figure whose nearest stated figure of its kind differs, but is written about words the claimed
+    # one shares too little of (below CONTEXT_SHARE): not a conflict by the rules; the learned verdict weighs it
+    near: NearConflict | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NearConflict:
+    """The stated figure a claimed one might speak of, when the words around them share too little to say so."""
+
+    claimed: str
+    stated: str
+    share: float  # weight of the words around the claimed figure that the stated one's surroundings share
+    relative_gap: float  # |stated - claimed| / |claimed|
 
 
 def _worth_checking(q: Quantity) -> bool:
@@ -158,6 +171,7 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
     taken = {id(s) for _, s in agreed}
     figures = [q for q in claimed if q.kind not in {"year", "date"}]
     flat_context, prepared_claim = normalize(context or passage), prepare(claim)
+    near: NearConflict | None = None
     for claim_q in claimed:
         if any(c is claim_q for c, _ in agreed):
             continue
@@ -172,15 +186,18 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
         claim_year = _year_before(claim_found, claim_q) if claim_q.kind not in {"year", "date"} else None
         same_year = claim_year is not None and _year_before(stated, found[0]) == claim_year
         if found[1] < CONTEXT_SHARE and not same_year:
+            gap = abs(found[0].value - claim_q.value) / max(abs(claim_q.value), 1e-9)
+            if claim_q.kind not in {"year", "date"} and gap > 0 and (near is None or found[1] > near.share):
+                near = NearConflict(claim_q.text, found[0].text, found[1], gap)
             continue  # no figure of the passage is written about what this one is about
-        return Check(matched, (claim_q.text, found[0].text))
+        return Check(matched, (claim_q.text, found[0].text), near=near)
     conflict = (_rank_conflict(claim, passage, context) or _anchored_name_conflict(claim, passage, agreed)
                 or _clause_name_conflict(claim, passage, context))
     if conflict is None and not matched:
         conflict = _name_conflict(claim, passage, context)
     if conflict is not None and _abbreviates(conflict[0], conflict[1]):
         conflict = None  # 中电联 for 中国电力企业联合会
-    return Check(matched, conflict, any(_significant_digits(c) >= 3 for c, _ in agreed if c.kind != "year"))
+    return Check(matched, conflict, any(_significant_digits(c) >= 3 for c, _ in agreed if c.kind != "year"), near)
 
 
 def _significant_digits(q: Quantity) -> int:

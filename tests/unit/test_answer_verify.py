@@ -124,3 +124,40 @@ def test_no_passages_is_unsupported_without_citations() -> None:
 )
 def test_ordinals(text: str, rank: int | None) -> None:
     assert ordinal(text) == rank
+
+
+GRANTS = "2018年国家财政科技拨款9518亿元，其中科学技术支出占87.5%。"
+PARTLY_WRONG = "2018年国家财政科技拨款为9518亿元，其中用于科研的比例达到百分之九十二点五。"
+
+
+def test_a_second_figure_written_about_other_words_is_a_near_conflict_not_a_rule_conflict() -> None:
+    from reportqa.answer.verify import NearConflict, check_unit
+
+    terms = {t: 1.0 for t in analyze(PARTLY_WRONG).core if len(t) >= 2}
+    check = check_unit(PARTLY_WRONG, GRANTS, terms)
+    assert (check.matched, check.conflict) == (1, None)
+    assert check.near == NearConflict("92.5%", "87.5%", 0.0, pytest.approx(5 / 92.5))
+    assert verdict(PARTLY_WRONG, GRANTS).verdict == SUPPORTED  # the rules alone let it pass
+
+
+def test_the_learned_verdict_decides_whether_a_near_conflict_contradicts() -> None:
+    import numpy as np
+    from reportqa.answer.claim_verdict import CLAIM_FEATURES, assess, decide
+
+    from reportqa.core.learned import LinearModel
+
+    def model(weights: dict[str, float], bias: float) -> LinearModel:
+        n = len(CLAIM_FEATURES)
+        return LinearModel(CLAIM_FEATURES, np.zeros(n), np.ones(n),
+                           np.array([weights.get(f, 0.0) for f in CLAIM_FEATURES]), bias)
+
+    hits = [hit(GRANTS)]
+    assessment = assess(PARTLY_WRONG, hits, analyze(PARTLY_WRONG), {})
+    assert assessment.conflict is None and assessment.features["near_any"] == 1.0
+    assert assessment.features["near_with_match"] == 1.0
+    on_topic = model({}, 5.0)
+    trusting = decide(assessment, on_topic, model({"near_with_match": 10.0}, -5.0), hits, 0)
+    assert (trusting.verdict, trusting.claim_value, trusting.report_value) == (CONTRADICTED, "92.5%", "87.5%")
+    assert trusting.citations[0].chunk.text == GRANTS
+    doubting = decide(assessment, on_topic, model({}, -5.0), hits, 0)
+    assert (doubting.verdict, doubting.report_value) == (SUPPORTED, None)
