@@ -13,6 +13,10 @@ _LIST_ITEM = re.compile(r"^\s*(?:[-*+•]\s+|\d+[.)]\s+|\d+、)")  # 1、 needs 
 _TABLE = re.compile(r"^\s*\|")
 _QUOTE = re.compile(r"^\s*>")
 _MIN_CLAIM_CHARS = 6
+# a sentence is prose when most of it is written in the drafts' scripts: CJK, ASCII, CJK and full-width punctuation;
+# decoded binary (random bytes read as Latin-1) is not, and a learned verdict has never seen such text
+_DRAFT_SCRIPT = re.compile(r"[\u0020-\u007e\u3000-\u303f\u4e00-\u9fff\uff00-\uffef\u2010-\u2027\u00b7]")
+_MIN_DRAFT_SCRIPT_SHARE = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +56,16 @@ def split_claims(draft: str) -> list[Claim]:
         paragraph = draft[para_start:para_end]
         for a, b in split_sentences(paragraph):
             text = paragraph[a:b].strip()
-            if len(re.sub(r"\W", "", text)) < _MIN_CLAIM_CHARS:
+            if len(re.sub(r"\W", "", text)) < _MIN_CLAIM_CHARS or not is_prose(text):
                 continue
             lead = len(paragraph[a:b]) - len(paragraph[a:b].lstrip())
             line = first_line + paragraph.count("\n", 0, a + lead)
             start = para_start + a + lead
             claims.append(Claim(text, start, start + len(text), line))
     return claims
+
+
+def is_prose(text: str) -> bool:
+    """Most of the text is in the scripts drafts are written in (not decoded binary)."""
+    visible = [ch for ch in text if not ch.isspace()]
+    return bool(visible) and len(_DRAFT_SCRIPT.findall("".join(visible))) >= _MIN_DRAFT_SCRIPT_SHARE * len(visible)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from reportqa.answer.claim_verdict import Assessment, assess, decide
-from reportqa.answer.claims import Claim, split_claims
+from reportqa.answer.claims import Claim, is_prose, split_claims
 from reportqa.answer.extract import passage_units, units_of
 from reportqa.answer.followup import Resolved, Turn, accept_rewrite, resolve
 from reportqa.answer.grounding import check_markers
@@ -244,6 +244,8 @@ class Engine:
         sims = similarities_of(units, hits, self.unit_sims(query), passage_units)
         assessment = assess(text, hits, query, self.index.idf, self.index.unknown_words(query), sims)
         best_sim = units[max(range(len(units)), key=lambda i: sims[i])].hit_rank if units else None
+        if not is_prose(text):  # decoded binary: the learned verdict never saw such text; the rules judge it
+            return assessment, assessment.rule
         verdict = decide(assessment, self.models.get("claim_topic"), self.models.get("claim_conflict"), hits,
                          best_sim)
         return assessment, verdict

@@ -269,8 +269,10 @@ def test_a_utf16_body_is_read_as_json(client: TestClient) -> None:
 JUNK_TEXTS: dict[str, tuple[dict[str, Any], int]] = {
     "NUL characters": ({"text": "\u0000" * 50}, 422),
     "control characters": ({"text": "".join(chr(i) for i in range(32)) * 10}, 422),
-    "bytes read as Latin-1": ({"text": junk(3, 4096).decode("latin-1")}, 200),
-    "bytes decoded with replacement": ({"text": junk(4, 4096).decode("utf-8", "replace")}, 200),
+    "bytes read as Latin-1": ({"text": junk(3, 4096).decode("latin-1")}, 422),
+    "bytes decoded with replacement": ({"text": junk(4, 4096).decode("utf-8", "replace")}, 422),
+    "statements of bytes read as Latin-1": ({"statements": [junk(5, 200).decode("latin-1"),
+                                                            junk(6, 60).decode("latin-1")]}, 200),
     "NUL statements": ({"statements": ["\u0000\u0000\u0000", "\u0000\u0001\u0002\u0003\u0004\u0005\u0006"]}, 200),
     "private-use and noncharacters": ({"statements": ["\ue000\uffff\U0010fffe\ufdd0\ue001\ue002"]}, 200),
 }

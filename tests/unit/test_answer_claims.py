@@ -183,3 +183,17 @@ def test_claims_are_short_fragments_only_when_long_enough() -> None:
     # fewer than six letters or digits is a fragment, not a claim; punctuation does not count
     draft = "是的，没错。增长了百分之五。A–B！！\n"
     assert split_claims(draft) == [Claim("增长了百分之五。", 6, 14, 1)]
+
+
+def test_decoded_binary_is_not_prose_but_any_draft_language_is() -> None:
+    import random
+
+    from reportqa.answer.claims import is_prose
+
+    rng = random.Random(3)
+    junk = bytes(rng.randrange(256) for _ in range(400)).decode("latin-1")
+    assert not is_prose(junk)
+    assert split_claims(junk) == []
+    for text in ("2026年全球AI支出预计达到2.59万亿美元。", "Zürich-based Nestlé’s revenue rose 5% in 2024.",
+                 "“十五五”规划纲要——正式发布…", "DJI holds more than 90% of the global consumer drone market."):
+        assert is_prose(text), text
