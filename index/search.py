@@ -18,7 +18,7 @@ from reportqa.index.embed import Embedder
 from reportqa.index.fusion import fuse
 from reportqa.index.lexical import LexicalIndex
 from reportqa.index.models import CORPUS_STATIC, load_embedder
-from reportqa.index.query import Query, aliases
+from reportqa.index.query import Query, aliases, analyze
 from reportqa.index.query_vectors import QueryVectors
 from reportqa.index.rank_features import CandidateFacts, chunk_features, pool
 from reportqa.index.shard import CandidateRecord, LocalShard, collection_centroid, merge_tops
@@ -155,10 +155,12 @@ class Retrieval:
         text = query.dense_text if self.embedder.name == CORPUS_STATIC or not query.asked else query.asked
         return text[:QUERY_ENCODER_CHARS]
 
-    def prime(self, queries: Sequence[Query], pool: Executor | None = None) -> int:
+    def prime(self, questions: Sequence[str], pool: Executor | None = None) -> int:
         """Encode the vectors of questions about to be asked: on `pool` in the background (a batch's look-ahead),
-        or two at a time, returning when done."""
-        texts = [self.encoder_text(q) for q in queries]
+        or two at a time, returning when done. Only the corpus-fitted model needs a question analysed first (it
+        reads the translation); an encoder reads the question as asked, so no analysis is done twice."""
+        texts = [self.encoder_text(analyze(q)) if self.embedder.name == CORPUS_STATIC else q[:QUERY_ENCODER_CHARS]
+                 for q in questions]
         return self.query_vectors.ahead(texts, pool) if pool is not None else self.query_vectors.prime(texts)
 
     def centroid_lift(self, query: Query) -> float:

@@ -159,13 +159,13 @@ class Engine:
         """Encode the vectors of questions or claims about to be asked, in parallel: on `pool` in the background
         (a batch's look-ahead) or now (a draft's claims); text that would be refused is skipped. Answers do not
         change, only when their work is done."""
-        queries = []
+        questions = []
         for text in texts:
             try:
-                queries.append(analyze(self.check_question(text)))
+                questions.append(self.check_question(text))
             except QuestionError:
                 continue
-        return self.index.prime(queries, pool)
+        return self.index.prime(questions, pool)
 
     def check_question(self, question: str) -> str:
         text = question.strip()

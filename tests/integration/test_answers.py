@@ -130,7 +130,8 @@ def test_the_answer_does_not_depend_on_top_k(engine: Engine, question: str) -> N
 
 
 OFF_TOPIC = ["How tall is Mount Everest?", "Who won the 2022 FIFA World Cup?", "埃菲尔铁塔有多高？",
-             "周杰伦的第一张专辑叫什么？", "What is the capital of France?", "红烧肉怎么做？", "Who is the CEO of Apple?"]
+             "周杰伦的第一张专辑叫什么？", "What is the capital of France?", "红烧肉怎么做？",
+             "Who is the CEO of Apple?"]
 # still answered, from a passage that mentions Apple or from the reports' sentence on global temperatures: measured
 # confidence 0.27 and 0.21 against the shipped threshold 0.18 (models of 2026-12-02 17:00; the models before them
 # refused the weather question and answered Everest at 0.26)
