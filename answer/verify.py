@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from reportqa.answer.numbers import Quantity, family, prepare, quantities
-from reportqa.index.query import Query
+from reportqa.index.query import Query, english_names, translate_english
 from reportqa.index.text import bigrams, is_english, normalize, proper_nouns, without_spaces
 
 from reportqa.core.types import Citation, Hit
@@ -24,6 +25,11 @@ _ORDINAL = re.compile(r"第([一二三四五六七八九十\d]+)(?:位|名|大)?
 _CN_ORDINALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _NUMBERISH = re.compile(r"^[\d.%]+$|^\d")
 _CLAUSE = re.compile(r"[，,。；;！!？?：:\n]")
+# comparison words by direction; one followed by a figure is a qualifier (超过1200家, 超过九成), not a comparison
+_HIGHER = "高于|超过|超越|领先|多于|大于|快于|优于|强于|胜过|远超|更快|更高|更多|更大|更强"
+_LOWER = "低于|落后|少于|小于|慢于|逊色|不及|不如|弱于|次于|更慢|更低|更少|更小|更弱"
+_COMPARISON = re.compile(rf"({_HIGHER})|({_LOWER})")
+_FIGURE_NEXT = re.compile(r"\s*(?:于|了|约|近)?\s*[\d零一二两三四五六七八九十百千万亿半]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +66,24 @@ def _context_terms(text: str, figure: Quantity, found: Sequence[Quantity], terms
     end = figure.start + len(figure.text)
     before = [q.start + len(q.text) for q in found if q.start + len(q.text) <= figure.start]
     after = [q.start for q in found if q.start >= end]
+    english = is_english(text)
+    reach = reach * ENGLISH_REACH if english else reach
     low = max([figure.start - reach, *before])
     high = min([end + reach, *after])
     window = without_spaces(text[max(0, low) : high])
+    if english:  # an English claim's terms are Chinese renderings: read the window through the same glossary
+        window = _rendered(text[max(0, low) : high])
     return {t for t in terms if t in window}
+
+
+ENGLISH_REACH = 2  # English words are longer than Chinese ones: a figure's surroundings reach twice as far
+
+
+@lru_cache(maxsize=4096)
+def _rendered(english: str) -> str:
+    """An English window as the Chinese renderings of its words, beside the words themselves (names, acronyms)."""
+    chinese, kept = translate_english(english)
+    return without_spaces(" ".join([normalize(english), *chinese, *kept]))
 
 
 def _year_before(found: Sequence[Quantity], figure: Quantity, reach: int = 24) -> int | None:
@@ -142,8 +162,11 @@ def _clause_span(text: str, position: int) -> tuple[int, int]:
 
 def _names_elsewhere(prepared_claim: str, figure: Quantity, flat_context: str) -> bool:
     """A name in the figure's clause of which the passage holds not even a piece (宇树科技; while 同比增加,
-    which jieba may tag as a person, still shares 同比 with 同比增长)."""
+    which jieba may tag as a person, still shares 同比 with 同比增长). In an English claim the names are the
+    words no dictionary translates (Llama, Kling), as jieba tags every Latin word a name."""
     start, end = _clause_span(prepared_claim, figure.start)
+    if is_english(prepared_claim):
+        return any(name not in flat_context for name in english_names(prepared_claim[start:end]))
     return any(not any(piece in flat_context for piece in (bigrams(w) or [w]))
                for w, _ in proper_nouns(prepared_claim[start:end]))
 
@@ -197,6 +220,7 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
         conflict = _name_conflict(claim, passage, context)
     if conflict is not None and _abbreviates(conflict[0], conflict[1]):
         conflict = None  # 中电联 for 中国电力企业联合会
+    conflict = conflict or _direction_conflict(claim, passage)
     return Check(matched, conflict, any(_significant_digits(c) >= 3 for c, _ in agreed if c.kind != "year"), near)
 
 
@@ -238,6 +262,49 @@ def _rank_conflict(claim: str, passage: str, context: str = "") -> tuple[str, st
     claimed_any, stated_any = _ORDINAL.search(claim), _ORDINAL.search(passage)
     if claimed_any and stated_any and ordinal(claimed_any.group(0)) != ordinal(stated_any.group(0)):
         return claimed_any.group(0), stated_any.group(0)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One name said to be above or below another (中国…领先美国): the direction and who is compared with whom."""
+
+    word: str  # the comparison word as written (领先, 低于, 更快)
+    higher: bool
+    subject: str  # the last name written before the word
+    other: str | None  # the first name after it in its clause (None: 中国的增速更快)
+
+
+def comparisons(text: str) -> list[Comparison]:
+    """The comparisons a sentence makes between names jieba tags, leaving out qualifiers before figures."""
+    flat = normalize(text)
+    names = {w for w, _ in proper_nouns(flat) if not re.search(rf"\d\s*{re.escape(w)}", flat)}  # not 139mbps
+    found = []
+    for match in _COMPARISON.finditer(flat):
+        if _FIGURE_NEXT.match(flat, match.end()):
+            continue
+        before = [(flat.rfind(n, 0, match.start()), n) for n in names]
+        subject = max(((at, n) for at, n in before if at >= 0), default=None)
+        if subject is None:
+            continue
+        _, clause_end = _clause_span(flat, match.end())
+        after = [(flat.find(n, match.end(), clause_end), n) for n in names if n != subject[1]]
+        other = min(((at, n) for at, n in after if at >= 0), default=None)
+        found.append(Comparison(match.group(0), match.group(1) is not None, subject[1],
+                                other[1] if other else None))
+    return found
+
+
+def _direction_conflict(claim: str, passage: str) -> tuple[str, str] | None:
+    """(claimed, stated) comparison words when the sentence puts the claim's subject the other way round:
+    中国落后于美国 against 中国领先美国 (or against 中国的增速更快), or 美国领先中国 against 中国领先美国."""
+    stated = comparisons(passage)
+    for ours in comparisons(claim):
+        for theirs in stated:
+            swapped = ours.subject == theirs.other and ours.other == theirs.subject
+            if (ours.subject == theirs.subject and ours.higher != theirs.higher) or (
+                    swapped and ours.higher == theirs.higher):
+                return ours.word, theirs.word
     return None
 
 

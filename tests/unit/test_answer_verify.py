@@ -161,3 +161,53 @@ def test_the_learned_verdict_decides_whether_a_near_conflict_contradicts() -> No
     assert trusting.citations[0].chunk.text == GRANTS
     doubting = decide(assessment, on_topic, model({}, -5.0), hits, 0)
     assert (doubting.verdict, doubting.report_value) == (SUPPORTED, None)
+
+
+SIX_G = "中国在 6G 专利数量上领先美国,拥有 6001 项专利,而美国为 3909 项。"
+
+
+@pytest.mark.parametrize(
+    ("claim", "passage", "values"),
+    [
+        ("在6G专利数量上，中国目前落后于美国。", SIX_G, ("落后", "领先")),
+        ("在6G专利数量上，美国领先中国。", SIX_G, ("领先", "领先")),  # the same word, the pair swapped
+        ("中国超大规模云厂商的云资本支出同比增速慢于美国同行。",
+         "中国超大规模云厂商的云资本支出增长速度更快，为 60%同比，而美国为 42%同比。", ("慢于", "更快")),
+        ("中国5G网络的总体下载速度低于美国。", "中国 5G 网络的总体下载速度为 139Mbps,高于美国的 123Mbps。",
+         ("低于", "高于")),  # Mbps after a figure is a unit, not a name compared
+    ],
+)
+def test_a_comparison_the_other_way_round_is_contradicted(claim: str, passage: str,
+                                                           values: tuple[str, str]) -> None:
+    result = verdict(claim, passage)
+    assert (result.verdict, result.claim_value, result.report_value) == (CONTRADICTED, *values)
+
+
+@pytest.mark.parametrize(
+    "claim",
+    ["在6G专利数量上，中国领先美国。", "在6G专利数量上，美国落后于中国。",
+     "截至2026年5月，被美国列入实体清单的中国实体数量已超过1200家。"],  # 超过 before a figure qualifies it
+)
+def test_a_comparison_the_same_way_round_is_no_contradiction(claim: str) -> None:
+    from reportqa.answer.verify import _direction_conflict
+
+    assert _direction_conflict(claim, SIX_G + "截至2026年5月，已有超过1,200家中国实体被列入实体清单。") is None
+
+
+def test_comparisons_name_the_direction_and_both_sides() -> None:
+    from reportqa.answer.verify import Comparison, comparisons
+
+    assert comparisons("在6G专利数量上，中国目前落后于美国。") == [Comparison("落后", False, "中国", "美国")]
+    assert comparisons("中国的资本支出增长速度更快，为 60%同比") == [Comparison("更快", True, "中国", None)]
+    assert comparisons("市占率超过85%，科大讯飞超过七成") == []
+
+
+def test_an_english_claims_figure_is_read_against_the_chinese_words_around_the_stated_one() -> None:
+    from reportqa.answer.verify import check_unit
+
+    claim = "DJI holds roughly 90% of the US commercial drone market."
+    terms = {t: 1.0 for t in analyze(claim).core if len(t) >= 2}
+    check = check_unit(claim, "在美国商用无人机市场，大疆也有近 80% 的占有率。", terms)
+    assert (check.matched, check.conflict) == (0, ("90%", "80%"))
+    unrelated = check_unit(claim, "2025年全国数据中心机架的平均利用率约为 80%。", terms)
+    assert unrelated.conflict is None
