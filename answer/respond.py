@@ -35,7 +35,7 @@ from reportqa.answer.extract import (
 from reportqa.answer.reader import UnitSimilarities, read, similarities_of
 from reportqa.index.query import Query
 
-from reportqa.core.learned import ModelSet
+from reportqa.core.learned import LinearModel, ModelSet, matrix
 from reportqa.core.types import Answer, Citation, Hit
 
 
@@ -58,15 +58,23 @@ def learned_scorer(reader_model: object, hits: Sequence[Hit], query: Query,
     return score
 
 
+def relevance_of(hit: Hit, relevance: LinearModel | None) -> float:
+    """How likely a passage is relevant at all: the pointwise relevance model over the ranker's features when there
+    is one (the pairwise ranker only orders a question's passages), else the ranker's own probability."""
+    scores = hit.channel_scores
+    if relevance is not None and all(f in scores for f in relevance.features):
+        return float(relevance.probabilities(matrix([scores], relevance.features))[0])
+    return sigmoid(scores["ranker"]) if "ranker" in scores else hit.score
+
+
 def measure_signals(question: str, query: Query, hits: Sequence[Hit], selection: Selection, text: str,
                     idf: Mapping[str, float], unit_sims: UnitSimilarities | None, unknown_names: int,
-                    unknown_idf: float, centroid_lift: float = 0.0) -> Signals:
-    top = hits[0].channel_scores
-    second = hits[1].channel_scores if len(hits) > 1 else {}
-    ranker_top = sigmoid(top["ranker"]) if "ranker" in top else hits[0].score
+                    unknown_idf: float, centroid_lift: float = 0.0, relevance: LinearModel | None = None) -> Signals:
+    ranker_top = relevance_of(hits[0], relevance)
     # with nothing to compare against (one passage, one sentence) a margin says nothing: 0, not the whole score,
     # which no training question ever had (a one-document index answered right got probability 1e-6)
-    ranker_next = (sigmoid(second["ranker"]) if "ranker" in second else hits[1].score) if len(hits) > 1 else ranker_top
+    ranker_next = relevance_of(hits[1], relevance) if len(hits) > 1 else ranker_top
+    top = hits[0].channel_scores
     best = selection.best
     unit_sim = similarities_of([best], hits, unit_sims, passage_units)[0] if best else 0.0
     sims = [h.channel_scores.get("dense", 0.0) for h in hits]
@@ -98,7 +106,7 @@ def respond(question: str, query: Query, hits: Sequence[Hit], idf: Mapping[str, 
     selection = choose_units(hits, query, idf, scorer)
     text = join_pieces([p for p, _ in selection.pieces])
     signals = measure_signals(question, query, hits, selection, text, idf, unit_sims, unknown_names, unknown_idf,
-                              centroid_lift)
+                              centroid_lift, models.get("relevance"))
     judge = models.get("answerability")
     confidence = probability_correct(signals, judge) if judge is not None else rule_confidence(signals)
     if confidence < threshold or not selection.pieces:

@@ -35,6 +35,7 @@ from reportqa.eval.train import (
     FOLDS,
     TRAIN_SETS,
     Example,
+    from_reports,
     load_examples,
     shipped_facts,
     train,
@@ -100,8 +101,8 @@ def score_sets(sets: Mapping[str, Sequence[QAItem]], variants_of: Callable[[str]
 
 def reliability(examples: Sequence[Example], oof: Mapping[int, float], right: Mapping[int, bool]
                 ) -> dict[str, Any]:
-    probabilities = [oof[id(ex)] for ex in examples if ex.source != "cmrc"]
-    outcomes = [right[id(ex)] for ex in examples if ex.source != "cmrc"]
+    probabilities = [oof[id(ex)] for ex in examples if from_reports(ex)]
+    outcomes = [right[id(ex)] for ex in examples if from_reports(ex)]
     error, curve = calibration_error(probabilities, outcomes)
     return {"ece": round(error, 4), "curve": curve, "questions": len(probabilities)}
 
@@ -200,7 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_model_set(args.models_out, {**result["models"], **claims["models"]},
                         shipped_facts(result, examples, claims["examples"], args.folds, cmrc is not None))
     if not args.no_ablation:
-        report["ablation"] = ablation([ex for ex in examples if ex.source != "cmrc"], args.folds, engine, show)
+        report["ablation"] = ablation([ex for ex in examples if from_reports(ex)], args.folds, engine, show)
     report |= {"threshold": result["threshold"],
                "reliability": reliability(examples, result["oof_probability"], result["right"]),
                "weights": {role: dict(zip(m.features, m.weights.round(3).tolist(), strict=True))

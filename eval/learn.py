@@ -14,8 +14,10 @@ SEED = 0
 
 
 def fit_linear(rows: Sequence[Mapping[str, float]], labels: Sequence[int], features: Sequence[str],
-               c: float = DEFAULT_C, balanced: bool = False, seed: int = SEED) -> LinearModel:
-    """A standardised L2 logistic regression; a feature with no spread gets scale 1 (and learns ~nothing)."""
+               c: float = DEFAULT_C, balanced: bool = False, seed: int = SEED,
+               weights: Sequence[float] | None = None) -> LinearModel:
+    """A standardised L2 logistic regression; a feature with no spread gets scale 1 (and learns ~nothing);
+    `weights`: one per row (sources balanced), else every row counts once."""
     from sklearn.linear_model import LogisticRegression
 
     x = matrix(rows, features)
@@ -27,8 +29,26 @@ def fit_linear(rows: Sequence[Mapping[str, float]], labels: Sequence[int], featu
     scale[scale < 1e-9] = 1.0
     model = LogisticRegression(C=c, class_weight="balanced" if balanced else None, max_iter=2000,
                                random_state=seed)
-    model.fit((x - mean) / scale, y)
+    model.fit((x - mean) / scale, y, sample_weight=None if weights is None else np.asarray(weights, dtype=np.float64))
     return LinearModel(tuple(features), mean, scale, model.coef_[0].astype(np.float64), float(model.intercept_[0]))
+
+
+def platt(model: LinearModel, rows: Sequence[Mapping[str, float]], labels: Sequence[int],
+          weights: Sequence[float] | None = None) -> LinearModel:
+    """The same ordering with probabilities that mean something: a pairwise model's score only orders a question's
+    candidates, so a one-feature logistic regression (Platt scaling) maps it onto the rows' own labels."""
+    from sklearn.linear_model import LogisticRegression
+
+    scores = model.logits(matrix(rows, model.features)).reshape(-1, 1)
+    y = np.asarray(labels, dtype=np.int64)
+    if len(set(y.tolist())) < 2:
+        raise ValueError(f"cannot calibrate on {len(y)} examples of a single class")
+    fit = LogisticRegression(C=1e6, max_iter=2000)
+    fit.fit(scores, y, sample_weight=None if weights is None else np.asarray(weights, dtype=np.float64))
+    slope, intercept = float(fit.coef_[0][0]), float(fit.intercept_[0])
+    if slope <= 0:
+        raise ValueError("the scores do not order the labels: nothing to calibrate")
+    return LinearModel(model.features, model.mean, model.scale, model.weights * slope, model.bias * slope + intercept)
 
 
 def fold_of(key: str, folds: int) -> int:

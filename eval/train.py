@@ -3,10 +3,15 @@
     python -m reportqa.eval.train [--out reportqa/models] [--folds 5] [--cmrc ../shared/benchmarks/cmrc2018]
 
 Stages, each fitted on the out-of-fold output of the one before (stacking):
-1. ranker: a logistic model over each candidate passage's features (index.rank_features); label: relevant.
+1. ranker: a pairwise logistic model (RankNet's loss, linear) over the difference of a relevant and an irrelevant
+   candidate's features (index.rank_features), report questions and CMRC weighted to count equally, then Platt-scaled
+   on the candidates so that its score is a probability of relevance again.
+   relevance: the pointwise logistic model over the same features (label: relevant), fitted beside it: whether the
+   top passages are relevant at all is an answerability signal, which a within-question ordering does not measure.
 2. reader: over each candidate sentence of the hits the fold's ranker returns (answer.reader); label: the
    sentence holds a reference answer and its passage is relevant.
-3. answerability: over the signals of the fold's answer (answer.answerability); label: the answer is right.
+3. answerability: over the signals of the fold's answer (answer.answerability); label: the answer is right. Its
+   data: the report questions and, with CMRC 2018, ~200 CMRC questions asked of the reports (off-topic, unanswerable).
 The refusal threshold is the highest that refuses at most 5% of the answerable report questions out of fold.
 Every figure this writes is out of fold: each question is answered by models that never saw its fold.
 """
@@ -26,8 +31,8 @@ from reportqa.answer.answerability import SIGNALS
 from reportqa.answer.extract import AnswerTerms, Unit, choose_units, passage_units, rule_scorer
 from reportqa.answer.reader import UNIT_FEATURES, similarities_of, unit_features
 from reportqa.eval.datasets import QAItem, load_qa
-from reportqa.eval.learn import fit_linear, fold_of, refusal_threshold
-from reportqa.eval.metrics import answer_ok, is_relevant, squash
+from reportqa.eval.learn import fit_linear, fold_of, platt, refusal_threshold
+from reportqa.eval.metrics import Gold, answer_ok, is_relevant, squash
 from reportqa.eval.train_claims import CLAIM_SETS, collect, fit_claim_models
 from reportqa.index.query import Query, analyze
 from reportqa.index.rank_features import CHUNK_FEATURES
@@ -76,27 +81,73 @@ def collect_candidates(examples: Sequence[Example], show: Callable[[str], None])
 
 
 def fit_by_fold(examples: Sequence[Example], folds: int, rows_of: Callable[[Example], tuple[list[dict[str, float]],
-                list[int]]], features: Sequence[str], balanced: bool = False) -> tuple[dict[int, LinearModel],
-                                                                               LinearModel]:
-    """A model per fold (fitted on the other folds) and one on everything."""
-    by_fold: dict[int, tuple[list[dict[str, float]], list[int]]] = {f: ([], []) for f in range(folds)}
+                list[int]]], features: Sequence[str], balanced: bool = False,
+                weight_of: Callable[[Example], float] | None = None) -> tuple[dict[int, LinearModel], LinearModel]:
+    """A model per fold (fitted on the other folds) and one on everything; `weight_of`: each example's rows' weight."""
+    by_fold: dict[int, tuple[list[dict[str, float]], list[int], list[float]]] = {f: ([], [], []) for f in range(folds)}
     for ex in examples:
         rows, labels = rows_of(ex)
         by_fold[ex.fold][0].extend(rows)
         by_fold[ex.fold][1].extend(labels)
-    models = {}
-    for f in range(folds):
-        rows = [r for g in range(folds) if g != f for r in by_fold[g][0]]
-        labels = [y for g in range(folds) if g != f for y in by_fold[g][1]]
-        models[f] = fit_linear(rows, labels, features, balanced=balanced)
-    everything = [r for g in range(folds) for r in by_fold[g][0]]
-    all_labels = [y for g in range(folds) for y in by_fold[g][1]]
-    return models, fit_linear(everything, all_labels, features, balanced=balanced)
+        by_fold[ex.fold][2].extend([weight_of(ex) if weight_of else 1.0] * len(rows))
+
+    def fit(kept: Sequence[int]) -> LinearModel:
+        rows = [r for g in kept for r in by_fold[g][0]]
+        labels = [y for g in kept for y in by_fold[g][1]]
+        weights = [w for g in kept for w in by_fold[g][2]] if weight_of else None
+        return fit_linear(rows, labels, features, balanced=balanced, weights=weights)
+
+    models = {f: fit([g for g in range(folds) if g != f]) for f in range(folds)}
+    return models, fit(range(folds))
 
 
-def ranker_rows(ex: Example) -> tuple[list[dict[str, float]], list[int]]:
+def pairs_of(rows: Sequence[Mapping[str, float]], labels: Sequence[int]) -> tuple[list[dict[str, float]], list[int]]:
+    """Each positive row against each negative one of the same question, both ways round (label: the first is the
+    positive one): what matters is the order within a question, not a probability across questions."""
+    positives = [r for r, y in zip(rows, labels, strict=True) if y]
+    negatives = [r for r, y in zip(rows, labels, strict=True) if not y]
+    differences: list[dict[str, float]] = []
+    pair_labels: list[int] = []
+    for good in positives:
+        for bad in negatives:
+            difference = {k: good[k] - bad[k] for k in good}
+            differences += [difference, {k: -v for k, v in difference.items()}]
+            pair_labels += [1, 0]
+    return differences, pair_labels
+
+
+def candidate_rows(ex: Example) -> tuple[list[dict[str, float]], list[int]]:
     ids = list(ex.candidates)
     return [ex.candidates[i] for i in ids], [ex.labels[i] for i in ids]
+
+
+def ranker_pairs(ex: Example) -> tuple[list[dict[str, float]], list[int]]:
+    """The candidate passages' pairs: a relevant one against an irrelevant one."""
+    return pairs_of(*candidate_rows(ex))
+
+
+def calibrated(model: LinearModel, examples: Sequence[Example],
+               rows_of: Callable[[Example], tuple[list[dict[str, float]], list[int]]],
+               weight_of: Callable[[Example], float]) -> LinearModel:
+    """A pairwise model Platt-scaled on the rows it was trained from: the answerability signals read its probability
+    (an uncalibrated pairwise score put every top passage at ~1.0, and off-topic questions were answered)."""
+    rows: list[dict[str, float]] = []
+    labels: list[int] = []
+    weights: list[float] = []
+    for ex in examples:
+        more, more_labels = rows_of(ex)
+        rows += more
+        labels += more_labels
+        weights += [weight_of(ex)] * len(more)
+    return platt(model, rows, labels, weights)
+
+
+def source_weights(examples: Sequence[Example]) -> Callable[[Example], float]:
+    """Report questions and CMRC 2018 count equally in the ranker, however many each has."""
+    cmrc = sum(ex.source == "cmrc" for ex in examples)
+    reports = sum(from_reports(ex) for ex in examples)
+    factor = cmrc / reports if cmrc and reports else 1.0
+    return lambda ex: 1.0 if ex.source == "cmrc" else factor
 
 
 def fold_engine(ex: Example, models: dict[str, LinearModel], threshold: float) -> Engine:
@@ -156,12 +207,19 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
     if not examples[0].candidates:
         collect_candidates(examples, show)
     show("fitting the ranker")
-    rankers, ranker = fit_by_fold(examples, folds, ranker_rows, features["ranker"])
+    weights = source_weights(examples)
+    candidates = in_domain(candidate_rows)
+    rankers, ranker = fit_by_fold(examples, folds, in_domain(ranker_pairs), features["ranker"], weight_of=weights)
+    rankers = {f: calibrated(model, [ex for ex in examples if ex.fold != f], candidates, weights)
+               for f, model in rankers.items()}
+    ranker = calibrated(ranker, examples, candidates, weights)
+    relevances, relevance = fit_by_fold(examples, folds, candidates, features["ranker"])
     show("collecting reader examples")
-    reader_data = {id(ex): reader_rows_for(ex, rankers[ex.fold]) for ex in examples}
-    readers, reader = fit_by_fold(examples, folds, lambda ex: reader_data[id(ex)], features["reader"])
+    reader_data = {id(ex): reader_rows_for(ex, rankers[ex.fold]) for ex in examples if ex.source != OFF_TOPIC}
+    readers, reader = fit_by_fold(examples, folds, in_domain(lambda ex: reader_data[id(ex)]), features["reader"])
     show("collecting answerability signals")
-    judged = {id(ex): judge_rows(ex, {"ranker": rankers[ex.fold], "reader": readers[ex.fold]}) for ex in examples}
+    judged = {id(ex): judge_rows(ex, {"ranker": rankers[ex.fold], "reader": readers[ex.fold],
+                                      "relevance": relevances[ex.fold]}) for ex in examples}
     # the answerability model learns from report questions only: CMRC has no unanswerable questions, and with
     # it in the data the report sets' unanswerable refused out of fold fell from 0.35 to 0.27 (pooled)
     judges, judge = fit_by_fold(
@@ -171,8 +229,13 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
            for ex in examples}
     answerable = [oof[id(ex)] for ex in examples if ex.item.gold.answerable and ex.source != "cmrc"]
     threshold = refusal_threshold(answerable)
-    fold_models = {f: {"ranker": rankers[f], "reader": readers[f], "answerability": judges[f]} for f in range(folds)}
-    return {"models": {"ranker": ranker, "reader": reader, "answerability": judge}, "threshold": threshold,
+    strays = [oof[id(ex)] < threshold for ex in examples if ex.source == OFF_TOPIC]
+    if strays:
+        show(f"off-topic questions ({OFF_TOPIC}) refused out of fold: {sum(strays) / len(strays):.3f} of {len(strays)}")
+    fold_models = {f: {"ranker": rankers[f], "relevance": relevances[f], "reader": readers[f],
+                       "answerability": judges[f]} for f in range(folds)}
+    return {"models": {"ranker": ranker, "relevance": relevance, "reader": reader, "answerability": judge},
+            "threshold": threshold,
             "fold_models": fold_models, "oof_probability": oof,
             "right": {key: value.right for key, value in judged.items()}}
 
@@ -184,7 +247,31 @@ def load_examples(engine: Engine, paths: Iterable[str], folds: int, cmrc: tuple[
         cmrc_engine, qa_path = cmrc
         items = load_qa(qa_path)[:cmrc_limit]
         examples += [Example(i, "cmrc", cmrc_engine, fold_of(str(i.gold.passage_id), folds)) for i in items]
+        examples += [Example(off_topic(i), OFF_TOPIC, engine, fold_of(str(i.gold.passage_id), folds))
+                     for i in items[::OFF_TOPIC_EVERY]]
     return examples
+
+
+OFF_TOPIC = "cmrc asked of the reports"
+
+
+def from_reports(ex: Example) -> bool:
+    """A question of the report sets (not CMRC 2018, nor CMRC asked of the reports): what the figures are about."""
+    return ex.source not in {"cmrc", OFF_TOPIC}
+OFF_TOPIC_EVERY = 16  # ~200 of CMRC's 3,219 questions
+
+
+def off_topic(item: QAItem) -> QAItem:
+    """A CMRC 2018 question (Wikipedia: people, places, history) asked of the reports, which do not answer it: what
+    an off-topic question looks like to the answerability model, which the report sets' on-topic unanswerable
+    questions do not show it."""
+    return QAItem(f"off-topic:{item.id}", item.question, "unanswerable", item.lang, Gold(None, ()))
+
+
+def in_domain(rows_of: Callable[[Example], tuple[list[dict[str, float]], list[int]]]
+              ) -> Callable[[Example], tuple[list[dict[str, float]], list[int]]]:
+    """Rows for the passage and sentence models: off-topic questions have no relevant passage to learn from."""
+    return lambda ex: ([], []) if ex.source == OFF_TOPIC else rows_of(ex)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

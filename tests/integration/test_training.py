@@ -49,7 +49,7 @@ def test_the_training_pipeline_runs_end_to_end(small_index: Settings, tmp_path: 
     engine = open_engine(small_index.model_copy(update={"learned_models": tmp_path / "none"}))
     examples = [Example(item_from_row(row), "tiny", engine, n % 2) for n, row in enumerate(items())]
     result = train(examples, 2, lambda _: None)
-    assert set(result["models"]) == {"ranker", "reader", "answerability"}
+    assert set(result["models"]) == {"ranker", "relevance", "reader", "answerability"}
     assert set(result["fold_models"]) == {0, 1} and 0.0 <= result["threshold"] <= 1.0
     assert len(result["oof_probability"]) == len(examples)
     claims = tmp_path / "claims.jsonl"
@@ -72,7 +72,7 @@ def test_the_training_pipeline_runs_end_to_end(small_index: Settings, tmp_path: 
 
     folder = tmp_path / "models"
     write_model_set(folder, {**result["models"], **trained_claims["models"]}, {"threshold": result["threshold"]})
-    assert set(load_model_set(folder).models) == {"ranker", "reader", "answerability", "claim_topic",
+    assert set(load_model_set(folder).models) == {"ranker", "relevance", "reader", "answerability", "claim_topic",
                                                   "claim_conflict"}
     learned = open_engine(small_index.model_copy(update={"learned_models": folder}))
     trace = learned.run("星河半导体2025年营业收入是多少？")

@@ -1,0 +1,82 @@
+"""The ranker's training rows: pairs within a question, and report questions weighted against CMRC 2018."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import pytest
+from reportqa.eval.datasets import QAItem
+from reportqa.eval.learn import fit_linear
+from reportqa.eval.metrics import Gold
+from reportqa.eval.train import Example, ranker_pairs, source_weights
+
+from reportqa.core.learned import matrix
+from reportqa.engine import Engine
+
+
+def example(source: str, candidates: dict[int, dict[str, float]], labels: dict[int, int]) -> Example:
+    item = QAItem("q", "2025年全球AI支出是多少？", "numeric", "zh", Gold("r.txt", ("1",)))
+    ex = Example(item, source, cast(Engine, None), 0)
+    ex.candidates, ex.labels = candidates, labels
+    return ex
+
+
+def test_pairs_are_differences_of_a_relevant_and_an_irrelevant_candidate_both_ways_round() -> None:
+    ex = example("eval/qa.jsonl", {0: {"bm25": 0.5, "dense": 0.9}, 1: {"bm25": 1.0, "dense": 0.7},
+                                   2: {"bm25": 0.25, "dense": 0.8}}, {0: 1, 1: 0, 2: 0})
+    rows, labels = ranker_pairs(ex)
+    assert rows == [{"bm25": -0.5, "dense": pytest.approx(0.2)}, {"bm25": 0.5, "dense": pytest.approx(-0.2)},
+                    {"bm25": 0.25, "dense": pytest.approx(0.1)}, {"bm25": -0.25, "dense": pytest.approx(-0.1)}]
+    assert labels == [1, 0, 1, 0]
+
+
+def test_a_question_with_no_relevant_or_no_irrelevant_candidate_gives_no_pairs() -> None:
+    assert ranker_pairs(example("cmrc", {0: {"bm25": 1.0}}, {0: 1})) == ([], [])
+    assert ranker_pairs(example("cmrc", {0: {"bm25": 1.0}, 1: {"bm25": 0.0}}, {0: 0, 1: 0})) == ([], [])
+
+
+def test_report_questions_weigh_as_much_in_all_as_cmrc_questions() -> None:
+    examples = [example("cmrc", {}, {}) for _ in range(6)] + [example("eval/qa.jsonl", {}, {}) for _ in range(2)]
+    weight = source_weights(examples)
+    assert [weight(ex) for ex in examples] == [1.0] * 6 + [3.0, 3.0]
+    only_reports = examples[6:]
+    assert [source_weights(only_reports)(ex) for ex in only_reports] == [1.0, 1.0]
+
+
+def test_a_pairwise_model_orders_the_candidates_the_pairs_prefer() -> None:
+    candidates = {i: {"bm25": b, "dense": d} for i, (b, d) in enumerate([(0.2, 0.9), (0.9, 0.5), (0.5, 0.6)])}
+    rows, labels = ranker_pairs(example("eval/qa.jsonl", candidates, {0: 1, 1: 0, 2: 0}))
+    model = fit_linear(rows, labels, ("bm25", "dense"))
+    scores = model.logits(matrix(list(candidates.values()), model.features))
+    assert int(scores.argmax()) == 0  # the dense-heavy relevant one, though its bm25 is the lowest
+
+
+def test_platt_scaling_keeps_the_order_and_makes_the_score_a_probability() -> None:
+    from reportqa.eval.learn import platt
+
+    candidates = {i: {"bm25": b, "dense": d} for i, (b, d) in enumerate([(0.2, 0.9), (0.9, 0.5), (0.5, 0.6)])}
+    rows, labels = ranker_pairs(example("eval/qa.jsonl", candidates, {0: 1, 1: 0, 2: 0}))
+    pairwise = fit_linear(rows, labels, ("bm25", "dense"))
+    raw = list(candidates.values())
+    scaled = platt(pairwise, raw * 10, [1, 0, 0] * 10)
+    before, after = (m.logits(matrix(raw, m.features)) for m in (pairwise, scaled))
+    assert list(before.argsort()) == list(after.argsort())
+    assert float(scaled.probabilities(matrix(raw, scaled.features)).sum()) == pytest.approx(1.0, abs=0.05)
+    with pytest.raises(ValueError, match="single class"):
+        platt(pairwise, raw, [0, 0, 0])
+
+
+def test_a_cmrc_question_asked_of_the_reports_is_an_unanswerable_off_topic_example() -> None:
+    from reportqa.eval.train import OFF_TOPIC, from_reports, in_domain, off_topic
+
+    cmrc = QAItem("DEV_1_QUERY_0", "《战国无双3》是由哪两个公司合作开发的？", "span", "zh",
+                  Gold(None, ("光荣和ω-force",), None, "DEV_1"))
+    item = off_topic(cmrc)
+    assert (item.id, item.question, item.gold.answerable) == ("off-topic:DEV_1_QUERY_0", cmrc.question, False)
+    stray = example(OFF_TOPIC, {0: {"bm25": 1.0}, 1: {"bm25": 0.0}}, {0: 0, 1: 0})
+    report = example("eval/qa.jsonl", {0: {"bm25": 1.0}, 1: {"bm25": 0.0}}, {0: 1, 1: 0})
+    assert in_domain(ranker_pairs)(stray) == ([], [])  # no passage of the reports is relevant to learn from
+    assert in_domain(ranker_pairs)(report) == ranker_pairs(report)
+    assert [from_reports(ex) for ex in (stray, report, example("cmrc", {}, {}))] == [False, True, False]
+    weight = source_weights([stray, report, example("cmrc", {}, {}), example("cmrc", {}, {})])
+    assert weight(report) == 2.0  # two CMRC questions against one report question; the off-topic one not counted
