@@ -11,8 +11,8 @@ from reportqa.core.types import Chunk, Hit
 
 
 def hit(scores: dict[str, float], score: float = 0.7) -> Hit:
-    chunk = Chunk(id="r#0", doc="r.txt", title="t", section="", text="2025年全球AI支出为2.59万亿美元。", start=0, end=20,
-                  line_start=1, line_end=1)
+    chunk = Chunk(id="r#0", doc="r.txt", title="t", section="", text="2025年全球AI支出为2.59万亿美元。", start=0,
+                  end=20, line_start=1, line_end=1)
     return Hit(chunk, score, scores)
 
 
