@@ -86,6 +86,12 @@ def normalize(text: str) -> str:
     return _THOUSANDS.sub("", text)
 
 
+def without_invisible(text: str) -> str:
+    """Text with its zero-width, bidi and byte-order marks gone: they mean nothing, and an encoder reading them
+    between every character sees another sentence."""
+    return _INVISIBLE.sub("", text)
+
+
 def without_spaces(text: str) -> str:
     """Normalised text with its spaces gone (line breaks and tabs kept): what substring look-ups compare,
     as PDF extraction and translations space CJK text unevenly."""

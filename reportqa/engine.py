@@ -33,6 +33,7 @@ from reportqa.draft import CheckedClaim
 from reportqa.index.build import Progress
 from reportqa.index.query import Query, analyze, with_context
 from reportqa.index.search import Retrieval, SearchWeights, ShardOpener, open_index
+from reportqa.index.text import without_invisible
 from reportqa.ingest.chunk import ChunkerConfig
 
 log = logging.getLogger("reportqa")
@@ -168,7 +169,7 @@ class Engine:
         return self.index.prime(questions, pool)
 
     def check_question(self, question: str) -> str:
-        text = question.strip()
+        text = without_invisible(question).strip()
         if not text:
             raise QuestionError("the question is empty")
         if len(text) > self.settings.max_question_chars:

@@ -107,3 +107,10 @@ def test_is_english(text: str, english: bool) -> None:
 )
 def test_contains_term_finds_numbers_whole(text: str, term: str, found: bool) -> None:
     assert contains_term(text, term) is found
+
+
+def test_without_invisible_drops_zero_width_bidi_and_byte_order_marks_only() -> None:
+    from reportqa.index.text import without_invisible
+
+    assert without_invisible("\ufeff2\u200b0\u200d26年\u202e全球ＡＩ\u200f支出？\u2060") == "2026年全球ＡＩ支出？"
+    assert without_invisible("2026年 全球") == "2026年 全球"
