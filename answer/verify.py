@@ -70,9 +70,8 @@ def _context_terms(text: str, figure: Quantity, found: Sequence[Quantity], terms
     reach = reach * ENGLISH_REACH if english else reach
     low = max([figure.start - reach, *before])
     high = min([end + reach, *after])
-    window = without_spaces(text[max(0, low) : high])
-    if english:  # an English claim's terms are Chinese renderings: read the window through the same glossary
-        window = _rendered(text[max(0, low) : high])
+    # an English claim's terms are Chinese renderings: its window is read through the same glossary
+    window = _rendered(text[max(0, low) : high]) if english else without_spaces(text[max(0, low) : high])
     return {t for t in terms if t in window}
 
 

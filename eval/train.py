@@ -253,12 +253,12 @@ def load_examples(engine: Engine, paths: Iterable[str], folds: int, cmrc: tuple[
 
 
 OFF_TOPIC = "cmrc asked of the reports"
+OFF_TOPIC_EVERY = 16  # ~200 of CMRC's 3,219 questions
 
 
 def from_reports(ex: Example) -> bool:
     """A question of the report sets (not CMRC 2018, nor CMRC asked of the reports): what the figures are about."""
     return ex.source not in {"cmrc", OFF_TOPIC}
-OFF_TOPIC_EVERY = 16  # ~200 of CMRC's 3,219 questions
 
 
 def off_topic(item: QAItem) -> QAItem:

@@ -133,8 +133,8 @@ OFF_TOPIC = ["How tall is Mount Everest?", "Who won the 2022 FIFA World Cup?", "
              "周杰伦的第一张专辑叫什么？", "What is the capital of France?", "红烧肉怎么做？",
              "Who is the CEO of Apple?"]
 # still answered, from a passage that mentions Apple or from the reports' sentence on global temperatures: measured
-# confidence 0.27 and 0.21 against the shipped threshold 0.18 (models of 2026-12-02 17:00; the models before them
-# refused the weather question and answered Everest at 0.26)
+# confidence 0.19 and 0.22 against the shipped threshold 0.124 (models of 2026-12-02 21:00; Everest is refused at
+# 0.123, just under it)
 OFF_TOPIC_ANSWERED = ["谁是苹果公司的创始人？", "今天天气怎么样？"]
 
 
