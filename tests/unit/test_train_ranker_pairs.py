@@ -67,7 +67,7 @@ def test_platt_scaling_keeps_the_order_and_makes_the_score_a_probability() -> No
 
 
 def test_a_cmrc_question_asked_of_the_reports_is_an_unanswerable_off_topic_example() -> None:
-    from reportqa.eval.train import OFF_TOPIC, from_reports, in_domain, off_topic
+    from reportqa.eval.train import OFF_TOPIC, from_reports, learns_from, off_topic, rows_for
 
     cmrc = QAItem("DEV_1_QUERY_0", "《战国无双3》是由哪两个公司合作开发的？", "span", "zh",
                   Gold(None, ("光荣和ω-force",), None, "DEV_1"))
@@ -75,8 +75,12 @@ def test_a_cmrc_question_asked_of_the_reports_is_an_unanswerable_off_topic_examp
     assert (item.id, item.question, item.gold.answerable) == ("off-topic:DEV_1_QUERY_0", cmrc.question, False)
     stray = example(OFF_TOPIC, {0: {"bm25": 1.0}, 1: {"bm25": 0.0}}, {0: 0, 1: 0})
     report = example("eval/qa.jsonl", {0: {"bm25": 1.0}, 1: {"bm25": 0.0}}, {0: 1, 1: 0})
-    assert in_domain(ranker_pairs)(stray) == ([], [])  # no passage of the reports is relevant to learn from
-    assert in_domain(ranker_pairs)(report) == ranker_pairs(report)
-    assert [from_reports(ex) for ex in (stray, report, example("cmrc", {}, {}))] == [False, True, False]
+    assert rows_for("ranker", ranker_pairs)(stray) == ([], [])  # no passage of the reports is relevant to it
+    assert rows_for("ranker", ranker_pairs)(report) == ranker_pairs(report)
+    cmrc_example = example("cmrc", {}, {})
+    assert [from_reports(ex) for ex in (stray, report, cmrc_example)] == [False, True, False]
+    # the answerability model learns from the report sets and the off-topic questions, never from CMRC itself
+    assert [learns_from("answerability", ex) for ex in (stray, report, cmrc_example)] == [True, True, False]
+    assert [learns_from("reader", ex) for ex in (stray, report, cmrc_example)] == [False, True, True]
     weight = source_weights([stray, report, example("cmrc", {}, {}), example("cmrc", {}, {})])
     assert weight(report) == 2.0  # two CMRC questions against one report question; the off-topic one not counted
