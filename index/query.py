@@ -186,10 +186,12 @@ def _split_hyphens(token: str) -> list[str]:
     return [token]
 
 
-def _names(text: str) -> set[str]:
-    """Latin words that can occur verbatim in Chinese text: acronyms, model names, numbers (H100, GPT-5, 2027)."""
-    return {w.lower().removesuffix("'s") for w in re.findall(r"[A-Za-z0-9][\w\-.']*", text, re.ASCII)
-            if any(ch.isdigit() for ch in w) or sum(ch.isupper() for ch in w) >= 2}
+def _names(text: str) -> tuple[str, ...]:
+    """Latin words that can occur verbatim in Chinese text: acronyms, model names, numbers (H100, GPT-5, 2027),
+    in the order the question writes them (a set's order changes from process to process, and the last term is
+    the one the question asks the value of)."""
+    return tuple(dict.fromkeys(w.lower().removesuffix("'s") for w in re.findall(r"[A-Za-z0-9][\w\-.']*", text, re.ASCII)
+                               if any(ch.isdigit() for ch in w) or sum(ch.isupper() for ch in w) >= 2))
 
 
 def _capitalised(text: str) -> set[str]:
@@ -270,7 +272,7 @@ def english_names(question: str) -> tuple[str, ...]:
     from reportqa.index.dictionary import english_to_chinese
 
     table, dictionary = glossary(), english_to_chinese()
-    return tuple(sorted(n for n in _names(question) | _capitalised(question)
+    return tuple(sorted(n for n in set(_names(question)) | _capitalised(question)
                         if any(c.isalpha() for c in n) and n not in table and n not in dictionary))
 
 

@@ -132,3 +132,23 @@ def test_question_forms_leave_no_residue(question: str, core: tuple[str, ...], w
 def test_token_aliases_keep_the_aliases_that_are_one_search_token() -> None:
     # the thesaurus row 闲置|空置|未利用|未使用|没被用起来|闲着: 未利用 and the rest segment into several tokens
     assert token_aliases(["闲置", "不存在的词"]) == {"闲置": ("空置", "闲着")}
+
+
+def test_an_english_questions_names_keep_the_order_the_question_writes_them() -> None:
+    core = analyze("Did TSMC, NVIDIA and Huawei all reach 3nm by 2025?").core
+    assert [t for t in core if t in {"tsmc", "nvidia", "3nm"}] == ["tsmc", "nvidia", "3nm"]
+
+
+def test_question_analysis_is_the_same_in_every_process() -> None:
+    """Set order changes with the hash seed: two processes (two server workers, two training runs) must read a
+    question alike, or the same question gets two answers."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("from reportqa.index.query import analyze; "
+              "print([analyze(q).core for q in ('What yield rate did TSMC reach in 2025, according to BTRAC?', "
+              "'What share of the consumer drone market does DJI hold, according to the SCSP report?')])")
+    outputs = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(outputs) == 1
