@@ -27,6 +27,7 @@ SIGNALS = (
     "ranker_top", "ranker_margin", "reader_top", "reader_margin", "unit_sim", "chunk_sim", "chunk_sim_margin",
     "coverage", "unit_coverage", "measure_missing", "english", "wants_number", "wants_entity",
     "names_missing", "names_missing_passage", "years_missing", "rarest_missing", "terms_missing", "centroid_lift",
+    "pairs_missing", "pairs_missing_count", "pairs_missing_passage", "focus_missing", "focus_missing_passage",
 )
 MISSING_FACTOR = 0.25  # the rules' confidence kept per name the corpus lacks, and when the asked unit is absent
 
@@ -54,6 +55,13 @@ class Signals:
     years_missing: int  # years the question names that the answer does not
     rarest_missing: float  # idf of the rarest question term the answer lacks, as a share of the largest idf
     terms_missing: float  # share of the question's terms the answer lacks
+    # the question's content terms read as character pairs (大尺寸 → 大尺, 尺寸): a near miss (中小尺寸 for 大尺寸,
+    # 地级市 for 县级市, 营收 for 净利润) lacks a pair where whole-word coverage sees the shared word
+    pairs_missing: float  # share of the pairs the answer lacks
+    pairs_missing_count: int
+    pairs_missing_passage: float  # ... the best passage lacks
+    focus_missing: bool  # the question's last content term (what it asks the value of) is not in the answer
+    focus_missing_passage: bool
     # the question's mean cosine to the collection's units less the units' own (SearchIndex.centroid_lift):
     # near the whole, not just one passage
     centroid_lift: float = 0.0
@@ -84,6 +92,7 @@ def sigmoid(x: float) -> float:
 YEAR = re.compile(r"(?<!\d)(?:19|20)\d\d(?!\d)")
 NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz", "eng"})
 _LATIN_NAME = re.compile(r"[a-z0-9][a-z0-9\-.]*")
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +104,11 @@ class Absences:
     years_missing: int
     rarest_missing: float
     terms_missing: float
+    pairs_missing: float
+    pairs_missing_count: int
+    pairs_missing_passage: float
+    focus_missing: bool
+    focus_missing_passage: bool
 
 
 def question_names(words: Sequence[str]) -> list[str]:
@@ -113,9 +127,29 @@ def absences(question: str, words: Sequence[str], core: Sequence[str], answer_fl
     names = question_names(words)
     terms = [t.lower() for t in core if not t.isdigit()]
     missing = [idf.get(t, unknown_idf) for t in terms if t not in answer_flat]
+    content = [t.lower() for t in core if not t[:1].isdigit()]
+    pairs = [p for term in content for p in character_pairs(term)]
+    focus = content[-1] if content else ""
     return Absences(
         names_missing=sum(n not in answer_flat for n in names),
         names_missing_passage=sum(n not in passage_flat for n in names),
         years_missing=sum(y not in answer_flat for y in set(YEAR.findall(question))),
         rarest_missing=max(missing, default=0.0) / unknown_idf if unknown_idf > 0 else 0.0,
-        terms_missing=len(missing) / len(terms) if terms else 0.0)
+        terms_missing=len(missing) / len(terms) if terms else 0.0,
+        pairs_missing=_share_missing(pairs, answer_flat), pairs_missing_count=sum(p not in answer_flat for p in pairs),
+        pairs_missing_passage=_share_missing(pairs, passage_flat),
+        focus_missing=bool(focus) and focus not in answer_flat,
+        focus_missing_passage=bool(focus) and focus not in passage_flat)
+
+
+def character_pairs(term: str) -> list[str]:
+    """A Chinese term's overlapping character pairs; a Latin term (or a one-character one) is read whole."""
+    if len(term) < 2:
+        return []
+    if not _HAN.search(term):
+        return [term]
+    return [term[i : i + 2] for i in range(len(term) - 1)]
+
+
+def _share_missing(pieces: Sequence[str], text: str) -> float:
+    return sum(p not in text for p in pieces) / len(pieces) if pieces else 0.0

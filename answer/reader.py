@@ -2,8 +2,9 @@
 
 Features of a (question, unit) pair: the encoder's cosine of the two (precomputed unit vectors), how much of
 the question the unit writes (idf-weighted, aliases counted, the passage's subject discounted), whether it
-holds the kind of value asked for, and how the ranker placed its passage. A learned logistic model turns them
-into a probability; without one, today's hand-weighted sum (extract.score_unit) scores the units.
+holds the kind of value asked for and the term the question asks the value of, and how the ranker placed its
+passage. A learned logistic model turns them into a probability; without one, today's hand-weighted sum
+(extract.score_unit) scores the units.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from reportqa.answer.extract import (
-    RANK_PRIOR,
     AnswerTerms,
     Unit,
     _flat,
+    focus,
     present,
     type_bonus,
     value_follows,
@@ -31,7 +32,7 @@ from reportqa.core.types import Hit
 
 UNIT_FEATURES = (
     "sim", "sim_gap", "sim_rank", "own_cov", "topic_cov", "type_match", "value_follows", "year_conflict",
-    "chunk_rr", "chunk_gap", "chunk_prior", "length", "table_row",
+    "chunk_rr", "chunk_gap", "length", "table_row", "focus_in", "focus_topic",
 )
 UnitSimilarities = Callable[[Hit], np.ndarray]  # encoder cosines of the question to a hit's units, in unit order
 
@@ -51,6 +52,9 @@ def unit_features(units: Sequence[Unit], sims: Sequence[float], hits: Sequence[H
     order = sorted(range(len(sims)), key=lambda j: -sims[j])
     sim_rank = {j: r for r, j in enumerate(order)}
     top_score = hits[0].score if hits else 0.0
+    # the term the question asks the value of (出货量 in …出货量是多少): a sentence that writes it answers that
+    # question rather than a neighbouring one about the same subject
+    asked = (focus(query) or "").lower()
     rows = []
     for j, (unit, sim) in enumerate(zip(units, sims, strict=True)):
         flat = _flat(unit.text)
@@ -68,9 +72,10 @@ def unit_features(units: Sequence[Unit], sims: Sequence[float], hits: Sequence[H
             "year_conflict": year_conflict(flat, query),
             "chunk_rr": 1.0 / (1 + unit.hit_rank),
             "chunk_gap": max(hit.score - top_score, -10.0),
-            "chunk_prior": RANK_PRIOR[unit.hit_rank] if unit.hit_rank < len(RANK_PRIOR) else 0.0,
             "length": math.log1p(len(unit.text)),
             "table_row": float(hits[unit.hit_rank].chunk.kind == "table"),
+            "focus_in": float(bool(asked) and asked in flat.lower()),
+            "focus_topic": float(bool(asked) and (asked in flat.lower() or asked in _flat(unit.topic).lower())),
         })
     return rows
 

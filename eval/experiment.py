@@ -56,8 +56,10 @@ RULE_FAMILIES: dict[str, tuple[str, ...]] = {
     "question-type cues (wants: number/date/org/place...)": (
         "number_match", "type_match", "wants_number", "wants_entity"),
     "value right after the asked term": ("value_follows",),
+    "the asked term in the sentence (reader)": ("focus_in", "focus_topic"),
+    "the asked term and character pairs the answer lacks (answerability)": (
+        "pairs_missing", "pairs_missing_count", "pairs_missing_passage", "focus_missing", "focus_missing_passage"),
     "year conflict": ("year_conflict",),
-    "rank prior": ("chunk_prior",),
     "unit the question asks for (index/measures.py)": ("measure_missing",),
     "term coverage (idf, aliases, subject discount)": ("coverage", "own_cov", "topic_cov", "unit_coverage"),
 }

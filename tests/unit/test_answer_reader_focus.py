@@ -1,0 +1,35 @@
+"""The reader's features for the term a question asks the value of, on literal sentences."""
+
+from __future__ import annotations
+
+from reportqa.answer.extract import Unit, answer_terms
+from reportqa.answer.reader import UNIT_FEATURES, unit_features
+from reportqa.index.query import analyze
+
+from reportqa.core.types import Chunk, Hit
+
+QUESTION = "2019年中国OLED面板的出货量是多少？"
+
+
+def features(texts: list[str], topic: str = "") -> list[dict[str, float]]:
+    chunk = Chunk(id="r#0", doc="r.txt", title="t", section=topic, text="".join(texts), start=0, end=10,
+                  line_start=1, line_end=1)
+    query = analyze(QUESTION)
+    units = [Unit(text, 0, topic) for text in texts]
+    return unit_features(units, [0.5] * len(units), [Hit(chunk, 1.0, {})], query, answer_terms(query, {}))
+
+
+def test_a_sentence_that_writes_the_asked_term_is_marked_and_a_neighbouring_one_is_not() -> None:
+    asked, neighbour = features(["2019年中国OLED面板出货量达到1.05亿片。", "2019年中国OLED面板产能为30万片。"])
+    assert (asked["focus_in"], asked["focus_topic"]) == (1.0, 1.0)
+    assert (neighbour["focus_in"], neighbour["focus_topic"]) == (0.0, 0.0)
+
+
+def test_a_table_rows_topic_can_write_the_asked_term() -> None:
+    (row,) = features(["2019 | 1.05亿片"], topic="中国OLED面板出货量")
+    assert (row["focus_in"], row["focus_topic"]) == (0.0, 1.0)
+
+
+def test_every_feature_the_reader_learns_from_is_measured() -> None:
+    (row,) = features(["2019年中国OLED面板出货量达到1.05亿片。"])
+    assert set(UNIT_FEATURES) == set(row)
