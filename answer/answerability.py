@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
+from reportqa.answer.extract import content_terms
 from reportqa.index.measures import Measure, states
 from reportqa.index.text import tagged
 
@@ -127,17 +128,18 @@ def absences(question: str, words: Sequence[str], core: Sequence[str], answer_fl
     names = question_names(words)
     terms = [t.lower() for t in core if not t.isdigit()]
     missing = [idf.get(t, unknown_idf) for t in terms if t not in answer_flat]
-    content = [t.lower() for t in core if not t[:1].isdigit()]
+    content = [t.lower() for t in content_terms(core)]
     pairs = [p for term in content for p in character_pairs(term)]
-    focus = content[-1] if content else ""
+    pairs_absent = sum(p not in answer_flat for p in pairs)
+    focus = content[-1] if content else ""  # extract.focus: the term the question asks the value of
     return Absences(
         names_missing=sum(n not in answer_flat for n in names),
         names_missing_passage=sum(n not in passage_flat for n in names),
         years_missing=sum(y not in answer_flat for y in set(YEAR.findall(question))),
         rarest_missing=max(missing, default=0.0) / unknown_idf if unknown_idf > 0 else 0.0,
         terms_missing=len(missing) / len(terms) if terms else 0.0,
-        pairs_missing=_share_missing(pairs, answer_flat), pairs_missing_count=sum(p not in answer_flat for p in pairs),
-        pairs_missing_passage=_share_missing(pairs, passage_flat),
+        pairs_missing=pairs_absent / len(pairs) if pairs else 0.0, pairs_missing_count=pairs_absent,
+        pairs_missing_passage=sum(p not in passage_flat for p in pairs) / len(pairs) if pairs else 0.0,
         focus_missing=bool(focus) and focus not in answer_flat,
         focus_missing_passage=bool(focus) and focus not in passage_flat)
 
@@ -150,6 +152,3 @@ def character_pairs(term: str) -> list[str]:
         return [term]
     return [term[i : i + 2] for i in range(len(term) - 1)]
 
-
-def _share_missing(pieces: Sequence[str], text: str) -> float:
-    return sum(p not in text for p in pieces) / len(pieces) if pieces else 0.0

@@ -79,8 +79,13 @@ def type_bonus(text: str, wants: str | None) -> float:
 
 def focus(query: Query) -> str | None:
     """What a number question asks the value of: its last content term (营业收入 in …营业收入是多少)."""
-    words = [t for t in query.core if not t[0].isdigit()]
+    words = content_terms(query.core)
     return words[-1] if words else None
+
+
+def content_terms(core: Sequence[str]) -> list[str]:
+    """The question's terms that are not figures or years, in the question's order."""
+    return [t for t in core if not t[:1].isdigit()]
 
 
 def value_follows(flat: str, query: Query) -> float:

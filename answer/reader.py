@@ -58,6 +58,7 @@ def unit_features(units: Sequence[Unit], sims: Sequence[float], hits: Sequence[H
     rows = []
     for j, (unit, sim) in enumerate(zip(units, sims, strict=True)):
         flat = _flat(unit.text)
+        lowered = flat.lower()
         own = present(terms, flat)
         with_topic = own | present(terms, _flat(unit.topic)) if unit.topic else own
         hit = hits[unit.hit_rank]
@@ -74,8 +75,8 @@ def unit_features(units: Sequence[Unit], sims: Sequence[float], hits: Sequence[H
             "chunk_gap": max(hit.score - top_score, -10.0),
             "length": math.log1p(len(unit.text)),
             "table_row": float(hits[unit.hit_rank].chunk.kind == "table"),
-            "focus_in": float(bool(asked) and asked in flat.lower()),
-            "focus_topic": float(bool(asked) and (asked in flat.lower() or asked in _flat(unit.topic).lower())),
+            "focus_in": float(bool(asked) and asked in lowered),
+            "focus_topic": float(bool(asked) and (asked in lowered or asked in _flat(unit.topic).lower())),
         })
     return rows
 
