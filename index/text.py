@@ -64,13 +64,14 @@ def tagged(text: str) -> list[tuple[str, str]]:
 
 def proper_nouns(text: str) -> list[tuple[str, str]]:
     """(word, kind) for names of people, places, organisations and Latin-script names, as jieba tags them."""
-    return list(_proper_nouns(text))
+    return list(_proper_nouns(normalize(text)))
 
 
 @lru_cache(maxsize=16384)
-def _proper_nouns(text: str) -> tuple[tuple[str, str], ...]:
-    """Cached: claim checks tag the same passage sentences again and again (POS tagging is the slow part)."""
-    tagged = _tagger().cut(normalize(text))  # type: ignore[attr-defined]
+def _proper_nouns(flat: str) -> tuple[tuple[str, str], ...]:
+    """Cached by normalised text: claim checks tag the same passage sentences again and again, raw and
+    normalised (POS tagging is the slow part)."""
+    tagged = _tagger().cut(flat)  # type: ignore[attr-defined]
     return tuple((p.word, "name" if p.flag in {"nt", "nz", "eng"} else p.flag) for p in tagged
                  if p.flag in PROPER_FLAGS and len(p.word) >= 2)
 
