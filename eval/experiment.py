@@ -34,9 +34,11 @@ from reportqa.eval.train import (
     FEATURES,
     FOLDS,
     TRAIN_SETS,
+    WRITTEN_OFF_TOPIC,
     Example,
     from_reports,
     load_examples,
+    off_topic_file,
     shipped_facts,
     train,
     train_claim_models,
@@ -142,6 +144,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--cmrc-index-dir", type=Path, default=Path("var/cmrc-index"))
     parser.add_argument("--cmrc-limit", type=int, default=None)
     parser.add_argument("--folds", type=int, default=FOLDS)
+    parser.add_argument("--off-topic", type=Path, default=Path(WRITTEN_OFF_TOPIC),
+                        help="off-topic questions scored out of fold ('' for none)")
     parser.add_argument("--no-ablation", action="store_true")
     parser.add_argument("--docs", type=Path, default=Path("docs/evaluation.md"), help="where the tables go for readers")
     parser.add_argument("--models-out", type=Path, default=None,
@@ -188,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.cmrc:
         cmrc_engine = ensure_index(load_settings(index_dir=args.cmrc_index_dir, corpus=[args.cmrc / "corpus.jsonl"]))
         cmrc = (cmrc_engine, args.cmrc / "qa.jsonl")
-    examples = load_examples(engine, TRAIN_SETS, args.folds, cmrc, args.cmrc_limit)
+    examples = load_examples(engine, TRAIN_SETS, args.folds, cmrc, args.cmrc_limit, off_topic_file(args.off_topic))
     show(f"training on {len(examples)} questions, {args.folds} folds")
     result = train(examples, args.folds, show)
     folds_of = item_folds(examples)
@@ -204,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         shipped_facts(result, examples, claims["examples"], args.folds, cmrc is not None))
     if not args.no_ablation:
         report["ablation"] = ablation([ex for ex in examples if from_reports(ex)], args.folds, engine, show)
-    report |= {"threshold": result["threshold"],
+    report |= {"threshold": result["threshold"], "off_topic": result["off_topic"],
                "reliability": reliability(examples, result["oof_probability"], result["right"]),
                "weights": {role: dict(zip(m.features, m.weights.round(3).tolist(), strict=True))
                            for role, m in result["models"].items()},

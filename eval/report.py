@@ -97,6 +97,15 @@ def experiment_markdown(report: dict[str, Any]) -> str:
                   f"{round(report.get('threshold', 0.0), 4)}.", "", "| predicted | observed | n |", "|---|---|---|"]
         lines += [f"| {p['predicted']} | {p['observed']} | {p['n']} |" for p in rel["curve"]]
         lines.append("")
+    if report.get("off_topic"):
+        lines += ["## Off-topic questions (out of fold)", "",
+                  "Questions the reports do not touch (not in the tables above, nor in the calibration curve): CMRC "
+                  "2018 questions", "asked of the reports, which the answerability model learns from beside the "
+                  "report sets, and chit-chat,", "world knowledge, famous people and companies written to be off "
+                  "the reports' topic (eval/offtopic), which", "no model learns from.", "",
+                  "| source | questions | refused (out of fold) |", "|---|---|---|"]
+        lines += [f"| {source} | {m['questions']} | {m['refused']} |" for source, m in report["off_topic"].items()]
+        lines.append("")
     if "claims" in report:
         lines += ["## Claims (rules only vs the learned verdict out of fold)", "",
                   "| set | variant | supported | contradicted | unsupported | top citation (supported) | "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import cast
 
 import pytest
@@ -84,3 +85,32 @@ def test_a_cmrc_question_asked_of_the_reports_is_an_unanswerable_off_topic_examp
     assert [learns_from("reader", ex) for ex in (stray, report, cmrc_example)] == [False, True, True]
     weight = source_weights([stray, report, example("cmrc", {}, {}), example("cmrc", {}, {})])
     assert weight(report) == 2.0  # two CMRC questions against one report question; the off-topic one not counted
+
+
+def test_written_off_topic_questions_are_scored_and_never_learned_from(tmp_path: Path) -> None:
+    from reportqa.eval.train import WRITTEN_OFF_TOPIC, from_reports, learns_from, load_examples, off_topic_file
+
+    path = tmp_path / "offtopic.jsonl"
+    path.write_text('{"id": "ot-1", "question": "红烧肉怎么做？", "answers": [], "type": "unanswerable",'
+                    ' "lang": "zh"}\n{"id": "ot-2", "question": "Who painted the Mona Lisa?", "answers": [],'
+                    ' "type": "unanswerable", "lang": "en"}\n', encoding="utf-8")
+    examples = load_examples(cast(Engine, None), [], 5, None, None, path)
+    assert [(ex.item.id, ex.source, ex.item.gold.answerable) for ex in examples] == [
+        ("ot-1", WRITTEN_OFF_TOPIC, False), ("ot-2", WRITTEN_OFF_TOPIC, False)]
+    assert [(from_reports(ex), learns_from("answerability", ex), learns_from("ranker", ex),
+             learns_from("reader", ex)) for ex in examples] == [(False, False, False, False)] * 2
+    assert load_examples(cast(Engine, None), [], 5, None, None, off_topic_file(Path(""))) == []
+
+
+def test_off_topic_figures_are_per_source_and_rendered_for_readers() -> None:
+    from reportqa.eval.report import experiment_markdown
+    from reportqa.eval.train import OFF_TOPIC, WRITTEN_OFF_TOPIC, off_topic_refused
+
+    strays = [example(OFF_TOPIC, {}, {}), example(WRITTEN_OFF_TOPIC, {}, {}), example(WRITTEN_OFF_TOPIC, {}, {})]
+    report = example("eval/qa.jsonl", {}, {})
+    oof = {id(strays[0]): 0.05, id(strays[1]): 0.3, id(strays[2]): 0.01, id(report): 0.02}
+    figures = off_topic_refused([*strays, report], oof, threshold=0.1)
+    assert figures == {OFF_TOPIC: {"questions": 1, "refused": 1.0}, WRITTEN_OFF_TOPIC: {"questions": 2, "refused": 0.5}}
+    page = experiment_markdown({"sets": {}, "off_topic": figures})
+    assert "| eval/offtopic/qa.jsonl | 2 | 0.5 |" in page.splitlines()
+    assert "Off-topic" not in experiment_markdown({"sets": {}, "off_topic": {}})
