@@ -124,9 +124,19 @@ def is_name(word: str) -> bool:
 
 def absences(question: str, words: Sequence[str], core: Sequence[str], answer_flat: str, passage_flat: str,
              idf: Mapping[str, float], unknown_idf: float) -> Absences:
-    """Lower-case whitespace-free texts in; counts and shares of what is missing out."""
+    """Lower-case whitespace-free texts in; counts and shares of what is missing out.
+
+    A question with no term the index reads ("Hi there! How are you?") has every share at 1, as if each term were
+    missing: with 0 it looked like a question the answer covers completely, and English chit-chat was answered.
+    """
     names = question_names(words)
     terms = [t.lower() for t in core if not t.isdigit()]
+    if not terms:
+        return Absences(names_missing=sum(n not in answer_flat for n in names),
+                        names_missing_passage=sum(n not in passage_flat for n in names),
+                        years_missing=sum(y not in answer_flat for y in set(YEAR.findall(question))),
+                        rarest_missing=1.0, terms_missing=1.0, pairs_missing=1.0, pairs_missing_count=0,
+                        pairs_missing_passage=1.0, focus_missing=True, focus_missing_passage=True)
     missing = [idf.get(t, unknown_idf) for t in terms if t not in answer_flat]
     content = [t.lower() for t in content_terms(core)]
     pairs = [p for term in content for p in character_pairs(term)]
@@ -137,7 +147,7 @@ def absences(question: str, words: Sequence[str], core: Sequence[str], answer_fl
         names_missing_passage=sum(n not in passage_flat for n in names),
         years_missing=sum(y not in answer_flat for y in set(YEAR.findall(question))),
         rarest_missing=max(missing, default=0.0) / unknown_idf if unknown_idf > 0 else 0.0,
-        terms_missing=len(missing) / len(terms) if terms else 0.0,
+        terms_missing=len(missing) / len(terms),
         pairs_missing=pairs_absent / len(pairs) if pairs else 0.0, pairs_missing_count=pairs_absent,
         pairs_missing_passage=sum(p not in passage_flat for p in pairs) / len(pairs) if pairs else 0.0,
         focus_missing=bool(focus) and focus not in answer_flat,

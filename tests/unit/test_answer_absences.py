@@ -44,10 +44,18 @@ def test_the_passage_shares_are_measured_on_the_passage() -> None:
     assert absent.pairs_missing_passage == 0.0
 
 
-def test_a_question_of_digits_alone_has_nothing_to_miss() -> None:
-    empty = measured(["2024"], "2024年")
-    assert (empty.pairs_missing, empty.pairs_missing_count, empty.focus_missing) == (0.0, 0, False)
-
-
 def test_every_absence_is_a_signal_the_model_can_read() -> None:
     assert set(Absences.__dataclass_fields__) <= set(SIGNALS)
+
+
+def test_a_question_with_no_term_to_look_for_reads_as_missing_everything() -> None:
+    # "Hi there! How are you doing today?" leaves no term after stop words: nothing of it is in the answer
+    empty = measured([], "2025年中国AI核心产业规模突破1.2万亿元", question="Hi there! How are you doing today?")
+    assert (empty.terms_missing, empty.rarest_missing, empty.pairs_missing, empty.pairs_missing_passage) == (
+        1.0, 1.0, 1.0, 1.0)
+    assert (empty.focus_missing, empty.focus_missing_passage, empty.pairs_missing_count) == (True, True, 0)
+    assert (empty.names_missing, empty.years_missing) == (0, 0)
+    numbers_only = measured(["2024"], "2024年")  # a year alone is no term either
+    assert (numbers_only.terms_missing, numbers_only.pairs_missing, numbers_only.focus_missing) == (1.0, 1.0, True)
+    asked = measured(["ai", "产业规模"], "2025年中国ai核心产业规模突破1.2万亿元")
+    assert (asked.terms_missing, asked.focus_missing) == (0.0, False)
