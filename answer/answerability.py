@@ -24,11 +24,16 @@ from reportqa.core.learned import LinearModel, matrix
 
 # unknown_names (names the corpus lacks: jieba's tagger and the company-suffix rule) is measured for the rules'
 # confidence but not learned from: removing it from the model did not lower any out-of-fold figure (make eval)
+# an English question is read through a dictionary and a cross-lingual encoder, so its similarities and coverage
+# mean something else than a Chinese question's: the model gets each of these again, for English questions only
+# (without them, one offset for English carried English chit-chat over the threshold)
+ENGLISH_READ = ("ranker_top", "unit_sim", "chunk_sim", "coverage", "reader_top", "terms_missing", "centroid_lift")
 SIGNALS = (
     "ranker_top", "ranker_margin", "reader_top", "reader_margin", "unit_sim", "chunk_sim", "chunk_sim_margin",
     "coverage", "unit_coverage", "measure_missing", "english", "wants_number", "wants_entity",
     "names_missing", "names_missing_passage", "years_missing", "rarest_missing", "terms_missing", "centroid_lift",
     "pairs_missing", "pairs_missing_count", "pairs_missing_passage", "focus_missing", "focus_missing_passage",
+    *(f"english_{name}" for name in ENGLISH_READ),
 )
 MISSING_FACTOR = 0.25  # the rules' confidence kept per name the corpus lacks, and when the asked unit is absent
 
@@ -68,7 +73,9 @@ class Signals:
     centroid_lift: float = 0.0
 
     def row(self) -> dict[str, float]:
-        return {k: float(v) for k, v in asdict(self).items()}
+        """The signals by name, with the English-only copies (`english_<name>`: 0 for a Chinese question)."""
+        row = {k: float(v) for k, v in asdict(self).items()}
+        return row | {f"english_{name}": row[name] * row["english"] for name in ENGLISH_READ}
 
 
 def measure_missing(measure: Measure | None, answer_text: str) -> bool:

@@ -59,3 +59,19 @@ def test_a_question_with_no_term_to_look_for_reads_as_missing_everything() -> No
     assert (numbers_only.terms_missing, numbers_only.pairs_missing, numbers_only.focus_missing) == (1.0, 1.0, True)
     asked = measured(["ai", "产业规模"], "2025年中国ai核心产业规模突破1.2万亿元")
     assert (asked.terms_missing, asked.focus_missing) == (0.0, False)
+
+
+def test_english_questions_get_their_own_copy_of_the_signals_read_differently_in_english() -> None:
+    from dataclasses import fields
+
+    from reportqa.answer.answerability import ENGLISH_READ, Signals
+
+    def signals(english: bool) -> Signals:
+        values = {f.name: 0.5 for f in fields(Signals)}
+        return Signals(**values | {"english": english, "unit_sim": 0.8, "coverage": 0.25})  # type: ignore[arg-type]
+
+    english, chinese = signals(True).row(), signals(False).row()
+    assert (english["english_unit_sim"], english["english_coverage"], english["english_ranker_top"]) == (0.8, 0.25, 0.5)
+    assert all(chinese[f"english_{name}"] == 0.0 for name in ENGLISH_READ)
+    assert english["unit_sim"] == chinese["unit_sim"] == 0.8
+    assert set(SIGNALS) <= set(english)
