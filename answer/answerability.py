@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
 from reportqa.answer.extract import content_terms
@@ -138,27 +138,25 @@ def absences(question: str, words: Sequence[str], core: Sequence[str], answer_fl
     """
     names = question_names(words)
     terms = [t.lower() for t in core if not t.isdigit()]
-    if not terms:
-        return Absences(names_missing=sum(n not in answer_flat for n in names),
-                        names_missing_passage=sum(n not in passage_flat for n in names),
-                        years_missing=sum(y not in answer_flat for y in set(YEAR.findall(question))),
-                        rarest_missing=1.0, terms_missing=1.0, pairs_missing=1.0, pairs_missing_count=0,
-                        pairs_missing_passage=1.0, focus_missing=True, focus_missing_passage=True)
     missing = [idf.get(t, unknown_idf) for t in terms if t not in answer_flat]
     content = [t.lower() for t in content_terms(core)]
     pairs = [p for term in content for p in character_pairs(term)]
     pairs_absent = sum(p not in answer_flat for p in pairs)
     focus = content[-1] if content else ""  # extract.focus: the term the question asks the value of
-    return Absences(
+    measured = Absences(
         names_missing=sum(n not in answer_flat for n in names),
         names_missing_passage=sum(n not in passage_flat for n in names),
         years_missing=sum(y not in answer_flat for y in set(YEAR.findall(question))),
         rarest_missing=max(missing, default=0.0) / unknown_idf if unknown_idf > 0 else 0.0,
-        terms_missing=len(missing) / len(terms),
+        terms_missing=len(missing) / len(terms) if terms else 0.0,
         pairs_missing=pairs_absent / len(pairs) if pairs else 0.0, pairs_missing_count=pairs_absent,
         pairs_missing_passage=sum(p not in passage_flat for p in pairs) / len(pairs) if pairs else 0.0,
         focus_missing=bool(focus) and focus not in answer_flat,
         focus_missing_passage=bool(focus) and focus not in passage_flat)
+    if terms:
+        return measured
+    return replace(measured, rarest_missing=1.0, terms_missing=1.0, pairs_missing=1.0, pairs_missing_count=0,
+                   pairs_missing_passage=1.0, focus_missing=True, focus_missing_passage=True)
 
 
 def character_pairs(term: str) -> list[str]:
