@@ -4,7 +4,11 @@ The server runs as a subprocess (`reportqa serve --workers 2 --port <free>`) so 
 process, does not share its interpreter. Each concurrency level sends at most N requests and stops early at a
 time limit; requests/s counts completed requests (successes and errors) over the level's wall time.
 
-    python -m bench.http_load --index-dir DIR [--requests 2000] [--levels 1 8 32] [--level-timeout 120]
+    python -m bench.http_load --index-dir DIR [--requests 2000] [--levels 1 8 32] [--level-timeout 120] [--fresh]
+
+By default the levels cycle eval/qa.jsonl's questions, so the workers' question-vector caches answer most of them;
+`--fresh` gives every request a question no earlier request asked (the report sets' questions, then CMRC 2018's,
+as many as there are), as new users' questions would be.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import child_env, kill_group, log, percentiles, questions, reportqa_cmd
+from bench.common import CMRC, ROOT, child_env, kill_group, log, percentiles, questions, reportqa_cmd
 
 LEVELS = (1, 8, 32)
 HOST = "127.0.0.1"
@@ -155,19 +159,38 @@ async def load_level(url: str, qs: list[str], concurrency: int, n_requests: int,
             "slowest": [(round(s, 2), round(lat * 1000)) for lat, s in slowest]}
 
 
+def distinct_questions() -> list[str]:
+    """Every question of the project's Q&A sets and of CMRC 2018 dev (when present), each once, in file order."""
+    paths = [*sorted((ROOT / "eval").glob("**/qa.jsonl")), CMRC / "qa.jsonl"]
+    seen: dict[str, None] = {}
+    for path in paths:
+        if path.is_file() and "sealed" not in path.parts:
+            seen.update((q, None) for q in questions(path))
+    return list(seen)
+
+
 def run(index_dir: Path, work: Path, n_requests: int, level_timeout_s: float, workers: int = 2,
-        levels: tuple[int, ...] = LEVELS) -> dict[str, Any]:
-    qs = questions()
+        levels: tuple[int, ...] = LEVELS, fresh: bool = False) -> dict[str, Any]:
+    warm_n = 20 * workers
+    pool = distinct_questions() if fresh else questions()
+    if fresh:
+        n_requests = min(n_requests, (len(pool) - warm_n) // len(levels))
     result: dict[str, Any] = {"endpoint": "POST /ask", "server": f"reportqa serve --workers {workers}",
                               "requests_per_level": n_requests, "level_timeout_s": level_timeout_s,
+                              "questions": "each request a new question" if fresh else "eval/qa.jsonl, cycled",
                               "levels": []}
+
+    def level_questions(n: int) -> list[str]:  # the next unused block when fresh, else the whole list
+        return pool[warm_n + n * n_requests: warm_n + (n + 1) * n_requests] if fresh else pool
+
     with Server(index_dir, workers, work / "server.log") as server:
         result["ready_s"] = round(server.wait_ready(180), 2)
         log(f"http: server ready on {server.url} after {result['ready_s']} s; warming every worker")
-        warm = asyncio.run(load_level(server.url, qs, 2 * workers, 20 * workers, 60))
+        warm = asyncio.run(load_level(server.url, pool[:warm_n], 2 * workers, warm_n, 60))
         result["warmup"] = {"requests": warm["requests"], "errors": warm["errors"]}
-        for concurrency in levels:
-            level = asyncio.run(load_level(server.url, qs, concurrency, n_requests, level_timeout_s))
+        for n, concurrency in enumerate(levels):
+            level = asyncio.run(load_level(server.url, level_questions(n), concurrency, n_requests,
+                                           level_timeout_s))
             log(f"http: c={concurrency} {level['requests_per_s']} req/s p50 {level['p50_ms']} ms "
                 f"p99 {level['p99_ms']} ms errors {level['errors']}")
             result["levels"].append(level)
@@ -181,11 +204,12 @@ def main() -> None:
     parser.add_argument("--levels", type=int, nargs="+", default=list(LEVELS))
     parser.add_argument("--level-timeout", type=float, default=120)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--fresh", action="store_true", help="a question no earlier request asked, every request")
     args = parser.parse_args()
     work = Path("var/bench/http")
     work.mkdir(parents=True, exist_ok=True)
     print(json.dumps(run(args.index_dir, work, args.requests, args.level_timeout, args.workers,
-                         tuple(args.levels)), indent=2))
+                         tuple(args.levels), args.fresh), indent=2))
 
 
 if __name__ == "__main__":
