@@ -114,23 +114,11 @@ class LocalShard:
         chunk_sims = (self.dense.similarities(vector, local) if chunk_level and local
                       else np.zeros(len(local), dtype=np.float32))
         out = []
-        unit_sims = self._unit_similarity_blocks(vector, local)
-        for position, i, sim, units in zip(positions, local, chunk_sims.tolist(), unit_sims, strict=True):
+        for position, i, sim in zip(positions, local, chunk_sims.tolist(), strict=True):
             out.append(CandidateRecord(int(position), self.chunks[i],
-                                       covered_share(weighted, self.normalized_text(i)), float(sim), units))
+                                       covered_share(weighted, self.normalized_text(i)),
+                                       float(sim), self.unit_similarities(vector, i)))
         return out
-
-    def _unit_similarity_blocks(self, vector: np.ndarray, local: Sequence[int]) -> list[np.ndarray]:
-        """unit_similarities of each local chunk, from one product over all their rows (one call per candidate
-        cost ~10 µs of memory-map slicing each, 100+ candidates a question)."""
-        if self.units is None:
-            return [np.zeros(0, dtype=np.float32) for _ in local]
-        vectors, table = self.units
-        starts = table.offsets[np.asarray(local, dtype=np.int64)]
-        widths = table.offsets[np.asarray(local, dtype=np.int64) + 1] - starts
-        rows = np.repeat(starts - np.concatenate(([0], np.cumsum(widths)[:-1])), widths) + np.arange(widths.sum())
-        sims = np.asarray(vectors[rows] @ vector, dtype=np.float32)
-        return np.split(sims, np.cumsum(widths)[:-1].tolist())
 
     def unit_similarities(self, vector: np.ndarray, i: int) -> np.ndarray:
         """Cosine of the question to each unit of local chunk i; empty without unit vectors."""
