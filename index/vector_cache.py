@@ -54,8 +54,9 @@ class VectorCache:
                 ) -> np.ndarray:
         """One unit row per text, from the cache where it has the text, else embedded now (in batches)."""
         keys = [text_key(t) for t in texts]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._rows))
         by_key = {k: t for k, t in zip(keys, texts, strict=True)}
+        missing = list(dict.fromkeys(k for k in keys if k not in self._rows))
+        missing.sort(key=lambda k: len(by_key[k]))  # batches of similar length: less padding to run
         starts = list(range(0, len(missing), BATCH))
         for start in batches(starts, len(starts)) if batches else starts:
             batch = missing[start : start + BATCH]

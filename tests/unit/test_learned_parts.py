@@ -77,3 +77,5 @@ def test_vector_cache_embeds_each_new_text_once(tmp_path: Path) -> None:
     assert again.tolist() == [[2, 1], [3, 1]] and calls[-1] == ["三三三"]
     (tmp_path / cache.path.name).write_bytes(b"damaged")
     assert VectorCache(tmp_path, "model/a b").vectors(["一"], encode, 2).tolist() == [[1, 1]]  # type: ignore[arg-type]
+    shortest_first = VectorCache(tmp_path / "other", "m").vectors(["三三三", "一", "二二"], encode, 2)  # type: ignore[arg-type]
+    assert shortest_first.tolist() == [[3, 1], [1, 1], [2, 1]] and calls[-1] == ["一", "二二", "三三三"]
