@@ -1,6 +1,6 @@
 """`make eval-sealed`: the sealed sets, written by people who never saw the system, scored with the shipped models.
 
-    python -m reportqa.eval.sealed [--report eval/reports/sealed] [--docs docs/sealed.md]
+    python -m reportqa.eval.sealed [--sets eval/sealed] [--report eval/reports/sealed] [--docs docs/sealed.md]
 
 Run once, at the end of a piece of work; its first-run figures are the honest estimate. Q&A beside the
 baselines (rules only, BM25, the neural channel, the fast tier, the LangChain recipe), claims (rules only vs the
@@ -29,12 +29,13 @@ from reportqa.core.settings import load_settings
 from reportqa.engine import Engine
 
 SEALED = Path("eval/sealed")
+UNANSWERABLE_KINDS = "unanswerable_kind.json"  # optional: {question id: "hard" | "off"}, as its writers marked them
 
 
-def score_qa(engine: Engine, static: Engine) -> dict[str, Any]:
+def score_qa(engine: Engine, static: Engine, folder: Path = SEALED) -> dict[str, Any]:
     from reportqa.eval.datasets import load_qa
 
-    items = load_qa(SEALED / "qa.jsonl")
+    items = load_qa(folder / "qa.jsonl")
     report = evaluate(items, {"learned (shipped models)": engine_variant(engine),
                               "rules only (before)": engine_variant(static),
                               "bm25": engine_variant(Engine(engine.index, engine.settings), BM25_ONLY),
@@ -48,11 +49,19 @@ def score_qa(engine: Engine, static: Engine) -> dict[str, Any]:
     error, curve = calibration_error([o["confidence"] for o in outcomes], right)
     report["refusal_auc"] = round(auc(answerable, unanswerable), 4)
     report["reliability"] = {"ece": round(error, 4), "curve": curve, "questions": len(items)}
+    if (folder / UNANSWERABLE_KINDS).is_file():
+        kinds = json.loads((folder / UNANSWERABLE_KINDS).read_text(encoding="utf-8"))
+        refused: dict[str, list[bool]] = {}
+        for outcome, item in zip(outcomes, items, strict=True):
+            if not item.gold.answerable:
+                refused.setdefault(str(kinds.get(item.id, "unmarked")), []).append(bool(outcome["abstained"]))
+        report["unanswerable_refused_by_kind"] = {kind: {"refused": round(sum(flags) / len(flags), 4),
+                                                         "questions": len(flags)} for kind, flags in refused.items()}
     return report
 
 
-def score_claim_set(engine: Engine) -> dict[str, Any]:
-    rows = read_jsonl(SEALED / "claims.jsonl")
+def score_claim_set(engine: Engine, folder: Path = SEALED) -> dict[str, Any]:
+    rows = read_jsonl(folder / "claims.jsonl")
     kept = {role: m for role, m in engine.models.models.items() if not role.startswith("claim_")}
     rules = Engine(engine.index, engine.settings, None, ModelSet(engine.models.folder, engine.models.manifest, kept))
     return {"learned (shipped models)": _summary(score_claims(engine, rows)),
@@ -63,21 +72,25 @@ def _summary(result: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in result.items() if k != "details"}
 
 
-def markdown(qa: dict[str, Any], claims: dict[str, Any], chats: dict[str, Any], seconds: float) -> str:
-    lines = ["# The sealed sets, scored once", "",
+def markdown(qa: dict[str, Any], claims: dict[str, Any], chats: dict[str, Any], seconds: float,
+             folder: Path = SEALED) -> str:
+    lines = [f"# The sealed sets of {folder}, scored once", "",
              "Written by helpers who read only the reports, never the system or the other sets; scored once with the",
              f"shipped models by `make eval-sealed` ({seconds:.0f} s). These figures are the honest estimate.", "",
              f"Refusal AUC of `confidence` (answerable vs unanswerable): {qa['refusal_auc']}; expected calibration "
              f"error {qa['reliability']['ece']}.", ""]
-    lines += set_markdown("eval/sealed/qa.jsonl", qa)
-    lines += ["", "## Claims (eval/sealed/claims.jsonl)", "",
+    for kind, facts in qa.get("unanswerable_refused_by_kind", {}).items():
+        lines.append(f"- unanswerable questions marked {kind!r} by their writers: {facts['questions']}, refused "
+                     f"{facts['refused']}")
+    lines += ["", *set_markdown(f"{folder}/qa.jsonl", qa)]
+    lines += ["", f"## Claims ({folder}/claims.jsonl)", "",
               "| variant | " + " | ".join(LABELS) + " | top citation (supported) | report value (contradicted) |",
               "|---|---|---|---|---|---|"]
     for name, m in claims.items():
         acc = m["accuracy"]
         lines.append(f"| {name} | " + " | ".join(str(acc[label]) for label in LABELS) +
                      f" | {m['top_citation_correct']['supported']} | {m['report_value_correct']} |")
-    lines += ["", chat_markdown(chats, SEALED / "chat.jsonl").replace("# Conversations", "## Conversations"), ""]
+    lines += ["", chat_markdown(chats, folder / "chat.jsonl").replace("# Conversations", "## Conversations"), ""]
     return "\n".join(lines)
 
 
@@ -85,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from reportqa.eval.harness import ensure_index
 
     parser = argparse.ArgumentParser(prog="python -m reportqa.eval.sealed", description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", type=Path, default=SEALED, help="the folder of qa.jsonl, claims.jsonl, chat.jsonl")
     parser.add_argument("--index-dir", type=Path, default=Path("var/index"))
     parser.add_argument("--static-index-dir", type=Path, default=Path("var/index-static"))
     parser.add_argument("--report", type=Path, default=Path("eval/reports/sealed"))
@@ -92,14 +106,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     started = time.perf_counter()
     engine = ensure_index(load_settings(index_dir=args.index_dir))
-    qa = score_qa(engine, rules_engine(args.static_index_dir))
-    claims = score_claim_set(engine)
-    chats = score_chats(engine, read_jsonl(SEALED / "chat.jsonl"))
+    qa = score_qa(engine, rules_engine(args.static_index_dir), args.sets)
+    claims = score_claim_set(engine, args.sets)
+    chats = score_chats(engine, read_jsonl(args.sets / "chat.jsonl"))
     seconds = time.perf_counter() - started
     args.report.mkdir(parents=True, exist_ok=True)
     (args.report / "sealed.json").write_text(json.dumps({"qa": qa, "claims": claims, "chat": chats},
                                                         ensure_ascii=False, indent=1), encoding="utf-8")
-    args.docs.write_text(markdown(qa, claims, chats, seconds), encoding="utf-8")
+    args.docs.write_text(markdown(qa, claims, chats, seconds, args.sets), encoding="utf-8")
     print(args.docs.read_text(encoding="utf-8"))
     return 0
 
