@@ -164,7 +164,7 @@ def distinct_questions() -> list[str]:
     paths = [*sorted((ROOT / "eval").glob("**/qa.jsonl")), CMRC / "qa.jsonl"]
     seen: dict[str, None] = {}
     for path in paths:
-        if path.is_file() and "sealed" not in path.parts:
+        if path.is_file() and not any(part.startswith("sealed") for part in path.parts):
             seen.update((q, None) for q in questions(path))
     return list(seen)
 

@@ -80,6 +80,12 @@ def chat_markdown(report: dict[str, Any], path: Path) -> str:
         for part in ("all turns", "follow-up turns"):
             m = data[part]
             lines.append(f"| {name} | {part} | " + " | ".join(str(m.get(k, "–")) for k in keys) + " |")
+    first = next(iter(report["variants"].values()), {})
+    if first.get("by kind"):
+        lines += ["", "| kind | turns | hit@1 | answer_ok | refused |", "|---|---|---|---|---|"]
+        for kind, m in sorted(first["by kind"].items()):
+            refused = m.get("unanswerable_refused", m.get("answerable_refused", "–"))
+            lines.append(f"| {kind} | {int(m['questions'])} | {m['hit@1']} | {m['answer_ok']} | {refused} |")
     return "\n".join(lines) + "\n"
 
 

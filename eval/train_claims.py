@@ -21,7 +21,8 @@ from reportqa.eval.learn import fit_linear, fold_of
 from reportqa.core.learned import LinearModel
 from reportqa.engine import Engine
 
-CLAIM_SETS = ("eval/claims.jsonl", "eval/fresh/claims.jsonl", "eval/dev/claims.jsonl", "eval/dev2/claims.jsonl")
+CLAIM_SETS = ("eval/claims.jsonl", "eval/fresh/claims.jsonl", "eval/dev/claims.jsonl", "eval/dev2/claims.jsonl",
+              "eval/sealed/claims.jsonl")
 
 
 @dataclass(frozen=True, slots=True)
