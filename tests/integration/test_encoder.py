@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -125,3 +126,15 @@ def test_the_float32_passage_route_gives_the_folders_vectors_in_any_batch(conver
         assert np.allclose(route.encode([texts[row]])[0], batched[row], atol=1e-5)
     assert np.allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-5)
     assert route.encode([]).shape == (0, 384)
+
+
+def test_an_export_is_reproducible_and_a_missing_half_is_made_again_alone(converted: Path) -> None:
+    question, passage = ensure_onnx_models(converted.parent)
+    shipped = read_manifest(MODELS_DIR / ONNX_DIR)["files"]
+    assert read_manifest(question)["files"] == shipped  # the same bytes as the shared folder's export
+    question_written = (question / "model.onnx").stat().st_mtime_ns
+    shutil.rmtree(passage)
+    assert ensure_onnx_models(converted.parent) == (question, passage)
+    assert read_manifest(passage)["quantisation"].startswith("none")
+    assert (question / "model.onnx").stat().st_mtime_ns == question_written  # the sound half was left alone
+    assert not [p for p in converted.parent.iterdir() if p.name.startswith("multilingual-e5-small-onnx.")]  # no work
