@@ -80,7 +80,7 @@ def chat_markdown(report: dict[str, Any], path: Path) -> str:
         for part in ("all turns", "follow-up turns"):
             m = data[part]
             lines.append(f"| {name} | {part} | " + " | ".join(str(m.get(k, "–")) for k in keys) + " |")
-    first = next(iter(report["variants"].values()), {})
+    first: dict[str, Any] = next(iter(report["variants"].values()), {})
     if first.get("by kind"):
         lines += ["", "| kind | turns | hit@1 | answer_ok | refused |", "|---|---|---|---|---|"]
         for kind, m in sorted(first["by kind"].items()):

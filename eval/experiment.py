@@ -33,10 +33,9 @@ from reportqa.eval.harness import (
 from reportqa.eval.learn import calibration_error
 from reportqa.eval.train import (
     FEATURES,
-    FOLDS,
     TRAIN_SETS,
-    WRITTEN_OFF_TOPIC,
     Example,
+    add_training_arguments,
     from_reports,
     load_examples,
     off_topic_file,
@@ -139,14 +138,8 @@ def ablation(examples: list[Example], folds: int, engine: Engine, show: Callable
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m reportqa.eval.experiment", description=__doc__.splitlines()[0])
     parser.add_argument("--report", type=Path, default=Path("eval/reports/experiment"))
-    parser.add_argument("--index-dir", type=Path, default=Path("var/index"))
     parser.add_argument("--static-index-dir", type=Path, default=Path("var/index-static"))
-    parser.add_argument("--cmrc", type=Path, default=None)
-    parser.add_argument("--cmrc-index-dir", type=Path, default=Path("var/cmrc-index"))
-    parser.add_argument("--cmrc-limit", type=int, default=None)
-    parser.add_argument("--folds", type=int, default=FOLDS)
-    parser.add_argument("--off-topic", type=Path, default=Path(WRITTEN_OFF_TOPIC),
-                        help="off-topic questions scored out of fold ('' for none)")
+    add_training_arguments(parser)
     parser.add_argument("--no-ablation", action="store_true")
     parser.add_argument("--docs", type=Path, default=Path("docs/evaluation.md"), help="where the tables go for readers")
     parser.add_argument("--models-out", type=Path, default=None,

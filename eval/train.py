@@ -315,19 +315,24 @@ def rows_for(role: str, rows_of: Callable[[Example], tuple[list[dict[str, float]
     return lambda ex: rows_of(ex) if learns_from(role, ex) else ([], [])
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    from reportqa.eval.harness import ensure_index
-
-    parser = argparse.ArgumentParser(prog="python -m reportqa.eval.train", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("reportqa/models"), help="where the models are written")
+def add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options training and the experiment share: which index, CMRC 2018, folds and off-topic questions."""
     parser.add_argument("--index-dir", type=Path, default=Path("var/index"))
-    parser.add_argument("--qa", nargs="*", default=list(TRAIN_SETS), help="report Q&A sets to train on")
     parser.add_argument("--cmrc", type=Path, default=None, help="CMRC 2018 folder (qa.jsonl, corpus.jsonl)")
     parser.add_argument("--cmrc-index-dir", type=Path, default=Path("var/cmrc-index"))
     parser.add_argument("--cmrc-limit", type=int, default=None, help="use only the first N CMRC questions")
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--off-topic", type=Path, default=Path(WRITTEN_OFF_TOPIC),
                         help="off-topic questions scored out of fold ('' for none)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from reportqa.eval.harness import ensure_index
+
+    parser = argparse.ArgumentParser(prog="python -m reportqa.eval.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("reportqa/models"), help="where the models are written")
+    parser.add_argument("--qa", nargs="*", default=list(TRAIN_SETS), help="report Q&A sets to train on")
+    add_training_arguments(parser)
     args = parser.parse_args(argv)
 
     def show(line: str) -> None:
