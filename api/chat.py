@@ -15,7 +15,7 @@ from reportqa.api.deadline import run_within
 from reportqa.api.deps import EngineDep, SettingsDep
 from reportqa.api.schemas import ChatRequest
 
-from reportqa.contract import ChatOut, citations_out, marked_text
+from reportqa.contract import ChatOut, citations_out, is_low_confidence, marked_text
 from reportqa.core.settings import Settings
 from reportqa.core.types import Answer
 from reportqa.engine import Engine
@@ -73,7 +73,8 @@ def _stream(answer: Answer, model: str) -> Iterator[str]:
         yield event({"content": content[start : start + STREAM_PIECE_CHARS]})
     yield event({}, "stop", citations=[c.model_dump() for c in citations_out(answer.citations)],
                 resolved_question=answer.resolved_question, abstained=answer.abstained,
-                confidence=round(answer.confidence, 4), degraded=list(answer.degraded))
+                confidence=round(answer.confidence, 4), low_confidence=is_low_confidence(answer),
+                degraded=list(answer.degraded))
     yield "data: [DONE]\n\n"
 
 

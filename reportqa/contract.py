@@ -13,6 +13,14 @@ from reportqa.answer.verify import Verdict
 from reportqa.core.types import Answer, Chunk, Citation, Hit
 
 ABSTAINED_TEXT = "报告中没有找到可靠答案。(The reports contain no passage that answers this.)"
+# `confidence` is a calibrated probability that the answer is right (expected calibration error <= 0.05 out of
+# fold): below this an answer is more often wrong than right, and says so (docs/evaluation.md has the curve)
+LOW_CONFIDENCE_BELOW = 0.5
+
+
+def is_low_confidence(answer: Answer) -> bool:
+    """An answer given, but more likely wrong than right."""
+    return not answer.abstained and answer.confidence < LOW_CONFIDENCE_BELOW
 
 
 class Contract(BaseModel):
@@ -74,6 +82,8 @@ class AnswerOut(Contract):
     answer: str
     abstained: bool
     confidence: float
+    low_confidence: bool = Field(False, description=f"answered, but at a confidence below {LOW_CONFIDENCE_BELOW}: "
+                                 "more likely wrong than right; check the sources")
     source: int | None = None
     sentences: list[SentenceOut] = Field(default_factory=list)
     citations: list[CitationOut]
@@ -83,7 +93,8 @@ class AnswerOut(Contract):
     @classmethod
     def of(cls, answer: Answer) -> AnswerOut:
         return cls(id=answer.id, question=answer.question, answer=answer.text, abstained=answer.abstained,
-                   confidence=round(answer.confidence, 4), source=answer.source,
+                   confidence=round(answer.confidence, 4), low_confidence=is_low_confidence(answer),
+                   source=answer.source,
                    sentences=[SentenceOut(text=text, citation=n) for text, n in answer.pieces],
                    citations=citations_out(answer.citations), degraded=list(answer.degraded))
 

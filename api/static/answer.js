@@ -143,6 +143,7 @@ export function renderAnswer(data, { via, conversation }) {
   if (typeof data.confidence === "number") {
     meta.append(el("span", { class: "conf" }, labels.confidence + " ", el("b", { text: Math.round(data.confidence * 100) + "%" })));
   }
+  if (data.low_confidence && !data.abstained) meta.append(el("span", { class: "low-conf", text: labels.lowConfidence }));
   if (data.resolved_question && data.resolved_question !== data.question) {
     meta.append(el("span", { title: labels.resolvedTitle }, labels.resolved + data.resolved_question));
   }

@@ -89,6 +89,7 @@ export async function streamAnswer(messages, onText) {
     answer: text, citations, resolved_question: last.resolved_question ?? null,
     abstained: typeof last.abstained === "boolean" ? last.abstained : citations.length === 0,
     confidence: typeof last.confidence === "number" ? last.confidence : undefined,
+    low_confidence: last.low_confidence === true,
     degraded: Array.isArray(last.degraded) ? last.degraded : [],
   };
 }

@@ -72,6 +72,7 @@ const range = (a, b) => (b != null && b !== a ? a + "–" + b : String(a));
 export const LABELS = {
   zh: {
     answer: "回答", sources: "来源", nearest: "最接近的段落（仅供参考）", confidence: "置信度",
+    lowConfidence: "置信度低：更可能有误，请核对来源",
     resolved: "检索问题：", resolvedTitle: "追问被改写为独立问题后再检索", single: "单轮模式（对话接口不可用）",
     noAnswer: "报告中没有找到可靠答案",
     noAnswerSub: "检索到的段落不足以可靠回答这个问题。可以换个说法，或问得更具体一些。",
@@ -84,6 +85,7 @@ export const LABELS = {
   },
   en: {
     answer: "Answer", sources: "Sources", nearest: "Closest passages (for reference only)", confidence: "Confidence",
+    lowConfidence: "Low confidence: more likely wrong than right; check the sources",
     resolved: "Searched as: ", resolvedTitle: "The follow-up was rewritten to stand alone before searching",
     single: "Single-question mode (the chat endpoint is unavailable)",
     noAnswer: "The reports contain no reliable answer",

@@ -11,6 +11,7 @@ import reportqa.api.deps
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from reportqa.api.app import create_app
+from reportqa.api.chat import _stream
 from reportqa.api.deps import EngineHolder
 
 from reportqa.core.settings import Settings
@@ -21,8 +22,8 @@ from ..conftest import AI_DOC, CHIP_DOC, SMALL_DOCS, small_settings
 
 CITATION_FIELDS = {"n", "doc", "title", "section", "start", "end", "line_start", "line_end", "page", "page_end",
                    "text", "score"}
-ANSWER_FIELDS = {"id", "question", "answer", "abstained", "confidence", "source", "sentences", "citations",
-                 "degraded"}
+ANSWER_FIELDS = {"id", "question", "answer", "abstained", "confidence", "low_confidence", "source", "sentences",
+                 "citations", "degraded"}
 BODY_LIMIT = 16_384  # above the 2000-character question (6 kB of UTF-8)
 
 
@@ -202,15 +203,16 @@ class FakeEngine:
     generator = None  # no LLM configured
     waits = False  # answers in process, inline on the event loop
 
-    def __init__(self) -> None:
+    def __init__(self, confidence: float = 0.5, abstained: bool = False) -> None:
         self.calls: list[tuple[str, int | None, str]] = []
+        self.confidence, self.abstained = confidence, abstained
 
     def ask(self, question: str, top_k: int | None = None, qid: str = "") -> Answer:
         self.calls.append((question, top_k, qid))
         if question == "boom":
             raise QuestionError("the engine refuses this one")
-        return Answer(question=question, text="假的答案", abstained=False,
-                      citations=(Citation(1, self.chunk, 0.87654),), id=qid, confidence=0.5, source=1,
+        return Answer(question=question, text="假的答案", abstained=self.abstained,
+                      citations=(Citation(1, self.chunk, 0.87654),), id=qid, confidence=self.confidence, source=1,
                       pieces=(("假的答案", 1),))
 
     def search(self, question: str, top_k: int | None = None) -> list[Hit]:
@@ -230,7 +232,8 @@ def test_engine_dependency_can_be_overridden(tmp_path: Path) -> None:
                         "start": 3, "end": 10, "line_start": 2, "line_end": 2, "page": None,
                         "page_end": None, "text": "假的答案文本。", "score": 0.8765}
             assert response.json() == {"id": "abc", "question": "任意问题", "answer": "假的答案",
-                                       "abstained": False, "confidence": 0.5, "source": 1,
+                                       "abstained": False, "confidence": 0.5, "low_confidence": False,
+                                       "source": 1,
                                        "sentences": [{"text": "假的答案", "citation": 1}], "citations": [citation],
                                        "degraded": []}
             results = test_client.post("/search", json={"query": "检索"}).json()["results"]
@@ -243,6 +246,19 @@ def test_engine_dependency_can_be_overridden(tmp_path: Path) -> None:
     # without the override the same app has no index to serve
     with TestClient(app) as test_client:
         assert test_client.post("/ask", json={"question": "任意问题"}).status_code == 503
+
+
+@pytest.mark.parametrize(("confidence", "abstained", "low"), [(0.49, False, True), (0.5, False, False),
+                                                             (0.2, True, False), (0.95, False, False)])
+def test_an_answer_below_the_band_says_it_is_low_confidence(tmp_path: Path, confidence: float, abstained: bool,
+                                                            low: bool) -> None:
+    app = create_app(Settings(index_dir=tmp_path / "no-index-needed"))
+    app.dependency_overrides[reportqa.api.deps.get_engine] = lambda: FakeEngine(confidence, abstained)
+    with TestClient(app) as test_client:
+        assert test_client.post("/ask", json={"question": "任意问题"}).json()["low_confidence"] is low
+    events = [json.loads(e.removeprefix("data: ")) for e in _stream(FakeEngine(confidence, abstained).ask("问"), "m")
+              if e.startswith("data: {")]
+    assert events[-1]["low_confidence"] is low and events[-1]["confidence"] == confidence  # the page reads these
 
 
 def test_holder_passed_in_is_used(small_index: Settings) -> None:

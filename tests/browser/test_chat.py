@@ -72,6 +72,17 @@ def test_the_answer_is_drawn_piece_by_piece_as_it_streams(page: Any) -> None:
     assert len(seen) >= 4 and all(b.startswith(a) and len(b) > len(a) for a, b in pairwise(seen))
     assert seen[-1] == text.removesuffix("[1]")  # markers become buttons only when the answer is complete
     assert answer.locator(".marker").count() == 1 and "80%" in answer.inner_text()
+    assert answer.locator(".low-conf").count() == 0
+
+
+def test_an_answer_below_the_confidence_band_says_so(page: Any) -> None:
+    text = "2026年全球AI支出预计激增47%。[1]"
+    cited = [citation(1, AI_DOC, 0, 60, (5, 6), text.removesuffix("[1]"))]
+    page.route(COMPLETIONS, lambda route: fulfil_sse(route, sse(text, cited, abstained=False, confidence=0.31,
+                                                                  low_confidence=True)))
+    answer = ask(page, AI_QUESTION)
+    assert "31%" in answer.inner_text()
+    assert answer.locator(".low-conf").inner_text() == "置信度低：更可能有误，请核对来源"
 
 
 def test_an_unanswerable_question_shows_the_refusal(page: Any, shoot: Shoot) -> None:

@@ -94,7 +94,7 @@ def test_ask_json_prints_the_contract(small_index: Settings, capsys: Capture) ->
     question = "2026年全球AI支出预计达到多少？"
     assert main(["ask", "--index-dir", str(small_index.index_dir), "--json", "--top-k", "3", question]) == 0
     answer = json.loads(capsys.readouterr().out)
-    assert ANSWER_FIELDS | {"confidence", "source", "sentences", "degraded"} == set(answer)
+    assert ANSWER_FIELDS | {"confidence", "low_confidence", "source", "sentences", "degraded"} == set(answer)
     assert answer["source"] in {s["citation"] for s in answer["sentences"]}  # the best sentence is one of them
     assert answer["question"] == question and answer["id"] == ""
     assert answer["abstained"] is False
