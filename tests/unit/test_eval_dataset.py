@@ -43,6 +43,14 @@ SEALED2_QA = read("sealed2", "qa.jsonl")
 SEALED2_CLAIMS = read("sealed2", "claims.jsonl")
 SEALED2_CHATS = read("sealed2", "chat.jsonl")
 SEALED2_REPEATS = {"se-068", "se-077", "se-109", "se-131", "se-145"}  # docs/sealed2.md: figures without them
+# the third, written later still, from the reports alone; eval/sealed2 became training data
+SEALED3_QA = read("sealed3", "qa.jsonl")
+SEALED3_CLAIMS = read("sealed3", "claims.jsonl")
+SEALED3_CHATS = read("sealed3", "chat.jsonl")
+OFFTOPIC_QA = read("offtopic", "qa.jsonl")
+# written independently, word for word the same as training items; found before its run (docs/sealed3.md)
+SEALED3_REPEATS = {"sq3-a013", "sq3-a016", "sq3-a017", "sq3-a066", "sq3-a069", "sq3-b009", "sq3-b018", "sq3-b022",
+                   "sq3-b060", "sk3-046"}
 REPORTS = {p.name: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.txt")}
 
 
@@ -119,7 +127,26 @@ def test_the_second_sealed_set_has_its_quotas_and_repeats_nothing() -> None:
     assert len(claim_ids) == len(set(claim_ids))
 
 
-ALL_QA = QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA + DEV2_QA + SEALED_QA + SEALED2_QA
+def test_the_third_sealed_set_has_its_quotas_and_its_known_repeats() -> None:
+    types = Counter(i["type"] for i in SEALED3_QA)
+    assert len(SEALED3_QA) - types["unanswerable"] >= 100 and types["unanswerable"] >= 60
+    assert min(types[t] for t in ("paraphrase", "table", "english")) >= 18
+    assert Counter(c["verdict"] for c in SEALED3_CLAIMS) == {"supported": 30, "contradicted": 35, "unsupported": 25}
+    assert len(SEALED3_CHATS) == 20 and {c["id"][:4] for c in SEALED3_CHATS} == {"sv3-"}
+    kinds = json.loads((ROOT / "eval" / "sealed3" / "unanswerable_kind.json").read_text(encoding="utf-8"))
+    assert set(kinds) == {i["id"] for i in SEALED3_QA if i["type"] == "unanswerable"}
+    assert set(kinds.values()) == {"hard", "off"}
+    trained = QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA + DEV2_QA + SEALED_QA + SEALED2_QA + OFFTOPIC_QA
+    trained_claims = CLAIMS + FRESH_CLAIMS + DEV_CLAIMS + SEALED_CLAIMS + DEV2_CLAIMS + SEALED2_CLAIMS
+    questions, claims = {i["question"] for i in trained}, {c["claim"] for c in trained_claims}
+    repeated = {i["id"] for i in SEALED3_QA if i["question"] in questions}
+    repeated |= {c["id"] for c in SEALED3_CLAIMS if c["claim"] in claims}
+    assert repeated == SEALED3_REPEATS
+    assert len({i["id"] for i in trained + SEALED3_QA}) == len(trained) + len(SEALED3_QA)
+    assert len({c["id"] for c in trained_claims + SEALED3_CLAIMS}) == len(trained_claims) + len(SEALED3_CLAIMS)
+
+
+ALL_QA = QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA + DEV2_QA + SEALED_QA + SEALED2_QA + SEALED3_QA
 
 
 @pytest.mark.parametrize("item", ALL_QA, ids=[item["id"] for item in ALL_QA])
@@ -143,7 +170,7 @@ def test_claims_set_size_and_mix() -> None:
     assert verdicts["unsupported"] >= 10
 
 
-ALL_CLAIMS = CLAIMS + FRESH_CLAIMS + DEV_CLAIMS + DEV2_CLAIMS + SEALED_CLAIMS + SEALED2_CLAIMS
+ALL_CLAIMS = CLAIMS + FRESH_CLAIMS + DEV_CLAIMS + DEV2_CLAIMS + SEALED_CLAIMS + SEALED2_CLAIMS + SEALED3_CLAIMS
 
 
 @pytest.mark.parametrize("claim", ALL_CLAIMS, ids=[claim["id"] for claim in ALL_CLAIMS])
@@ -158,7 +185,7 @@ def test_claim_is_grounded_in_its_report(claim: dict[str, object]) -> None:
         assert squash(str(claim["claim_value"])) in squash(str(claim["claim"]))
 
 
-ALL_CHATS = CHATS + SEALED_CHATS + SEALED2_CHATS
+ALL_CHATS = CHATS + SEALED_CHATS + SEALED2_CHATS + SEALED3_CHATS
 TURN_KINDS = {"first", "pronoun", "ellipsis", "switch", "comparative", "same_table", "unanswerable"}
 
 
