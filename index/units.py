@@ -9,8 +9,9 @@ import re
 from functools import lru_cache
 
 from reportqa.index.text import without_spaces
+from reportqa.ingest.chunk import SECTION_SEPARATOR
 
-from reportqa.core.text import is_caption, split_sentences
+from reportqa.core.text import is_caption, is_spaced_row, split_sentences
 from reportqa.core.types import Chunk
 
 _SOURCE_NOTE = re.compile(r"(?:数据|资料)?来源\s*[:：]|sources?\s*:", re.IGNORECASE)  # "来源：IDC": attribution
@@ -41,15 +42,29 @@ def table_row_units(text: str) -> list[str]:
 
 
 def chunk_units(chunk: Chunk) -> tuple[str, ...]:
-    """The answerable units of a chunk, in reading order: no captions, source notes or restated headings."""
+    """The answerable units of a chunk, in reading order: no captions, source notes or restated headings. A row the
+    PDF left space-separated is read with the caption above it in the chunk, else its section's title, as a tab
+    table's rows are read with their header ("3.2 中国城市硬科技创新排名：8 合肥 29.77 …")."""
     if chunk.kind == "table":
-        units = table_row_units(chunk.text)
-    else:
-        heading = flat(f"{chunk.title} {chunk.section}")
-        units = [paragraph[a:b].strip() for paragraph in chunk.text.split("\n")
-                 for a, b in split_sentences(paragraph)
-                 if flat(paragraph[a:b]) not in heading]  # a title line restates, it doesn't answer
-    return tuple(u for u in units if has_content(u) and not is_caption(u) and not _SOURCE_NOTE.match(u))
+        return tuple(u for u in table_row_units(chunk.text) if _answers(u))
+    heading = flat(f"{chunk.title} {chunk.section}")
+    units: list[str] = []
+    context = chunk.section.rsplit(SECTION_SEPARATOR, 1)[-1]
+    for paragraph in chunk.text.split("\n"):
+        if is_caption(paragraph):
+            context = paragraph.strip()
+        elif is_spaced_row(paragraph):
+            units.append(f"{context}：{paragraph.strip()}" if context else paragraph.strip())
+            continue
+        units += [sentence for a, b in split_sentences(paragraph)
+                  if (sentence := paragraph[a:b].strip()) and _answers(sentence)
+                  and flat(sentence) not in heading]  # a title line restates, it doesn't answer
+    return tuple(units)
+
+
+def _answers(unit: str) -> bool:
+    """Neither debris, nor a caption, nor a source note."""
+    return has_content(unit) and not is_caption(unit) and not _SOURCE_NOTE.match(unit)
 
 
 def has_content(unit: str) -> bool:

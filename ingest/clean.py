@@ -19,9 +19,9 @@ from reportqa.ingest.lines import (
     table_cells,
 )
 
-from reportqa.core.text import is_caption
+from reportqa.core.text import is_caption, is_spaced_row
 
-CLEANING_RULES = 2  # bump when cleaning changes what a document's chunks are: cached chunks are then redone
+CLEANING_RULES = 3  # bump when cleaning changes what a document's chunks are: cached chunks are then redone
 REPEAT_MIN = 3
 REPEAT_MAX_CHARS = 60
 JOIN_MIN_CHARS = 8
@@ -227,6 +227,11 @@ def clean_text(text: str) -> CleanedText:
         reason = "repeated_header" if line.text in repeated else noise_reason(line.text)
         if reason is not None:
             dropped[reason] += 1
+            continue
+        if is_spaced_row(line.text):  # a row stands alone: a unit the reader can cite, not glued to the next row
+            flush_paragraph()
+            paragraph.add(line)
+            flush_paragraph()
             continue
         if not paragraph.accepts(line):
             flush_paragraph()

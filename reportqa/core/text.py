@@ -25,3 +25,19 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 def is_caption(text: str) -> bool:
     """Figure and table titles (图0-1 …, 表3-2 …, 展品 5：…): labels, never part of the next sentence."""
     return bool(_CAPTION.match(text))
+
+
+_SPACED_VALUE = re.compile(r"[-+(]?\d[\d,]*(?:\.\d+)?[%)]?|NA|NM|n/?a|-|–")
+SPACED_ROW_MAX_CHARS = 200
+SPACED_LABEL_MAX_CHARS = 16
+
+
+def is_spaced_row(text: str) -> bool:
+    """A table row the PDF left space-separated ("8 合肥 29.77 33.91 7 45.64"): three or more values, at least
+    half the cells, every other cell a short label. Such a line is a row of its own, not a hard-wrapped sentence."""
+    if "\t" in text or len(text) > SPACED_ROW_MAX_CHARS:
+        return False
+    cells = text.split()
+    values = sum(bool(_SPACED_VALUE.fullmatch(cell)) for cell in cells)
+    labels_short = all(len(cell) <= SPACED_LABEL_MAX_CHARS for cell in cells if not _SPACED_VALUE.fullmatch(cell))
+    return len(cells) >= 4 and values >= 3 and 2 * values >= len(cells) and labels_short

@@ -192,6 +192,13 @@ def test_sentence_before_table_is_not_a_caption_and_prose_is_not_glued_to_table(
     )
 
 
+def test_space_separated_rows_are_paragraphs_of_their_own_between_wrapped_prose() -> None:
+    text = ("城市排名如下，北京在各项指数中均遥遥\n领先。\n1 北京 84.04 80.80 1\n\n2 上海 50.48 39.59 5\n"
+            "其余城市与前两名之间的差距仍然\n较大。\n")
+    assert texts(clean_text(text)) == ["城市排名如下，北京在各项指数中均遥遥领先。", "1 北京 84.04 80.80 1",
+                                       "2 上海 50.48 39.59 5", "其余城市与前两名之间的差距仍然较大。"]
+
+
 def test_caption_from_other_section_is_not_taken() -> None:
     text = "图表说明\n1.1 市场规模\n公司\t2023\n甲公司\t10\n"
     cleaned = clean_text(text)

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from reportqa.ingest.clean import clean_text
+from reportqa.core.text import is_spaced_row
 from reportqa.ingest.lines import (
     Line,
     ends_in_toc_leader,
@@ -76,6 +77,22 @@ def test_is_table_row_needs_two_non_empty_tab_cells() -> None:
     assert is_table_row("公司\t2023") is True
     assert is_table_row("公司\t") is False
     assert is_table_row("公司 2023") is False
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("8 合肥 29.77 33.91 7 45.64 5 38.96", True),  # rank, city, values
+    ("中国 438.1 56.5 186.6 24.1", True),
+    ("6% 1,388 1,774 2,161 2,547", True),
+    ("腾讯 0700.HK OW 494.60 630.00 27% NA", True),
+    ("2025年 全球 AI 支出 1.5万亿美元", False),  # figures inside words: a sentence, not cells
+    ("从 2010 - 2022 年,美国各州政府购买的无人机中,平均 85% 为中国生产。", False),  # a long label is prose
+    ("甲 1 2", False),  # too few cells
+    ("北京 上海 1 2 3 广州", True),  # half the cells are values
+    ("北京 上海 深圳 广州 1 2 3", False),  # values under half the cells
+    ("甲\t1\t2\t3", False),  # a tab row is a table row, not this
+])
+def test_is_spaced_row(text: str, expected: bool) -> None:
+    assert is_spaced_row(text) is expected
 
 
 @pytest.mark.parametrize(
