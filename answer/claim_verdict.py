@@ -67,21 +67,25 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
     order = sorted(range(len(units)), key=lambda i: (-support[i], units[i].hit_rank))
     best = order[0]
     terms = {t: idf.get(t, UNKNOWN_IDF) for t in topic.core if len(t) >= 2}
-    checks = {i: check_unit(claim, units[i].text, terms, hits[units[i].hit_rank].chunk.text)
-              for i in order[:4] if support[i] >= min(support[best] - 0.1, TOPIC_THRESHOLD)}
+
+    def check(i: int) -> Check:
+        chunk = hits[units[i].hit_rank].chunk
+        return check_unit(claim, units[i].text, terms, chunk.text, chunk.title)
+
+    checks = {i: check(i) for i in order[:4] if support[i] >= min(support[best] - 0.1, TOPIC_THRESHOLD)}
     close = [i for i in checks if support[i] >= support[best] - 0.1]
     agreeing = [i for i, c in checks.items()
                 if c.conflict is None and (c.matched >= FIGURES_SETTLE or (c.matched and i in close))]
     distinctive = [i for i in order[:4] if support[i] >= LOW_TOPIC and i not in checks]
     for i in distinctive:  # a paraphrase far from the report's words, held together by an exact figure
-        check = check_unit(claim, units[i].text, terms, hits[units[i].hit_rank].chunk.text)
-        if check.conflict is None and check.distinctive:
-            checks[i] = check
+        distinct = check(i)
+        if distinct.conflict is None and distinct.distinctive:
+            checks[i] = distinct
             agreeing.append(i)
     sims = list(unit_sims) if unit_sims is not None and len(unit_sims) == len(units) else [0.0] * len(units)
     by_sim = max(range(len(units)), key=lambda i: (sims[i], -i))
     if by_sim not in checks:  # the sentence the encoder finds closest is checked too
-        checks[by_sim] = check_unit(claim, units[by_sim].text, terms, hits[units[by_sim].hit_rank].chunk.text)
+        checks[by_sim] = check(by_sim)
     conflicts = [i for i in checks if checks[i].conflict is not None]
     strongest = max(conflicts, key=lambda i: (sims[i] + support[i], -i), default=None)
     conflict = (_verdict(claim, CONTRADICTED, checks[strongest], hits, units[strongest].hit_rank, support[strongest])
@@ -101,6 +105,8 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
         "support_of_conflict": support[strongest] if strongest is not None else 0.0,
         "conflict_any": float(bool(conflicts)), "conflict_close": float(any(i in close for i in conflicts)),
         "conflict_is_figure": float(conflict is not None and _NUMBERISH.match(conflict.claim_value or "") is not None),
+        "conflict_share": checks[strongest].conflict_share if strongest is not None else 0.0,
+        "conflict_gap": checks[strongest].conflict_gap if strongest is not None else 0.0,
         "matched": float(matched), "figures": float(len(claimed)),
         "unmatched_share": (len(claimed) - min(matched, len(claimed))) / len(claimed) if claimed else 0.0,
         "distinctive": float(any(checks[i].distinctive for i in agreeing)),
@@ -128,7 +134,8 @@ NEAR_FEATURES = ("near_any", "near_share", "near_gap", "near_with_match", "sim_o
 
 
 CLAIM_FEATURES = ("rule_supported", "rule_contradicted", "support", "sim", "sim_margin", "sim_of_conflict",
-                  "support_of_conflict", "conflict_any", "conflict_close", "conflict_is_figure", "matched",
+                  "support_of_conflict", "conflict_any", "conflict_close", "conflict_is_figure", "conflict_share",
+                  "conflict_gap", "matched",
                   "figures", "unmatched_share", "distinctive", "unknown", "english", *NEAR_FEATURES)
 
 

@@ -130,6 +130,10 @@ class Check:
     # a claimed figure whose nearest stated figure of its kind differs, but is written about words the claimed
     # one shares too little of (below CONTEXT_SHARE): not a conflict by the rules; the learned verdict weighs it
     near: NearConflict | None = None
+    # of a figure conflict: how much of the words around the claimed figure the stated one's share (0 for a rank,
+    # name or direction conflict), and how far apart the two values are (|stated - claimed| / |claimed|, at most 1)
+    conflict_share: float = 0.0
+    conflict_gap: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,9 +179,10 @@ def _latin(claim: str) -> bool:
     return is_english(claim)
 
 
-def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: str = "") -> Check:
+def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: str = "", source: str = "") -> Check:
     """Figures compared one to one; then ranks (over the whole passage, for the claim's subject) and names:
-    anchored to an agreed figure when there is one, else any lone name of the same kind."""
+    anchored to an agreed figure when there is one, else any lone name of the same kind. `source`: the title of
+    the passage's report, whose names (摩根士丹利, SCSP) a claim may cite as its source, not as its subject."""
     claim_found = quantities(claim)
     claimed = _figures(claim_found)
     stated = quantities(passage)
@@ -199,7 +204,7 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
             continue
         if claim_q.kind in {"year", "date"} and figures and not matched:
             continue  # another year and none of the figures: a passage about another year, not a conflict
-        if not matched and _names_elsewhere(prepared_claim, claim_q, flat_context):
+        if not matched and _names_elsewhere(prepared_claim, claim_q, flat_context + normalize(source)):
             continue  # the figure's clause names someone the passage never does (宇树科技's sales are not China's)
         free = [s for s in stated if id(s) not in taken and _worth_checking(s)]  # one stated figure, one claimed
         found = align(claim_q, claim_found, prepared_claim, free, passage, terms)
@@ -212,7 +217,8 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
             if claim_q.kind not in {"year", "date"} and gap > 0 and (near is None or found[1] > near.share):
                 near = NearConflict(claim_q.text, found[0].text, found[1], gap)
             continue  # no figure of the passage is written about what this one is about
-        return Check(matched, (claim_q.text, found[0].text), near=near)
+        gap = min(abs(found[0].value - claim_q.value) / max(abs(claim_q.value), 1e-9), 1.0)
+        return Check(matched, (claim_q.text, found[0].text), near=near, conflict_share=found[1], conflict_gap=gap)
     conflict = (_rank_conflict(claim, passage, context) or _anchored_name_conflict(claim, passage, agreed)
                 or _clause_name_conflict(claim, passage, context))
     if conflict is None and not matched:

@@ -10,8 +10,8 @@ from reportqa.index.query import analyze
 from reportqa.core.types import Chunk, Hit
 
 
-def hit(text: str, doc: str = "report.txt", n: int = 0) -> Hit:
-    chunk = Chunk(id=f"{doc}#{n}", doc=doc, title="t", section="", text=text, start=0, end=len(text),
+def hit(text: str, doc: str = "report.txt", n: int = 0, title: str = "t") -> Hit:
+    chunk = Chunk(id=f"{doc}#{n}", doc=doc, title=title, section="", text=text, start=0, end=len(text),
                   line_start=1, line_end=1)
     return Hit(chunk, 1.0 - n / 10)
 
@@ -112,6 +112,30 @@ def test_a_source_named_in_another_clause_does_not_hide_a_changed_figure() -> No
     passage = "网络安全态势：全球网络攻击事件2025年同比增长38%（IBM X-Force）。"
     result = verdict("IBM X-Force数据显示，2025年全球网络攻击事件同比增加了28%。", passage)
     assert (result.verdict, result.report_value) == (CONTRADICTED, "38%")
+
+
+def test_the_reports_own_name_cited_as_source_does_not_hide_a_changed_figure() -> None:
+    passage = "3年内实现高端AI芯片国产化率提升至30%，5年内建成跨行业统一数字孪生底座。"
+    claim = "CHN Key Ecosystem报告的目标是3年内把高端AI芯片国产化率提升至50%。"
+    cited = judge(claim, [hit(passage, title="中国人工智能与数字产业CHN Key Ecosystem战略发展报告")], analyze(claim), {})
+    assert (cited.verdict, cited.claim_value, cited.report_value) == (CONTRADICTED, "50%", "30%")
+    other = judge(claim, [hit(passage, title="另一份报告")], analyze(claim), {})  # a name neither passage nor report
+    assert other.verdict == UNSUPPORTED                                          # writes: someone else's figure
+
+
+def test_a_figure_conflict_records_how_much_context_the_figures_share_and_how_far_apart_they_are() -> None:
+    from reportqa.answer.verify import Check, check_unit
+
+    def check(claim: str, passage: str = AI) -> Check:
+        return check_unit(claim, passage, {t: 1.0 for t in analyze(claim).core if len(t) >= 2})
+
+    shared = check("根据Gartner的预测，全球AI支出中基础设施占比超过55%。")
+    assert (shared.conflict, shared.conflict_share, shared.conflict_gap) == (("55%", "45%"), 0.5, pytest.approx(10 / 55))
+    same_year = check("2026年全球AI支出预计将达到3.1万亿美元。")  # settled by the year, not by the words around
+    assert (same_year.conflict, same_year.conflict_share) == (("3.1万亿美元", "2.59万亿美元"), 0.0)
+    assert same_year.conflict_gap == pytest.approx(0.51 / 3.1)
+    agreed = check("2026年全球AI支出预计达到2.59万亿美元。")
+    assert (agreed.conflict, agreed.conflict_share, agreed.conflict_gap) == (None, 0.0, 0.0)
 
 
 def test_no_passages_is_unsupported_without_citations() -> None:
