@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 CHUNK_FEATURES = (
     "bm25", "bigram", "dense", "dense_gap", "unit_max", "unit_gap", "coverage",
-    "rr_bm25", "rr_bigram", "rr_dense", "number_match", "table", "english_dense", "english_bm25",
+    "rr_bm25", "rr_bigram", "rr_dense", "number_match", "table", "english_dense", "english_bm25", "title_named",
 )
 NUMBER_WANTS = frozenset({"number", "date"})
 
@@ -25,6 +25,7 @@ class CandidateFacts:
     coverage: float  # idf-weighted share of the question's terms the passage writes
     has_number: bool
     is_table: bool
+    title_named: float = 0.0  # how distinctly the question names this passage's report (index.titles)
 
 
 def reciprocal_ranks(scores: Mapping[int, float]) -> dict[int, float]:
@@ -58,6 +59,7 @@ def chunk_features(channels: Mapping[str, Mapping[int, float]], facts: Mapping[i
             "table": float(f.is_table),
             "english_dense": float(english) * f.dense,
             "english_bm25": float(english) * bm25,
+            "title_named": f.title_named,
         }
     return rows
 

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ from reportqa.index.store import (
     verify_files,
 )
 from reportqa.index.text import bigrams, tagged, without_spaces, word_frequency
+from reportqa.index.titles import TitleTerms
 from reportqa.index.vectors import UnitTable, load_units
 
 from reportqa.core.learned import LinearModel, matrix
@@ -88,6 +89,11 @@ class Retrieval:
                ) -> tuple[dict[str, dict[int, float]], dict[int, CandidateRecord]]:
         """(channel → position → raw score, position → measurements) of every candidate of the pool."""
         raise NotImplementedError
+
+    @cached_property
+    def titles(self) -> TitleTerms:
+        """The documents' titles from the manifest: which report a question names."""
+        return TitleTerms.of(self.manifest.get("documents", {}))
 
     def centroid(self) -> np.ndarray | None:
         raise NotImplementedError
@@ -198,6 +204,7 @@ class Retrieval:
     def _features(self, query: Query, weights: SearchWeights
                   ) -> tuple[dict[int, dict[str, float]], dict[int, CandidateRecord]]:
         channels, records = self.gather(query, weights)
+        named = self.titles.named((*query.core, *query.words))
         facts = {}
         for i in pool(channels):
             record = records[i]
@@ -206,7 +213,7 @@ class Retrieval:
             sim = record.chunk_similarity
             facts[i] = CandidateFacts(best_unit if self.has_units else sim, best_unit if len(units) else sim,
                                       record.coverage, _HAS_NUMBER.search(record.chunk.text) is not None,
-                                      record.chunk.kind == "table")
+                                      record.chunk.kind == "table", named.get(record.chunk.doc, 0.0))
         return chunk_features(channels, facts, query.wants, query.english), records
 
     def ranked(self, query: Query, k: int, weights: SearchWeights, ranker: LinearModel) -> list[Hit]:

@@ -56,6 +56,9 @@ def test_rank_features_scale_each_channel_by_its_best_candidate() -> None:
     assert rows[2]["unit_gap"] == 0.0 and rows[1]["unit_gap"] == pytest.approx(0.6 - 0.95)
     assert (rows[1]["number_match"], rows[2]["number_match"], rows[2]["table"]) == (1.0, 0.0, 1.0)
     assert rows[1]["english_bm25"] == 1.0 and rows[3]["english_dense"] == pytest.approx(0.8)
+    assert rows[1]["title_named"] == 0.0  # no report named unless the facts say so
+    named = {1: CandidateFacts(dense=0.5, unit_max=0.6, coverage=1.0, has_number=True, is_table=False, title_named=0.7)}
+    assert chunk_features(channels, named, None, english=False)[1]["title_named"] == 0.7
 
 
 def test_reciprocal_ranks_break_ties_by_chunk_index() -> None:
