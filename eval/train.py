@@ -43,7 +43,7 @@ from reportqa.core.settings import load_settings
 from reportqa.engine import ANSWER_POOL, Engine
 
 TRAIN_SETS = ("eval/qa.jsonl", "eval/fresh/qa.jsonl", "eval/fresh2/qa.jsonl", "eval/refusal_dev/qa.jsonl",
-              "eval/dev/qa.jsonl", "eval/dev2/qa.jsonl", "eval/sealed/qa.jsonl")
+              "eval/dev/qa.jsonl", "eval/dev2/qa.jsonl", "eval/sealed/qa.jsonl", "eval/sealed2/qa.jsonl")
 FOLDS = 5
 NEVER_REFUSE = -1.0
 
@@ -254,7 +254,12 @@ def off_topic_refused(examples: Sequence[Example], oof: Mapping[int, float], thr
 
 def load_examples(engine: Engine, paths: Iterable[str], folds: int, cmrc: tuple[Engine, Path] | None,
                   cmrc_limit: int | None, off_topic_path: Path | None = None) -> list[Example]:
-    examples = [Example(item, path, engine, fold_of(item.id, folds)) for path in paths for item in load_qa(Path(path))]
+    examples: list[Example] = []
+    fold_of_question: dict[str, int] = {}  # a question two sets ask word for word sits in one fold, never both sides
+    for path in paths:
+        for item in load_qa(Path(path)):
+            fold = fold_of_question.setdefault(item.question.strip(), fold_of(item.id, folds))
+            examples.append(Example(item, path, engine, fold))
     if off_topic_path is not None:
         examples += [Example(item, WRITTEN_OFF_TOPIC, engine, fold_of(item.id, folds))
                      for item in load_qa(off_topic_path)]
