@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from reportqa.index.text import without_spaces
 
 MIN_TERM_CHARS = 2
+CACHED_TERMS = 20_000  # terms whose holders are remembered (a collection of thousands of titles is scanned once a term)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +22,7 @@ class TitleTerms:
     """The documents' titles, whitespace-free and lower-cased, by document."""
 
     titles: Mapping[str, str]
+    _holders: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, documents: Mapping[str, Mapping[str, Any]]) -> TitleTerms:
@@ -35,13 +37,23 @@ class TitleTerms:
             return {}
         scores: dict[str, float] = {}
         for term in {t.lower() for t in terms if _worth_matching(t)}:
-            holders = [doc for doc, title in self.titles.items() if term in title]
+            holders = self._holders_of(term)
             if not holders:
                 continue
             weight = math.log(n / len(holders)) / math.log(n)
             for doc in holders:
                 scores[doc] = max(scores.get(doc, 0.0), weight)
         return {doc: score for doc, score in scores.items() if score > 0}
+
+
+    def _holders_of(self, term: str) -> tuple[str, ...]:
+        """The documents whose title writes `term`."""
+        holders = self._holders.get(term)
+        if holders is None:
+            if len(self._holders) >= CACHED_TERMS:
+                self._holders.clear()
+            holders = self._holders[term] = tuple(doc for doc, title in self.titles.items() if term in title)
+        return holders
 
 
 def _worth_matching(term: str) -> bool:
