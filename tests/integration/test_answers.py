@@ -110,8 +110,9 @@ def test_every_answer_sentence_is_found_in_the_passage_it_cites(engine: Engine) 
         if answer["abstained"]:
             continue
         assert "".join(s["text"] for s in answer["sentences"]).replace("；", "") == answer["answer"].replace("；", "")
-        for sentence in answer["sentences"]:
-            passage = re.sub(r"\s", "", answer["citations"][sentence["citation"] - 1]["text"])
+        for sentence in answer["sentences"]:  # a row may be read with its section's title (index.units)
+            cited = answer["citations"][sentence["citation"] - 1]
+            passage = re.sub(r"\s", "", cited["text"] + cited["section"])
             pieces = [p for p in re.split(r"[\s…：；]+", sentence["text"]) if p]
             assert all(p in passage for p in pieces), (question, sentence)
             checked += 1
@@ -125,6 +126,9 @@ def test_the_answer_does_not_depend_on_top_k(engine: Engine, question: str) -> N
     """The answer comes from a fixed pool of passages; top_k only limits the citations listed."""
     answers = {k: engine.ask(question, top_k=k) for k in range(1, 11)}
     assert len({(a.text, a.abstained, round(a.confidence, 9)) for a in answers.values()}) == 1
+    if answers[1].abstained:  # refused alike at every top_k (台积电's share: four sources, four figures)
+        assert all(a.citations == () for a in answers.values())
+        return
     for k, answer in answers.items():  # k passages listed, plus any the answer quotes from further down
         quoted = {n for _, n in answer.pieces}
         assert quoted <= {c.n for c in answer.citations}
