@@ -3,9 +3,9 @@
     python -m reportqa.eval.sealed [--sets eval/sealed3] [--report eval/reports/sealed3] [--docs docs/sealed3.md]
 
 Run once, at the end of a piece of work; its first-run figures are the honest estimate. A set once scored may
-become training data (eval/sealed and eval/sealed2 since 2026-12-03); the next one written takes its place here. Q&A beside the
-baselines (rules only, BM25, the neural channel, the fast tier, the LangChain recipe), claims (rules only vs the
-learned verdict), conversations (the resolver, the one before it, the writers' stand-alone rewrites).
+become training data (eval/sealed and eval/sealed2 since 2026-12-03); the next one written takes its place here.
+Q&A beside the baselines (rules only, BM25, the neural channel, the fast tier, the LangChain recipe), claims
+(rules only vs the learned verdict), conversations (the resolver, the one before it, the writers' stand-alone rewrites).
 """
 
 from __future__ import annotations

@@ -36,8 +36,8 @@ def test_a_space_separated_row_is_read_with_the_caption_above_it_else_its_sectio
     text = ("北京领先。\n8 合肥 29.77 33.91 7 45.64\n展品 158：中国 AI 60 估值表\n"
             "腾讯 0700.HK OW 494.60 630.00 27%\n其后是一句话。")
     assert chunk_units(prose(text)) == (
-        "北京领先。", "第一章 概览：8 合肥 29.77 33.91 7 45.64", "展品 158：中国 AI 60 估值表：腾讯 0700.HK OW 494.60 630.00 27%",
-        "其后是一句话。")
+        "北京领先。", "第一章 概览：8 合肥 29.77 33.91 7 45.64",
+        "展品 158：中国 AI 60 估值表：腾讯 0700.HK OW 494.60 630.00 27%", "其后是一句话。")
 
 
 def test_a_row_of_a_chunk_without_section_is_read_alone() -> None:

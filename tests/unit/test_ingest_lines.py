@@ -8,7 +8,6 @@ import time
 
 import pytest
 from reportqa.ingest.clean import clean_text
-from reportqa.core.text import is_spaced_row
 from reportqa.ingest.lines import (
     Line,
     ends_in_toc_leader,
@@ -20,6 +19,8 @@ from reportqa.ingest.lines import (
     noise_reason,
     split_lines,
 )
+
+from reportqa.core.text import is_spaced_row
 
 
 def test_split_lines_offsets_point_at_stripped_content() -> None:
