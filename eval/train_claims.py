@@ -70,10 +70,22 @@ def score(examples: Sequence[ClaimExample], verdict_of: Callable[[ClaimExample],
             "top_citation_correct": {k: rate(v) for k, v in top_right.items()}, "report_value_correct": rate(values)}
 
 
+def out_of_fold_verdicts(engine: Engine, examples: Sequence[ClaimExample], folds: int) -> dict[int, Verdict]:
+    """Each claim's verdict (by `id` of its example) from claim models that never saw its fold."""
+    models = {f: fit_claim_models([ex for ex in examples if ex.fold != f]) for f in range(folds)}
+    return {id(ex): decided(engine, ex, *models[ex.fold]) for ex in examples}
+
+
+def pooled_out_of_fold(engine: Engine, examples: Sequence[ClaimExample], folds: int) -> dict[str, Any]:
+    """Every set together, rules only and the learned verdict out of fold: what a change to the checks is judged by."""
+    verdicts = out_of_fold_verdicts(engine, examples, folds)
+    return {"rules only": score(examples, lambda ex: ex.assessment.rule),
+            "learned (out of fold)": score(examples, lambda ex: verdicts[id(ex)])}
+
+
 def out_of_fold(engine: Engine, examples: Sequence[ClaimExample], folds: int) -> dict[str, Any]:
     """Per set: rules only and the learned verdict, each claim judged by models that never saw its fold."""
-    models = {f: fit_claim_models([ex for ex in examples if ex.fold != f]) for f in range(folds)}
-    verdicts = {id(ex): decided(engine, ex, *models[ex.fold]) for ex in examples}
+    verdicts = out_of_fold_verdicts(engine, examples, folds)
     report = {}
     for path in dict.fromkeys(ex.source for ex in examples):
         part = [ex for ex in examples if ex.source == path]
@@ -89,3 +101,28 @@ def decided(engine: Engine, ex: ClaimExample, topic: LinearModel, conflict: Line
     return swapped.cite(str(ex.row["claim"]))
 
 
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m reportqa.eval.train_claims`: the claim sets pooled out of fold, retrieved with the shipped QA models
+    (`make eval` retrieves with out-of-fold ones instead, so its figures differ by a claim or two)."""
+    import argparse
+    import json
+
+    from reportqa.eval.harness import ensure_index
+
+    from reportqa.core.settings import load_settings
+
+    parser = argparse.ArgumentParser(prog="python -m reportqa.eval.train_claims", description=__doc__.splitlines()[0])
+    parser.add_argument("--index-dir", type=Path, default=Path("var/index"))
+    parser.add_argument("--sets", nargs="+", default=list(CLAIM_SETS), help="claim files (JSON lines)")
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args(argv)
+    engine = ensure_index(load_settings(index_dir=args.index_dir))
+    examples = collect(engine, args.sets, args.folds)
+    print(json.dumps(pooled_out_of_fold(engine, examples, args.folds), ensure_ascii=False, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

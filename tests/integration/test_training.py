@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from reportqa.eval.datasets import item_from_row
 from reportqa.eval.train import Example, train, train_claim_models
+from reportqa.eval.train_claims import pooled_out_of_fold
 
 from reportqa.core.learned import load_model_set
 from reportqa.core.settings import Settings
@@ -55,11 +56,17 @@ def test_the_training_pipeline_runs_end_to_end(small_index: Settings, tmp_path: 
     claims = tmp_path / "claims.jsonl"
     claims.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in (
         {"id": "c1", "claim": "2026年全球AI支出预计达到2.59万亿美元。", "verdict": "supported"},
-        {"id": "c2", "claim": "星河半导体2025年营业收入为150亿元。", "verdict": "contradicted"},
+        {"id": "c2", "claim": "星河半导体2025年营业收入为150亿元。", "verdict": "contradicted",
+         "report_value": "128亿元"},
         {"id": "c3", "claim": "全球量子计算市场2025年约为15亿美元。", "verdict": "supported"},
-        {"id": "c4", "claim": "固态电池的能量密度已达到每公斤900瓦时。", "verdict": "contradicted"},
+        {"id": "c4", "claim": "固态电池的能量密度已达到每公斤900瓦时。", "verdict": "contradicted",
+         "report_value": "每公斤500瓦时"},
         {"id": "c5", "claim": "蔚来汽车2025年交付了30万辆车。", "verdict": "unsupported"},
-        {"id": "c6", "claim": "苹果公司2025年市值突破4万亿美元。", "verdict": "unsupported"})), encoding="utf-8")
+        {"id": "c6", "claim": "苹果公司2025年市值突破4万亿美元。", "verdict": "unsupported"},
+        {"id": "c7", "claim": "2026年全球AI支出预计约为2.59万亿美元。", "verdict": "supported"},
+        {"id": "c8", "claim": "星河半导体2025年营业收入为180亿元。", "verdict": "contradicted",
+         "report_value": "128亿元"},
+        {"id": "c11", "claim": "特斯拉2025年在中国卖出了60万辆车。", "verdict": "unsupported"})), encoding="utf-8")
     import reportqa.eval.train as train_module
 
     original = train_module.CLAIM_SETS
@@ -74,6 +81,13 @@ def test_the_training_pipeline_runs_end_to_end(small_index: Settings, tmp_path: 
     write_model_set(folder, {**result["models"], **trained_claims["models"]}, {"threshold": result["threshold"]})
     assert set(load_model_set(folder).models) == {"ranker", "relevance", "reader", "answerability", "claim_topic",
                                                   "claim_conflict"}
+    # c1-c4 and c11 fall in fold 0, the rest in fold 1 (eval.learn.fold_of): each training side holds every verdict
+    pooled = pooled_out_of_fold(trained_claims["engine"], trained_claims["examples"], 2)
+    assert set(pooled) == {"rules only", "learned (out of fold)"}
+    assert all(m["claims"] == 9 and set(m["accuracy"]) == {"supported", "contradicted", "unsupported"}
+               for m in pooled.values())
+    # the claims are clear-cut: the rules' checks, which the learned verdict reads, get each right
+    assert pooled["rules only"]["accuracy"] == {"supported": 1.0, "contradicted": 1.0, "unsupported": 1.0}
     learned = open_engine(small_index.model_copy(update={"learned_models": folder}))
     trace = learned.run("星河半导体2025年营业收入是多少？")
     assert "ranker" in trace.hits[0].channel_scores  # the learned ranker ordered the hits
