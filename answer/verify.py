@@ -197,14 +197,15 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
             agreed.append((claim_q, same))
     taken = {id(s) for _, s in agreed}
     figures = [q for q in claimed if q.kind not in {"year", "date"}]
-    flat_context, prepared_claim = normalize(context or passage), prepare(claim)
+    # the passage's words and its report's title: a name the claim cites as its source is not a foreign subject
+    flat_context, prepared_claim = normalize(context or passage) + normalize(source), prepare(claim)
     near: NearConflict | None = None
     for claim_q in claimed:
         if any(c is claim_q for c, _ in agreed):
             continue
         if claim_q.kind in {"year", "date"} and figures and not matched:
             continue  # another year and none of the figures: a passage about another year, not a conflict
-        if not matched and _names_elsewhere(prepared_claim, claim_q, flat_context + normalize(source)):
+        if not matched and _names_elsewhere(prepared_claim, claim_q, flat_context):
             continue  # the figure's clause names someone the passage never does (宇树科技's sales are not China's)
         free = [s for s in stated if id(s) not in taken and _worth_checking(s)]  # one stated figure, one claimed
         found = align(claim_q, claim_found, prepared_claim, free, passage, terms)
@@ -212,13 +213,13 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
             continue
         claim_year = _year_before(claim_found, claim_q) if claim_q.kind not in {"year", "date"} else None
         same_year = claim_year is not None and _year_before(stated, found[0]) == claim_year
+        gap = abs(found[0].value - claim_q.value) / max(abs(claim_q.value), 1e-9)
         if found[1] < CONTEXT_SHARE and not same_year:
-            gap = abs(found[0].value - claim_q.value) / max(abs(claim_q.value), 1e-9)
             if claim_q.kind not in {"year", "date"} and gap > 0 and (near is None or found[1] > near.share):
                 near = NearConflict(claim_q.text, found[0].text, found[1], gap)
             continue  # no figure of the passage is written about what this one is about
-        gap = min(abs(found[0].value - claim_q.value) / max(abs(claim_q.value), 1e-9), 1.0)
-        return Check(matched, (claim_q.text, found[0].text), near=near, conflict_share=found[1], conflict_gap=gap)
+        return Check(matched, (claim_q.text, found[0].text), near=near, conflict_share=found[1],
+                     conflict_gap=min(gap, 1.0))
     conflict = (_rank_conflict(claim, passage, context) or _anchored_name_conflict(claim, passage, agreed)
                 or _clause_name_conflict(claim, passage, context))
     if conflict is None and not matched:

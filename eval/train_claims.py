@@ -101,8 +101,6 @@ def decided(engine: Engine, ex: ClaimExample, topic: LinearModel, conflict: Line
     return swapped.cite(str(ex.row["claim"]))
 
 
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m reportqa.eval.train_claims`: the claim sets pooled out of fold, retrieved with the shipped QA models
     (`make eval` retrieves with out-of-fold ones instead, so its figures differ by a claim or two)."""

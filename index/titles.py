@@ -45,7 +45,6 @@ class TitleTerms:
                 scores[doc] = max(scores.get(doc, 0.0), weight)
         return {doc: score for doc, score in scores.items() if score > 0}
 
-
     def _holders_of(self, term: str) -> tuple[str, ...]:
         """The documents whose title writes `term`."""
         holders = self._holders.get(term)

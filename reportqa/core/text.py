@@ -38,6 +38,7 @@ def is_spaced_row(text: str) -> bool:
     if "\t" in text or len(text) > SPACED_ROW_MAX_CHARS:
         return False
     cells = text.split()
-    values = sum(bool(_SPACED_VALUE.fullmatch(cell)) for cell in cells)
-    labels_short = all(len(cell) <= SPACED_LABEL_MAX_CHARS for cell in cells if not _SPACED_VALUE.fullmatch(cell))
+    labels = [cell for cell in cells if not _SPACED_VALUE.fullmatch(cell)]
+    values = len(cells) - len(labels)
+    labels_short = all(len(cell) <= SPACED_LABEL_MAX_CHARS for cell in labels)
     return len(cells) >= 4 and values >= 3 and 2 * values >= len(cells) and labels_short
