@@ -209,11 +209,14 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
             continue  # the figure's clause names someone the passage never does (宇树科技's sales are not China's)
         free = [s for s in stated if id(s) not in taken and _worth_checking(s)]  # one stated figure, one claimed
         found = align(claim_q, claim_found, prepared_claim, free, passage, terms)
+        swapped = found is None and claim_q.kind in CURRENCIES
+        if swapped:  # 1.5万亿美元 claimed where the report writes 1.5万亿元: the currency is the conflict
+            found = align(claim_q, claim_found, prepared_claim, _as_claimed_currency(claim_q, free), passage, terms)
         if found is None:
             continue
         claim_year = _year_before(claim_found, claim_q) if claim_q.kind not in {"year", "date"} else None
         same_year = claim_year is not None and _year_before(stated, found[0]) == claim_year
-        gap = abs(found[0].value - claim_q.value) / max(abs(claim_q.value), 1e-9)
+        gap = 1.0 if swapped else abs(found[0].value - claim_q.value) / max(abs(claim_q.value), 1e-9)
         if found[1] < CONTEXT_SHARE and not same_year:
             if claim_q.kind not in {"year", "date"} and gap > 0 and (near is None or found[1] > near.share):
                 near = NearConflict(claim_q.text, found[0].text, found[1], gap)
@@ -228,6 +231,18 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
         conflict = None  # 中电联 for 中国电力企业联合会
     conflict = conflict or _direction_conflict(claim, passage)
     return Check(matched, conflict, any(_significant_digits(c) >= 3 for c, _ in agreed if c.kind != "year"), near)
+
+
+CURRENCIES = frozenset({"usd", "cny", "eur"})
+
+
+def _as_claimed_currency(claimed: Quantity, stated: Sequence[Quantity]) -> list[Quantity]:
+    """The stated sums of the claimed value in another currency, relabelled as the claimed one so that align
+    weighs their surroundings like any figure's; each keeps its own text (1.5万亿元) for the report's value."""
+    from dataclasses import replace
+
+    return [relabelled for s in stated if s.kind in CURRENCIES and s.kind != claimed.kind
+            for relabelled in [replace(s, kind=claimed.kind)] if relabelled.matches(claimed)]
 
 
 def _significant_digits(q: Quantity) -> int:

@@ -237,3 +237,17 @@ def test_an_english_claims_figure_is_read_against_the_chinese_words_around_the_s
     assert (check.matched, check.conflict) == (0, ("90%", "80%"))
     unrelated = check_unit(claim, "2025年全国数据中心机架的平均利用率约为 80%。", terms)
     assert unrelated.conflict is None
+
+
+def test_a_sum_claimed_in_another_currency_is_a_conflict_of_the_whole_figure() -> None:
+    from reportqa.answer.verify import check_unit
+
+    passage = "民航局预测，到2025年中国低空经济市场规模将达到1.5万亿元，2035年有望达到3.5万亿元。"
+    claim = "民航局预测，到2025年中国低空经济的市场规模可达1.5万亿美元。"
+    terms = {t: 1.0 for t in analyze(claim).core if len(t) >= 2}
+    swapped = check_unit(claim, passage, terms)
+    assert (swapped.conflict, swapped.conflict_gap) == (("1.5万亿美元", "1.5万亿元"), 1.0)
+    same = check_unit(claim.replace("美元", "元"), passage, terms)
+    assert (same.matched, same.conflict) == (1, None)
+    other_value = check_unit(claim.replace("1.5", "4.2"), passage, terms)  # no sum of that value: nothing to say
+    assert other_value.conflict is None
