@@ -174,6 +174,14 @@ def _names_elsewhere(prepared_claim: str, figure: Quantity, flat_context: str) -
                for w, _ in proper_nouns(prepared_claim[start:end]))
 
 
+def _names_in(text: str) -> list[tuple[str, str]]:
+    """The names of a text with jieba's sort of each; of English text, the words no dictionary translates (jieba
+    tags every Latin word a name, the and in too)."""
+    if is_english(text):
+        return [(name, "eng") for name in english_names(text)]
+    return proper_nouns(text)
+
+
 def _latin(claim: str) -> bool:
     """An English claim: its Latin names can't be compared with a Chinese passage's Chinese ones."""
     return is_english(claim)
@@ -271,7 +279,7 @@ def _rank_conflict(claim: str, passage: str, context: str = "") -> tuple[str, st
     (中国…位居首位 against 美国依然位于首位，中国居第二位) when the passage ranks it, else rank against rank."""
     for clause in _clauses(claim):
         claimed = _ORDINAL.search(clause)
-        subjects = [w for w, _ in proper_nouns(clause)]
+        subjects = [w for w, _ in _names_in(clause)]
         if claimed is None or not subjects:
             continue
         for stated_clause in _clauses(context or passage):
@@ -332,7 +340,7 @@ def _direction_conflict(claim: str, passage: str) -> tuple[str, str] | None:
 def _name_before(text: str, position: int, skip: str) -> tuple[str, str] | None:
     """The last name written before a figure in its clause, leaving out names both sides share."""
     start, _ = _clause_span(text, position)
-    names = [(w, k) for w, k in proper_nouns(text[start:position]) if w not in skip]
+    names = [(w, k) for w, k in _names_in(text[start:position]) if w not in skip]
     return names[-1] if names else None
 
 
@@ -357,7 +365,7 @@ def _clause_name_conflict(claim: str, passage: str, context: str = "") -> tuple[
     flat_claim, flat_passage, flat_context = normalize(claim), normalize(passage), normalize(context)
     english = _latin(claim)
     for clause in _clauses(claim):
-        ours = [(w, k) for w, k in proper_nouns(clause)
+        ours = [(w, k) for w, k in _names_in(clause)
                 if w not in flat_passage and not (k == "ns" and w in flat_context)]
         if not ours:
             continue
@@ -366,7 +374,7 @@ def _clause_name_conflict(claim: str, passage: str, context: str = "") -> tuple[
         shared = len(grams & set(bigrams(best)))
         if not grams or shared < CLAUSE_OVERLAP * len(grams):
             continue
-        theirs = [(w, k) for w, k in proper_nouns(best) if w not in flat_claim]
+        theirs = [(w, k) for w, k in _names_in(best) if w not in flat_claim]
         same = shared >= CLAUSE_SAME * len(grams)
         for word, kind in ours:
             other = next((w for w, k in theirs if (same or _same_sort(kind, k)) and (not english or
@@ -388,9 +396,9 @@ def _name_conflict(claim: str, passage: str, context: str = "") -> tuple[str, st
     leave the country implied.
     """
     flat_claim, flat_passage, flat_context = normalize(claim), normalize(passage), normalize(context)
-    claimed = [(w, k) for w, k in proper_nouns(claim)
+    claimed = [(w, k) for w, k in _names_in(claim)
                if w not in flat_passage and not (k == "ns" and w in flat_context)]
-    stated = [(w, k) for w, k in proper_nouns(passage) if w not in flat_claim]
+    stated = [(w, k) for w, k in _names_in(passage) if w not in flat_claim]
     english = _latin(claim)
     for word, kind in claimed:
         others = [w for w, k in stated if k == kind and (not english or word.isascii() == w.isascii())]

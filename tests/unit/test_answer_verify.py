@@ -251,3 +251,11 @@ def test_a_sum_claimed_in_another_currency_is_a_conflict_of_the_whole_figure() -
     assert (same.matched, same.conflict) == (1, None)
     other_value = check_unit(claim.replace("1.5", "4.2"), passage, terms)  # no sum of that value: nothing to say
     assert other_value.conflict is None
+
+
+def test_an_english_claims_common_words_are_not_names_that_conflict_with_the_passages() -> None:
+    from reportqa.answer.verify import _names_in
+
+    claim = "The SCSP gap analysis says US private investment in AI in 2023 was about six times China's."
+    assert _names_in(claim) == [("scsp", "eng")]
+    assert verdict(claim, "2023 年,美国私人对人工智能的投资约为中国的九倍,OpenAI 等公司").claim_value not in {"the", "in"}
