@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from reportqa.eval.datasets import item_from_row
 from reportqa.eval.train import Example, train, train_claim_models
-from reportqa.eval.train_claims import pooled_out_of_fold
+from reportqa.eval.train_claims import pooled_out_of_fold, refit_into
 
 from reportqa.core.learned import load_model_set
 from reportqa.core.settings import Settings
@@ -88,6 +88,13 @@ def test_the_training_pipeline_runs_end_to_end(small_index: Settings, tmp_path: 
                for m in pooled.values())
     # the claims are clear-cut: the rules' checks, which the learned verdict reads, get each right
     assert pooled["rules only"]["accuracy"] == {"supported": 1.0, "contradicted": 1.0, "unsupported": 1.0}
+    # the claim models alone refitted into the set: the QA models and their facts stay as they were
+    before = load_model_set(folder)
+    refit_into(folder, trained_claims["examples"], ["claims.jsonl"])
+    after = load_model_set(folder)
+    assert after.manifest["files"]["ranker"] == before.manifest["files"]["ranker"]
+    assert after.manifest["threshold"] == result["threshold"] and after.manifest["claims"] == 9
+    assert after.models["claim_conflict"].features == before.models["claim_conflict"].features
     learned = open_engine(small_index.model_copy(update={"learned_models": folder}))
     trace = learned.run("星河半导体2025年营业收入是多少？")
     assert "ranker" in trace.hits[0].channel_scores  # the learned ranker ordered the hits
