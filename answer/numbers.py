@@ -36,15 +36,20 @@ _MEASURE = {
     "公里": ("length", 1e3), "千米": ("length", 1e3), "km": ("length", 1e3), "英里": ("length", 1609.344),
     "miles": ("length", 1609.344), "mile": ("length", 1609.344),
 }
-# Classifiers after digits make a count (42个, 310条, 91份); 位/名 are left to ranks (第7名).
-_COUNTERS = "个|家|座|条|项|款|颗|台|片|所|件|艘|架|份|篇|次"
+# Classifiers after digits make a count (42个, 310条, 91份, 87种, 18天, 100人); 位/名 are left to ranks (第7名).
+_COUNTERS = "个|家|座|条|项|款|颗|台|片|所|件|艘|架|份|篇|次|种|天|人"
 _COUNTER_WORDS = frozenset(_COUNTERS.split("|"))
+# English number words count only with a unit or scale after them (six times, two billion), as Chinese ones do
+_EN_NUMBERS = {w: float(n) for n, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty".split())} | {"thirty": 30.0, "forty": 40.0, "fifty": 50.0, "hundred": 100.0}
+_EN_NUMERAL = "(?<![a-z])(?:" + "|".join(sorted(_EN_NUMBERS, key=len, reverse=True)) + ")(?![a-z])"
 _NUMBER = re.compile(
     r"(?P<prefix>[$¥￥€]|us\$|(?:usd|rmb|cny|eur)(?=\s*\d))?\s*"
-    rf"(?P<num>\d+(?:\.\d+)?|{_CN_NUMERAL})"
+    rf"(?P<num>\d+(?:\.\d+)?|{_CN_NUMERAL}|{_EN_NUMERAL})"
     r"(?:\s*(?:-|–|—|~|～|至|到|to)\s*(?P<high>\d+(?:\.\d+)?))?"
     r"\s*(?P<scale>万亿|兆(?!瓦)|亿|千万|百万|万|千(?!瓦)|trillion|billion|million|thousand|tn|bn|mn|[tbmk](?![a-z]))?"
-    r"\s*(?P<more>多|余)?\s*(?P<unit>%|％|个百分点|成(?![本果为立功熟长员])|倍|美元|人民币|元|欧元|dollars?|usd|yuan|rmb|cny|euros?|年"
+    r"\s*(?P<more>多|余)?\s*(?P<unit>%|％|个百分点|成(?![本果为立功熟长员])|倍|times(?![a-z])|美元|人民币|元|欧元|dollars?|usd|yuan|rmb|cny|euros?|年"
     r"|percent|太瓦时|吉瓦时|兆瓦时|千瓦时|twh|gwh|mwh|kwh|吉瓦|兆瓦|千瓦|gw(?![a-z])|mw(?![a-z])|kw(?![a-z])"
     r"|公里|千米|英里|km(?![a-z])|miles?(?![a-z])"
     rf"|{_COUNTERS})?",
@@ -149,7 +154,7 @@ def _own_numeral(text: str) -> float | None:
 def _number(text: str) -> float | None:
     if text[0].isdigit():
         return float(text)
-    return chinese_numeral(text)
+    return _EN_NUMBERS[text.lower()] if text.lower() in _EN_NUMBERS else chinese_numeral(text)
 
 
 def _qualifier(before: str, after: str) -> str | None:
@@ -213,7 +218,7 @@ def quantities(text: str) -> list[Quantity]:
             kind = "percent"
         elif unit_word == "成":  # 九成 = 90%
             kind, value = "percent", value * 10
-        elif unit_word == "倍":
+        elif unit_word in {"倍", "times"}:
             kind = "times"
         elif (unit_word == "年" or not (unit_word or currency or match.group("prefix") or _WORD_AFTER.match(after))) \
                 and not scale_word and raw.isdigit() and len(raw) == 4 and 1900 <= value <= 2100:

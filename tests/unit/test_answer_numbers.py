@@ -43,6 +43,12 @@ def values(text: str) -> list[tuple[float, str]]:
         ("两百多个场景", [(200.0, "count")]),
         ("1200英里", [(pytest.approx(1931213, rel=1e-6), "length")]),  # a distance, not a year
         ("约30公里", [(30000.0, "length")]),
+        ("批准了87种新药", [(87.0, "count")]),
+        ("以28天过会", [(28.0, "count")]),
+        ("员工不到100人", [(100.0, "count")]),
+        ("roughly 6 times China's", [(6.0, "times")]),
+        ("about six times China's", [(6.0, "times")]),
+        ("two billion dollars", [(2e9, "usd")]),
     ],
 )
 def test_quantities_scale_to_plain_units(text: str, expected: list[tuple[float, str]]) -> None:
@@ -50,7 +56,7 @@ def test_quantities_scale_to_plain_units(text: str, expected: list[tuple[float, 
 
 
 @pytest.mark.parametrize("text", ["一个重要方向", "两家公司", "排名第二位", "第7名", "一些企业", "昇腾910B已量产",
-                                  "英伟达H100", "GPT-4o"])
+                                  "英伟达H100", "GPT-4o", "one of the largest", "中国人工智能"])
 def test_words_and_ranks_are_not_quantities(text: str) -> None:
     assert quantities(text) == []
 
