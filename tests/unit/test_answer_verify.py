@@ -259,3 +259,12 @@ def test_an_english_claims_common_words_are_not_names_that_conflict_with_the_pas
     claim = "The SCSP gap analysis says US private investment in AI in 2023 was about six times China's."
     assert _names_in(claim) == [("scsp", "eng")]
     assert verdict(claim, "2023 年,美国私人对人工智能的投资约为中国的九倍,OpenAI 等公司").claim_value not in {"the", "in"}
+
+
+def test_a_differing_figure_is_the_conflict_before_a_differing_year() -> None:
+    from reportqa.answer.verify import check_unit
+
+    claim = "数据中心新订单预计从2024年的2.1GW增加到2025—27年每年3.7GW，相当于2025年增长约67%。"
+    passage = "新订单预计从 2024 年的 2.1GW 增加到 2025-27 年每年 3.7GW，相当于 2025 年预计增长 76%。"
+    check = check_unit(claim, passage, {t: 1.0 for t in analyze(claim).core if len(t) >= 2})
+    assert check.conflict == ("67%", "76%")  # not the years 2025—27 and 2025-27, read apart
