@@ -3,7 +3,8 @@
     python -m reportqa.eval.sealed [--sets eval/sealed4] [--report eval/reports/sealed4] [--docs docs/sealed4.md]
 
 Run once, at the end of a piece of work; its first-run figures are the honest estimate. A set once scored may
-become training data (eval/sealed, eval/sealed2 and eval/sealed3 since 2026-12-03); the next one written takes its place here.
+become training data (eval/sealed, eval/sealed2 and eval/sealed3 since 2026-12-03); the next one written takes its
+place here.
 Q&A beside the baselines (rules only, BM25, the neural channel, the fast tier, the LangChain recipe), claims
 (rules only vs the learned verdict), conversations (the resolver, the one before it, the writers' stand-alone rewrites).
 """

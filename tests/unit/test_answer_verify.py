@@ -258,7 +258,8 @@ def test_an_english_claims_common_words_are_not_names_that_conflict_with_the_pas
 
     claim = "The SCSP gap analysis says US private investment in AI in 2023 was about six times China's."
     assert _names_in(claim) == [("scsp", "eng")]
-    assert verdict(claim, "2023 年,美国私人对人工智能的投资约为中国的九倍,OpenAI 等公司").claim_value not in {"the", "in"}
+    passage = "2023 年,美国私人对人工智能的投资约为中国的九倍,OpenAI 等公司"
+    assert verdict(claim, passage).claim_value not in {"the", "in"}
 
 
 def test_a_differing_figure_is_the_conflict_before_a_differing_year() -> None:
