@@ -111,6 +111,7 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
         "unmatched_share": (len(claimed) - min(matched, len(claimed))) / len(claimed) if claimed else 0.0,
         "distinctive": float(any(checks[i].distinctive for i in agreeing)),
         "unknown": float(len(unknown)), "english": float(_latin(claim)),
+        "years_unstated": min((c.years_unstated for c in checks.values()), default=0.0),
     } | near_features(checks[nearest] if nearest is not None else None, sims[nearest] if nearest is not None else 0.0)
     return Assessment(rule, features, conflict, near)
 
@@ -136,7 +137,8 @@ NEAR_FEATURES = ("near_any", "near_share", "near_gap", "near_with_match", "sim_o
 CLAIM_FEATURES = ("rule_supported", "rule_contradicted", "support", "sim", "sim_margin", "sim_of_conflict",
                   "support_of_conflict", "conflict_any", "conflict_close", "conflict_is_figure", "conflict_share",
                   "conflict_gap", "matched",
-                  "figures", "unmatched_share", "distinctive", "unknown", "english", *NEAR_FEATURES)
+                  "figures", "unmatched_share", "distinctive", "unknown", "english", "years_unstated",
+                  *NEAR_FEATURES)
 
 
 def empty_features(claim: str, unknown: Sequence[str]) -> dict[str, float]:

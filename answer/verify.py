@@ -134,6 +134,9 @@ class Check:
     # name or direction conflict), and how far apart the two values are (|stated - claimed| / |claimed|, at most 1)
     conflict_share: float = 0.0
     conflict_gap: float = 0.0
+    # share of the claim's years the passage (with its chunk) never writes: 48种 in 2024 against 87种 in 2023 is
+    # perhaps a year the report does not give
+    years_unstated: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +234,7 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
                 near = NearConflict(claim_q.text, found[0].text, found[1], gap)
             continue  # no figure of the passage is written about what this one is about
         return Check(matched, (claim_q.text, found[0].text), near=near, conflict_share=found[1],
-                     conflict_gap=min(gap, 1.0))
+                     conflict_gap=min(gap, 1.0), years_unstated=_years_unstated(claimed, context or passage))
     conflict = (_rank_conflict(claim, passage, context) or _anchored_name_conflict(claim, passage, agreed)
                 or _clause_name_conflict(claim, passage, context))
     if conflict is None and not matched:
@@ -239,7 +242,17 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
     if conflict is not None and _abbreviates(conflict[0], conflict[1]):
         conflict = None  # 中电联 for 中国电力企业联合会
     conflict = conflict or _direction_conflict(claim, passage)
-    return Check(matched, conflict, any(_significant_digits(c) >= 3 for c, _ in agreed if c.kind != "year"), near)
+    return Check(matched, conflict, any(_significant_digits(c) >= 3 for c, _ in agreed if c.kind != "year"), near,
+                 years_unstated=_years_unstated(claimed, context or passage))
+
+
+def _years_unstated(claimed: Sequence[Quantity], text: str) -> float:
+    """The share of the claim's years that the text never writes."""
+    years = {int(q.value) for q in claimed if q.kind == "year"}
+    if not years:
+        return 0.0
+    written = {int(q.value) for q in quantities(text) if q.kind == "year"}
+    return len(years - written) / len(years)
 
 
 CURRENCIES = frozenset({"usd", "cny", "eur"})

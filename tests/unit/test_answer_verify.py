@@ -269,3 +269,14 @@ def test_a_differing_figure_is_the_conflict_before_a_differing_year() -> None:
     passage = "新订单预计从 2024 年的 2.1GW 增加到 2025-27 年每年 3.7GW，相当于 2025 年预计增长 76%。"
     check = check_unit(claim, passage, {t: 1.0 for t in analyze(claim).core if len(t) >= 2})
     assert check.conflict == ("67%", "76%")  # not the years 2025—27 and 2025-27, read apart
+
+
+def test_a_check_measures_the_share_of_the_claims_years_its_passage_never_writes() -> None:
+    from reportqa.answer.verify import check_unit
+
+    passage = "2023年国家药监局批准了87种新药，其中5种是首创药物。"
+    claim = "2024年国家药监局共批准了48种创新药。"
+    terms = {t: 1.0 for t in analyze(claim).core if len(t) >= 2}
+    assert check_unit(claim, passage, terms).years_unstated == 1.0
+    assert check_unit(claim.replace("2024", "2023"), passage, terms).years_unstated == 0.0
+    assert check_unit("国家药监局共批准了48种创新药。", passage, terms).years_unstated == 0.0
