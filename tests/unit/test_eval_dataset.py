@@ -134,44 +134,39 @@ def test_the_second_sealed_set_has_its_quotas_and_repeats_nothing() -> None:
     assert len(claim_ids) == len(set(claim_ids))
 
 
-def test_the_third_sealed_set_has_its_quotas_and_its_known_repeats() -> None:
-    types = Counter(i["type"] for i in SEALED3_QA)
-    assert len(SEALED3_QA) - types["unanswerable"] >= 100 and types["unanswerable"] >= 60
-    assert min(types[t] for t in ("paraphrase", "table", "english")) >= 18
-    assert Counter(c["verdict"] for c in SEALED3_CLAIMS) == {"supported": 30, "contradicted": 35, "unsupported": 25}
-    assert len(SEALED3_CHATS) == 20 and {c["id"][:4] for c in SEALED3_CHATS} == {"sv3-"}
-    kinds = json.loads((ROOT / "eval" / "sealed3" / "unanswerable_kind.json").read_text(encoding="utf-8"))
-    assert set(kinds) == {i["id"] for i in SEALED3_QA if i["type"] == "unanswerable"}
-    assert set(kinds.values()) == {"hard", "off"}
-    trained = QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA + DEV2_QA + SEALED_QA + SEALED2_QA + OFFTOPIC_QA
-    trained_claims = CLAIMS + FRESH_CLAIMS + DEV_CLAIMS + SEALED_CLAIMS + DEV2_CLAIMS + SEALED2_CLAIMS
-    questions, claims = {i["question"] for i in trained}, {c["claim"] for c in trained_claims}
-    repeated = {i["id"] for i in SEALED3_QA if i["question"] in questions}
-    repeated |= {c["id"] for c in SEALED3_CLAIMS if c["claim"] in claims}
-    assert repeated == SEALED3_REPEATS
-    assert len({i["id"] for i in trained + SEALED3_QA}) == len(trained) + len(SEALED3_QA)
-    assert len({c["id"] for c in trained_claims + SEALED3_CLAIMS}) == len(trained_claims) + len(SEALED3_CLAIMS)
+TRAINED_BEFORE_SEALED3 = (QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA + DEV2_QA + SEALED_QA + SEALED2_QA
+                          + OFFTOPIC_QA)
+CLAIMS_BEFORE_SEALED3 = CLAIMS + FRESH_CLAIMS + DEV_CLAIMS + SEALED_CLAIMS + DEV2_CLAIMS + SEALED2_CLAIMS
+# each later sealed set against what the models were trained on when it was written
+LATER_SEALED = {
+    "sealed3": (SEALED3_QA, SEALED3_CLAIMS, SEALED3_CHATS, "sv3-", SEALED3_REPEATS,
+                TRAINED_BEFORE_SEALED3, CLAIMS_BEFORE_SEALED3),
+    "sealed4": (SEALED4_QA, SEALED4_CLAIMS, SEALED4_CHATS, "sv4-", SEALED4_REPEATS,
+                TRAINED_BEFORE_SEALED3 + SEALED3_QA, CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS),
+}
 
 
-def test_the_fourth_sealed_set_has_its_quotas_and_its_known_repeats() -> None:
-    types = Counter(i["type"] for i in SEALED4_QA)
-    assert len(SEALED4_QA) - types["unanswerable"] >= 100 and types["unanswerable"] >= 60
+@pytest.mark.parametrize("name", sorted(LATER_SEALED))
+def test_a_later_sealed_set_has_its_quotas_and_its_known_repeats(name: str) -> None:
+    qa, claim_rows, chats, chat_prefix, repeats, trained, trained_claims = LATER_SEALED[name]
+    types = Counter(i["type"] for i in qa)
+    assert len(qa) - types["unanswerable"] >= 100 and types["unanswerable"] >= 60
     assert min(types[t] for t in ("paraphrase", "table", "english")) >= 18
-    assert Counter(c["verdict"] for c in SEALED4_CLAIMS) == {"supported": 30, "contradicted": 35, "unsupported": 25}
-    assert len(SEALED4_CHATS) == 20 and {c["id"][:4] for c in SEALED4_CHATS} == {"sv4-"}
-    kinds = json.loads((ROOT / "eval" / "sealed4" / "unanswerable_kind.json").read_text(encoding="utf-8"))
-    assert set(kinds) == {i["id"] for i in SEALED4_QA if i["type"] == "unanswerable"}
+    assert Counter(c["verdict"] for c in claim_rows) == {"supported": 30, "contradicted": 35, "unsupported": 25}
+    assert len(chats) == 20 and {c["id"][:4] for c in chats} == {chat_prefix}
+    kinds = json.loads((ROOT / "eval" / name / "unanswerable_kind.json").read_text(encoding="utf-8"))
+    assert set(kinds) == {i["id"] for i in qa if i["type"] == "unanswerable"}
     assert set(kinds.values()) == {"hard", "off"}
-    trained = (QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA + DEV2_QA + SEALED_QA + SEALED2_QA + SEALED3_QA
-               + OFFTOPIC_QA)
-    trained_claims = CLAIMS + FRESH_CLAIMS + DEV_CLAIMS + SEALED_CLAIMS + DEV2_CLAIMS + SEALED2_CLAIMS + SEALED3_CLAIMS
     questions, claims = {i["question"] for i in trained}, {c["claim"] for c in trained_claims}
-    repeated = {i["id"] for i in SEALED4_QA if i["question"] in questions}
-    repeated |= {c["id"] for c in SEALED4_CLAIMS if c["claim"] in claims}
-    assert repeated == SEALED4_REPEATS
+    repeated = {i["id"] for i in qa if i["question"] in questions}
+    repeated |= {c["id"] for c in claim_rows if c["claim"] in claims}
+    assert repeated == repeats
+    assert len({i["id"] for i in trained + qa}) == len(trained) + len(qa)
+    assert len({c["id"] for c in trained_claims + claim_rows}) == len(trained_claims) + len(claim_rows)
+
+
+def test_the_fourth_sealed_set_asks_no_question_twice() -> None:
     assert len({i["question"] for i in SEALED4_QA}) == len(SEALED4_QA)
-    assert len({i["id"] for i in trained + SEALED4_QA}) == len(trained) + len(SEALED4_QA)
-    assert len({c["id"] for c in trained_claims + SEALED4_CLAIMS}) == len(trained_claims) + len(SEALED4_CLAIMS)
 
 
 ALL_QA = (QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA + DEV2_QA + SEALED_QA + SEALED2_QA + SEALED3_QA
