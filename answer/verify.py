@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from reportqa.answer.numbers import Quantity, family, prepare, quantities
@@ -54,8 +54,6 @@ def ordinal(text: str) -> int | None:
 
 def topical_query(query: Query) -> Query:
     """The claim's terms without its figures: what the passage must be about, whatever numbers it gives."""
-    from dataclasses import replace
-
     return replace(query, core=tuple(t for t in query.core if not _NUMBERISH.match(t)))
 
 
@@ -211,6 +209,7 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
     # the passage's words and its report's title: a name the claim cites as its source is not a foreign subject
     flat_context, prepared_claim = normalize(context or passage) + normalize(source), prepare(claim)
     near: NearConflict | None = None
+    years_unstated = _years_unstated(claimed, context or passage)
     # the figures before the years: a differing figure is what a claim gets wrong, its year mostly the setting
     for claim_q in sorted(claimed, key=lambda q: q.kind in {"year", "date"}):
         if any(c is claim_q for c, _ in agreed):
@@ -234,7 +233,7 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
                 near = NearConflict(claim_q.text, found[0].text, found[1], gap)
             continue  # no figure of the passage is written about what this one is about
         return Check(matched, (claim_q.text, found[0].text), near=near, conflict_share=found[1],
-                     conflict_gap=min(gap, 1.0), years_unstated=_years_unstated(claimed, context or passage))
+                     conflict_gap=min(gap, 1.0), years_unstated=years_unstated)
     conflict = (_rank_conflict(claim, passage, context) or _anchored_name_conflict(claim, passage, agreed)
                 or _clause_name_conflict(claim, passage, context))
     if conflict is None and not matched:
@@ -243,7 +242,7 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
         conflict = None  # 中电联 for 中国电力企业联合会
     conflict = conflict or _direction_conflict(claim, passage)
     return Check(matched, conflict, any(_significant_digits(c) >= 3 for c, _ in agreed if c.kind != "year"), near,
-                 years_unstated=_years_unstated(claimed, context or passage))
+                 years_unstated=years_unstated)
 
 
 def _years_unstated(claimed: Sequence[Quantity], text: str) -> float:
@@ -261,8 +260,6 @@ CURRENCIES = frozenset({"usd", "cny", "eur"})
 def _as_claimed_currency(claimed: Quantity, stated: Sequence[Quantity]) -> list[Quantity]:
     """The stated sums of the claimed value in another currency, relabelled as the claimed one so that align
     weighs their surroundings like any figure's; each keeps its own text (1.5万亿元) for the report's value."""
-    from dataclasses import replace
-
     return [relabelled for s in stated if s.kind in CURRENCIES and s.kind != claimed.kind
             for relabelled in [replace(s, kind=claimed.kind)] if relabelled.matches(claimed)]
 
