@@ -58,6 +58,12 @@ SEALED4_CHATS = read("sealed4", "chat.jsonl")
 # word for word the same as a training item, found before its run (docs/sealed4.md); twelve repeated questions
 # were rewritten by a helper before the run, this claim stayed
 SEALED4_REPEATS = {"sk4-033"}
+# the fifth, written from the reports alone; eval/sealed4 became training data when it was written. Ten questions
+# that repeated training questions word for word were rewritten by another helper before its run (docs/sealed5.md)
+SEALED5_QA = read("sealed5", "qa.jsonl")
+SEALED5_CLAIMS = read("sealed5", "claims.jsonl")
+SEALED5_CHATS = read("sealed5", "chat.jsonl")
+SEALED5_REPEATS: set[str] = set()
 REPORTS = {p.name: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.txt")}
 
 
@@ -143,6 +149,9 @@ LATER_SEALED = {
                 TRAINED_BEFORE_SEALED3, CLAIMS_BEFORE_SEALED3),
     "sealed4": (SEALED4_QA, SEALED4_CLAIMS, SEALED4_CHATS, "sv4-", SEALED4_REPEATS,
                 TRAINED_BEFORE_SEALED3 + SEALED3_QA, CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS),
+    "sealed5": (SEALED5_QA, SEALED5_CLAIMS, SEALED5_CHATS, "sv5-", SEALED5_REPEATS,
+                TRAINED_BEFORE_SEALED3 + SEALED3_QA + SEALED4_QA,
+                CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS + SEALED4_CLAIMS),
 }
 
 
@@ -165,12 +174,13 @@ def test_a_later_sealed_set_has_its_quotas_and_its_known_repeats(name: str) -> N
     assert len({c["id"] for c in trained_claims + claim_rows}) == len(trained_claims) + len(claim_rows)
 
 
-def test_the_fourth_sealed_set_asks_no_question_twice() -> None:
-    assert len({i["question"] for i in SEALED4_QA}) == len(SEALED4_QA)
+@pytest.mark.parametrize("qa", [SEALED4_QA, SEALED5_QA], ids=["sealed4", "sealed5"])
+def test_a_later_sealed_set_asks_no_question_twice(qa: list[dict[str, object]]) -> None:
+    assert len({i["question"] for i in qa}) == len(qa)
 
 
 ALL_QA = (QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA + DEV2_QA + SEALED_QA + SEALED2_QA + SEALED3_QA
-          + SEALED4_QA)
+          + SEALED4_QA + SEALED5_QA)
 
 
 @pytest.mark.parametrize("item", ALL_QA, ids=[item["id"] for item in ALL_QA])
@@ -195,7 +205,7 @@ def test_claims_set_size_and_mix() -> None:
 
 
 ALL_CLAIMS = (CLAIMS + FRESH_CLAIMS + DEV_CLAIMS + DEV2_CLAIMS + SEALED_CLAIMS + SEALED2_CLAIMS + SEALED3_CLAIMS
-              + SEALED4_CLAIMS)
+              + SEALED4_CLAIMS + SEALED5_CLAIMS)
 
 
 @pytest.mark.parametrize("claim", ALL_CLAIMS, ids=[claim["id"] for claim in ALL_CLAIMS])
@@ -210,7 +220,7 @@ def test_claim_is_grounded_in_its_report(claim: dict[str, object]) -> None:
         assert squash(str(claim["claim_value"])) in squash(str(claim["claim"]))
 
 
-ALL_CHATS = CHATS + SEALED_CHATS + SEALED2_CHATS + SEALED3_CHATS + SEALED4_CHATS
+ALL_CHATS = CHATS + SEALED_CHATS + SEALED2_CHATS + SEALED3_CHATS + SEALED4_CHATS + SEALED5_CHATS
 TURN_KINDS = {"first", "pronoun", "ellipsis", "switch", "comparative", "same_table", "unanswerable"}
 
 
