@@ -121,9 +121,6 @@ def substitute(previous: str, phrase: str) -> str | None:
     if _YEAR.fullmatch(phrase) or re.fullmatch(r"(?:19|20)\d\d", phrase):
         found = _YEAR.search(previous)
         return previous[: found.start()] + phrase + previous[found.end():] if found else None
-    place = _place_slot(previous, phrase)
-    if place is not None:
-        return previous[: place[0]] + phrase + previous[place[1]:]
     names = names_of(previous) or _leading_name(previous)
     same_script = [n for n in names if n.isascii() == phrase.isascii()]
     for name in [*same_script, *(n for n in names if n not in same_script)]:  # AMD may replace 英伟达
@@ -131,19 +128,6 @@ def substitute(previous: str, phrase: str) -> str | None:
         if at >= 0:
             return previous[:at] + phrase + previous[at + len(name):]
     return None
-
-
-def _place_slot(previous: str, phrase: str) -> tuple[int, int] | None:
-    """Where a place (美国 after a question about 中国) goes: the previous question's last place, common ones
-    (中国, 美国) included, which are no names for the other substitutions."""
-    tags = words_of(phrase)
-    if not tags or any(flag != "ns" for _, flag in tags):
-        return None
-    places = [word for word, flag in words_of(previous) if flag == "ns" and len(word) >= 2 and word != phrase]
-    if not places:
-        return None
-    at = previous.rfind(places[-1])
-    return (at, at + len(places[-1])) if at >= 0 else None
 
 
 # a Latin word whole: not the G of 5G, not running on into the Chinese after it (\w would take 覆盖率)

@@ -20,13 +20,6 @@ def test_ellipsis_puts_a_company_in_place_of_the_company() -> None:
     assert resolved == "中兴拿到了多少个5G商用合同？"
 
 
-def test_ellipsis_puts_a_place_in_place_of_the_place_common_ones_included() -> None:
-    assert ask(("user", "SCSP那份中美技术差距报告里，2024年中国5G覆盖率是多少？"), ("assistant", "88%。"),
-               ("user", "美国呢？")) == "SCSP那份中美技术差距报告里，2024年美国5G覆盖率是多少？"
-    assert ask(("user", "到2024年底，美国累计推出了多少个大语言模型？"), ("assistant", "…"), ("user", "中国呢？")) \
-        == "到2024年底，中国累计推出了多少个大语言模型？"
-
-
 def test_a_latin_name_is_read_whole_not_from_inside_5g_nor_into_the_chinese_after_it() -> None:
     assert names_of("2024年中国5G覆盖率是多少？") == []
     assert names_of("In 2024, how much did NVIDIA earn from 5G chips?") == ["NVIDIA"]
