@@ -64,6 +64,12 @@ SEALED5_QA = read("sealed5", "qa.jsonl")
 SEALED5_CLAIMS = read("sealed5", "claims.jsonl")
 SEALED5_CHATS = read("sealed5", "chat.jsonl")
 SEALED5_REPEATS: set[str] = set()
+# the sixth, written from the reports alone; eval/sealed5 became training data when it was written. Nine questions
+# that repeated training questions word for word were rewritten by other helpers before its run (docs/sealed6.md)
+SEALED6_QA = read("sealed6", "qa.jsonl")
+SEALED6_CLAIMS = read("sealed6", "claims.jsonl")
+SEALED6_CHATS = read("sealed6", "chat.jsonl")
+SEALED6_REPEATS: set[str] = set()
 REPORTS = {p.name: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.txt")}
 
 
@@ -152,7 +158,12 @@ LATER_SEALED = {
     "sealed5": (SEALED5_QA, SEALED5_CLAIMS, SEALED5_CHATS, "sv5-", SEALED5_REPEATS,
                 TRAINED_BEFORE_SEALED3 + SEALED3_QA + SEALED4_QA,
                 CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS + SEALED4_CLAIMS),
+    "sealed6": (SEALED6_QA, SEALED6_CLAIMS, SEALED6_CHATS, "sv6-", SEALED6_REPEATS,
+                TRAINED_BEFORE_SEALED3 + SEALED3_QA + SEALED4_QA + SEALED5_QA,
+                CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS + SEALED4_CLAIMS + SEALED5_CLAIMS),
 }
+# the writers' verdict mix: 30 / 35 / 25 until eval/sealed5, 30 / 36 / 24 in eval/sealed6 (two halves of 15 / 18 / 12)
+CLAIM_MIX = {"sealed6": {"supported": 30, "contradicted": 36, "unsupported": 24}}
 
 
 @pytest.mark.parametrize("name", sorted(LATER_SEALED))
@@ -161,7 +172,8 @@ def test_a_later_sealed_set_has_its_quotas_and_its_known_repeats(name: str) -> N
     types = Counter(i["type"] for i in qa)
     assert len(qa) - types["unanswerable"] >= 100 and types["unanswerable"] >= 60
     assert min(types[t] for t in ("paraphrase", "table", "english")) >= 18
-    assert Counter(c["verdict"] for c in claim_rows) == {"supported": 30, "contradicted": 35, "unsupported": 25}
+    mix = CLAIM_MIX.get(name, {"supported": 30, "contradicted": 35, "unsupported": 25})
+    assert Counter(c["verdict"] for c in claim_rows) == mix
     assert len(chats) == 20 and {c["id"][:4] for c in chats} == {chat_prefix}
     kinds = json.loads((ROOT / "eval" / name / "unanswerable_kind.json").read_text(encoding="utf-8"))
     assert set(kinds) == {i["id"] for i in qa if i["type"] == "unanswerable"}
@@ -174,13 +186,13 @@ def test_a_later_sealed_set_has_its_quotas_and_its_known_repeats(name: str) -> N
     assert len({c["id"] for c in trained_claims + claim_rows}) == len(trained_claims) + len(claim_rows)
 
 
-@pytest.mark.parametrize("qa", [SEALED4_QA, SEALED5_QA], ids=["sealed4", "sealed5"])
+@pytest.mark.parametrize("qa", [SEALED4_QA, SEALED5_QA, SEALED6_QA], ids=["sealed4", "sealed5", "sealed6"])
 def test_a_later_sealed_set_asks_no_question_twice(qa: list[dict[str, object]]) -> None:
     assert len({i["question"] for i in qa}) == len(qa)
 
 
 ALL_QA = (QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA + DEV2_QA + SEALED_QA + SEALED2_QA + SEALED3_QA
-          + SEALED4_QA + SEALED5_QA)
+          + SEALED4_QA + SEALED5_QA + SEALED6_QA)
 
 
 @pytest.mark.parametrize("item", ALL_QA, ids=[item["id"] for item in ALL_QA])
@@ -205,7 +217,7 @@ def test_claims_set_size_and_mix() -> None:
 
 
 ALL_CLAIMS = (CLAIMS + FRESH_CLAIMS + DEV_CLAIMS + DEV2_CLAIMS + SEALED_CLAIMS + SEALED2_CLAIMS + SEALED3_CLAIMS
-              + SEALED4_CLAIMS + SEALED5_CLAIMS)
+              + SEALED4_CLAIMS + SEALED5_CLAIMS + SEALED6_CLAIMS)
 
 
 @pytest.mark.parametrize("claim", ALL_CLAIMS, ids=[claim["id"] for claim in ALL_CLAIMS])
@@ -220,7 +232,7 @@ def test_claim_is_grounded_in_its_report(claim: dict[str, object]) -> None:
         assert squash(str(claim["claim_value"])) in squash(str(claim["claim"]))
 
 
-ALL_CHATS = CHATS + SEALED_CHATS + SEALED2_CHATS + SEALED3_CHATS + SEALED4_CHATS + SEALED5_CHATS
+ALL_CHATS = CHATS + SEALED_CHATS + SEALED2_CHATS + SEALED3_CHATS + SEALED4_CHATS + SEALED5_CHATS + SEALED6_CHATS
 TURN_KINDS = {"first", "pronoun", "ellipsis", "switch", "comparative", "same_table", "unanswerable"}
 
 
