@@ -5,9 +5,11 @@ Three moves, each on bounded text (a turn is cut to TURN_CHARS before any patter
   the place of the one of its kind it replaces (a year for a year, a name for a name of the same sort);
 - a pronoun (它, 其, 这家公司, 它们, it, they): the name it points at, from the previous answer when the previous
   question asked for a name, else the previous question's subject;
-- a reference to what was just cited (同一张表, 那张表, that same table): the question keeps the thread, and the
-  engine looks first in the section the previous answer cited.
-Anything else is a new question. The resolved question is what retrieval searches and what the page shows.
+- a reference to what was just cited (同一张表, 那张表, that same table): the previous question stays as context (a
+  bonus for the cited section was measured and hurt: docs/experiments.md).
+Anything else is asked as written, and retrieval also searches the previous question's words at a lower weight: the
+turns of a conversation mostly stay on its subject (物流航线开了几条？ after a question about Shenzhen). The resolved
+question is what the page shows.
 """
 
 from __future__ import annotations
@@ -46,13 +48,15 @@ class Turn:
 @dataclass(frozen=True, slots=True)
 class Resolved:
     """The question to retrieve with, the earlier question whose words help, and whether the turn refers to
-    what the previous answer cited."""
+    what the previous answer cited. `thread` is the previous question for a turn that reads as new: retrieval
+    still searches with its words (turns of a conversation mostly stay on its subject), the answer's reading not."""
 
     question: str
     context: str | None
     same_source: bool = False
     kind: str = "first"  # first, ellipsis, pronoun, subject, same_source, new
     referent: str | None = None  # what the resolver brought in from earlier turns (the pronoun's name, the subject)
+    thread: str | None = None
 
 
 def _cut(text: str) -> str:
@@ -161,8 +165,10 @@ def _elliptical_phrase(question: str) -> str | None:
 def resolve_turn(question: str, previous: Resolved | None, last_question: str, last_answer: str) -> Resolved:
     """One user turn made to stand alone against the conversation so far."""
     text = _cut(question)
-    if previous is None or not is_follow_up(text):
-        return Resolved(text, None, kind="first" if previous is None else "new")
+    if previous is None:
+        return Resolved(text, None)
+    if not is_follow_up(text):
+        return Resolved(text, None, kind="new", thread=previous.question)
     context = previous.question
     same_source = bool(_SAME_SOURCE.search(text))
     phrase = _elliptical_phrase(text)
@@ -182,7 +188,9 @@ def resolve_turn(question: str, previous: Resolved | None, last_question: str, l
         subject = leading_noun_phrase(previous.question)
         rest = text[opener.end():]
         return Resolved(f"{subject}{rest}" if subject else rest, context, same_source, "subject", subject)
-    return Resolved(text, context, same_source, "same_source" if same_source else "new")
+    if same_source:
+        return Resolved(text, context, same_source, "same_source")
+    return Resolved(text, None, kind="new", thread=context)
 
 
 def resolve(turns: Sequence[Turn]) -> Resolved:

@@ -134,15 +134,17 @@ class Engine:
         return self.index.search(query, k, weights or self.weights)
 
     def run(self, question: str, top_k: int | None = None, qid: str = "",
-            weights: SearchWeights | None = None, context: str | None = None) -> Trace:
+            weights: SearchWeights | None = None, context: str | None = None, thread: str | None = None) -> Trace:
         """Analyse, retrieve a fixed pool, answer from it (or refuse); top_k only limits the citations listed.
-        `context`: an earlier question whose terms help at a lower weight (a follow-up in a conversation)."""
+        `context`: an earlier question whose terms help at a lower weight (a follow-up in a conversation);
+        `thread`: the same for retrieval alone, the answer read against the question as asked."""
         text = self.check_question(question)
         query = analyze(text)
         if context:
             query = with_context(query, analyze(context))
+        searched = with_context(query, analyze(thread)) if thread and not context else query
         k = self.clamp_top_k(top_k)
-        hits = self.retrieve(query, max(k, ANSWER_POOL), weights)
+        hits = self.retrieve(searched, max(k, ANSWER_POOL), weights)
         reading = respond(text, query, hits, self.index.idf, self.models, self.threshold, self.unit_sims(query),
                           len(self.index.unknown_names(query)), k, qid, self.index.unknown_idf,
                           self.index.centroid_lift(query))
@@ -201,7 +203,7 @@ class Engine:
                    resolver: Callable[[Sequence[Turn]], Resolved] = resolve) -> tuple[Resolved, Trace]:
         """The resolved question and its trace; the answer carries the resolved question for the page."""
         resolved = self._rewritten(turns, resolver(turns))
-        trace = self.run(resolved.question, top_k, context=resolved.context)
+        trace = self.run(resolved.question, top_k, context=resolved.context, thread=resolved.thread)
         answer = replace(trace.answer, resolved_question=resolved.question)
         return resolved, replace(trace, reading=replace(trace.reading, answer=answer))
 
@@ -218,7 +220,7 @@ class Engine:
             return resolved
         if not accept_rewrite(rewrite, turn, resolved):
             return resolved
-        return replace(resolved, question=rewrite, context=None)
+        return replace(resolved, question=rewrite, context=None, thread=None)
 
     def _generate(self, answer: Answer, turns: Sequence[Turn]) -> Answer:
         """Let the LLM write the answer; keep only the [n] markers their passages back; fall back on failure."""

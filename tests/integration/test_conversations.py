@@ -50,6 +50,11 @@ def test_a_subject_switch_is_asked_as_written(engine: Engine) -> None:
     assert resolved == switched and "42" in answer
 
 
+def test_a_turn_that_names_no_subject_is_searched_within_the_thread(engine: Engine) -> None:
+    resolved, answer = converse(engine, "深圳低空经济的产业规模有多大？", "物流航线开了几条？")
+    assert resolved == "物流航线开了几条？" and "310" in answer  # asked alone, it answers with the national count
+
+
 def test_english_follow_up_substitutes_the_year(engine: Engine) -> None:
     resolved, _ = converse(engine, "What was China's intelligent computing power scale in 2024?", "What about 2025?")
     assert resolved == "What was China's intelligent computing power scale in 2025?"

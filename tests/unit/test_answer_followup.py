@@ -46,6 +46,15 @@ def test_a_subject_switch_stays_as_written() -> None:
                ("user", "英伟达2026财年营收有多少？")) == "英伟达2026财年营收有多少？"
 
 
+def test_a_turn_that_reads_as_new_keeps_the_previous_question_as_its_thread_not_its_context() -> None:
+    turns = [Turn("user", "深圳低空经济的产业规模有多大？"), Turn("assistant", "6702.5亿元。"),
+             Turn("user", "物流航线开了几条？")]
+    resolved = resolve(turns)
+    assert (resolved.question, resolved.kind, resolved.context) == ("物流航线开了几条？", "new", None)
+    assert resolved.thread == "深圳低空经济的产业规模有多大？"
+    assert resolve(turns[:1]).thread is None
+
+
 def test_same_table_keeps_the_previous_question_as_context() -> None:
     turns = [Turn("user", "BTRAC预测2030年全球AI芯片市场规模是多少？"), Turn("assistant", "1.17万亿美元。"),
              Turn("user", "同一张表里，AI支出到2030年能到多少？")]
