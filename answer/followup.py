@@ -1,8 +1,10 @@
 """Follow-up questions in a conversation, made to stand alone before retrieval.
 
 Three moves, each on bounded text (a turn is cut to TURN_CHARS before any pattern or tagger reads it):
-- ellipsis (那2027年呢？, 三星呢？, What about Tencent?): the previous question, resolved, with the new phrase put in
-  the place of the one of its kind it replaces (a year for a year, a name for a name of the same sort);
+- ellipsis (那2027年呢？, 三星呢？, What about Tencent?, And China?): the previous question, resolved, with the new
+  phrase put in the place of the one of its kind it replaces (a year for a year, a name for a name of the same
+  sort); a phrase with no such place (单机日均收入呢？, And the output price?) is asked as written, the previous
+  question as context;
 - a pronoun (它, 其, 这家公司, 它们, it, they): the name it points at, from the previous answer when the previous
   question asked for a name, else the previous question's subject;
 - a reference to what was just cited (同一张表, 那张表, that same table): the previous question stays as context (a
@@ -26,7 +28,7 @@ _PRONOUN = re.compile(r"它们|它的|它|其|该公司|该企业|这家公司|�
                       r"|\b(?:it|its|they|their|them|this company|that company)\b", re.IGNORECASE)
 _ELLIPSIS = re.compile(r"^(?:那么|那|还有|另外|以及|and|what about|how about)?\s*(?P<x>[^？?，,。]{1,30}?)\s*"
                        r"(?:呢|in that case)?\s*[？?]?$", re.IGNORECASE)
-_ELLIPSIS_MARK = re.compile(r"呢\s*[？?]?$|^(?:what|how) about\b", re.IGNORECASE)
+_ELLIPSIS_MARK = re.compile(r"呢\s*[？?]?$|^(?:what|how) about\b|^and\b[^?？,，]{1,30}[?？]\s*$", re.IGNORECASE)
 _OPENER = re.compile(r"^(?:那么|那|还有|另外|以及|and)\s*(?!么)", re.IGNORECASE)
 _SAME_SOURCE = re.compile(r"同一张表|同一个表|那张表|这张表|同一份数据|同一张|同一份|同一表|表里|"
                           r"\b(?:same table|that table|this table|same chart|same data)\b", re.IGNORECASE)
@@ -125,6 +127,8 @@ def substitute(previous: str, phrase: str) -> str | None:
     if _YEAR.fullmatch(phrase) or re.fullmatch(r"(?:19|20)\d\d", phrase):
         found = _YEAR.search(previous)
         return previous[: found.start()] + phrase + previous[found.end():] if found else None
+    if phrase.isascii() and phrase.islower():
+        return None  # the output price: an attribute, not a name to swap for the previous question's
     names = names_of(previous) or _leading_name(previous)
     same_script = [n for n in names if n.isascii() == phrase.isascii()]
     for name in [*same_script, *(n for n in names if n not in same_script)]:  # AMD may replace 英伟达
@@ -158,7 +162,7 @@ def _elliptical_phrase(question: str) -> str | None:
     match = _ELLIPSIS.match(question)
     if match is None:
         return None
-    phrase = re.sub(r"^(?:the|that|this)\s+", "", match.group("x").strip(), flags=re.IGNORECASE)
+    phrase = re.sub(r"^(?:the|that|this|in|by|for)\s+", "", match.group("x").strip(), flags=re.IGNORECASE)
     return phrase or None
 
 
@@ -176,7 +180,7 @@ def resolve_turn(question: str, previous: Resolved | None, last_question: str, l
         rewritten = substitute(previous.question, phrase)
         if rewritten is not None:
             return Resolved(rewritten, None, same_source, "ellipsis")
-        return Resolved(f"{phrase} {previous.question}", None, same_source, "ellipsis")
+        return Resolved(text, context, same_source, "ellipsis")
     pronoun = _PRONOUN.search(text)
     if pronoun is not None:
         name = referent(last_question, last_answer)

@@ -62,9 +62,26 @@ def test_same_table_keeps_the_previous_question_as_context() -> None:
     assert resolved.same_source and resolved.context == "BTRAC预测2030年全球AI芯片市场规模是多少？"
 
 
-def test_no_substitution_target_keeps_the_phrase_with_the_question() -> None:
+def test_no_substitution_target_asks_the_turn_with_the_previous_question_as_context() -> None:
     assert substitute("芯片的良率是多少？", "2027年") is None
-    assert ask(("user", "芯片的良率是多少？"), ("user", "单机日均收入呢？")) == "单机日均收入 芯片的良率是多少？"
+    resolved = resolve([Turn("user", "芯片的良率是多少？"), Turn("user", "单机日均收入呢？")])
+    assert (resolved.question, resolved.context, resolved.kind) == ("单机日均收入呢？", "芯片的良率是多少？", "ellipsis")
+
+
+def test_english_and_opening_a_short_turn_is_an_ellipsis() -> None:
+    assert ask(("user", "How many quantum startups does China have?"), ("assistant", "…"), ("user", "And Japan?")) \
+        == "How many quantum startups does Japan have?"
+    assert ask(("user", "What did China's aerospace industry earn in 2017?"), ("user", "And in 2019?")) == \
+        "What did China's aerospace industry earn in 2019?"
+
+
+def test_an_english_attribute_is_not_swapped_for_a_name() -> None:
+    previous = "What is DeepSeek-R1's input price per million tokens?"
+    assert substitute(previous, "output price") is None
+    resolved = resolve([Turn("user", previous), Turn("user", "And the output price?")])
+    assert (resolved.question, resolved.context) == ("And the output price?", previous)
+    longer = "And which Chinese makers of wafer-fab equipment made the list?"  # a question, not an ellipsis
+    assert resolve([Turn("user", previous), Turn("user", longer)]).kind != "ellipsis"
 
 
 def test_long_turns_are_cut_before_any_pattern_reads_them() -> None:
