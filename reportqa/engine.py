@@ -142,7 +142,10 @@ class Engine:
         query = analyze(text)
         if context:
             query = with_context(query, analyze(context))
-        searched = with_context(query, analyze(thread)) if thread and not context else query
+        searched = query
+        if thread and not context:
+            searched = with_context(query, analyze(thread))
+            self.index.encode_together((searched, query))
         k = self.clamp_top_k(top_k)
         hits = self.retrieve(searched, max(k, ANSWER_POOL), weights)
         reading = respond(text, query, hits, self.index.idf, self.models, self.threshold, self.unit_sims(query),

@@ -77,3 +77,15 @@ def test_same_table_keeps_the_thread(engine: Engine) -> None:
 def test_same_table_answers_from_the_asked_row(engine: Engine) -> None:
     _, trace = same_table_follow_up(engine)
     assert "4-5万亿美元" in trace.answer.text.replace(" ", "")
+
+
+def test_a_thread_turn_encodes_its_two_readings_together(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The thread-joined question (for retrieval) and the question as asked (for the reader) are encoded in one
+    call, two at a time, before either is read; the answer is the one each reading gives."""
+    batches: list[list[str]] = []
+    prime = engine.index.query_vectors.prime
+    monkeypatch.setattr(engine.index.query_vectors, "prime", lambda texts: batches.append(list(texts)) or prime(texts))
+    engine.index.query_vectors.clear()
+    _, answer = converse(engine, "深圳低空经济的产业规模有多大？", "物流航线开了几条？")
+    assert batches == [["物流航线开了几条？ 深圳低空经济的产业规模有多大？", "物流航线开了几条？"]]
+    assert "310" in answer
