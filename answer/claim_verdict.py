@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from reportqa.answer.binding import misbound_share
 from reportqa.answer.extract import UNKNOWN_IDF, Unit, term_coverage, units_of
 from reportqa.answer.numbers import quantities
 from reportqa.answer.verify import (
@@ -112,6 +113,7 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
         "distinctive": float(any(checks[i].distinctive for i in agreeing)),
         "unknown": float(len(unknown)), "english": float(_latin(claim)),
         "years_unstated": min((c.years_unstated for c in checks.values()), default=0.0),
+        "misbound": max((misbound_share(claim, units[i].text) for i in dict.fromkeys(agreeing)), default=0.0),
     } | near_features(checks[nearest] if nearest is not None else None, sims[nearest] if nearest is not None else 0.0)
     return Assessment(rule, features, conflict, near)
 
@@ -137,7 +139,7 @@ NEAR_FEATURES = ("near_any", "near_share", "near_gap", "near_with_match", "sim_o
 CLAIM_FEATURES = ("rule_supported", "rule_contradicted", "support", "sim", "sim_margin", "sim_of_conflict",
                   "support_of_conflict", "conflict_any", "conflict_close", "conflict_is_figure", "conflict_share",
                   "conflict_gap", "matched",
-                  "figures", "unmatched_share", "distinctive", "unknown", "english", "years_unstated",
+                  "figures", "unmatched_share", "distinctive", "unknown", "english", "years_unstated", "misbound",
                   *NEAR_FEATURES)
 
 

@@ -1,0 +1,56 @@
+"""Whose figure it is: a claimed figure the passage states too, but written after another name.
+
+美国以6001项领先，中国为3909项 against 中国……拥有 6001 项专利,而美国为 3909 项: every figure matches, yet the
+passage gives 3909 to 美国. The words before a figure, back to the figure before it, hold the name it belongs to;
+when the passage names the claim's entity elsewhere but gives this figure after another name, the figure is bound
+to someone else. The learned claim verdict reads the share of such figures (`misbound`) and weighs it.
+"""
+
+from __future__ import annotations
+
+from reportqa.answer.numbers import Quantity, prepare, quantities
+from reportqa.index.text import proper_nouns
+
+BINDING_CHARS = 400  # the sentence and claim length read: names are tagged, and tagging must stay bounded
+_SKIPPED_KINDS = frozenset({"year", "date"})  # a year is the claim's time, not a figure owned by a name
+
+
+def misbound_share(claim: str, sentence: str) -> float:
+    """Of the claim's figures the sentence also states, the share it states after other names than the claim's,
+    while naming the claim's one elsewhere (0 when no figure matches)."""
+    claim_text, sentence_text = prepare(claim[:BINDING_CHARS]), prepare(sentence[:BINDING_CHARS])
+    claimed = _figures(claim_text)
+    stated = _figures(sentence_text)
+    if not claimed or not stated:
+        return 0.0
+    sentence_names = _names(sentence_text)
+    matched = misbound = 0
+    for c_index, figure in enumerate(claimed):
+        same = [i for i, s in enumerate(stated) if figure.matches(s)]
+        if not same:
+            continue
+        matched += 1
+        own = _names(_lead(claim_text, claimed, c_index))
+        if not own or not own & sentence_names:
+            continue  # the claim names nobody for it, or nobody the sentence knows: nothing to compare
+        leads = [_names(_lead(sentence_text, stated, i)) for i in same]
+        if all(lead and not lead & own for lead in leads):
+            misbound += 1
+    return misbound / matched if matched else 0.0
+
+
+def _figures(text: str) -> list[Quantity]:
+    """The figures a name can own: not years, not the 6 of 6G or 5G."""
+    return [q for q in quantities(text) if q.kind not in _SKIPPED_KINDS and q.start >= 0
+            and not (q.kind == "" and text[q.start + len(q.text) : q.start + len(q.text) + 1].isascii()
+                     and text[q.start + len(q.text) : q.start + len(q.text) + 1].isalpha())]
+
+
+def _lead(text: str, figures: list[Quantity], index: int) -> str:
+    """The words before a figure, back to the end of the figure before it."""
+    start = figures[index - 1].start + len(figures[index - 1].text) if index else 0
+    return text[start : figures[index].start]
+
+
+def _names(text: str) -> set[str]:
+    return {word for word, _ in proper_nouns(text) if len(word.strip()) >= 2}
