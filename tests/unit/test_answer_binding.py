@@ -5,7 +5,8 @@ from __future__ import annotations
 from reportqa.answer.binding import misbound_share
 
 PATENTS = "中国在 6G 专利数量上领先美国,拥有 6001 项专利,而美国为 3909 项。"
-STARTUPS = "此外,美国的私营部门在量子领域高度活跃,拥有约 300 家量子初创公司和 320 名量子投资者,远远超过中国的 30 家和 50 。"
+STARTUPS = ("此外,美国的私营部门在量子领域高度活跃,拥有约 300 家量子初创公司和 320 名量子投资者,"
+            "远远超过中国的 30 家和 50 。")
 
 
 def test_a_figure_the_passage_gives_to_another_name_is_misbound() -> None:

@@ -65,7 +65,8 @@ def test_same_table_keeps_the_previous_question_as_context() -> None:
 def test_no_substitution_target_asks_the_turn_with_the_previous_question_as_context() -> None:
     assert substitute("芯片的良率是多少？", "2027年") is None
     resolved = resolve([Turn("user", "芯片的良率是多少？"), Turn("user", "单机日均收入呢？")])
-    assert (resolved.question, resolved.context, resolved.kind) == ("单机日均收入呢？", "芯片的良率是多少？", "ellipsis")
+    assert (resolved.question, resolved.context, resolved.kind) == \
+        ("单机日均收入呢？", "芯片的良率是多少？", "ellipsis")
 
 
 def test_english_and_opening_a_short_turn_is_an_ellipsis() -> None:
