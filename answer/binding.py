@@ -8,22 +8,27 @@ to someone else. The learned claim verdict reads the share of such figures (`mis
 
 from __future__ import annotations
 
+import re
+
 from reportqa.answer.numbers import Quantity, prepare, quantities
 from reportqa.index.text import proper_nouns
 
 BINDING_CHARS = 400  # the sentence and claim length read: names are tagged, and tagging must stay bounded
 _SKIPPED_KINDS = frozenset({"year", "date"})  # a year is the claim's time, not a figure owned by a name
+_NUMBER_START = re.compile(r"[0-9一二三四五六七八九十百千万亿两零〇]")
 
 
 def misbound_share(claim: str, sentence: str) -> float:
     """Of the claim's figures the sentence also states, the share it states after other names than the claim's,
     while naming the claim's one elsewhere (0 when no figure matches)."""
-    claim_text, sentence_text = prepare(claim[:BINDING_CHARS]), prepare(sentence[:BINDING_CHARS])
+    claim_text = prepare(claim[:BINDING_CHARS])[:BINDING_CHARS]  # cut again: NFKC may lengthen the text
+    sentence_text = prepare(sentence[:BINDING_CHARS])[:BINDING_CHARS]
     claimed = _figures(claim_text)
     stated = _figures(sentence_text)
     if not claimed or not stated:
         return 0.0
     sentence_names = _names(sentence_text)
+    stated_leads: dict[int, set[str]] = {}  # tagged once per stated figure, however many claimed ones match it
     matched = misbound = 0
     for c_index, figure in enumerate(claimed):
         same = [i for i, s in enumerate(stated) if figure.matches(s)]
@@ -33,8 +38,10 @@ def misbound_share(claim: str, sentence: str) -> float:
         own = _names(_lead(claim_text, claimed, c_index))
         if not own or not own & sentence_names:
             continue  # the claim names nobody for it, or nobody the sentence knows: nothing to compare
-        leads = [_names(_lead(sentence_text, stated, i)) for i in same]
-        if all(lead and not lead & own for lead in leads):
+        for i in same:
+            if i not in stated_leads:
+                stated_leads[i] = _names(_lead(sentence_text, stated, i))
+        if all(stated_leads[i] and not stated_leads[i] & own for i in same):
             misbound += 1
     return misbound / matched if matched else 0.0
 
@@ -42,13 +49,18 @@ def misbound_share(claim: str, sentence: str) -> float:
 def _figures(text: str) -> list[Quantity]:
     """The figures a name can own: not years, not the 6 of 6G or 5G."""
     return [q for q in quantities(text) if q.kind not in _SKIPPED_KINDS and q.start >= 0
-            and not (q.kind == "" and text[q.start + len(q.text) : q.start + len(q.text) + 1].isascii()
-                     and text[q.start + len(q.text) : q.start + len(q.text) + 1].isalpha())]
+            and not (q.kind == "" and text[_end(q) : _end(q) + 1].isascii() and text[_end(q) : _end(q) + 1].isalpha())]
+
+
+def _end(figure: Quantity) -> int:
+    """Where the figure ends: `start` is its number's, and `text` may begin with a currency sign (US$ 8.5 billion)."""
+    number = _NUMBER_START.search(figure.text)
+    return figure.start + len(figure.text) - (number.start() if number else 0)
 
 
 def _lead(text: str, figures: list[Quantity], index: int) -> str:
     """The words before a figure, back to the end of the figure before it."""
-    start = figures[index - 1].start + len(figures[index - 1].text) if index else 0
+    start = _end(figures[index - 1]) if index else 0
     return text[start : figures[index].start]
 
 

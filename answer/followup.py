@@ -18,17 +18,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from reportqa.index.text import tagged
 
 TURN_CHARS = 400  # the part of any turn that patterns and the tagger read: a pasted essay must not stall a worker
 TAG_CHARS = 200
+_WHITESPACE = re.compile(r"\s+")
 _PRONOUN = re.compile(r"它们|它的|它|其|该公司|该企业|这家公司|这家企业|这家|该机构|这个司|这款|这种|他们|他|她"
                       r"|\b(?:it|its|they|their|them|this company|that company)\b", re.IGNORECASE)
-_ELLIPSIS = re.compile(r"^(?:那么|那|还有|另外|以及|and|what about|how about)?\s*(?P<x>[^？?，,。]{1,30}?)\s*"
+_ELLIPSIS = re.compile(r"^(?:那么|那|还有|另外|以及|(?:and )?(?:what|how) about|and)?\s*(?P<x>[^？?，,。]{1,30}?)\s*"
                        r"(?:呢|in that case)?\s*[？?]?$", re.IGNORECASE)
-_ELLIPSIS_MARK = re.compile(r"呢\s*[？?]?$|^(?:what|how) about\b|^and\b[^?？,，]{1,30}[?？]\s*$", re.IGNORECASE)
+# And Japan?, And in 2030? read as ellipsis; And what did Huawei earn? is a question of its own
+_AND_QUESTION = (r"(?:what|how|which|who|whom|whose|where|when|why|is|are|was|were|do|does|did|can|could|will"
+                 r"|would|has|have|had|should)")
+_ELLIPSIS_MARK = re.compile(rf"呢\s*[？?]?$|^(?:and )?(?:what|how) about\b"
+                            rf"|^and\b(?! {_AND_QUESTION}\b)[^?？,，]{{1,30}}[?？]\s*$", re.IGNORECASE)
 _OPENER = re.compile(r"^(?:那么|那|还有|另外|以及|and)\s*(?!么)", re.IGNORECASE)
 _SAME_SOURCE = re.compile(r"同一张表|同一个表|那张表|这张表|同一份数据|同一张|同一份|同一表|表里|"
                           r"\b(?:same table|that table|this table|same chart|same data)\b", re.IGNORECASE)
@@ -62,7 +67,9 @@ class Resolved:
 
 
 def _cut(text: str) -> str:
-    return text.strip()[:TURN_CHARS]
+    """The turn with each run of whitespace made one space (the patterns' optional spaces must not meet a run of
+    hundreds, which made one match take seconds), then cut to TURN_CHARS."""
+    return _WHITESPACE.sub(" ", text).strip()[:TURN_CHARS]
 
 
 def is_follow_up(question: str) -> bool:
@@ -127,8 +134,8 @@ def substitute(previous: str, phrase: str) -> str | None:
     if _YEAR.fullmatch(phrase) or re.fullmatch(r"(?:19|20)\d\d", phrase):
         found = _YEAR.search(previous)
         return previous[: found.start()] + phrase + previous[found.end():] if found else None
-    if phrase.isascii() and phrase.islower():
-        return None  # the output price: an attribute, not a name to swap for the previous question's
+    if phrase.isascii() and not all(word[0].isupper() or word[0].isdigit() for word in phrase.split()):
+        return None  # the output price, R&D spending: an attribute, not a name to swap for the previous question's
     names = names_of(previous) or _leading_name(previous)
     same_script = [n for n in names if n.isascii() == phrase.isascii()]
     for name in [*same_script, *(n for n in names if n not in same_script)]:  # AMD may replace 英伟达
@@ -200,6 +207,7 @@ def resolve_turn(question: str, previous: Resolved | None, last_question: str, l
 def resolve(turns: Sequence[Turn]) -> Resolved:
     """Make the last user turn stand alone, resolving every earlier one in order."""
     resolved: Resolved | None = None
+    carried: Resolved | None = None
     last_question, last_answer = "", ""
     for turn in turns:
         content = _cut(turn.content)
@@ -208,11 +216,21 @@ def resolve(turns: Sequence[Turn]) -> Resolved:
             continue
         if turn.role != "user" or not content:
             continue
-        resolved = resolve_turn(content, resolved, last_question, last_answer)
-        last_question, last_answer = resolved.question, ""
+        resolved = resolve_turn(content, carried, last_question, last_answer)
+        carried = _carried(resolved)
+        last_question, last_answer = carried.question, ""
     if resolved is None:
         raise ValueError("the conversation has no user message")
     return resolved
+
+
+def _carried(resolved: Resolved) -> Resolved:
+    """What later turns build on: an ellipsis asked as written with the previous question as context carries
+    both (单机日均收入 2025年芯片的良率是多少？), or the turn after it would lose the conversation's subject."""
+    if resolved.kind != "ellipsis" or resolved.context is None:
+        return resolved
+    phrase = _elliptical_phrase(resolved.question) or resolved.question
+    return replace(resolved, question=f"{phrase} {resolved.context}"[:TURN_CHARS], context=None)
 
 
 REWRITE_OVERLAP = 0.5  # share of the resolver's question's character pairs a model's rewrite must keep

@@ -171,7 +171,11 @@ class Retrieval:
 
     def encode_together(self, queries: Sequence[Query]) -> int:
         """Encode the vectors of queries one answer will read, two at a time, returning when done: a chat turn
-        searched with its thread and read as asked waits for one encoding, not two, on two cores."""
+        searched with its thread and read as asked waits for one encoding, not two, on two cores. Only an index
+        with unit vectors reads the second (the reader's unit similarities): without them the first is encoded
+        alone, when searched."""
+        if not self.has_units:
+            return 0
         return self.query_vectors.prime([self.encoder_text(query) for query in queries])
 
     def centroid_lift(self, query: Query) -> float:

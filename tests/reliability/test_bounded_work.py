@@ -62,6 +62,15 @@ def test_an_earlier_turn_of_120k_spaces_is_answered_within_2_s(client: TestClien
     assert elapsed < 2.0, f"{elapsed:.1f} s"
 
 
+@pytest.mark.parametrize("path", ["/chat", "/v1/chat/completions"])
+def test_a_last_turn_with_a_run_of_spaces_is_answered_within_2_s(client: TestClient, path: str) -> None:
+    """The ellipsis pattern's optional spaces met a run of hundreds in the last turn: one match took 5-6 s."""
+    messages = [{"role": "user", "content": QUESTION}, {"role": "user", "content": "那" + " " * 396 + "，呢"}]
+    reply, elapsed = timed(client, path, {"messages": messages})
+    assert reply.status_code == 200, reply.text[:300]
+    assert elapsed < 2.0, f"{elapsed:.1f} s"
+
+
 def test_a_hundred_long_turns_are_answered_within_2_s(client: TestClient) -> None:
     turn = {"role": "user", "content": "呢" + " " * 1998 + "x"}
     reply, elapsed = timed(client, "/chat", {"messages": [turn] * 99 + [{"role": "user", "content": QUESTION}]})

@@ -23,3 +23,9 @@ def test_nothing_to_compare_is_zero() -> None:
     assert misbound_share("量子初创公司约有300家。", STARTUPS) == 0.0  # the claim names nobody
     assert misbound_share("德国有约300家量子初创公司。", STARTUPS) == 0.0  # nor anybody the passage names
     assert misbound_share("中国的量子初创公司很多。", STARTUPS) == 0.0  # no figure
+
+
+def test_a_currency_sign_does_not_hide_the_name_before_the_next_figure() -> None:
+    sentence = "华为获得US$ 85亿，中兴获得US$ 30亿。"  # the figure's text starts with US$, its offset at 85
+    assert misbound_share("中兴获得30亿美元。", sentence) == 0.0
+    assert misbound_share("华为获得30亿美元。", sentence) == 1.0

@@ -81,11 +81,27 @@ def test_an_english_attribute_is_not_swapped_for_a_name() -> None:
     assert substitute(previous, "output price") is None
     resolved = resolve([Turn("user", previous), Turn("user", "And the output price?")])
     assert (resolved.question, resolved.context) == ("And the output price?", previous)
-    longer = "And which Chinese makers of wafer-fab equipment made the list?"  # a question, not an ellipsis
-    assert resolve([Turn("user", previous), Turn("user", longer)]).kind != "ellipsis"
+    assert ask(("user", previous), ("user", "And the R&D spending?")) == "And the R&D spending?"
+
+
+def test_and_before_a_question_word_is_not_an_ellipsis_but_what_about_is() -> None:
+    assert ask(("user", "What was Alibaba's R&D spending?"), ("user", "And what about Tencent?")) == \
+        "What was Tencent's R&D spending?"
+    resolved = resolve([Turn("user", "What did Tencent earn in 2023?"), Turn("user", "And what did Huawei earn?")])
+    assert (resolved.question, resolved.kind) == ("And what did Huawei earn?", "new")
+
+
+def test_a_turn_after_an_ellipsis_asked_with_context_keeps_the_subject() -> None:
+    turns = [Turn("user", "2025年芯片的良率是多少？"), Turn("user", "单机日均收入呢？"), Turn("user", "那2026年呢？")]
+    assert resolve(turns).question == "单机日均收入 2026年芯片的良率是多少？"
+
+
+def test_whitespace_runs_are_one_space_before_any_pattern_reads_them() -> None:
+    assert ask(("user", "深圳低空经济的产业规模有多大？"), ("user", "物流航线" + " \n\t" * 300 + "开了几条？")) == \
+        "物流航线 开了几条？"
 
 
 def test_long_turns_are_cut_before_any_pattern_reads_them() -> None:
-    assert not is_follow_up("量子" + " " * 120_000 + "呢？")  # 呢 lies past TURN_CHARS: never scanned
+    assert not is_follow_up("量子" + "计算" * 60_000 + "呢？")  # 呢 lies past TURN_CHARS: never scanned
     assert ask(("user", "2025年量子计算市场规模是多少？"), ("assistant", "x" * 100_000), ("user", "那2030年呢？")) \
         == "2030年量子计算市场规模是多少？"

@@ -180,7 +180,8 @@ LATER_SEALED = {
                 + SEALED7_CLAIMS),
 }
 # the writers' verdict mix: 30 / 35 / 25 until eval/sealed5, 30 / 36 / 24 since eval/sealed6 (halves of 15 / 18 / 12)
-CLAIM_MIX = {name: {"supported": 30, "contradicted": 36, "unsupported": 24} for name in ("sealed6", "sealed7", "sealed8")}
+CLAIM_MIX = {name: {"supported": 30, "contradicted": 36, "unsupported": 24}
+             for name in ("sealed6", "sealed7", "sealed8")}
 
 
 @pytest.mark.parametrize("name", sorted(LATER_SEALED))
