@@ -8,14 +8,11 @@ to someone else. The learned claim verdict reads the share of such figures (`mis
 
 from __future__ import annotations
 
-import re
-
 from reportqa.answer.numbers import Quantity, prepare, quantities
 from reportqa.index.text import proper_nouns
 
 BINDING_CHARS = 400  # the sentence and claim length read: names are tagged, and tagging must stay bounded
 _SKIPPED_KINDS = frozenset({"year", "date"})  # a year is the claim's time, not a figure owned by a name
-_NUMBER_START = re.compile(r"[0-9一二三四五六七八九十百千万亿两零〇]")
 
 
 def misbound_share(claim: str, sentence: str) -> float:
@@ -49,18 +46,16 @@ def misbound_share(claim: str, sentence: str) -> float:
 def _figures(text: str) -> list[Quantity]:
     """The figures a name can own: not years, not the 6 of 6G or 5G."""
     return [q for q in quantities(text) if q.kind not in _SKIPPED_KINDS and q.start >= 0
-            and not (q.kind == "" and text[_end(q) : _end(q) + 1].isascii() and text[_end(q) : _end(q) + 1].isalpha())]
+            and not (q.kind == "" and _latin_letter(text[q.end : q.end + 1]))]
 
 
-def _end(figure: Quantity) -> int:
-    """Where the figure ends: `start` is its number's, and `text` may begin with a currency sign (US$ 8.5 billion)."""
-    number = _NUMBER_START.search(figure.text)
-    return figure.start + len(figure.text) - (number.start() if number else 0)
+def _latin_letter(char: str) -> bool:
+    return char.isascii() and char.isalpha()
 
 
 def _lead(text: str, figures: list[Quantity], index: int) -> str:
     """The words before a figure, back to the end of the figure before it."""
-    start = _end(figures[index - 1]) if index else 0
+    start = figures[index - 1].end if index else 0
     return text[start : figures[index].start]
 
 

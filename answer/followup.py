@@ -27,12 +27,13 @@ TAG_CHARS = 200
 _WHITESPACE = re.compile(r"\s+")
 _PRONOUN = re.compile(r"它们|它的|它|其|该公司|该企业|这家公司|这家企业|这家|该机构|这个司|这款|这种|他们|他|她"
                       r"|\b(?:it|its|they|their|them|this company|that company)\b", re.IGNORECASE)
-_ELLIPSIS = re.compile(r"^(?:那么|那|还有|另外|以及|(?:and )?(?:what|how) about|and)?\s*(?P<x>[^？?，,。]{1,30}?)\s*"
+_WHAT_ABOUT = r"(?:and )?(?:what|how) about"
+_ELLIPSIS = re.compile(rf"^(?:那么|那|还有|另外|以及|{_WHAT_ABOUT}|and)?\s*(?P<x>[^？?，,。]{{1,30}}?)\s*"
                        r"(?:呢|in that case)?\s*[？?]?$", re.IGNORECASE)
 # And Japan?, And in 2030? read as ellipsis; And what did Huawei earn? is a question of its own
 _AND_QUESTION = (r"(?:what|how|which|who|whom|whose|where|when|why|is|are|was|were|do|does|did|can|could|will"
                  r"|would|has|have|had|should)")
-_ELLIPSIS_MARK = re.compile(rf"呢\s*[？?]?$|^(?:and )?(?:what|how) about\b"
+_ELLIPSIS_MARK = re.compile(rf"呢\s*[？?]?$|^{_WHAT_ABOUT}\b"
                             rf"|^and\b(?! {_AND_QUESTION}\b)[^?？,，]{{1,30}}[?？]\s*$", re.IGNORECASE)
 _OPENER = re.compile(r"^(?:那么|那|还有|另外|以及|and)\s*(?!么)", re.IGNORECASE)
 _SAME_SOURCE = re.compile(r"同一张表|同一个表|那张表|这张表|同一份数据|同一张|同一份|同一表|表里|"

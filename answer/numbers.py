@@ -60,6 +60,7 @@ _MODEL_AFTER = re.compile(r"[a-z]{1,2}(?![a-z])(?=[\u4e00-\u9fff、，,。)）/\
 _WORD_AFTER = re.compile(r"[\u4e00-\u9fffa-z]")  # 2100英里 is a distance, "by 2030" a year
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月")
 _PERCENT_WORDS = re.compile(rf"百分之({_CN_NUMERAL})")
+_FIRST_NUMERAL = re.compile(r"[0-9零〇一二两三四五六七八九十百千万亿]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +74,13 @@ class Quantity:
     high: float | None = None
     qualifier: str | None = None
     start: int = -1  # offset in the prepared text
+
+    @property
+    def end(self) -> int:
+        """Where the figure ends in the prepared text: `start` is its number's, and `text` may open with a
+        currency sign (US$ 8.5 billion)."""
+        number = _FIRST_NUMERAL.search(self.text)
+        return self.start + len(self.text) - (number.start() if number else 0)
 
     def matches(self, other: Quantity, tolerance: float = 0.01) -> bool:
         """Same kind and the same value within rounding, ranges and 超过/约 qualifiers allowing."""

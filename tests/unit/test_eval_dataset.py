@@ -17,6 +17,11 @@ def read(*parts: str) -> list[dict[str, object]]:
             if line]
 
 
+def read_sealed(name: str) -> tuple[list[dict[str, object]], list[dict[str, object]], list[dict[str, object]]]:
+    """A sealed folder's questions, claims and conversations."""
+    return read(name, "qa.jsonl"), read(name, "claims.jsonl"), read(name, "chat.jsonl")
+
+
 QA = read("qa.jsonl")
 CLAIMS = read("claims.jsonl")
 # the second sets, written after the first had been used for tuning: the same checks, smaller quotas
@@ -52,33 +57,23 @@ OFFTOPIC_QA = read("offtopic", "qa.jsonl")
 SEALED3_REPEATS = {"sq3-a013", "sq3-a016", "sq3-a017", "sq3-a066", "sq3-a069", "sq3-b009", "sq3-b018", "sq3-b022",
                    "sq3-b060", "sk3-046"}
 # the fourth, written from the reports alone; eval/sealed3 became training data when it was written
-SEALED4_QA = read("sealed4", "qa.jsonl")
-SEALED4_CLAIMS = read("sealed4", "claims.jsonl")
-SEALED4_CHATS = read("sealed4", "chat.jsonl")
+SEALED4_QA, SEALED4_CLAIMS, SEALED4_CHATS = read_sealed("sealed4")
 # word for word the same as a training item, found before its run (docs/sealed4.md); twelve repeated questions
 # were rewritten by a helper before the run, this claim stayed
 SEALED4_REPEATS = {"sk4-033"}
 # the fifth, written from the reports alone; eval/sealed4 became training data when it was written. Ten questions
 # that repeated training questions word for word were rewritten by another helper before its run (docs/sealed5.md)
-SEALED5_QA = read("sealed5", "qa.jsonl")
-SEALED5_CLAIMS = read("sealed5", "claims.jsonl")
-SEALED5_CHATS = read("sealed5", "chat.jsonl")
+SEALED5_QA, SEALED5_CLAIMS, SEALED5_CHATS = read_sealed("sealed5")
 SEALED5_REPEATS: set[str] = set()
 # the sixth, written from the reports alone; eval/sealed5 became training data when it was written. Nine questions
 # that repeated training questions word for word were rewritten by other helpers before its run (docs/sealed6.md)
-SEALED6_QA = read("sealed6", "qa.jsonl")
-SEALED6_CLAIMS = read("sealed6", "claims.jsonl")
-SEALED6_CHATS = read("sealed6", "chat.jsonl")
+SEALED6_QA, SEALED6_CLAIMS, SEALED6_CHATS = read_sealed("sealed6")
 SEALED6_REPEATS: set[str] = set()
 # the seventh, written from the reports alone; eval/sealed6 became training data when it was written
-SEALED7_QA = read("sealed7", "qa.jsonl")
-SEALED7_CLAIMS = read("sealed7", "claims.jsonl")
-SEALED7_CHATS = read("sealed7", "chat.jsonl")
+SEALED7_QA, SEALED7_CLAIMS, SEALED7_CHATS = read_sealed("sealed7")
 SEALED7_REPEATS: set[str] = set()
 # the eighth, written from the reports alone; eval/sealed7 became training data when it was written
-SEALED8_QA = read("sealed8", "qa.jsonl")
-SEALED8_CLAIMS = read("sealed8", "claims.jsonl")
-SEALED8_CHATS = read("sealed8", "chat.jsonl")
+SEALED8_QA, SEALED8_CLAIMS, SEALED8_CHATS = read_sealed("sealed8")
 SEALED8_REPEATS: set[str] = set()
 REPORTS = {p.name: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.txt")}
 
