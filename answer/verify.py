@@ -61,8 +61,8 @@ def _context_terms(text: str, figure: Quantity, found: Sequence[Quantity], terms
                    reach: int = 24) -> set[str]:
     """The claim's terms written around a figure, up to the neighbouring figures on either side: in
     "2022年11月：ChatGPT发布，…2023年3月：GPT-4发布" each date keeps its own event."""
-    end = figure.start + len(figure.text)
-    before = [q.start + len(q.text) for q in found if q.start + len(q.text) <= figure.start]
+    end = figure.end
+    before = [q.end for q in found if q.end <= figure.start]
     after = [q.start for q in found if q.start >= end]
     english = is_english(text)
     reach = reach * ENGLISH_REACH if english else reach

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from reportqa.answer.claim_verdict import judge
-from reportqa.answer.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, Verdict, ordinal
+from reportqa.answer.numbers import prepare, quantities
+from reportqa.answer.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, Verdict, _context_terms, ordinal
 from reportqa.index.query import analyze
 
 from reportqa.core.types import Chunk, Hit
@@ -280,3 +281,10 @@ def test_a_check_measures_the_share_of_the_claims_years_its_passage_never_writes
     assert check_unit(claim, passage, terms).years_unstated == 1.0
     assert check_unit(claim.replace("2024", "2023"), passage, terms).years_unstated == 0.0
     assert check_unit("国家药监局共批准了48种创新药。", passage, terms).years_unstated == 0.0
+
+
+def test_a_figures_words_reach_back_to_where_the_previous_figure_ends_not_past_its_currency_sign() -> None:
+    text = prepare("营收达到US$8.5 billion，利润为US$2 billion")
+    found = quantities(text)
+    assert [q.text for q in found] == ["US$8.5 billion", "US$2 billion"]
+    assert _context_terms(text, found[1], found, {"利润", "营收"}) == {"利润"}
