@@ -78,6 +78,9 @@ SEALED8_REPEATS: set[str] = set()
 # the ninth, written from the reports alone; eval/sealed8 became training data when it was scored
 SEALED9_QA, SEALED9_CLAIMS, SEALED9_CHATS = read_sealed("sealed9")
 SEALED9_REPEATS: set[str] = set()
+# the tenth, written from the reports alone; eval/sealed9 became training data when it was scored
+SEALED10_QA, SEALED10_CLAIMS, SEALED10_CHATS = read_sealed("sealed10")
+SEALED10_REPEATS: set[str] = set()
 REPORTS = {p.name: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.txt")}
 
 
@@ -180,10 +183,15 @@ LATER_SEALED = {
                 TRAINED_BEFORE_SEALED3 + SEALED3_QA + SEALED4_QA + SEALED5_QA + SEALED6_QA + SEALED7_QA + SEALED8_QA,
                 CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS + SEALED4_CLAIMS + SEALED5_CLAIMS + SEALED6_CLAIMS
                 + SEALED7_CLAIMS + SEALED8_CLAIMS),
+    "sealed10": (SEALED10_QA, SEALED10_CLAIMS, SEALED10_CHATS, "sv10", SEALED10_REPEATS,
+                 TRAINED_BEFORE_SEALED3 + SEALED3_QA + SEALED4_QA + SEALED5_QA + SEALED6_QA + SEALED7_QA + SEALED8_QA
+                 + SEALED9_QA,
+                 CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS + SEALED4_CLAIMS + SEALED5_CLAIMS + SEALED6_CLAIMS
+                 + SEALED7_CLAIMS + SEALED8_CLAIMS + SEALED9_CLAIMS),
 }
 # the writers' verdict mix: 30 / 35 / 25 until eval/sealed5, 30 / 36 / 24 since eval/sealed6 (halves of 15 / 18 / 12)
 CLAIM_MIX = {name: {"supported": 30, "contradicted": 36, "unsupported": 24}
-             for name in ("sealed6", "sealed7", "sealed8", "sealed9")}
+             for name in ("sealed6", "sealed7", "sealed8", "sealed9", "sealed10")}
 
 
 @pytest.mark.parametrize("name", sorted(LATER_SEALED))
@@ -206,14 +214,15 @@ def test_a_later_sealed_set_has_its_quotas_and_its_known_repeats(name: str) -> N
     assert len({c["id"] for c in trained_claims + claim_rows}) == len(trained_claims) + len(claim_rows)
 
 
-@pytest.mark.parametrize("qa", [SEALED4_QA, SEALED5_QA, SEALED6_QA, SEALED7_QA, SEALED8_QA, SEALED9_QA],
-                         ids=["sealed4", "sealed5", "sealed6", "sealed7", "sealed8", "sealed9"])
+@pytest.mark.parametrize("qa", [SEALED4_QA, SEALED5_QA, SEALED6_QA, SEALED7_QA, SEALED8_QA, SEALED9_QA, SEALED10_QA],
+                         ids=["sealed4", "sealed5", "sealed6", "sealed7", "sealed8", "sealed9", "sealed10"])
 def test_a_later_sealed_set_asks_no_question_twice(qa: list[dict[str, object]]) -> None:
     assert len({i["question"] for i in qa}) == len(qa)
 
 
 ALL_QA = (QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA + DEV2_QA + SEALED_QA + SEALED2_QA + SEALED3_QA
-          + SEALED4_QA + SEALED5_QA + SEALED6_QA + SEALED7_QA + SEALED8_QA + SEALED9_QA)
+          + SEALED4_QA + SEALED5_QA + SEALED6_QA + SEALED7_QA + SEALED8_QA + SEALED9_QA
+          + SEALED10_QA)
 
 
 @pytest.mark.parametrize("item", ALL_QA, ids=[item["id"] for item in ALL_QA])
@@ -239,7 +248,7 @@ def test_claims_set_size_and_mix() -> None:
 
 ALL_CLAIMS = (CLAIMS + FRESH_CLAIMS + DEV_CLAIMS + DEV2_CLAIMS + SEALED_CLAIMS + SEALED2_CLAIMS + SEALED3_CLAIMS
               + SEALED4_CLAIMS + SEALED5_CLAIMS + SEALED6_CLAIMS + SEALED7_CLAIMS
-              + SEALED8_CLAIMS + SEALED9_CLAIMS)
+              + SEALED8_CLAIMS + SEALED9_CLAIMS + SEALED10_CLAIMS)
 
 
 @pytest.mark.parametrize("claim", ALL_CLAIMS, ids=[claim["id"] for claim in ALL_CLAIMS])
@@ -255,7 +264,7 @@ def test_claim_is_grounded_in_its_report(claim: dict[str, object]) -> None:
 
 
 ALL_CHATS = (CHATS + SEALED_CHATS + SEALED2_CHATS + SEALED3_CHATS + SEALED4_CHATS + SEALED5_CHATS + SEALED6_CHATS
-             + SEALED7_CHATS + SEALED8_CHATS + SEALED9_CHATS)
+             + SEALED7_CHATS + SEALED8_CHATS + SEALED9_CHATS + SEALED10_CHATS)
 TURN_KINDS = {"first", "pronoun", "ellipsis", "switch", "comparative", "same_table", "unanswerable"}
 
 
