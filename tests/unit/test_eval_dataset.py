@@ -6,6 +6,7 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -56,31 +57,15 @@ OFFTOPIC_QA = read("offtopic", "qa.jsonl")
 # written independently, word for word the same as training items; found before its run (docs/sealed3.md)
 SEALED3_REPEATS = {"sq3-a013", "sq3-a016", "sq3-a017", "sq3-a066", "sq3-a069", "sq3-b009", "sq3-b018", "sq3-b022",
                    "sq3-b060", "sk3-046"}
-# the fourth, written from the reports alone; eval/sealed3 became training data when it was written
-SEALED4_QA, SEALED4_CLAIMS, SEALED4_CHATS = read_sealed("sealed4")
-# word for word the same as a training item, found before its run (docs/sealed4.md); twelve repeated questions
-# were rewritten by a helper before the run, this claim stayed
-SEALED4_REPEATS = {"sk4-033"}
-# the fifth, written from the reports alone; eval/sealed4 became training data when it was written. Ten questions
-# that repeated training questions word for word were rewritten by another helper before its run (docs/sealed5.md)
-SEALED5_QA, SEALED5_CLAIMS, SEALED5_CHATS = read_sealed("sealed5")
-SEALED5_REPEATS: set[str] = set()
-# the sixth, written from the reports alone; eval/sealed5 became training data when it was written. Nine questions
-# that repeated training questions word for word were rewritten by other helpers before its run (docs/sealed6.md)
-SEALED6_QA, SEALED6_CLAIMS, SEALED6_CHATS = read_sealed("sealed6")
-SEALED6_REPEATS: set[str] = set()
-# the seventh, written from the reports alone; eval/sealed6 became training data when it was written
-SEALED7_QA, SEALED7_CLAIMS, SEALED7_CHATS = read_sealed("sealed7")
-SEALED7_REPEATS: set[str] = set()
-# the eighth, written from the reports alone; eval/sealed7 became training data when it was written
-SEALED8_QA, SEALED8_CLAIMS, SEALED8_CHATS = read_sealed("sealed8")
-SEALED8_REPEATS: set[str] = set()
-# the ninth, written from the reports alone; eval/sealed8 became training data when it was scored
-SEALED9_QA, SEALED9_CLAIMS, SEALED9_CHATS = read_sealed("sealed9")
-SEALED9_REPEATS: set[str] = set()
-# the tenth, written from the reports alone; eval/sealed9 became training data when it was scored
-SEALED10_QA, SEALED10_CLAIMS, SEALED10_CHATS = read_sealed("sealed10")
-SEALED10_REPEATS: set[str] = set()
+# each sealed set written after eval/sealed3, in the order written: its conversations' id prefix, and the items
+# found (before its run) to repeat a training item word for word that stayed. The set before each became training
+# data when it was written (eval/sealed8 and later: when it was scored). eval/sealed4: twelve repeated questions were
+# rewritten by a helper before its run, the claim stayed; eval/sealed5 … sealed10: every repeat was rewritten by
+# another helper before the run (docs/sealed5.md … docs/sealed10.md)
+LATER_NAMES: tuple[tuple[str, str, set[str]], ...] = (
+    ("sealed4", "sv4-", {"sk4-033"}), ("sealed5", "sv5-", set()), ("sealed6", "sv6-", set()),
+    ("sealed7", "sv7-", set()), ("sealed8", "sv8-", set()), ("sealed9", "sv9-", set()), ("sealed10", "sv10", set()))
+LATER_SETS = {name: read_sealed(name) for name, _, _ in LATER_NAMES}
 REPORTS = {p.name: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.txt")}
 
 
@@ -160,38 +145,24 @@ def test_the_second_sealed_set_has_its_quotas_and_repeats_nothing() -> None:
 TRAINED_BEFORE_SEALED3 = (QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA + DEV2_QA + SEALED_QA + SEALED2_QA
                           + OFFTOPIC_QA)
 CLAIMS_BEFORE_SEALED3 = CLAIMS + FRESH_CLAIMS + DEV_CLAIMS + SEALED_CLAIMS + DEV2_CLAIMS + SEALED2_CLAIMS
-# each later sealed set against what the models were trained on when it was written
-LATER_SEALED = {
-    "sealed3": (SEALED3_QA, SEALED3_CLAIMS, SEALED3_CHATS, "sv3-", SEALED3_REPEATS,
-                TRAINED_BEFORE_SEALED3, CLAIMS_BEFORE_SEALED3),
-    "sealed4": (SEALED4_QA, SEALED4_CLAIMS, SEALED4_CHATS, "sv4-", SEALED4_REPEATS,
-                TRAINED_BEFORE_SEALED3 + SEALED3_QA, CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS),
-    "sealed5": (SEALED5_QA, SEALED5_CLAIMS, SEALED5_CHATS, "sv5-", SEALED5_REPEATS,
-                TRAINED_BEFORE_SEALED3 + SEALED3_QA + SEALED4_QA,
-                CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS + SEALED4_CLAIMS),
-    "sealed6": (SEALED6_QA, SEALED6_CLAIMS, SEALED6_CHATS, "sv6-", SEALED6_REPEATS,
-                TRAINED_BEFORE_SEALED3 + SEALED3_QA + SEALED4_QA + SEALED5_QA,
-                CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS + SEALED4_CLAIMS + SEALED5_CLAIMS),
-    "sealed7": (SEALED7_QA, SEALED7_CLAIMS, SEALED7_CHATS, "sv7-", SEALED7_REPEATS,
-                TRAINED_BEFORE_SEALED3 + SEALED3_QA + SEALED4_QA + SEALED5_QA + SEALED6_QA,
-                CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS + SEALED4_CLAIMS + SEALED5_CLAIMS + SEALED6_CLAIMS),
-    "sealed8": (SEALED8_QA, SEALED8_CLAIMS, SEALED8_CHATS, "sv8-", SEALED8_REPEATS,
-                TRAINED_BEFORE_SEALED3 + SEALED3_QA + SEALED4_QA + SEALED5_QA + SEALED6_QA + SEALED7_QA,
-                CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS + SEALED4_CLAIMS + SEALED5_CLAIMS + SEALED6_CLAIMS
-                + SEALED7_CLAIMS),
-    "sealed9": (SEALED9_QA, SEALED9_CLAIMS, SEALED9_CHATS, "sv9-", SEALED9_REPEATS,
-                TRAINED_BEFORE_SEALED3 + SEALED3_QA + SEALED4_QA + SEALED5_QA + SEALED6_QA + SEALED7_QA + SEALED8_QA,
-                CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS + SEALED4_CLAIMS + SEALED5_CLAIMS + SEALED6_CLAIMS
-                + SEALED7_CLAIMS + SEALED8_CLAIMS),
-    "sealed10": (SEALED10_QA, SEALED10_CLAIMS, SEALED10_CHATS, "sv10", SEALED10_REPEATS,
-                 TRAINED_BEFORE_SEALED3 + SEALED3_QA + SEALED4_QA + SEALED5_QA + SEALED6_QA + SEALED7_QA + SEALED8_QA
-                 + SEALED9_QA,
-                 CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS + SEALED4_CLAIMS + SEALED5_CLAIMS + SEALED6_CLAIMS
-                 + SEALED7_CLAIMS + SEALED8_CLAIMS + SEALED9_CLAIMS),
-}
+
+
+def later_sealed() -> dict[str, tuple[Any, ...]]:
+    """Each later sealed set against what the models were trained on when it was written: all the sets before it."""
+    table: dict[str, tuple[Any, ...]] = {"sealed3": (SEALED3_QA, SEALED3_CLAIMS, SEALED3_CHATS, "sv3-", SEALED3_REPEATS,
+                                                     TRAINED_BEFORE_SEALED3, CLAIMS_BEFORE_SEALED3)}
+    trained, trained_claims = TRAINED_BEFORE_SEALED3 + SEALED3_QA, CLAIMS_BEFORE_SEALED3 + SEALED3_CLAIMS
+    for name, chat_prefix, repeats in LATER_NAMES:
+        qa, claims, chats = LATER_SETS[name]
+        table[name] = (qa, claims, chats, chat_prefix, repeats, trained, trained_claims)
+        trained, trained_claims = trained + qa, trained_claims + claims
+    return table
+
+
+LATER_SEALED = later_sealed()
 # the writers' verdict mix: 30 / 35 / 25 until eval/sealed5, 30 / 36 / 24 since eval/sealed6 (halves of 15 / 18 / 12)
 CLAIM_MIX = {name: {"supported": 30, "contradicted": 36, "unsupported": 24}
-             for name in ("sealed6", "sealed7", "sealed8", "sealed9", "sealed10")}
+             for name, _, _ in LATER_NAMES if name not in {"sealed4", "sealed5"}}
 
 
 @pytest.mark.parametrize("name", sorted(LATER_SEALED))
@@ -214,15 +185,13 @@ def test_a_later_sealed_set_has_its_quotas_and_its_known_repeats(name: str) -> N
     assert len({c["id"] for c in trained_claims + claim_rows}) == len(trained_claims) + len(claim_rows)
 
 
-@pytest.mark.parametrize("qa", [SEALED4_QA, SEALED5_QA, SEALED6_QA, SEALED7_QA, SEALED8_QA, SEALED9_QA, SEALED10_QA],
-                         ids=["sealed4", "sealed5", "sealed6", "sealed7", "sealed8", "sealed9", "sealed10"])
+@pytest.mark.parametrize("qa", [qa for qa, _, _ in LATER_SETS.values()], ids=list(LATER_SETS))
 def test_a_later_sealed_set_asks_no_question_twice(qa: list[dict[str, object]]) -> None:
     assert len({i["question"] for i in qa}) == len(qa)
 
 
 ALL_QA = (QA + FRESH_QA + FRESH2_QA + REFUSAL_DEV_QA + DEV_QA + DEV2_QA + SEALED_QA + SEALED2_QA + SEALED3_QA
-          + SEALED4_QA + SEALED5_QA + SEALED6_QA + SEALED7_QA + SEALED8_QA + SEALED9_QA
-          + SEALED10_QA)
+          + [item for qa, _, _ in LATER_SETS.values() for item in qa])
 
 
 @pytest.mark.parametrize("item", ALL_QA, ids=[item["id"] for item in ALL_QA])
@@ -247,8 +216,7 @@ def test_claims_set_size_and_mix() -> None:
 
 
 ALL_CLAIMS = (CLAIMS + FRESH_CLAIMS + DEV_CLAIMS + DEV2_CLAIMS + SEALED_CLAIMS + SEALED2_CLAIMS + SEALED3_CLAIMS
-              + SEALED4_CLAIMS + SEALED5_CLAIMS + SEALED6_CLAIMS + SEALED7_CLAIMS
-              + SEALED8_CLAIMS + SEALED9_CLAIMS + SEALED10_CLAIMS)
+              + [claim for _, claims, _ in LATER_SETS.values() for claim in claims])
 
 
 @pytest.mark.parametrize("claim", ALL_CLAIMS, ids=[claim["id"] for claim in ALL_CLAIMS])
@@ -263,8 +231,8 @@ def test_claim_is_grounded_in_its_report(claim: dict[str, object]) -> None:
         assert squash(str(claim["claim_value"])) in squash(str(claim["claim"]))
 
 
-ALL_CHATS = (CHATS + SEALED_CHATS + SEALED2_CHATS + SEALED3_CHATS + SEALED4_CHATS + SEALED5_CHATS + SEALED6_CHATS
-             + SEALED7_CHATS + SEALED8_CHATS + SEALED9_CHATS + SEALED10_CHATS)
+ALL_CHATS = (CHATS + SEALED_CHATS + SEALED2_CHATS + SEALED3_CHATS
+             + [chat for _, _, chats in LATER_SETS.values() for chat in chats])
 TURN_KINDS = {"first", "pronoun", "ellipsis", "switch", "comparative", "same_table", "unanswerable"}
 
 
