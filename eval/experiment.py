@@ -46,7 +46,7 @@ from reportqa.eval.train import (
 from reportqa.eval.train_claims import out_of_fold as claims_out_of_fold
 from reportqa.index.search import SearchWeights
 
-from reportqa.core.learned import LinearModel, ModelSet, write_model_set
+from reportqa.core.learned import LinearModel, ModelSet, QueryAdapter, write_model_set
 from reportqa.core.settings import load_settings
 from reportqa.engine import Engine
 
@@ -71,11 +71,13 @@ def without(models_features: Mapping[str, Sequence[str]], dropped: set[str]) -> 
     return {role: tuple(f for f in features if f not in dropped) for role, features in models_features.items()}
 
 
-def fold_engines(base: Engine, fold_models: Mapping[int, Mapping[str, LinearModel]], threshold: float
-                 ) -> dict[int, Engine]:
+def fold_engines(base: Engine, fold_models: Mapping[int, Mapping[str, LinearModel]], threshold: float,
+                 adapters: Mapping[int, QueryAdapter | None]) -> dict[int, Engine]:
+    """Each fold's engine: its models and its question adapter (none: the encoder's own question vectors)."""
     engines = {}
     for fold, models in fold_models.items():
-        engine = Engine(base.index, base.settings, None, ModelSet(Path(), {"threshold": threshold}, dict(models)))
+        index = base.index.with_query_adapter(adapters.get(fold))
+        engine = Engine(index, base.settings, None, ModelSet(Path(), {"threshold": threshold}, dict(models)))
         engine.threshold = threshold
         engines[fold] = engine
     return engines
@@ -113,7 +115,7 @@ def reliability(examples: Sequence[Example], oof: Mapping[int, float], right: Ma
 
 def pooled_oof(examples: Sequence[Example], result: Mapping[str, Any], engine: Engine) -> dict[str, float]:
     """The out-of-fold summary over every report question at once."""
-    engines = fold_engines(engine, result["fold_models"], result["threshold"])
+    engines = fold_engines(engine, result["fold_models"], result["threshold"], result["fold_adapters"])
     items = [ex.item for ex in examples]
     outcome = evaluate(items, {"oof": fold_variant(engines, item_folds(examples))})
     return dict(outcome["variants"]["oof"]["overall"])
@@ -150,11 +152,15 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def score_report_sets(engine: Engine, static: Engine, learned: dict[int, Engine], folds_of: Callable[[QAItem], int],
                       show: Callable[[str], None]) -> dict[str, Any]:
     """Every report set with the learned system out of fold and each baseline."""
+    plain = Engine(engine.index.with_query_adapter(None), engine.settings)
+    adapted = {fold: Engine(e.index, e.settings) for fold, e in learned.items()}
+
     def report_variants(_: str) -> dict[str, Variant]:
         return {"learned (out of fold)": fold_variant(learned, folds_of),
                 "rules only (today)": engine_variant(static),
-                "bm25": engine_variant(Engine(engine.index, engine.settings), BM25_ONLY),
-                "neural (e5) alone": engine_variant(Engine(engine.index, engine.settings), DENSE_ONLY),
+                "bm25": engine_variant(plain, BM25_ONLY),
+                "neural (e5) alone": engine_variant(plain, DENSE_ONLY),
+                "neural (e5, question adapter out of fold) alone": fold_variant(adapted, folds_of, DENSE_ONLY),
                 "fast tier (corpus LSA) alone": engine_variant(static, DENSE_ONLY),
                 "langchain": langchain_variant(engine.settings)}
 
@@ -164,11 +170,12 @@ def score_report_sets(engine: Engine, static: Engine, learned: dict[int, Engine]
 def score_cmrc(cmrc: tuple[Engine, Path], result: Mapping[str, Any], folds_of: Callable[[QAItem], int],
                limit: int | None) -> dict[str, Any]:
     engine, qa_path = cmrc
-    learned = fold_engines(engine, result["fold_models"], result["threshold"])
+    learned = fold_engines(engine, result["fold_models"], result["threshold"], result["fold_adapters"])
+    plain = Engine(engine.index.with_query_adapter(None), engine.settings)
     return evaluate(load_qa(qa_path)[:limit], {
         "learned (out of fold)": fold_variant(learned, folds_of),
-        "rules only": engine_variant(Engine(engine.index, engine.settings)),
-        "bm25": engine_variant(Engine(engine.index, engine.settings), BM25_ONLY)})
+        "rules only": engine_variant(plain),
+        "bm25": engine_variant(plain, BM25_ONLY)})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -190,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     show(f"training on {len(examples)} questions, {args.folds} folds")
     result = train(examples, args.folds, show)
     folds_of = item_folds(examples)
-    learned = fold_engines(engine, result["fold_models"], result["threshold"])
+    learned = fold_engines(engine, result["fold_models"], result["threshold"], result["fold_adapters"])
     report: dict[str, Any] = {"sets": score_report_sets(engine, rules_engine(args.static_index_dir), learned,
                                                           folds_of, show)}
     if cmrc is not None:
@@ -199,7 +206,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report["claims"] = claims_out_of_fold(claims["engine"], claims["examples"], args.folds)
     if args.models_out:
         write_model_set(args.models_out, {**result["models"], **claims["models"]},
-                        shipped_facts(result, examples, claims["examples"], args.folds, cmrc is not None))
+                        shipped_facts(result, examples, claims["examples"], args.folds, cmrc is not None),
+                        result["adapter"])
     if not args.no_ablation:
         report["ablation"] = ablation([ex for ex in examples if from_reports(ex)], args.folds, engine, show)
     report |= {"threshold": result["threshold"], "off_topic": result["off_topic"],

@@ -65,10 +65,11 @@ def engine_variant(engine: Engine, weights: SearchWeights | None = None) -> Vari
     return run
 
 
-def fold_variant(engines: Mapping[int, Engine], fold_of_item: Callable[[QAItem], int]) -> Variant:
+def fold_variant(engines: Mapping[int, Engine], fold_of_item: Callable[[QAItem], int],
+                 weights: SearchWeights | None = None) -> Variant:
     """Out of fold: each question is answered by the engine whose models never saw its fold."""
     def run(item: QAItem) -> Result:
-        return result_of(engines[fold_of_item(item)].run(item.question, CITE_K))
+        return result_of(engines[fold_of_item(item)].run(item.question, CITE_K, weights=weights))
 
     return run
 

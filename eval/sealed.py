@@ -38,10 +38,13 @@ def score_qa(engine: Engine, static: Engine, folder: Path = SEALED) -> dict[str,
     from reportqa.eval.datasets import load_qa
 
     items = load_qa(folder / "qa.jsonl")
+    plain = Engine(engine.index.with_query_adapter(None), engine.settings)
     report = evaluate(items, {"learned (shipped models)": engine_variant(engine),
                               "rules only (before)": engine_variant(static),
-                              "bm25": engine_variant(Engine(engine.index, engine.settings), BM25_ONLY),
-                              "neural (e5) alone": engine_variant(Engine(engine.index, engine.settings), DENSE_ONLY),
+                              "bm25": engine_variant(plain, BM25_ONLY),
+                              "neural (e5) alone": engine_variant(plain, DENSE_ONLY),
+                              "neural (e5, shipped question adapter) alone": engine_variant(
+                                  Engine(engine.index, engine.settings), DENSE_ONLY),
                               "fast tier (corpus LSA) alone": engine_variant(static, DENSE_ONLY),
                               "langchain": langchain_variant(engine.settings)})
     outcomes = report["variants"]["learned (shipped models)"]["outcomes"]

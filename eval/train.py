@@ -27,18 +27,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from reportqa.answer.answerability import SIGNALS
 from reportqa.answer.extract import AnswerTerms, Unit, choose_units, passage_units, rule_scorer
 from reportqa.answer.reader import UNIT_FEATURES, similarities_of, unit_features
 from reportqa.eval.datasets import QAItem, load_qa
 from reportqa.eval.learn import fit_linear, fold_of, platt, refusal_threshold
 from reportqa.eval.metrics import Gold, answer_ok, is_relevant, squash
+from reportqa.eval.query_adapter import AdapterData, fit_query_adapter
 from reportqa.eval.train_claims import CLAIM_SETS, collect, fit_claim_models
 from reportqa.index.query import Query, analyze
 from reportqa.index.rank_features import CHUNK_FEATURES
 from reportqa.index.search import SearchIndex
 
-from reportqa.core.learned import LinearModel, ModelSet, matrix, write_model_set
+from reportqa.core.learned import LinearModel, ModelSet, QueryAdapter, matrix, write_model_set
 from reportqa.core.settings import load_settings
 from reportqa.engine import ANSWER_POOL, Engine
 
@@ -69,6 +71,61 @@ class Example:
 
 def relevant(hit_doc: str, hit_text: str, item: QAItem) -> bool:
     return is_relevant(hit_doc, hit_text, item.gold)
+
+
+def adapter_data(examples: Sequence[Example]) -> tuple[AdapterData, list[Example]]:
+    """The adapter's data: the answerable questions it learns from that have a passage answering them, asked of
+    one index as the encoder reads them (no adapter), and that index's unit vectors."""
+    learners = [ex for ex in examples if learns_from("adapter", ex) and ex.item.gold.answerable]
+    if not learners:
+        return AdapterData(np.zeros((0, 1), np.float32), np.zeros((0, 0), bool), np.zeros((0, 1), np.float32),
+                           np.zeros(0, np.int64)), []
+    index = learners[0].engine.index.with_query_adapter(None)
+    assert isinstance(index, SearchIndex), "training reads an embedded index"
+    units, owners = unit_matrix(index)
+    kept, vectors, rows = [], [], []
+    for ex in learners:
+        row = np.array([c.doc == ex.item.gold.doc and relevant(c.doc, c.text, ex.item) for c in index.chunks])
+        if row.any():
+            kept.append(ex)
+            vectors.append(index.query_vector(ex.query))
+            rows.append(row)
+    return AdapterData(np.asarray(vectors, np.float32), np.asarray(rows, bool), units, owners), kept
+
+
+def unit_matrix(index: SearchIndex) -> tuple[np.ndarray, np.ndarray]:
+    """(vectors the dense channel searches, the passage each belongs to): units when the index has them."""
+    if index.units is not None:
+        vectors, table = index.units
+        return np.asarray(vectors, np.float32), table.owners(np.arange(table.size))
+    flat = index.dense.faiss_index.reconstruct_n(0, index.dense.size)
+    return np.asarray(flat, np.float32), np.arange(index.dense.size)
+
+
+def fit_adapters(examples: Sequence[Example], folds: int, show: Callable[[str], None]
+                 ) -> tuple[dict[int, QueryAdapter | None], QueryAdapter | None]:
+    """A question adapter per fold (fitted on the other folds' questions) and one on every question; None where
+    there is nothing to learn from."""
+    data, kept = adapter_data(examples)
+    if not kept:
+        return dict.fromkeys(range(folds)), None
+    encoder = str(kept[0].engine.index.manifest.get("embed_model", kept[0].engine.index.embedder.name))
+    fold_of_row = np.array([ex.fold for ex in kept])
+    show(f"fitting the question adapter on {len(kept)} questions")
+    by_fold = {f: fit_query_adapter(data.subset(np.flatnonzero(fold_of_row != f)), encoder)
+               if (fold_of_row != f).any() else None for f in range(folds)}
+    return by_fold, fit_query_adapter(data, encoder)
+
+
+def adapt_examples(examples: Sequence[Example], adapters: Mapping[int, QueryAdapter | None]) -> None:
+    """Each question asked of its fold's view of its index: the fold's adapter maps its question vector."""
+    views: dict[tuple[int, int], Engine] = {}
+    for ex in examples:
+        key = (id(ex.engine.index), ex.fold)
+        if key not in views:
+            view = ex.engine.index.with_query_adapter(adapters.get(ex.fold))
+            views[key] = Engine(view, ex.engine.settings, None, ModelSet(Path(), {}, {}))
+        ex.engine = views[key]
 
 
 def collect_candidates(examples: Sequence[Example], show: Callable[[str], None]) -> None:
@@ -207,7 +264,9 @@ FEATURES = {"ranker": CHUNK_FEATURES, "reader": UNIT_FEATURES, "answerability": 
 def train(examples: list[Example], folds: int, show: Callable[[str], None],
           features: Mapping[str, Sequence[str]] = FEATURES) -> dict[str, Any]:
     """Fit every stage k-fold; returns the final models, the threshold and the per-fold models."""
+    fold_adapters, adapter = fit_adapters(examples, folds, show)
     if not examples[0].candidates:
+        adapt_examples(examples, fold_adapters)
         collect_candidates(examples, show)
     show("fitting the ranker")
     weights = source_weights(examples)
@@ -239,7 +298,7 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
     fold_models = {f: {"ranker": rankers[f], "relevance": relevances[f], "reader": readers[f],
                        "answerability": judges[f]} for f in range(folds)}
     return {"models": {"ranker": ranker, "relevance": relevance, "reader": reader, "answerability": judge},
-            "threshold": threshold,
+            "threshold": threshold, "adapter": adapter, "fold_adapters": fold_adapters,
             "fold_models": fold_models, "oof_probability": oof, "off_topic": off_topic,
             "right": {key: value.right for key, value in judged.items()}}
 
@@ -307,6 +366,7 @@ def off_topic(item: QAItem) -> QAItem:
 # unanswerable refused out of fold fell from 0.35 to 0.27 (pooled); CMRC passages with the answer sentence cut
 # out, as hard unanswerable questions, lowered it too (0.39 -> 0.32 at equal weight)
 LEARNS_FROM: dict[str, frozenset[str]] = {
+    "adapter": frozenset({REPORTS}),
     "ranker": frozenset({REPORTS, "cmrc"}),
     "reader": frozenset({REPORTS, "cmrc"}),
     "answerability": frozenset({REPORTS, OFF_TOPIC}),
@@ -357,7 +417,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     result = train(examples, args.folds, show)
     claims = train_claim_models(engine, result, args.folds, show)
     write_model_set(args.out, {**result["models"], **claims["models"]},
-                    shipped_facts(result, examples, claims["examples"], args.folds, args.cmrc is not None))
+                    shipped_facts(result, examples, claims["examples"], args.folds, args.cmrc is not None),
+                    result["adapter"])
     print(json.dumps({"threshold": result["threshold"], "questions": len(examples)}))
     return 0
 
@@ -377,7 +438,8 @@ def train_claim_models(engine: Engine, qa_result: Mapping[str, Any], folds: int,
                        ) -> dict[str, Any]:
     """The claim models, fitted over claims retrieved with the final QA models (their ranker finds the evidence)."""
     show("measuring the claims")
-    qa_engine = Engine(engine.index, engine.settings, None, ModelSet(Path(), {}, dict(qa_result["models"])))
+    qa_engine = Engine(engine.index, engine.settings, None,
+                       ModelSet(Path(), {}, dict(qa_result["models"]), qa_result.get("adapter")))
     examples = collect(qa_engine, CLAIM_SETS, folds)
     topic, conflict = fit_claim_models(examples)
     return {"models": {"claim_topic": topic, "claim_conflict": conflict}, "examples": examples, "engine": qa_engine}

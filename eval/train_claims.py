@@ -143,7 +143,8 @@ def refit_into(folder: Path, examples: Sequence[ClaimExample], sets: Sequence[st
     facts = {k: v for k, v in current.manifest.items() if k != "files"}
     facts |= {"claims_trained_on": list(sets), "claims": len(examples),
               "claims_refitted": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    write_model_set(folder, {**current.models, "claim_topic": topic, "claim_conflict": conflict}, facts)
+    write_model_set(folder, {**current.models, "claim_topic": topic, "claim_conflict": conflict}, facts,
+                    current.adapter)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -38,7 +39,7 @@ from reportqa.index.text import bigrams, tagged, without_spaces, word_frequency
 from reportqa.index.titles import TitleTerms
 from reportqa.index.vectors import UnitTable, load_units
 
-from reportqa.core.learned import LinearModel, matrix
+from reportqa.core.learned import LinearModel, QueryAdapter, matrix
 from reportqa.core.types import Chunk, Hit
 
 # what of a question the encoder reads: a question is short, and a 2,000-character one took over a second of CPU
@@ -84,6 +85,7 @@ class Retrieval:
     has_units: bool
     remote = False  # whether searching waits on other processes (shards on a cluster)
     query_vectors: QueryVectors
+    query_adapter: QueryAdapter | None = None  # the learned map of question vectors; set through with_query_adapter
 
     def gather(self, query: Query, weights: SearchWeights
                ) -> tuple[dict[str, dict[int, float]], dict[int, CandidateRecord]]:
@@ -154,7 +156,19 @@ class Retrieval:
         The corpus-fitted model reads Chinese only, so it gets the translated text; an encoder reads the question
         as asked.
         """
-        return self.query_vectors.vector(self.encoder_text(query))
+        vector = self.query_vectors.vector(self.encoder_text(query))
+        return self.query_adapter.apply(vector) if self.query_adapter is not None else vector
+
+    def with_query_adapter(self, adapter: QueryAdapter | None) -> Retrieval:
+        """This collection with question vectors mapped by `adapter` (None: as the encoder gives them): a view that
+        shares the vectors, the shards and the cache of encoded questions, so training can try one per fold. An
+        adapter fitted for another encoder or dimension is not applied."""
+        encoder = str(self.manifest.get("embed_model", self.embedder.name))
+        if adapter is not None and not adapter.fits(encoder, int(self.manifest.get("dimension", 0))):
+            adapter = None
+        view = copy.copy(self)
+        view.query_adapter = adapter
+        return view
 
     def encoder_text(self, query: Query) -> str:
         """What of the question the encoder reads (the key of its cached vector)."""

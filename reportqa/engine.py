@@ -112,10 +112,11 @@ class Engine:
 
     def __init__(self, index: Retrieval, settings: Settings, generator: Generator | None = None,
                  models: ModelSet | None = None) -> None:
-        self.index = index
         self.settings = settings
         self.generator = generator
         self.models = models if models is not None else ModelSet(Path(), {}, {})
+        # the set's question adapter, if it has one (a set without one leaves the index's own, as training sets it)
+        self.index = index.with_query_adapter(self.models.adapter) if self.models.adapter is not None else index
         self.weights = SearchWeights(settings.bm25_weight, settings.dense_weight, settings.rerank,
                                      settings.bigram_weight)
         self.threshold = refusal_threshold(settings, self.models)

@@ -2,7 +2,9 @@
 
 A model is a JSON file (feature names, means, scales, weights, bias) so that serving needs numpy only and a
 reader can see what each feature weighs. `ModelSet` is a folder of such files plus `manifest.json` (their
-digests, the data and seed they were trained with, their out-of-fold metrics), checked when loaded.
+digests, the data and seed they were trained with, their out-of-fold metrics), checked when loaded. Beside them
+may sit one `QueryAdapter`: a matrix (.npy) that maps the encoder's question vectors towards the passages that
+answer them.
 """
 
 from __future__ import annotations
@@ -62,6 +64,36 @@ def matrix(rows: Sequence[Mapping[str, float]], features: Sequence[str]) -> np.n
         len(rows), len(features))
 
 
+@dataclass(frozen=True, slots=True, eq=False)  # compared by identity: a matrix has no single truth value
+class QueryAdapter:
+    """A learned linear map of one encoder's question vectors (passage vectors stay as indexed): question → unit
+    vector of question @ matrix. Fitted on which passages answer which questions, so that a question lands nearer
+    the passage that answers it than the encoder alone puts it."""
+
+    encoder: str  # the embedder name it was fitted for; any other encoder's vectors pass unchanged
+    matrix: np.ndarray  # (dimension, dimension) float32
+
+    def __post_init__(self) -> None:
+        shape = self.matrix.shape
+        if len(shape) != 2 or shape[0] != shape[1] or not np.all(np.isfinite(self.matrix)):
+            raise ValueError(f"a query adapter is a finite square matrix, not {shape}")
+
+    @property
+    def dimension(self) -> int:
+        return int(self.matrix.shape[0])
+
+    def fits(self, encoder: str, dimension: int) -> bool:
+        return encoder == self.encoder and dimension == self.dimension
+
+    def apply(self, vector: np.ndarray) -> np.ndarray:
+        mapped = np.asarray(vector, dtype=np.float32) @ self.matrix
+        norm = float(np.linalg.norm(mapped))
+        return mapped / norm if norm > 0 else mapped
+
+
+ADAPTER_FILE = "query_adapter.npy"
+
+
 @dataclass(frozen=True, slots=True)
 class ModelSet:
     """The learned models the engine uses, by role (ranker, reader, answerability, ...), and their manifest."""
@@ -69,19 +101,24 @@ class ModelSet:
     folder: Path
     manifest: dict[str, Any]
     models: dict[str, LinearModel]
+    adapter: QueryAdapter | None = None
 
     def get(self, role: str) -> LinearModel | None:
         return self.models.get(role)
 
     def with_models(self, models: Mapping[str, LinearModel]) -> ModelSet:
         """This set with some roles replaced or added (training tries fold models this way)."""
-        return ModelSet(self.folder, dict(self.manifest), {**self.models, **models})
+        return ModelSet(self.folder, dict(self.manifest), {**self.models, **models}, self.adapter)
 
     @property
     def digest(self) -> str:
         """One identity for the whole set: what an index records it was built beside."""
-        files = self.manifest.get("files", {})
+        files = {**self.manifest.get("files", {}), **self._adapter_entry()}
         return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
+
+    def _adapter_entry(self) -> dict[str, Any]:
+        entry = self.manifest.get("query_adapter")
+        return {"query_adapter": entry} if entry else {}
 
 
 def load_model_set(folder: Path) -> ModelSet:
@@ -104,17 +141,40 @@ def load_model_set(folder: Path) -> ModelSet:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelFileError(f"learned model {path} cannot be used ({exc}); retrain with: make train-reader"
                                  ) from exc
-    return ModelSet(folder, manifest, models)
+    return ModelSet(folder, manifest, models, load_adapter(folder, manifest.get("query_adapter")))
 
 
-def write_model_set(folder: Path, models: Mapping[str, LinearModel], facts: Mapping[str, Any]) -> ModelSet:
-    """Write each model as <role>.json and a manifest with their digests and the given training facts."""
+def load_adapter(folder: Path, entry: Any) -> QueryAdapter | None:
+    """The manifest's query adapter, its digest checked; None when the set has none."""
+    if not entry:
+        return None
+    path = folder / ADAPTER_FILE
+    try:
+        if file_sha256(path) != entry["sha256"]:
+            raise ValueError("its digest differs from the manifest")
+        matrix = np.load(path, allow_pickle=False)
+        return QueryAdapter(str(entry["encoder"]), np.asarray(matrix, dtype=np.float32))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"query adapter {path} cannot be used ({exc}); retrain with: make train-reader"
+                             ) from exc
+
+
+def write_model_set(folder: Path, models: Mapping[str, LinearModel], facts: Mapping[str, Any],
+                    adapter: QueryAdapter | None = None) -> ModelSet:
+    """Write each model as <role>.json, the adapter (if any) as .npy, and a manifest with their digests and the
+    given training facts."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
     for role, model in models.items():
         path = folder / f"{role}.json"
         path.write_text(json.dumps(model.to_json(), indent=1), encoding="utf-8")
         files[role] = {"file": path.name, "sha256": file_sha256(path)}
+    facts = {k: v for k, v in facts.items() if k != "query_adapter"}
+    (folder / ADAPTER_FILE).unlink(missing_ok=True)
+    if adapter is not None:
+        np.save(folder / ADAPTER_FILE, adapter.matrix.astype(np.float32), allow_pickle=False)
+        facts = {**facts, "query_adapter": {"file": ADAPTER_FILE, "sha256": file_sha256(folder / ADAPTER_FILE),
+                                            "encoder": adapter.encoder, "dimension": adapter.dimension}}
     manifest = {**facts, "files": files}
     (folder / MODELS_MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return load_model_set(folder)

@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from reportqa.eval.datasets import item_from_row
 from reportqa.eval.train import Example, train, train_claim_models
 from reportqa.eval.train_claims import pooled_out_of_fold, refit_into
+from reportqa.index.query import analyze
 
-from reportqa.core.learned import load_model_set
+from reportqa.core.learned import QueryAdapter, load_model_set
 from reportqa.core.settings import Settings
 from reportqa.engine import open_engine
 
@@ -52,6 +54,11 @@ def test_the_training_pipeline_runs_end_to_end(small_index: Settings, tmp_path: 
     result = train(examples, 2, lambda _: None)
     assert set(result["models"]) == {"ranker", "relevance", "reader", "answerability"}
     assert set(result["fold_models"]) == {0, 1} and 0.0 <= result["threshold"] <= 1.0
+    adapter = result["adapter"]  # fitted on the ten answerable questions, for the index's encoder
+    assert adapter is not None and adapter.fits(str(engine.index.manifest["embed_model"]), 384)
+    assert set(result["fold_adapters"]) == {0, 1} and all(a is not None for a in result["fold_adapters"].values())
+    # each question was asked of its fold's view: the fold's adapter, not the one fitted on every question
+    assert all(ex.engine.index.query_adapter is result["fold_adapters"][ex.fold] for ex in examples)
     assert len(result["oof_probability"]) == len(examples)
     claims = tmp_path / "claims.jsonl"
     claims.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in (
@@ -78,7 +85,8 @@ def test_the_training_pipeline_runs_end_to_end(small_index: Settings, tmp_path: 
     from reportqa.core.learned import write_model_set
 
     folder = tmp_path / "models"
-    write_model_set(folder, {**result["models"], **trained_claims["models"]}, {"threshold": result["threshold"]})
+    write_model_set(folder, {**result["models"], **trained_claims["models"]}, {"threshold": result["threshold"]},
+                    adapter)
     assert set(load_model_set(folder).models) == {"ranker", "relevance", "reader", "answerability", "claim_topic",
                                                   "claim_conflict"}
     # c1-c4 and c11 fall in fold 0, the rest in fold 1 (eval.learn.fold_of): each training side holds every verdict
@@ -95,7 +103,14 @@ def test_the_training_pipeline_runs_end_to_end(small_index: Settings, tmp_path: 
     assert after.manifest["files"]["ranker"] == before.manifest["files"]["ranker"]
     assert after.manifest["threshold"] == result["threshold"] and after.manifest["claims"] == 9
     assert after.models["claim_conflict"].features == before.models["claim_conflict"].features
+    assert after.adapter is not None and (after.adapter.matrix == adapter.matrix).all()
     learned = open_engine(small_index.model_copy(update={"learned_models": folder}))
+    assert learned.index.query_adapter is not None and engine.index.query_adapter is None
+    query = analyze("星河半导体2025年营业收入是多少？")
+    mapped, plain = learned.index.query_vector(query), engine.index.query_vector(query)
+    assert np.allclose(mapped, adapter.apply(plain), atol=1e-6) and not np.allclose(mapped, plain, atol=1e-3)
+    other = QueryAdapter("another-encoder", adapter.matrix)
+    assert engine.index.with_query_adapter(other).query_adapter is None  # fitted for another encoder: not applied
     trace = learned.run("星河半导体2025年营业收入是多少？")
     assert "ranker" in trace.hits[0].channel_scores  # the learned ranker ordered the hits
     assert trace.reading.signals is not None and 0.0 <= trace.answer.confidence <= 1.0
