@@ -9,6 +9,7 @@ import pytest
 from reportqa.eval.query_adapter import AdapterData, fit_query_adapter, rank_of_first
 
 from reportqa.core.learned import LinearModel, ModelFileError, QueryAdapter, load_model_set, write_model_set
+from reportqa.core.settings import DEFAULT_EMBED_MODEL, load_settings
 
 SWAP = np.array([[0.0, 1.0], [1.0, 0.0]], dtype=np.float32)
 
@@ -71,3 +72,10 @@ def test_adapter_data_needs_an_answering_passage_for_every_question() -> None:
     with pytest.raises(ValueError, match="needs a passage"):
         AdapterData(np.ones((1, 3), np.float32), np.zeros((1, 3), bool), np.eye(3, dtype=np.float32), np.arange(3))
 
+
+def test_the_shipped_models_load_with_an_adapter_for_the_default_encoder_and_stay_small() -> None:
+    folder = load_settings().learned_models
+    shipped = load_model_set(folder)  # every digest checked
+    assert {"ranker", "relevance", "reader", "answerability", "claim_topic", "claim_conflict"} <= set(shipped.models)
+    assert shipped.adapter is not None and shipped.adapter.fits(DEFAULT_EMBED_MODEL, 384)
+    assert sum(path.stat().st_size for path in folder.iterdir()) <= 25_000_000
