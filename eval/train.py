@@ -48,7 +48,7 @@ TRAIN_SETS = ("eval/qa.jsonl", "eval/fresh/qa.jsonl", "eval/fresh2/qa.jsonl", "e
               "eval/dev/qa.jsonl", "eval/dev2/qa.jsonl", "eval/sealed/qa.jsonl", "eval/sealed2/qa.jsonl",
               "eval/sealed3/qa.jsonl", "eval/sealed4/qa.jsonl", "eval/sealed5/qa.jsonl",
               "eval/sealed6/qa.jsonl", "eval/sealed7/qa.jsonl", "eval/sealed8/qa.jsonl",
-              "eval/sealed9/qa.jsonl")
+              "eval/sealed9/qa.jsonl", "eval/sealed10/qa.jsonl")
 FOLDS = 5
 NEVER_REFUSE = -1.0
 

@@ -60,11 +60,12 @@ SEALED3_REPEATS = {"sq3-a013", "sq3-a016", "sq3-a017", "sq3-a066", "sq3-a069", "
 # each sealed set written after eval/sealed3, in the order written: its conversations' id prefix, and the items
 # found (before its run) to repeat a training item word for word that stayed. The set before each became training
 # data when it was written (eval/sealed8 and later: when it was scored). eval/sealed4: twelve repeated questions were
-# rewritten by a helper before its run, the claim stayed; eval/sealed5 … sealed10: every repeat was rewritten by
-# another helper before the run (docs/sealed5.md … docs/sealed10.md)
+# rewritten by a helper before its run, the claim stayed; eval/sealed5 … sealed11: every repeat was rewritten by
+# another helper before the run (docs/sealed5.md … docs/sealed10.md, eval/sealed11/README.md)
 LATER_NAMES: tuple[tuple[str, str, set[str]], ...] = (
     ("sealed4", "sv4-", {"sk4-033"}), ("sealed5", "sv5-", set()), ("sealed6", "sv6-", set()),
-    ("sealed7", "sv7-", set()), ("sealed8", "sv8-", set()), ("sealed9", "sv9-", set()), ("sealed10", "sv10", set()))
+    ("sealed7", "sv7-", set()), ("sealed8", "sv8-", set()), ("sealed9", "sv9-", set()), ("sealed10", "sv10", set()),
+    ("sealed11", "sv11", set()))
 LATER_SETS = {name: read_sealed(name) for name, _, _ in LATER_NAMES}
 REPORTS = {p.name: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.txt")}
 
