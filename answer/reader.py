@@ -32,9 +32,13 @@ from reportqa.core.types import Hit
 
 UNIT_FEATURES = (
     "sim", "sim_gap", "sim_rank", "own_cov", "topic_cov", "type_match", "value_follows", "year_conflict",
-    "chunk_rr", "chunk_gap", "length", "table_row", "focus_in", "focus_topic",
+    "chunk_rr", "chunk_gap", "length", "table_row", "focus_in", "focus_topic", "sim_raw", "sim_raw_gap",
 )
-UnitSimilarities = Callable[[Hit], np.ndarray]  # encoder cosines of the question to a hit's units, in unit order
+# encoder cosines of the question to a hit's units, in unit order, one row each: the question vector as searched
+# (the learned adapter applied) and as the encoder gives it (the adapter, fitted on the reports' questions, finds
+# their passages; the encoder's own cosine reads other collections' sentences better)
+UnitSimilarities = Callable[[Hit], np.ndarray]
+SEARCHED, ENCODED = 0, 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +50,11 @@ class ReadUnit:
 
 
 def unit_features(units: Sequence[Unit], sims: Sequence[float], hits: Sequence[Hit], query: Query,
-                  terms: AnswerTerms) -> list[dict[str, float]]:
-    """One feature dict per unit (sims: the encoder cosine of each unit, in the same order)."""
+                  terms: AnswerTerms, encoded: Sequence[float] | None = None) -> list[dict[str, float]]:
+    """One feature dict per unit (sims: the cosine of each unit to the question as searched, in the same order;
+    encoded: to the question as the encoder gives it, the same as sims when not given)."""
+    raw = list(encoded) if encoded is not None else list(sims)
+    top_raw = max(raw, default=0.0)
     top_sim = max(sims, default=0.0)
     order = sorted(range(len(sims)), key=lambda j: -sims[j])
     sim_rank = {j: r for r, j in enumerate(order)}
@@ -77,27 +84,30 @@ def unit_features(units: Sequence[Unit], sims: Sequence[float], hits: Sequence[H
             "table_row": float(hits[unit.hit_rank].chunk.kind == "table"),
             "focus_in": float(bool(asked) and asked in lowered),
             "focus_topic": float(bool(asked) and (asked in lowered or asked in _flat(unit.topic).lower())),
+            "sim_raw": raw[j],
+            "sim_raw_gap": raw[j] - top_raw,
         })
     return rows
 
 
 def similarities_of(units: Sequence[Unit], hits: Sequence[Hit], unit_sims: UnitSimilarities | None,
-                    passage_units: Callable[[Hit, int], list[Unit]]) -> list[float]:
-    """The encoder cosine of each unit, from the index's precomputed vectors (0 where there are none)."""
+                    passage_units: Callable[[Hit, int], list[Unit]], row: int = SEARCHED) -> list[float]:
+    """The encoder cosine of each unit (`row`: to the question as searched or as encoded), from the index's
+    precomputed vectors (0 where there are none)."""
     if unit_sims is None:
         return [0.0] * len(units)
     by_rank: dict[int, Mapping[str, float]] = {}
     for rank in sorted({u.hit_rank for u in units}):
         texts = [u.text for u in passage_units(hits[rank], rank)]
-        values = unit_sims(hits[rank]).tolist()
+        values = unit_sims(hits[rank])[row].tolist()
         by_rank[rank] = dict(zip(texts, values, strict=False)) if len(values) == len(texts) else {}
     return [float(by_rank[u.hit_rank].get(u.text, 0.0)) for u in units]
 
 
 def read(units: Sequence[Unit], sims: Sequence[float], hits: Sequence[Hit], query: Query, terms: AnswerTerms,
-         reader: LinearModel) -> tuple[list[float], list[dict[str, float]]]:
+         reader: LinearModel, encoded: Sequence[float] | None = None) -> tuple[list[float], list[dict[str, float]]]:
     """(the reader's probability that each unit answers the question, the features it read)."""
-    rows = unit_features(units, sims, hits, query, terms)
+    rows = unit_features(units, sims, hits, query, terms, encoded)
     if not rows:
         return [], []
     return reader.probabilities(matrix(rows, reader.features)).tolist(), rows

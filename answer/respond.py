@@ -32,7 +32,7 @@ from reportqa.answer.extract import (
     passage_units,
     rule_scorer,
 )
-from reportqa.answer.reader import UnitSimilarities, read, similarities_of
+from reportqa.answer.reader import ENCODED, UnitSimilarities, read, similarities_of
 from reportqa.index.query import Query
 
 from reportqa.core.learned import LinearModel, ModelSet, matrix
@@ -52,7 +52,8 @@ def learned_scorer(reader_model: object, hits: Sequence[Hit], query: Query,
                    unit_sims: UnitSimilarities | None) -> UnitScorer:
     def score(units: Sequence[Unit], terms: AnswerTerms) -> list[float]:
         sims = similarities_of(units, hits, unit_sims, passage_units)
-        probabilities, _ = read(units, sims, hits, query, terms, reader_model)  # type: ignore[arg-type]
+        encoded = similarities_of(units, hits, unit_sims, passage_units, ENCODED)
+        probabilities, _ = read(units, sims, hits, query, terms, reader_model, encoded)  # type: ignore[arg-type]
         return probabilities
 
     return score

@@ -61,15 +61,18 @@ def score_chats(engine: Engine, rows: Sequence[dict[str, Any]]) -> dict[str, Any
                               "variants": {}}
     for name, resolver_of in variants.items():
         scored = [pair for row in rows for pair in score_conversation(engine, row, resolver_of(row))]
-        follow = [o for kind, o in scored if kind not in {"first"}]
-        report["variants"][name] = {
-            "all turns": summarize([o for _, o in scored]),
-            "follow-up turns": summarize([o for kind, o in scored if kind not in {"first", "unanswerable"}]),
-            "by kind": {kind: summarize([o for k, o in scored if k == kind])
-                        for kind in sorted({k for k, _ in scored})},
-            "follow-ups incl. unanswerable": summarize(follow),
-        }
+        report["variants"][name] = summarize_turns(scored)
     return report
+
+
+def summarize_turns(scored: Sequence[tuple[str, Outcome]]) -> dict[str, Any]:
+    """Figures over every turn, the answerable follow-ups, each kind, and every follow-up."""
+    return {
+        "all turns": summarize([o for _, o in scored]),
+        "follow-up turns": summarize([o for kind, o in scored if kind not in {"first", "unanswerable"}]),
+        "by kind": {kind: summarize([o for k, o in scored if k == kind]) for kind in sorted({k for k, _ in scored})},
+        "follow-ups incl. unanswerable": summarize([o for kind, o in scored if kind != "first"]),
+    }
 
 
 def chat_markdown(report: dict[str, Any], path: Path) -> str:

@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from reportqa.eval.datasets import QAItem, load_qa
+from reportqa.eval.datasets import QAItem, load_qa, read_jsonl
 from reportqa.eval.harness import (
     Variant,
     engine_variant,
@@ -30,14 +30,17 @@ from reportqa.eval.harness import (
     fold_variant,
     langchain_variant,
 )
-from reportqa.eval.learn import calibration_error
+from reportqa.eval.learn import calibration_error, fold_of
 from reportqa.eval.train import (
+    CHAT_SETS,
     FEATURES,
     TRAIN_SETS,
     Example,
     add_training_arguments,
+    conversation_key,
     from_reports,
     load_examples,
+    load_turns,
     off_topic_file,
     shipped_facts,
     train,
@@ -178,6 +181,19 @@ def score_cmrc(cmrc: tuple[Engine, Path], result: Mapping[str, Any], folds_of: C
         "bm25": engine_variant(plain, BM25_ONLY)})
 
 
+def score_conversation_sets(learned: Mapping[int, Engine], folds: int) -> dict[str, Any]:
+    """Every conversation set that is not sealed, turn by turn, each conversation asked of its fold's engine:
+    the answerability model learns from conversation turns, so these figures are out of fold."""
+    from reportqa.answer.followup import resolve
+    from reportqa.eval.chat_eval import score_conversation, summarize_turns
+
+    scored = []
+    for path in CHAT_SETS:
+        for row in read_jsonl(Path(path)):
+            scored += score_conversation(learned[fold_of(conversation_key(path, row), folds)], row, resolve)
+    return {"sets": list(CHAT_SETS), **summarize_turns(scored)}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from reportqa.eval.harness import ensure_index
     from reportqa.eval.report import write_experiment
@@ -194,12 +210,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         cmrc_engine = ensure_index(load_settings(index_dir=args.cmrc_index_dir, corpus=[args.cmrc / "corpus.jsonl"]))
         cmrc = (cmrc_engine, args.cmrc / "qa.jsonl")
     examples = load_examples(engine, TRAIN_SETS, args.folds, cmrc, args.cmrc_limit, off_topic_file(args.off_topic))
-    show(f"training on {len(examples)} questions, {args.folds} folds")
+    examples += load_turns(engine, CHAT_SETS, args.folds)
+    show(f"training on {len(examples)} questions and conversation turns, {args.folds} folds")
     result = train(examples, args.folds, show)
     folds_of = item_folds(examples)
     learned = fold_engines(engine, result["fold_models"], result["threshold"], result["fold_adapters"])
     report: dict[str, Any] = {"sets": score_report_sets(engine, rules_engine(args.static_index_dir), learned,
                                                           folds_of, show)}
+    show("scoring the conversations out of fold")
+    report["conversations"] = score_conversation_sets(learned, args.folds)
     if cmrc is not None:
         report["sets"]["cmrc"] = score_cmrc(cmrc, result, folds_of, args.cmrc_limit)
     claims = train_claim_models(engine, result, args.folds, show)

@@ -115,6 +115,7 @@ def experiment_markdown(report: dict[str, Any]) -> str:
                   "| source | questions | refused (out of fold) |", "|---|---|---|"]
         lines += [f"| {source} | {m['questions']} | {m['refused']} |" for source, m in report["off_topic"].items()]
         lines.append("")
+    lines += conversation_lines(report.get("conversations"))
     if "claims" in report:
         lines += ["## Claims (rules only vs the learned verdict out of fold)", "",
                   "| set | variant | supported | contradicted | unsupported | top citation (supported) | "
@@ -135,6 +136,22 @@ def experiment_markdown(report: dict[str, Any]) -> str:
                          f"{row['answerable_refused']} | {row.get('verdict', '')} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def conversation_lines(conversations: dict[str, Any] | None) -> list[str]:
+    """The conversation sets turn by turn, out of fold (the answerability model learns from their turns)."""
+    if not conversations:
+        return []
+    keys = ("questions", "hit@1", "hit@5", "answer_ok", "answerable_refused", "unanswerable_refused")
+    lines = ["## Conversations (out of fold, turn by turn)", "",
+             f"The {len(conversations['sets'])} conversation sets that are not sealed, each turn asked after the "
+             "fold engine's own earlier", "answers, every conversation answered by the models of the fold it was "
+             "not trained on.", "", "| turns | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    parts = {"all turns": conversations["all turns"], "follow-up turns": conversations["follow-up turns"],
+             **{f"kind: {k}": m for k, m in conversations["by kind"].items()}}
+    for name, m in parts.items():
+        lines.append(f"| {name} | " + " | ".join(str(m.get(k, "–")) for k in keys) + " |")
+    return [*lines, ""]
 
 
 def write_experiment(report: dict[str, Any], folder: Path, docs: Path | None = None) -> None:

@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 from reportqa.answer.answerability import SIGNALS
 from reportqa.answer.extract import AnswerTerms, Unit, choose_units, passage_units, rule_scorer
-from reportqa.answer.reader import UNIT_FEATURES, similarities_of, unit_features
-from reportqa.eval.datasets import QAItem, load_qa
+from reportqa.answer.followup import Turn
+from reportqa.answer.reader import ENCODED, UNIT_FEATURES, similarities_of, unit_features
+from reportqa.eval.datasets import QAItem, item_from_row, load_qa, read_jsonl
 from reportqa.eval.learn import fit_linear, fold_of, platt, refusal_threshold
 from reportqa.eval.metrics import Gold, answer_ok, is_relevant, squash
 from reportqa.eval.query_adapter import AdapterData, fit_query_adapter
@@ -42,15 +43,29 @@ from reportqa.index.search import SearchIndex
 
 from reportqa.core.learned import LinearModel, ModelSet, QueryAdapter, matrix, write_model_set
 from reportqa.core.settings import load_settings
-from reportqa.engine import ANSWER_POOL, Engine
+from reportqa.engine import ANSWER_POOL, Engine, Trace
 
 TRAIN_SETS = ("eval/qa.jsonl", "eval/fresh/qa.jsonl", "eval/fresh2/qa.jsonl", "eval/refusal_dev/qa.jsonl",
               "eval/dev/qa.jsonl", "eval/dev2/qa.jsonl", "eval/sealed/qa.jsonl", "eval/sealed2/qa.jsonl",
               "eval/sealed3/qa.jsonl", "eval/sealed4/qa.jsonl", "eval/sealed5/qa.jsonl",
               "eval/sealed6/qa.jsonl", "eval/sealed7/qa.jsonl", "eval/sealed8/qa.jsonl",
               "eval/sealed9/qa.jsonl", "eval/sealed10/qa.jsonl")
+# the conversation sets that are not sealed: their turns, asked turn by turn, are answerability data
+CHAT_SETS = ("eval/chat.jsonl", "eval/sealed/chat.jsonl", "eval/sealed2/chat.jsonl", "eval/sealed3/chat.jsonl",
+             "eval/sealed4/chat.jsonl", "eval/sealed5/chat.jsonl", "eval/sealed6/chat.jsonl",
+             "eval/sealed7/chat.jsonl", "eval/sealed8/chat.jsonl", "eval/sealed9/chat.jsonl",
+             "eval/sealed10/chat.jsonl")
 FOLDS = 5
 NEVER_REFUSE = -1.0
+
+
+@dataclass(frozen=True, slots=True)
+class TurnOf:
+    """Where a conversation turn sits: its conversation (set and id), its place in it and its kind."""
+
+    conversation: str
+    position: int
+    kind: str
 
 
 @dataclass
@@ -61,6 +76,7 @@ class Example:
     source: str  # the set it came from
     engine: Engine
     fold: int
+    turn: TurnOf | None = None  # a conversation's turn: asked after the turns before it
     query: Query = field(init=False)
     candidates: dict[int, dict[str, float]] = field(default_factory=dict)
     labels: dict[int, int] = field(default_factory=dict)
@@ -85,7 +101,7 @@ def adapter_data(examples: Sequence[Example]) -> tuple[AdapterData, list[Example
     units, owners = unit_matrix(index)
     kept, vectors, rows = [], [], []
     for ex in learners:
-        row = np.array([c.doc == ex.item.gold.doc and relevant(c.doc, c.text, ex.item) for c in index.chunks])
+        row = np.array([relevant(c.doc, c.text, ex.item) for c in index.chunks])
         if row.any():
             kept.append(ex)
             vectors.append(index.query_vector(ex.query))
@@ -102,18 +118,21 @@ def unit_matrix(index: SearchIndex) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(flat, np.float32), np.arange(index.dense.size)
 
 
-def fit_adapters(examples: Sequence[Example], folds: int, show: Callable[[str], None]
+def fit_adapters(examples: Sequence[Example], folds: int, show: Callable[[str], None],
+                 in_use: Mapping[int, QueryAdapter | None] | None = None
                  ) -> tuple[dict[int, QueryAdapter | None], QueryAdapter | None]:
     """A question adapter per fold (fitted on the other folds' questions) and one on every question; None where
-    there is nothing to learn from."""
+    there is nothing to learn from. `in_use`: the fold adapters the examples were already asked with, kept as they
+    are (a retraining over the same candidates, as the ablation does)."""
     data, kept = adapter_data(examples)
     if not kept:
-        return dict.fromkeys(range(folds)), None
-    encoder = str(kept[0].engine.index.manifest.get("embed_model", kept[0].engine.index.embedder.name))
+        return dict(in_use) if in_use is not None else dict.fromkeys(range(folds)), None
+    encoder = kept[0].engine.index.encoder_name
     fold_of_row = np.array([ex.fold for ex in kept])
     show(f"fitting the question adapter on {len(kept)} questions")
-    by_fold = {f: fit_query_adapter(data.subset(np.flatnonzero(fold_of_row != f)), encoder)
-               if (fold_of_row != f).any() else None for f in range(folds)}
+    by_fold = dict(in_use) if in_use is not None else {
+        f: fit_query_adapter(data.subset(np.flatnonzero(fold_of_row != f)), encoder)
+        if (fold_of_row != f).any() else None for f in range(folds)}
     return by_fold, fit_query_adapter(data, encoder)
 
 
@@ -132,6 +151,8 @@ def collect_candidates(examples: Sequence[Example], show: Callable[[str], None])
     """Stage 1's data: each question's candidate pool with features and relevance labels (model-free)."""
     started = time.perf_counter()
     for n, ex in enumerate(examples, 1):
+        if ex.turn is not None:  # a conversation's turn: answerability data only
+            continue
         index = ex.engine.index
         assert isinstance(index, SearchIndex), "training reads an embedded index"
         ex.candidates = index.candidate_features(ex.query, ex.engine.weights)
@@ -228,7 +249,8 @@ def reader_rows_for(ex: Example, ranker: LinearModel) -> tuple[list[dict[str, fl
 
     def recording(units: Sequence[Unit], terms: AnswerTerms) -> list[float]:
         sims = similarities_of(units, hits, sims_of, passage_units)
-        seen.extend(zip(units, unit_features(units, sims, hits, ex.query, terms), strict=True))
+        encoded = similarities_of(units, hits, sims_of, passage_units, ENCODED)
+        seen.extend(zip(units, unit_features(units, sims, hits, ex.query, terms, encoded), strict=True))
         return rule_scorer(ex.query)(units, terms)
 
     choose_units(hits, ex.query, ex.engine.index.idf, recording)
@@ -247,15 +269,50 @@ class Judged:
     signals: dict[str, float]
     right: bool
     answerable: bool
+    found: bool = False  # the first passage is relevant (hit@1)
 
 
-def judge_rows(ex: Example, models: dict[str, LinearModel]) -> Judged:
-    engine = fold_engine(ex, models, NEVER_REFUSE)
-    trace = engine.run(ex.item.question, qid=ex.item.id)
+def judged_trace(ex: Example, trace: Trace) -> Judged:
     signals = trace.reading.signals
     row = signals.row() if signals else dict.fromkeys(SIGNALS, 0.0)
     ok = answer_ok(trace.answer.text, trace.answer.abstained, ex.item.gold)
-    return Judged(row, ok, ex.item.gold.answerable)
+    found = bool(trace.hits) and relevant(trace.hits[0].chunk.doc, trace.hits[0].chunk.text, ex.item)
+    return Judged(row, ok, ex.item.gold.answerable, found)
+
+
+def judge_rows(ex: Example, models: dict[str, LinearModel]) -> Judged:
+    return judged_trace(ex, fold_engine(ex, models, NEVER_REFUSE).run(ex.item.question, qid=ex.item.id))
+
+
+NO_ANSWER = "（报告中没有找到答案）"  # what the page shows for a refused turn: the history's assistant turn
+
+
+def judge_conversation(turns: Sequence[Example], models: dict[str, LinearModel]) -> dict[int, Judged]:
+    """A conversation's turns in order, each resolved against the fold engine's own earlier answers (as
+    eval.chat_eval asks them), judged like a stand-alone question."""
+    engine = fold_engine(turns[0], models, NEVER_REFUSE)
+    history: list[Turn] = []
+    judged = {}
+    for ex in turns:
+        history.append(Turn("user", ex.item.question))
+        _, trace = engine.chat_trace(history)
+        judged[id(ex)] = judged_trace(ex, trace)
+        history.append(Turn("assistant", trace.answer.text or NO_ANSWER))
+    return judged
+
+
+def judge_all(examples: Sequence[Example], models_of: Callable[[int], dict[str, LinearModel]]
+              ) -> dict[int, Judged]:
+    """Every question's answer signals with its fold's models; conversations turn by turn."""
+    judged = {id(ex): judge_rows(ex, models_of(ex.fold)) for ex in examples if ex.turn is None}
+    conversations: dict[str, list[Example]] = {}
+    for ex in examples:
+        if ex.turn is not None:
+            conversations.setdefault(ex.turn.conversation, []).append(ex)
+    for turns in conversations.values():
+        ordered = sorted(turns, key=lambda ex: ex.turn.position if ex.turn else 0)
+        judged |= judge_conversation(ordered, models_of(ordered[0].fold))
+    return judged
 
 
 FEATURES = {"ranker": CHUNK_FEATURES, "reader": UNIT_FEATURES, "answerability": SIGNALS}
@@ -264,8 +321,9 @@ FEATURES = {"ranker": CHUNK_FEATURES, "reader": UNIT_FEATURES, "answerability": 
 def train(examples: list[Example], folds: int, show: Callable[[str], None],
           features: Mapping[str, Sequence[str]] = FEATURES) -> dict[str, Any]:
     """Fit every stage k-fold; returns the final models, the threshold and the per-fold models."""
-    fold_adapters, adapter = fit_adapters(examples, folds, show)
-    if not examples[0].candidates:
+    in_use = {ex.fold: ex.engine.index.query_adapter for ex in examples} if examples[0].candidates else None
+    fold_adapters, adapter = fit_adapters(examples, folds, show, in_use)
+    if in_use is None:
         adapt_examples(examples, fold_adapters)
         collect_candidates(examples, show)
     show("fitting the ranker")
@@ -282,8 +340,8 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
     readers, reader = fit_by_fold(examples, folds, rows_for("reader", lambda ex: reader_data[id(ex)]),
                                   features["reader"])
     show("collecting answerability signals")
-    judged = {id(ex): judge_rows(ex, {"ranker": rankers[ex.fold], "reader": readers[ex.fold],
-                                      "relevance": relevances[ex.fold]}) for ex in examples}
+    judged = judge_all(examples, lambda fold: {"ranker": rankers[fold], "reader": readers[fold],
+                                               "relevance": relevances[fold]})
     judges, judge = fit_by_fold(
         examples, folds,
         rows_for("answerability", lambda ex: ([judged[id(ex)].signals], [int(judged[id(ex)].right)])),
@@ -300,7 +358,7 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
     return {"models": {"ranker": ranker, "relevance": relevance, "reader": reader, "answerability": judge},
             "threshold": threshold, "adapter": adapter, "fold_adapters": fold_adapters,
             "fold_models": fold_models, "oof_probability": oof, "off_topic": off_topic,
-            "right": {key: value.right for key, value in judged.items()}}
+            "right": {key: value.right for key, value in judged.items()}, "judged": judged}
 
 
 def off_topic_refused(examples: Sequence[Example], oof: Mapping[int, float], threshold: float
@@ -334,6 +392,26 @@ def load_examples(engine: Engine, paths: Iterable[str], folds: int, cmrc: tuple[
     return examples
 
 
+def load_turns(engine: Engine, paths: Iterable[str], folds: int) -> list[Example]:
+    """Every turn of the conversation sets, a conversation's turns in one fold."""
+    examples = []
+    for path in paths:
+        for row in read_jsonl(Path(path)):
+            conversation = conversation_key(path, row)
+            fold = fold_of(conversation, folds)
+            turns: list[dict[str, Any]] = row["turns"]  # type: ignore[assignment]
+            for n, turn in enumerate(turns):
+                item = item_from_row({**turn, "id": f"{row['id']}-{n}", "type": turn["kind"]})
+                examples.append(Example(item, CONVERSATION, engine, fold, TurnOf(conversation, n, str(turn["kind"]))))
+    return examples
+
+
+def conversation_key(path: str, row: Mapping[str, Any]) -> str:
+    """A conversation's name across sets (ids repeat from set to set): what its fold is drawn from."""
+    return f"{path}:{row['id']}"
+
+
+CONVERSATION = "conversation turns"
 OFF_TOPIC = "cmrc asked of the reports"
 # chit-chat, world knowledge, famous people and companies, written to be off the reports' topic: scored out of fold,
 # not learned from. Learned from as well, it lowered the report sets' unanswerable refused 0.385 -> 0.368 (6 fold
@@ -351,7 +429,7 @@ def off_topic_file(path: Path) -> Path | None:
 
 def from_reports(ex: Example) -> bool:
     """A question of the report sets (not CMRC 2018, nor CMRC asked of the reports): what the figures are about."""
-    return ex.source != "cmrc" and ex.source not in OFF_TOPIC_SOURCES
+    return ex.source not in {"cmrc", CONVERSATION} and ex.source not in OFF_TOPIC_SOURCES
 
 
 def off_topic(item: QAItem) -> QAItem:
@@ -369,7 +447,7 @@ LEARNS_FROM: dict[str, frozenset[str]] = {
     "adapter": frozenset({REPORTS}),
     "ranker": frozenset({REPORTS, "cmrc"}),
     "reader": frozenset({REPORTS, "cmrc"}),
-    "answerability": frozenset({REPORTS, OFF_TOPIC}),
+    "answerability": frozenset({REPORTS, OFF_TOPIC, CONVERSATION}),
 }
 
 
@@ -400,6 +478,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reportqa.eval.train", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("reportqa/models"), help="where the models are written")
     parser.add_argument("--qa", nargs="*", default=list(TRAIN_SETS), help="report Q&A sets to train on")
+    parser.add_argument("--chat", nargs="*", default=list(CHAT_SETS),
+                        help="conversation sets whose turns the answerability model learns from")
     add_training_arguments(parser)
     args = parser.parse_args(argv)
 
@@ -413,7 +493,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cmrc_settings = load_settings(index_dir=args.cmrc_index_dir, corpus=[args.cmrc / "corpus.jsonl"])
         cmrc = (ensure_index(cmrc_settings), args.cmrc / "qa.jsonl")
     examples = load_examples(engine, args.qa, args.folds, cmrc, args.cmrc_limit, off_topic_file(args.off_topic))
-    show(f"{len(examples)} questions in {args.folds} folds")
+    examples += load_turns(engine, args.chat, args.folds)
+    show(f"{len(examples)} questions and conversation turns in {args.folds} folds")
     result = train(examples, args.folds, show)
     claims = train_claim_models(engine, result, args.folds, show)
     write_model_set(args.out, {**result["models"], **claims["models"]},
@@ -427,7 +508,9 @@ def shipped_facts(result: Mapping[str, Any], examples: Sequence[Example], claims
                   with_cmrc: bool) -> dict[str, Any]:
     """What the models' manifest records about their training: data, folds, seed, the threshold and its rule."""
     learned = [ex for ex in examples if any(learns_from(role, ex) for role in LEARNS_FROM)]
-    return {"trained_on": sorted({ex.source for ex in learned}), "claims_trained_on": list(CLAIM_SETS),
+    chats = sorted({ex.turn.conversation.rsplit(":", 1)[0] for ex in learned if ex.turn is not None})
+    return {"trained_on": sorted({ex.source for ex in learned if ex.turn is None}), "conversations_trained_on": chats,
+            "claims_trained_on": list(CLAIM_SETS),
             "questions": len(learned), "claims": len(claims), "folds": folds, "seed": 0, "cmrc": with_cmrc,
             "threshold": result["threshold"],
             "threshold_rule": "refuses at most 5% of answerable report questions out of fold",

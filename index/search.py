@@ -159,12 +159,16 @@ class Retrieval:
         vector = self.query_vectors.vector(self.encoder_text(query))
         return self.query_adapter.apply(vector) if self.query_adapter is not None else vector
 
+    @property
+    def encoder_name(self) -> str:
+        """The encoder the collection was embedded with, as its manifest names it (what an adapter is fitted for)."""
+        return str(self.manifest.get("embed_model", self.embedder.name))
+
     def with_query_adapter(self, adapter: QueryAdapter | None) -> Retrieval:
         """This collection with question vectors mapped by `adapter` (None: as the encoder gives them): a view that
         shares the vectors, the shards and the cache of encoded questions, so training can try one per fold. An
         adapter fitted for another encoder or dimension is not applied."""
-        encoder = str(self.manifest.get("embed_model", self.embedder.name))
-        if adapter is not None and not adapter.fits(encoder, int(self.manifest.get("dimension", 0))):
+        if adapter is not None and not adapter.fits(self.encoder_name, int(self.manifest.get("dimension", 0))):
             adapter = None
         view = copy.copy(self)
         view.query_adapter = adapter

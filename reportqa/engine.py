@@ -7,8 +7,11 @@ import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from reportqa.answer.claim_verdict import Assessment, assess, decide
 from reportqa.answer.claims import Claim, is_prose, split_claims
@@ -158,9 +161,22 @@ class Engine:
         return Trace(text, query, tuple(hits), reading)
 
     def unit_sims(self, query: Query) -> UnitSimilarities | None:
+        """A hit's unit cosines to the question as searched and as the encoder gives it (answer.reader)."""
         if not self.index.has_units:
             return None
-        return lambda hit: self.index.unit_similarities(query, self.index.position(hit.chunk.id))
+        index, encoded = self.index, self.encoded_index
+
+        def cosines(hit: Hit) -> np.ndarray:
+            position = index.position(hit.chunk.id)
+            searched = index.unit_similarities(query, position)
+            return np.stack([searched, searched if encoded is index else encoded.unit_similarities(query, position)])
+
+        return cosines
+
+    @cached_property
+    def encoded_index(self) -> Retrieval:
+        """The index with question vectors as the encoder gives them (itself when no adapter maps them)."""
+        return self.index if self.index.query_adapter is None else self.index.with_query_adapter(None)
 
     def prime(self, texts: Sequence[str], pool: Executor | None = None) -> int:
         """Encode the vectors of questions or claims about to be asked, in parallel: on `pool` in the background

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from reportqa.eval.datasets import item_from_row
-from reportqa.eval.train import Example, train, train_claim_models
+from reportqa.eval.learn import refusal_threshold
+from reportqa.eval.train import Example, load_turns, train, train_claim_models
 from reportqa.eval.train_claims import pooled_out_of_fold, refit_into
 from reportqa.index.query import analyze
 
@@ -59,6 +60,8 @@ def test_the_training_pipeline_runs_end_to_end(small_index: Settings, tmp_path: 
     assert set(result["fold_adapters"]) == {0, 1} and all(a is not None for a in result["fold_adapters"].values())
     # each question was asked of its fold's view: the fold's adapter, not the one fitted on every question
     assert all(ex.engine.index.query_adapter is result["fold_adapters"][ex.fold] for ex in examples)
+    again = train(examples, 2, lambda _: None)  # the same candidates: the fold adapters they were asked with stay
+    assert all(again["fold_adapters"][f] is result["fold_adapters"][f] for f in (0, 1))
     assert len(result["oof_probability"]) == len(examples)
     claims = tmp_path / "claims.jsonl"
     claims.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in (
@@ -113,6 +116,43 @@ def test_the_training_pipeline_runs_end_to_end(small_index: Settings, tmp_path: 
     assert engine.index.with_query_adapter(other).query_adapter is None  # fitted for another encoder: not applied
     trace = learned.run("星河半导体2025年营业收入是多少？")
     assert "ranker" in trace.hits[0].channel_scores  # the learned ranker ordered the hits
+    cosines = learned.unit_sims(query)
+    assert cosines is not None  # the reader reads each unit's cosine to the mapped and to the encoder's vector
+    position = learned.index.position(trace.hits[0].chunk.id)
+    searched, encoded = cosines(trace.hits[0])
+    assert np.allclose(searched, learned.index.unit_similarities(query, position))
+    assert np.allclose(encoded, engine.index.unit_similarities(query, position))
+    assert not np.allclose(searched, encoded, atol=1e-3)
     assert trace.reading.signals is not None and 0.0 <= trace.answer.confidence <= 1.0
     assert learned.cite("2026年全球AI支出预计达到2.59万亿美元。").verdict in {"supported", "contradicted",
                                                                              "unsupported"}
+
+
+def test_conversation_turns_are_answerability_data_judged_as_resolved(small_index: Settings, tmp_path: Path) -> None:
+    engine = open_engine(small_index.model_copy(update={"learned_models": tmp_path / "none"}))
+    examples = [Example(item_from_row(row), "tiny", engine, n % 2) for n, row in enumerate(items())]
+    chat = tmp_path / "chat.jsonl"
+    chat.write_text(json.dumps({"id": "v1", "lang": "zh", "turns": [
+        {"question": FIRST_TURN, "standalone": FIRST_TURN, "kind": "first", "answers": [ROWS[8][1]],
+         "doc": QUANTUM_DOC, "evidence": ROWS[8][3]},
+        {"question": "那2024年呢？", "standalone": UNANSWERABLE[1], "kind": "unanswerable", "answers": [],
+         "doc": None, "evidence": None}]}, ensure_ascii=False), encoding="utf-8")
+    turns = load_turns(engine, [str(chat)], 2)
+    assert [(t.turn.position, t.turn.kind) for t in turns if t.turn] == [(0, "first"), (1, "unanswerable")]
+    asked_alone = examples[len(ROWS) + 1]  # UNANSWERABLE[1]: the follow-up's year put into the first turn
+    turns = [replace_fold(t, asked_alone.fold) for t in turns]
+    result = train(examples + turns, 2, lambda _: None)
+    assert all(not t.candidates for t in turns)  # no ranker or reader data: answerability only
+    judged = result["judged"]
+    assert judged[id(turns[1])].signals == judged[id(asked_alone)].signals  # 那2024年呢？ read as its rewrite
+    assert not judged[id(turns[1])].answerable and judged[id(turns[0])].answerable
+    assert id(turns[1]) in result["oof_probability"]
+    assert result["threshold"] == refusal_threshold(  # the threshold reads the report questions alone
+        [result["oof_probability"][id(ex)] for ex in examples if ex.item.gold.answerable])
+
+
+FIRST_TURN = UNANSWERABLE[1].replace("2024年", "2025年")
+
+
+def replace_fold(example: Example, fold: int) -> Example:
+    return Example(example.item, example.source, example.engine, fold, example.turn)

@@ -33,3 +33,15 @@ def test_a_table_rows_topic_can_write_the_asked_term() -> None:
 def test_every_feature_the_reader_learns_from_is_measured() -> None:
     (row,) = features(["2019年中国OLED面板出货量达到1.05亿片。"])
     assert set(UNIT_FEATURES) == set(row)
+
+
+def test_the_encoders_own_cosine_is_read_beside_the_searched_one() -> None:
+    chunk = Chunk(id="r#0", doc="r.txt", title="t", section="", text="ab", start=0, end=2, line_start=1, line_end=1)
+    query = analyze(QUESTION)
+    units = [Unit("2019年中国OLED面板出货量达到1.05亿片。", 0, ""), Unit("2019年中国OLED面板产能为30万片。", 0, "")]
+    hits, terms = [Hit(chunk, 1.0, {})], answer_terms(query, {})
+    first, second = unit_features(units, [0.9, 0.7], hits, query, terms, encoded=[0.4, 0.6])
+    assert (first["sim"], first["sim_raw"], first["sim_raw_gap"]) == (0.9, 0.4, 0.4 - 0.6)
+    assert (second["sim_gap"], second["sim_raw"], second["sim_raw_gap"]) == (0.7 - 0.9, 0.6, 0.0)
+    alone, _ = unit_features(units, [0.9, 0.7], hits, query, terms)  # no adapter: the same cosine twice
+    assert (alone["sim_raw"], alone["sim_raw_gap"]) == (0.9, 0.0)
