@@ -138,8 +138,10 @@ class ShardedIndex(Retrieval):
         self._latest.records = records
         self._latest.positions = {r.chunk.id: p for p, r in records.items()}
 
-    def _vector_key(self, query: Query) -> str:
-        return query.asked or query.text
+    def _vector_key(self, query: Query) -> tuple[str, int]:
+        """The question and the adapter that mapped its vector: a view without the adapter (the reader's second
+        cosine) shares the latest search's records but not their cosines."""
+        return query.asked or query.text, id(self.query_adapter)
 
     def position(self, chunk_id: str) -> int:
         """The collection position of a chunk the latest search in this thread found."""

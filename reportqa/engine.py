@@ -169,7 +169,9 @@ class Engine:
         def cosines(hit: Hit) -> np.ndarray:
             position = index.position(hit.chunk.id)
             searched = index.unit_similarities(query, position)
-            return np.stack([searched, searched if encoded is index else encoded.unit_similarities(query, position)])
+            raw = searched if encoded is index else encoded.unit_similarities(query, position)
+            # a shard can fail between the two reads: the searched cosines stand for both rather than fail the answer
+            return np.stack([searched, raw if raw.shape == searched.shape else searched])
 
         return cosines
 

@@ -10,6 +10,7 @@ import shutil
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from reportqa.index.sharded import ShardedIndex
 from reportqa.index.store import IndexCorrupt, current_version_path
@@ -144,3 +145,16 @@ def test_a_shard_that_does_not_answer_is_named_in_that_answer_only(sharded: Sett
     with ThreadPoolExecutor(1) as other_thread:  # another request's search neither clears nor borrows it
         assert other_thread.submit(lambda: engine.ask(QUESTIONS[1]).degraded).result() == ()
     assert engine.index.degraded() == ["shard-001"]
+
+
+def test_the_readers_two_cosines_match_the_embedded_index(real_index: Settings, sharded: Settings) -> None:
+    embedded, split = open_engine(real_index), open_engine(sharded)
+    assert split.index.query_adapter is not None  # the shipped models map question vectors
+    for question in QUESTIONS[:5]:
+        mine, theirs = split.run(question, 5), embedded.run(question, 5)
+        split_cosines, embedded_cosines = split.unit_sims(mine.query), embedded.unit_sims(theirs.query)
+        assert split_cosines is not None and embedded_cosines is not None
+        for hit in mine.hits[:3]:  # the latest search's records give the searched row, the shards the encoder's
+            rows = split_cosines(hit)
+            assert rows.shape[0] == 2 and not np.allclose(rows[0], rows[1], atol=1e-4)
+            assert np.allclose(rows, embedded_cosines(hit), atol=1e-5)

@@ -250,3 +250,13 @@ def test_conversation_turns_are_grounded(chat: dict[str, object]) -> None:
         evidence = squash(str(turn["evidence"]))
         assert evidence in REPORTS[str(turn["doc"])]
         assert turn["answers"] and all(squash(str(a)) in evidence for a in turn["answers"])
+
+
+def test_the_sealed_set_is_never_training_data() -> None:
+    from reportqa.eval.sealed import SEALED
+    from reportqa.eval.train import CHAT_SETS, TRAIN_SETS
+    from reportqa.eval.train_claims import CLAIM_SETS
+
+    trained = {Path(p).parent for p in (*TRAIN_SETS, *CLAIM_SETS, *CHAT_SETS)}
+    assert SEALED not in trained and (ROOT / SEALED / "qa.jsonl").exists()
+    assert Path("eval/sealed10") in trained  # each sealed set joins the training sets once it is scored
