@@ -62,11 +62,11 @@ NEVER_REFUSE = -1.0
 
 @dataclass(frozen=True, slots=True)
 class TurnOf:
-    """Where a conversation turn sits: its conversation (set and id), its place in it and its kind."""
+    """Where a conversation turn sits: its conversation (set and id) and its place in it (its kind is the item's
+    qtype)."""
 
     conversation: str
     position: int
-    kind: str
 
 
 @dataclass
@@ -403,7 +403,7 @@ def load_turns(engine: Engine, paths: Iterable[str], folds: int) -> list[Example
             turns: list[dict[str, Any]] = row["turns"]  # type: ignore[assignment]
             for n, turn in enumerate(turns):
                 item = item_from_row({**turn, "id": f"{row['id']}-{n}", "type": turn["kind"]})
-                examples.append(Example(item, CONVERSATION, engine, fold, TurnOf(conversation, n, str(turn["kind"]))))
+                examples.append(Example(item, CONVERSATION, engine, fold, TurnOf(conversation, n)))
     return examples
 
 

@@ -165,13 +165,17 @@ class Engine:
         if not self.index.has_units:
             return None
         index, encoded = self.index, self.encoded_index
+        known: dict[str, np.ndarray] = {}  # per hit: the reader reads each row, the signals the first, once each
 
         def cosines(hit: Hit) -> np.ndarray:
+            if hit.chunk.id in known:
+                return known[hit.chunk.id]
             position = index.position(hit.chunk.id)
             searched = index.unit_similarities(query, position)
             raw = searched if encoded is index else encoded.unit_similarities(query, position)
             # a shard can fail between the two reads: the searched cosines stand for both rather than fail the answer
-            return np.stack([searched, raw if raw.shape == searched.shape else searched])
+            known[hit.chunk.id] = np.stack([searched, raw if raw.shape == searched.shape else searched])
+            return known[hit.chunk.id]
 
         return cosines
 

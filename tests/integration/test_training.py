@@ -138,7 +138,7 @@ def test_conversation_turns_are_answerability_data_judged_as_resolved(small_inde
         {"question": "那2024年呢？", "standalone": UNANSWERABLE[1], "kind": "unanswerable", "answers": [],
          "doc": None, "evidence": None}]}, ensure_ascii=False), encoding="utf-8")
     turns = load_turns(engine, [str(chat)], 2)
-    assert [(t.turn.position, t.turn.kind) for t in turns if t.turn] == [(0, "first"), (1, "unanswerable")]
+    assert [(t.turn.position, t.item.qtype) for t in turns if t.turn] == [(0, "first"), (1, "unanswerable")]
     asked_alone = examples[len(ROWS) + 1]  # UNANSWERABLE[1]: the follow-up's year put into the first turn
     turns = [replace_fold(t, asked_alone.fold) for t in turns]
     result = train(examples + turns, 2, lambda _: None)
