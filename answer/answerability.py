@@ -20,7 +20,7 @@ from reportqa.answer.extract import content_terms
 from reportqa.index.measures import Measure, states
 from reportqa.index.text import tagged
 
-from reportqa.core.learned import LinearModel, matrix
+from reportqa.core.learned import LearnedModel, matrix
 
 # unknown_names (names the corpus lacks: jieba's tagger and the company-suffix rule) is measured for the rules'
 # confidence but not learned from: removing it from the model did not lower any out-of-fold figure (make eval)
@@ -83,7 +83,7 @@ def measure_missing(measure: Measure | None, answer_text: str) -> bool:
     return bool(measure and answer_text and not states(answer_text, measure))
 
 
-def probability_correct(signals: Signals, model: LinearModel) -> float:
+def probability_correct(signals: Signals, model: LearnedModel) -> float:
     return float(model.probabilities(matrix([signals.row()], model.features))[0])
 
 

@@ -34,7 +34,7 @@ from reportqa.answer.verify import (
 )
 from reportqa.index.query import Query
 
-from reportqa.core.learned import LinearModel, matrix
+from reportqa.core.learned import LearnedModel, matrix
 from reportqa.core.types import Hit
 
 
@@ -171,7 +171,7 @@ def _rule_verdict(claim: str, hits: Sequence[Hit], units: Sequence[Unit], suppor
     return Verdict(claim, SUPPORTED, None, None, _cite(hits, [units[best].hit_rank]), support[best])
 
 
-def decide(assessment: Assessment, on_topic: LinearModel | None, contradiction: LinearModel | None,
+def decide(assessment: Assessment, on_topic: LearnedModel | None, contradiction: LearnedModel | None,
            hits: Sequence[Hit], best_sim_rank: int | None) -> Verdict:
     """The learned verdict: is the subject one the reports state (else unsupported), and if so do they say
     otherwise (contradicted, with the value the rules aligned) or the same (supported)?"""

@@ -27,7 +27,7 @@ from reportqa.answer.extract import (
 )
 from reportqa.index.query import Query
 
-from reportqa.core.learned import LinearModel, matrix
+from reportqa.core.learned import LearnedModel, matrix
 from reportqa.core.types import Hit
 
 UNIT_FEATURES = (
@@ -105,7 +105,7 @@ def similarities_of(units: Sequence[Unit], hits: Sequence[Hit], unit_sims: UnitS
 
 
 def read(units: Sequence[Unit], sims: Sequence[float], hits: Sequence[Hit], query: Query, terms: AnswerTerms,
-         reader: LinearModel, encoded: Sequence[float] | None = None) -> tuple[list[float], list[dict[str, float]]]:
+         reader: LearnedModel, encoded: Sequence[float] | None = None) -> tuple[list[float], list[dict[str, float]]]:
     """(the reader's probability that each unit answers the question, the features it read)."""
     rows = unit_features(units, sims, hits, query, terms, encoded)
     if not rows:

@@ -35,7 +35,7 @@ from reportqa.answer.extract import (
 from reportqa.answer.reader import ENCODED, UnitSimilarities, read, similarities_of
 from reportqa.index.query import Query
 
-from reportqa.core.learned import LinearModel, ModelSet, matrix
+from reportqa.core.learned import LearnedModel, ModelSet, matrix
 from reportqa.core.types import Answer, Citation, Hit
 
 
@@ -59,7 +59,7 @@ def learned_scorer(reader_model: object, hits: Sequence[Hit], query: Query,
     return score
 
 
-def relevance_of(hit: Hit, relevance: LinearModel | None) -> float:
+def relevance_of(hit: Hit, relevance: LearnedModel | None) -> float:
     """How likely a passage is relevant at all: the pointwise relevance model over the ranker's features when there
     is one (the pairwise ranker only orders a question's passages), else the ranker's own probability."""
     scores = hit.channel_scores
@@ -70,7 +70,7 @@ def relevance_of(hit: Hit, relevance: LinearModel | None) -> float:
 
 def measure_signals(question: str, query: Query, hits: Sequence[Hit], selection: Selection, text: str,
                     idf: Mapping[str, float], unit_sims: UnitSimilarities | None, unknown_names: int,
-                    unknown_idf: float, centroid_lift: float = 0.0, relevance: LinearModel | None = None) -> Signals:
+                    unknown_idf: float, centroid_lift: float = 0.0, relevance: LearnedModel | None = None) -> Signals:
     ranker_top = relevance_of(hits[0], relevance)
     # with nothing to compare against (one passage, one sentence) a margin says nothing: 0, not the whole score,
     # which no training question ever had (a one-document index answered right got probability 1e-6)

@@ -232,7 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report |= {"threshold": result["threshold"], "off_topic": result["off_topic"],
                "reliability": reliability(examples, result["oof_probability"], result["right"]),
                "weights": {role: dict(zip(m.features, m.weights.round(3).tolist(), strict=True))
-                           for role, m in result["models"].items()},
+                           for role, m in result["models"].items() if isinstance(m, LinearModel)},
                "seconds": round(time.perf_counter() - started, 1)}
     write_experiment(report, args.report, args.docs)
     print(json.dumps({"threshold": result["threshold"], "report": str(args.report)}))

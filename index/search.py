@@ -39,7 +39,7 @@ from reportqa.index.text import bigrams, tagged, without_spaces, word_frequency
 from reportqa.index.titles import TitleTerms
 from reportqa.index.vectors import UnitTable, load_units
 
-from reportqa.core.learned import LinearModel, QueryAdapter, matrix
+from reportqa.core.learned import LearnedModel, QueryAdapter, matrix
 from reportqa.core.types import Chunk, Hit
 
 # what of a question the encoder reads: a question is short, and a 2,000-character one took over a second of CPU
@@ -243,7 +243,7 @@ class Retrieval:
                                       record.chunk.kind == "table", named.get(record.chunk.doc, 0.0))
         return chunk_features(channels, facts, query.wants, query.english), records
 
-    def ranked(self, query: Query, k: int, weights: SearchWeights, ranker: LinearModel) -> list[Hit]:
+    def ranked(self, query: Query, k: int, weights: SearchWeights, ranker: LearnedModel) -> list[Hit]:
         """The pool ordered by the learned ranker; a hit's channel scores are its features and `ranker`, its
         score the ranker's logit."""
         rows, records = self._features(query, weights)

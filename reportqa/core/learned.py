@@ -1,7 +1,8 @@
 """Small learned models as data: standardised features, a linear score, a logistic probability.
 
 A model is a JSON file (feature names, means, scales, weights, bias) so that serving needs numpy only and a
-reader can see what each feature weighs. `ModelSet` is a folder of such files plus `manifest.json` (their
+reader can see what each feature weighs; a role whose features interact may hold gradient-boosted trees instead
+(core.trees), the same interface over the same rows. `ModelSet` is a folder of such files plus `manifest.json` (their
 digests, the data and seed they were trained with, their out-of-fold metrics), checked when loaded. Beside them
 may sit one `QueryAdapter`: a matrix (.npy) that maps the encoder's question vectors towards the passages that
 answer them.
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from reportqa.core.digest import file_sha256
+from reportqa.core.trees import TREES_KIND, TreeModel
 
 MODELS_MANIFEST = "manifest.json"
 
@@ -56,6 +58,14 @@ class LinearModel:
         if any(a.shape != (len(features),) for a in arrays) or not np.all(arrays[1] > 0):
             raise ValueError("mean, scale and weights must have one positive-scale entry per feature")
         return cls(features, arrays[0], arrays[1], arrays[2], float(data["bias"]))
+
+
+LearnedModel = LinearModel | TreeModel  # what a role holds: probabilities of a matrix in its feature order
+
+
+def model_from_json(data: Mapping[str, Any]) -> LearnedModel:
+    """A model file's model, linear unless it says it is trees."""
+    return TreeModel.from_json(data) if data.get("kind") == TREES_KIND else LinearModel.from_json(data)
 
 
 def matrix(rows: Sequence[Mapping[str, float]], features: Sequence[str]) -> np.ndarray:
@@ -100,13 +110,13 @@ class ModelSet:
 
     folder: Path
     manifest: dict[str, Any]
-    models: dict[str, LinearModel]
+    models: dict[str, LearnedModel]
     adapter: QueryAdapter | None = None
 
-    def get(self, role: str) -> LinearModel | None:
+    def get(self, role: str) -> LearnedModel | None:
         return self.models.get(role)
 
-    def with_models(self, models: Mapping[str, LinearModel]) -> ModelSet:
+    def with_models(self, models: Mapping[str, LearnedModel]) -> ModelSet:
         """This set with some roles replaced or added (training tries fold models this way)."""
         return ModelSet(self.folder, dict(self.manifest), {**self.models, **models}, self.adapter)
 
@@ -137,7 +147,7 @@ def load_model_set(folder: Path) -> ModelSet:
         try:
             if file_sha256(path) != entry["sha256"]:
                 raise ValueError("its digest differs from the manifest")
-            models[role] = LinearModel.from_json(json.loads(path.read_text(encoding="utf-8")))
+            models[role] = model_from_json(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelFileError(f"learned model {path} cannot be used ({exc}); retrain with: make train-reader"
                                  ) from exc
@@ -159,7 +169,7 @@ def load_adapter(folder: Path, entry: Any) -> QueryAdapter | None:
                              ) from exc
 
 
-def write_model_set(folder: Path, models: Mapping[str, LinearModel], facts: Mapping[str, Any],
+def write_model_set(folder: Path, models: Mapping[str, LearnedModel], facts: Mapping[str, Any],
                     adapter: QueryAdapter | None = None) -> ModelSet:
     """Write each model as <role>.json, the adapter (if any) as .npy, and a manifest with their digests and the
     given training facts."""
