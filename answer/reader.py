@@ -3,8 +3,8 @@
 Features of a (question, unit) pair: the encoder's cosine of the two (precomputed unit vectors), how much of
 the question the unit writes (idf-weighted, aliases counted, the passage's subject discounted), whether it
 holds the kind of value asked for and the term the question asks the value of, and how the ranker placed its
-passage. A learned logistic model turns them into a probability; without one, today's hand-weighted sum
-(extract.score_unit) scores the units.
+passage. Learned gradient-boosted trees (core.trees) turn them into a probability, since the features interact;
+without a model, today's hand-weighted sum (extract.score_unit) scores the units.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ arrays in JSON, like the linear models, and scored all at once, one level per st
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -35,6 +35,10 @@ class TreeModel:
     leaf: np.ndarray  # (nodes,) bool
     missing_left: np.ndarray  # (nodes,) bool
     depth: int
+    # serving form: a split sends a row to _child[2 * node + (value <= _cut)]; a leaf's both children are itself
+    _read: np.ndarray = field(init=False, repr=False)
+    _cut: np.ndarray = field(init=False, repr=False)
+    _child: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         nodes = len(self.value)
@@ -49,20 +53,27 @@ class TreeModel:
             raise ValueError("a split reads a feature the model does not have")
         if not (np.all(np.isfinite(self.value)) and np.isfinite(self.baseline)):
             raise ValueError("leaf values must be finite")
+        own = np.arange(nodes)
+        object.__setattr__(self, "_read", np.where(self.leaf, 0, self.feature))
+        object.__setattr__(self, "_cut", np.where(self.leaf, np.inf, self.threshold))
+        object.__setattr__(self, "_child", np.stack([np.where(self.leaf, own, self.right),
+                                                     np.where(self.leaf, own, self.left)], axis=1).reshape(-1))
 
     def logits(self, rows: np.ndarray) -> np.ndarray:
         """Scores of a (n, len(features)) matrix in the model's feature order."""
         x = np.asarray(rows, dtype=np.float64).reshape(-1, len(self.features))
         n = x.shape[0]
         node = np.repeat(self.roots[:, None], n, axis=1)  # (trees, n)
+        if n == 0 or not len(self.features):
+            return self.baseline + self.value[node].sum(axis=0)
         columns = np.arange(n)[None, :]
+        missing = bool(np.isnan(x).any())
         for _ in range(self.depth):
-            at_leaf = self.leaf[node]
-            if at_leaf.all():
-                break
-            read = x[columns, np.where(at_leaf, 0, self.feature[node])]
-            go_left = np.where(np.isnan(read), self.missing_left[node], read <= self.threshold[node])
-            node = np.where(at_leaf, node, np.where(go_left, self.left[node], self.right[node]))
+            read = x[columns, self._read[node]]
+            go_left = read <= self._cut[node]
+            if missing:
+                go_left = np.where(np.isnan(read), self.missing_left[node], go_left)
+            node = self._child[2 * node + go_left]
         return self.baseline + self.value[node].sum(axis=0)
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
