@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 TREES_KIND = "trees"
-MAX_DEPTH = 64  # deeper than any tree trained here; a file claiming more is refused
+MAX_DEPTH = 64  # deeper than any tree trained here; a file with deeper trees (or a loop) is refused
 
 
 @dataclass(frozen=True, slots=True, eq=False)  # compared by identity: arrays have no single truth value
@@ -34,7 +34,7 @@ class TreeModel:
     value: np.ndarray  # (nodes,) float: a leaf's contribution to the logit
     leaf: np.ndarray  # (nodes,) bool
     missing_left: np.ndarray  # (nodes,) bool
-    depth: int
+    depth: int = field(init=False)  # splits on the longest path: how many steps scoring takes, found when built
     # serving form: a split sends a row to _child[2 * node + (value <= _cut)]; a leaf's both children are itself
     _read: np.ndarray = field(init=False, repr=False)
     _cut: np.ndarray = field(init=False, repr=False)
@@ -43,8 +43,8 @@ class TreeModel:
     def __post_init__(self) -> None:
         nodes = len(self.value)
         arrays = (self.feature, self.threshold, self.left, self.right, self.leaf, self.missing_left)
-        if any(a.shape != (nodes,) for a in arrays) or self.roots.ndim != 1 or not 0 <= self.depth <= MAX_DEPTH:
-            raise ValueError("every node array must have one entry per node, and the depth must be sane")
+        if any(a.shape != (nodes,) for a in arrays) or self.roots.ndim != 1:
+            raise ValueError("every node array must have one entry per node")
         links = np.concatenate([self.roots, self.left, self.right])
         if nodes and (links.min(initial=0) < 0 or links.max(initial=0) >= nodes):
             raise ValueError("a tree links to a node that does not exist")
@@ -53,11 +53,23 @@ class TreeModel:
             raise ValueError("a split reads a feature the model does not have")
         if not (np.all(np.isfinite(self.value)) and np.isfinite(self.baseline)):
             raise ValueError("leaf values must be finite")
+        object.__setattr__(self, "depth", self._longest_path())
         own = np.arange(nodes)
         object.__setattr__(self, "_read", np.where(self.leaf, 0, self.feature))
         object.__setattr__(self, "_cut", np.where(self.leaf, np.inf, self.threshold))
         object.__setattr__(self, "_child", np.stack([np.where(self.leaf, own, self.right),
                                                      np.where(self.leaf, own, self.left)], axis=1).reshape(-1))
+
+    def _longest_path(self) -> int:
+        """Splits from the roots to the deepest leaf, level by level; a tree deeper than MAX_DEPTH (or a loop) is
+        refused."""
+        level = np.unique(self.roots)
+        for depth in range(MAX_DEPTH + 1):
+            splits = level[~self.leaf[level]]
+            if not len(splits):
+                return depth
+            level = np.unique(np.concatenate([self.left[splits], self.right[splits]]))
+        raise ValueError(f"a tree is deeper than {MAX_DEPTH} splits, or loops")
 
     def logits(self, rows: np.ndarray) -> np.ndarray:
         """Scores of a (n, len(features)) matrix in the model's feature order."""
@@ -81,7 +93,7 @@ class TreeModel:
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": TREES_KIND, "features": list(self.features), "baseline": self.baseline,
-                "depth": self.depth, "roots": self.roots.tolist(), "feature": self.feature.tolist(),
+                "roots": self.roots.tolist(), "feature": self.feature.tolist(),
                 "threshold": self.threshold.tolist(), "left": self.left.tolist(), "right": self.right.tolist(),
                 "value": self.value.tolist(), "leaf": self.leaf.astype(int).tolist(),
                 "missing_left": self.missing_left.astype(int).tolist()}
@@ -94,7 +106,7 @@ class TreeModel:
         return cls(tuple(str(f) for f in data["features"]), float(data["baseline"]), ints("roots"),
                    ints("feature"), np.asarray(data["threshold"], dtype=np.float64).reshape(-1), ints("left"),
                    ints("right"), np.asarray(data["value"], dtype=np.float64).reshape(-1),
-                   ints("leaf").astype(bool), ints("missing_left").astype(bool), int(data["depth"]))
+                   ints("leaf").astype(bool), ints("missing_left").astype(bool))
 
 
 def tree_model(features: Sequence[str], baseline: float,
@@ -103,30 +115,18 @@ def tree_model(features: Sequence[str], baseline: float,
     local to each tree (node 0 its root)."""
     roots: list[int] = []
     rows: list[tuple[int, float, int, int, float, bool, bool]] = []
-    offset, depth = 0, 0
+    offset = 0
     for nodes in trees:
         roots.append(offset)
         for feature, threshold, left, right, value, leaf, missing_left in nodes:
             here = len(rows)
             rows.append((feature, threshold, here if leaf else offset + left, here if leaf else offset + right,
                          value, leaf, missing_left))
-        depth = max(depth, _depth(nodes))
         offset = len(rows)
     columns = list(zip(*rows, strict=True)) if rows else [()] * 7
     return TreeModel(tuple(features), float(baseline), np.asarray(roots, dtype=np.int64),
                      np.asarray(columns[0], dtype=np.int64), np.asarray(columns[1], dtype=np.float64),
                      np.asarray(columns[2], dtype=np.int64), np.asarray(columns[3], dtype=np.int64),
                      np.asarray(columns[4], dtype=np.float64), np.asarray(columns[5], dtype=bool),
-                     np.asarray(columns[6], dtype=bool), depth)
+                     np.asarray(columns[6], dtype=bool))
 
-
-def _depth(nodes: Sequence[tuple[int, float, int, int, float, bool, bool]]) -> int:
-    """Splits on the longest path from node 0."""
-    deepest, stack = 0, [(0, 0)]
-    while stack:
-        at, depth = stack.pop()
-        if nodes[at][5] or depth >= MAX_DEPTH:
-            deepest = max(deepest, depth)
-        else:
-            stack += [(nodes[at][2], depth + 1), (nodes[at][3], depth + 1)]
-    return deepest

@@ -62,6 +62,8 @@ def test_a_trees_file_round_trips_in_a_model_set_and_bad_links_are_refused(tmp_p
         TreeModel.from_json({**data, "left": [9, *data["left"][1:]]})
     with pytest.raises(ValueError, match="feature"):
         TreeModel.from_json({**data, "feature": [7, *data["feature"][1:]]})
+    with pytest.raises(ValueError, match="loops"):
+        TreeModel.from_json({**data, "left": [0, *data["left"][1:]]})  # the root its own left child
     bad = {**data, "value": data["value"][:-1]}
     (tmp_path / "reader.json").write_text(json.dumps(bad))
     with pytest.raises(ModelFileError):
