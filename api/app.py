@@ -41,8 +41,11 @@ def _install_middleware(app: FastAPI, settings: Settings) -> None:
 
 
 def warm_up(holder: EngineHolder) -> None:
-    """Load the index, the English dictionary and the tagger before the first request rather than during one (the
-    dictionary alone takes ~2 s: a worker loading it mid-load stalled every request queued behind it)."""
+    """Load the index, the English dictionary, the tagger and the Chinese-numeral parser before the first request
+    rather than during one (the dictionary alone takes ~2 s: a worker loading it mid-load stalled every request
+    queued behind it; the numeral parser's 0.7 s of CPU, paid by the first answer that reads 两万五千, could run a
+    request out of its CPU budget)."""
+    from reportqa.answer.numbers import chinese_numeral
     from reportqa.index.query import preload
 
     try:
@@ -50,6 +53,7 @@ def warm_up(holder: EngineHolder) -> None:
     except Exception as exc:  # no index yet: requests get the 503 that explains it
         logging.getLogger("reportqa").warning("index not loaded at start: %s", exc)
     preload()
+    chinese_numeral("两万五千")
     gc.collect()
     gc.freeze()  # what start-up loaded stays: full collections no longer walk it (pauses showed in the p99)
 

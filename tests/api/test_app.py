@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -318,8 +319,10 @@ def test_a_warm_app_loads_the_index_and_the_dictionary_at_start(small_index: Set
     from reportqa.index.dictionary import english_to_chinese
 
     english_to_chinese.cache_clear()
+    sys.modules.pop("cn2an", None)  # the numeral parser, imported on first use
     holder = EngineHolder(small_index)
     with TestClient(create_app(small_index, holder=holder, warm=True)):
         assert holder._engine is not None and english_to_chinese.cache_info().currsize == 1
+        assert "cn2an" in sys.modules
     with TestClient(create_app(Settings(index_dir=tmp_path / "none"), warm=True)) as cold:
         assert cold.post("/ask", json={"question": "任意问题"}).status_code == 503
