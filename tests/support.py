@@ -41,7 +41,11 @@ def running(app: FastAPI) -> Iterator[str]:
 def finished_job(client: Any, accepted: Any, timeout_s: float = 60) -> dict[str, Any]:
     """The job a 202 answer started, polled on GET /jobs/{id} until it is done or failed."""
     assert accepted.status_code == 202, accepted.text[:300]
-    location = accepted.headers["location"]
+    return job_at(client, accepted.headers["location"], timeout_s)
+
+
+def job_at(client: Any, location: str, timeout_s: float = 60) -> dict[str, Any]:
+    """A job polled at its location (/jobs/{id}) until it is done or failed."""
     deadline = time.monotonic() + timeout_s
     while True:
         job: dict[str, Any] = client.get(location).json()

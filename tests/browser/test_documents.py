@@ -2,44 +2,36 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+
+from tests.support import finished_job, job_at
 
 from .conftest import DOCS
 from .test_chat import ask
 
 pytestmark = pytest.mark.browser
-INDEXING_MS = 180_000  # adding a report encodes it: on a loaded 2-core machine that outlasts the usual 30 s
+INDEXING_S = 180  # adding a report encodes it: on a loaded 2-core machine that outlasts the usual 30 s
 NEW_DOC = "hydrogen_notes.txt"
 NEW_TITLE = "氢能产业简报"
 NEW_TEXT = "第一章 氢能\n2025年中国电解槽出货量达到3.5吉瓦，碱性电解槽占比超过八成。\n"
 
 
-def settle(page: Any, server: str, job_id: str) -> None:
-    """Wait until a document job has finished, whichever way: a job still running outlives the test otherwise."""
-    deadline = time.monotonic() + INDEXING_MS / 1000
-    while time.monotonic() < deadline:
-        if page.request.get(f"{server}/jobs/{job_id}").json()["status"] in ("done", "failed"):
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"document job {job_id} still unfinished after {INDEXING_MS // 1000} s")
-
-
 @pytest.fixture
-def jobs(page: Any, server: str) -> Iterator[list[str]]:
+def jobs(server: str) -> Iterator[list[str]]:
     """The served index is shared: a failed test must not leave its upload behind for the next one, not even one
     still being indexed when the test gave up."""
     started: list[str] = []
     yield started
-    for job_id in started:
-        settle(page, server, job_id)
-    listed = page.request.get(server + "/documents").json()["documents"]
-    if any(d["doc"] == NEW_DOC for d in listed):
-        settle(page, server, page.request.delete(f"{server}/documents/{NEW_DOC}").json()["id"])
+    with httpx.Client(base_url=server) as client:
+        for job_id in started:
+            job_at(client, f"/jobs/{job_id}", INDEXING_S)
+        if any(d["doc"] == NEW_DOC for d in client.get("/documents").json()["documents"]):
+            finished_job(client, client.delete(f"/documents/{NEW_DOC}"), INDEXING_S)
 
 
 def posted_job(response: Any) -> bool:
@@ -61,7 +53,7 @@ def test_documents_are_listed_uploaded_and_deleted(page: Any, shoot: Callable[..
     with page.expect_response(posted_job) as posted:
         page.click("#upload")
     jobs.append(posted.value.json()["id"])
-    page.locator("#upload-status", has_text="已添加").wait_for(timeout=INDEXING_MS)
+    page.locator("#upload-status", has_text="已添加").wait_for(timeout=INDEXING_S * 1000)
     new_row = page.locator(f'#doc-table tr[data-doc="{NEW_DOC}"]')
     new_row.wait_for(state="visible")
     assert NEW_TITLE in new_row.inner_text() and rows.count() == len(DOCS) + 1
@@ -76,7 +68,7 @@ def test_documents_are_listed_uploaded_and_deleted(page: Any, shoot: Callable[..
     new_row.wait_for(state="visible")
     page.once("dialog", lambda dialog: dialog.accept())
     new_row.locator(".doc-delete").click()
-    new_row.wait_for(state="detached", timeout=INDEXING_MS)
+    new_row.wait_for(state="detached", timeout=INDEXING_S * 1000)
     assert rows.count() == len(DOCS)
     assert "已删除" in page.locator("#upload-status").inner_text()
 
