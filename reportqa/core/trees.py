@@ -129,4 +129,3 @@ def tree_model(features: Sequence[str], baseline: float,
                      np.asarray(columns[2], dtype=np.int64), np.asarray(columns[3], dtype=np.int64),
                      np.asarray(columns[4], dtype=np.float64), np.asarray(columns[5], dtype=bool),
                      np.asarray(columns[6], dtype=bool))
-
