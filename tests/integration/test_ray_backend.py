@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,6 +20,7 @@ from reportqa.core.settings import Settings
 from reportqa.engine import build, open_engine
 from tests.conftest import MODELS_DIR, REAL_CORPUS, ROOT
 from tests.integration.test_sharded_index import answers
+from tests.support import free_port
 
 pytestmark = [pytest.mark.integration, pytest.mark.ray]
 ray = pytest.importorskip("ray")
@@ -123,12 +123,6 @@ def test_ray_shards_answer_as_the_embedded_engine(shards: int, built: dict[int, 
                 "shard-000", "shard-001", "shard-002", "shard-003"]
     finally:
         serve.shutdown()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def wait_for(check: Callable[[], bool], seconds: float) -> bool:
