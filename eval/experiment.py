@@ -75,13 +75,13 @@ def without(models_features: Mapping[str, Sequence[str]], dropped: set[str]) -> 
 
 
 def fold_engines(base: Engine, fold_models: Mapping[int, Mapping[str, LinearModel]], threshold: float,
-                 adapters: Mapping[int, QueryAdapter | None]) -> dict[int, Engine]:
+                 adapters: Mapping[int, QueryAdapter | None], follow_up: float | None = None) -> dict[int, Engine]:
     """Each fold's engine: its models and its question adapter (none: the encoder's own question vectors)."""
     engines = {}
     for fold, models in fold_models.items():
         index = base.index.with_query_adapter(adapters.get(fold))
         engine = Engine(index, base.settings, None, ModelSet(Path(), {"threshold": threshold}, dict(models)))
-        engine.threshold = threshold
+        engine.refuse_below(threshold, follow_up)
         engines[fold] = engine
     return engines
 
@@ -214,7 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     show(f"training on {len(examples)} questions and conversation turns, {args.folds} folds")
     result = train(examples, args.folds, show)
     folds_of = item_folds(examples)
-    learned = fold_engines(engine, result["fold_models"], result["threshold"], result["fold_adapters"])
+    learned = fold_engines(engine, result["fold_models"], result["threshold"], result["fold_adapters"],
+                           result["follow_up_threshold"])
     report: dict[str, Any] = {"sets": score_report_sets(engine, rules_engine(args.static_index_dir), learned,
                                                           folds_of, show)}
     show("scoring the conversations out of fold")
@@ -229,7 +230,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         result["adapter"])
     if not args.no_ablation:
         report["ablation"] = ablation([ex for ex in examples if from_reports(ex)], args.folds, engine, show)
-    report |= {"threshold": result["threshold"], "off_topic": result["off_topic"],
+    report |= {"threshold": result["threshold"], "follow_up_threshold": result["follow_up_threshold"],
+               "off_topic": result["off_topic"],
                "reliability": reliability(examples, result["oof_probability"], result["right"]),
                "weights": {role: dict(zip(m.features, m.weights.round(3).tolist(), strict=True))
                            for role, m in result["models"].items() if isinstance(m, LinearModel)},

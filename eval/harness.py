@@ -175,7 +175,7 @@ def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
     engine = ensure_index(settings)
     preload()  # what question analysis loads on first use, loaded before timing as a server does at start
     if args.calibrate:
-        engine.threshold = 0.0
+        engine.refuse_below(0.0)
     names = args.variant or (["hybrid"] if args.calibrate else list(ALL_VARIANTS))
     report = evaluate(items, variants_for(names, engine, settings), for_stream(sys.stderr))
     report["qa"] = str(args.qa or DEFAULT_QA)

@@ -104,7 +104,10 @@ def experiment_markdown(report: dict[str, Any]) -> str:
         rel = report["reliability"]
         lines += ["## Confidence: predicted vs observed (out of fold, report sets)", "",
                   f"Expected calibration error {rel['ece']} over {rel['questions']} questions; refusal threshold "
-                  f"{round(report.get('threshold', 0.0), 4)}.", "", "| predicted | observed | n |", "|---|---|---|"]
+                  f"{round(report.get('threshold', 0.0), 4)}"
+                  + (f" (a conversation's later turns: {round(report['follow_up_threshold'], 4)})"
+                     if "follow_up_threshold" in report else "") + ".",
+                  "", "| predicted | observed | n |", "|---|---|---|"]
         lines += [f"| {p['predicted']} | {p['observed']} | {p['n']} |" for p in rel["curve"]]
         lines.append("")
     if report.get("off_topic"):

@@ -14,7 +14,9 @@ Stages, each fitted on the out-of-fold output of the one before (stacking):
 3. answerability: over the signals of the fold's answer (answer.answerability); label: the answer is right. Its
    data: the report questions, the turns of the conversation sets (each asked after the fold engine's own earlier
    answers, at half weight) and, with CMRC 2018, ~200 CMRC questions asked of the reports (off-topic, unanswerable).
-The refusal threshold is the highest that refuses at most 5% of the answerable report questions out of fold.
+The refusal threshold is the highest that refuses at most 5% of the answerable report questions out of fold; a
+conversation's later turns have their own, chosen the same way over the answerable turns after the first (one
+threshold for both refused 13.5% of answerable follow-ups: docs/experiments.md, twenty-second session).
 Every figure this writes is out of fold: each question is answered by models that never saw its fold.
 """
 
@@ -253,7 +255,7 @@ def source_weights(examples: Sequence[Example]) -> Callable[[Example], float]:
 def fold_engine(ex: Example, models: Mapping[str, LearnedModel], threshold: float) -> Engine:
     engine = Engine(ex.engine.index, ex.engine.settings, None,
                     ModelSet(Path(), {"threshold": threshold}, dict(models)))
-    engine.threshold = threshold
+    engine.refuse_below(threshold)
     return engine
 
 
@@ -369,13 +371,17 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
            for ex in examples}
     answerable = [oof[id(ex)] for ex in examples if ex.item.gold.answerable and from_reports(ex)]
     threshold = refusal_threshold(answerable)
+    follow_up_threshold = refusal_threshold(
+        [oof[id(ex)] for ex in examples if ex.item.gold.answerable and ex.turn is not None and ex.turn.position > 0]
+        or answerable)
     off_topic = off_topic_refused(examples, oof, threshold)
     for source, figures in off_topic.items():
         show(f"off-topic questions ({source}) refused out of fold: {figures['refused']:.3f} of {figures['questions']}")
     fold_models = {f: {"ranker": rankers[f], "relevance": relevances[f], "reader": readers[f],
                        "answerability": judges[f]} for f in range(folds)}
     return {"models": {"ranker": ranker, "relevance": relevance, "reader": reader, "answerability": judge},
-            "threshold": threshold, "adapter": adapter, "fold_adapters": fold_adapters,
+            "threshold": threshold, "follow_up_threshold": follow_up_threshold, "adapter": adapter,
+            "fold_adapters": fold_adapters,
             "fold_models": fold_models, "oof_probability": oof, "off_topic": off_topic,
             "right": {key: value.right for key, value in judged.items()}, "judged": judged}
 
@@ -540,6 +546,9 @@ def shipped_facts(result: Mapping[str, Any], examples: Sequence[Example], claims
             "claims": len(claims), "folds": folds, "seed": 0, "cmrc": with_cmrc,
             "threshold": result["threshold"],
             "threshold_rule": "refuses at most 5% of answerable report questions out of fold",
+            "follow_up_threshold": result["follow_up_threshold"],
+            "follow_up_threshold_rule": "refuses at most 5% of answerable conversation turns after the first out of "
+                                        "fold",
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 

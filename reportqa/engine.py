@@ -60,17 +60,24 @@ def calibrated_threshold(index_dir: Path) -> float:
     return FALLBACK_ABSTAIN_THRESHOLD
 
 
-def refusal_threshold(settings: Settings, models: ModelSet) -> float:
-    """The setting when given; else a calibration made for this index (`reportqa eval --calibrate`); else the
-    threshold the learned models were trained with; else the one shipped with the package."""
+def refusal_thresholds(settings: Settings, models: ModelSet) -> tuple[float, float]:
+    """The thresholds for a question asked alone and for a conversation's later turn: the setting when given; else
+    a calibration made for this index (`reportqa eval --calibrate`); else those the learned models were trained
+    with (each refuses at most 5% of its answerable kind out of fold); else the one shipped with the package. Only
+    learned models carry a follow-up threshold of their own: a set or calibrated threshold stands for both."""
     if settings.abstain_threshold is not None:
-        return settings.abstain_threshold
+        return settings.abstain_threshold, settings.abstain_threshold
     try:
-        return float(json.loads(calibration_path(settings.index_dir).read_text(encoding="utf-8"))["abstain_threshold"])
+        calibrated = float(json.loads(calibration_path(settings.index_dir).read_text(encoding="utf-8"))
+                           ["abstain_threshold"])
+        return calibrated, calibrated
     except (OSError, ValueError, KeyError, TypeError):
         pass
     learned = models.manifest.get("threshold") if models.get("answerability") else None
-    return float(learned) if learned is not None else calibrated_threshold(settings.index_dir)
+    if learned is None:
+        shipped = calibrated_threshold(settings.index_dir)
+        return shipped, shipped
+    return float(learned), float(models.manifest.get("follow_up_threshold", learned))
 
 
 class QuestionError(ValueError):
@@ -122,7 +129,7 @@ class Engine:
         self.index = index.with_query_adapter(self.models.adapter) if self.models.adapter is not None else index
         self.weights = SearchWeights(settings.bm25_weight, settings.dense_weight, settings.rerank,
                                      settings.bigram_weight)
-        self.threshold = refusal_threshold(settings, self.models)
+        self.threshold, self.follow_up_threshold = refusal_thresholds(settings, self.models)
 
     @property
     def waits(self) -> bool:
@@ -137,11 +144,19 @@ class Engine:
             return self.index.ranked(query, k, weights or self.weights, ranker)
         return self.index.search(query, k, weights or self.weights)
 
+    def refuse_below(self, threshold: float, follow_up: float | None = None) -> None:
+        """Set the refusal thresholds (training and calibration: their own, or never refuse); a follow-up turn's
+        is the same unless given."""
+        self.threshold = threshold
+        self.follow_up_threshold = threshold if follow_up is None else follow_up
+
     def run(self, question: str, top_k: int | None = None, qid: str = "",
-            weights: SearchWeights | None = None, context: str | None = None, thread: str | None = None) -> Trace:
+            weights: SearchWeights | None = None, context: str | None = None, thread: str | None = None,
+            follow_up: bool = False) -> Trace:
         """Analyse, retrieve a fixed pool, answer from it (or refuse); top_k only limits the citations listed.
         `context`: an earlier question whose terms help at a lower weight (a follow-up in a conversation);
-        `thread`: the same for retrieval alone, the answer read against the question as asked."""
+        `thread`: the same for retrieval alone, the answer read against the question as asked; `follow_up`: a
+        conversation's later turn, refused below the follow-up threshold."""
         text = self.check_question(question)
         query = analyze(text)
         if context:
@@ -152,7 +167,8 @@ class Engine:
             self.index.encode_together((searched, query))
         k = self.clamp_top_k(top_k)
         hits = self.retrieve(searched, max(k, ANSWER_POOL), weights)
-        reading = respond(text, query, hits, self.index.idf, self.models, self.threshold, self.unit_sims(query),
+        threshold = self.follow_up_threshold if follow_up else self.threshold
+        reading = respond(text, query, hits, self.index.idf, self.models, threshold, self.unit_sims(query),
                           len(self.index.unknown_names(query)), k, qid, self.index.unknown_idf,
                           self.index.centroid_lift(query))
         degraded = self.index.degraded()
@@ -229,7 +245,9 @@ class Engine:
                    resolver: Callable[[Sequence[Turn]], Resolved] = resolve) -> tuple[Resolved, Trace]:
         """The resolved question and its trace; the answer carries the resolved question for the page."""
         resolved = self._rewritten(turns, resolver(turns))
-        trace = self.run(resolved.question, top_k, context=resolved.context, thread=resolved.thread)
+        follow_up = sum(turn.role == "user" for turn in turns) > 1
+        trace = self.run(resolved.question, top_k, context=resolved.context, thread=resolved.thread,
+                         follow_up=follow_up)
         answer = replace(trace.answer, resolved_question=resolved.question)
         return resolved, replace(trace, reading=replace(trace.reading, answer=answer))
 

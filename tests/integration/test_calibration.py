@@ -10,8 +10,9 @@ import pytest
 
 import reportqa.engine as engine_module
 from reportqa.cli import main
+from reportqa.core.learned import ModelSet
 from reportqa.core.settings import Settings
-from reportqa.engine import calibrated_threshold, open_engine
+from reportqa.engine import calibrated_threshold, open_engine, refusal_thresholds
 
 from ..conftest import AI_DOC, CHIP_DOC
 
@@ -43,3 +44,17 @@ def test_without_a_calibration_beside_the_index_the_shipped_one_is_used(tmp_path
     assert calibrated_threshold(tmp_path) == shipped
     (tmp_path / "calibration.json").write_text("{not json", encoding="utf-8")
     assert calibrated_threshold(tmp_path) == shipped
+
+
+def test_learned_models_carry_their_own_follow_up_threshold(small_index: Settings, tmp_path: Path) -> None:
+    settings = small_index.model_copy(update={"index_dir": tmp_path / "index"})
+    shutil.copytree(small_index.index_dir, settings.index_dir)
+    models = open_engine(settings).models
+    learned = ModelSet(models.folder, {**models.manifest, "threshold": 0.3, "follow_up_threshold": 0.1},
+                       models.models, models.adapter)
+    assert refusal_thresholds(settings, learned) == (0.3, 0.1)
+    without = ModelSet(models.folder, {"threshold": 0.3}, models.models, models.adapter)
+    assert refusal_thresholds(settings, without) == (0.3, 0.3)  # older models: one threshold for both
+    assert refusal_thresholds(settings.model_copy(update={"abstain_threshold": 0.5}), learned) == (0.5, 0.5)
+    (settings.index_dir / "calibration.json").write_text('{"abstain_threshold": 0.4242}', encoding="utf-8")
+    assert refusal_thresholds(settings, learned) == (0.4242, 0.4242)  # a calibration stands for both

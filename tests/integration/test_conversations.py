@@ -89,3 +89,15 @@ def test_a_thread_turn_encodes_its_two_readings_together(engine: Engine, monkeyp
     _, answer = converse(engine, "深圳低空经济的产业规模有多大？", "物流航线开了几条？")
     assert batches == [["物流航线开了几条？ 深圳低空经济的产业规模有多大？", "物流航线开了几条？"]]
     assert "310" in answer
+
+
+def test_a_later_turn_is_refused_below_the_follow_up_threshold(real_index: Settings) -> None:
+    engine = open_engine(real_index)
+    engine.refuse_below(-1.0, follow_up=1.01)  # a question asked alone is never refused, a later turn always
+    turns = [Turn("user", "2024年中国智能算力规模是多少？")]
+    _, first = engine.chat_trace(turns)
+    assert not first.answer.abstained and "智能算力" in first.answer.text
+    turns += [Turn("assistant", first.answer.text), Turn("user", "那2025年呢？")]
+    _, later = engine.chat_trace(turns)
+    assert later.answer.abstained
+    assert not engine.run("2025年中国智能算力规模是多少？").answer.abstained  # the same question alone

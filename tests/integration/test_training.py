@@ -136,9 +136,12 @@ def test_conversation_turns_are_answerability_data_judged_as_resolved(small_inde
         {"question": FIRST_TURN, "standalone": FIRST_TURN, "kind": "first", "answers": [ROWS[8][1]],
          "doc": QUANTUM_DOC, "evidence": ROWS[8][3]},
         {"question": "那2024年呢？", "standalone": UNANSWERABLE[1], "kind": "unanswerable", "answers": [],
-         "doc": None, "evidence": None}]}, ensure_ascii=False), encoding="utf-8")
+         "doc": None, "evidence": None},
+        {"question": "那2025年呢？", "standalone": FIRST_TURN, "kind": "ellipsis", "answers": [ROWS[8][1]],
+         "doc": QUANTUM_DOC, "evidence": ROWS[8][3]}]}, ensure_ascii=False), encoding="utf-8")
     turns = load_turns(engine, [str(chat)], 2)
-    assert [(t.turn.position, t.item.qtype) for t in turns if t.turn] == [(0, "first"), (1, "unanswerable")]
+    assert [(t.turn.position, t.item.qtype) for t in turns if t.turn] == [(0, "first"), (1, "unanswerable"),
+                                                                          (2, "ellipsis")]
     asked_alone = examples[len(ROWS) + 1]  # UNANSWERABLE[1]: the follow-up's year put into the first turn
     turns = [replace_fold(t, asked_alone.fold) for t in turns]
     result = train(examples + turns, 2, lambda _: None)
@@ -149,6 +152,8 @@ def test_conversation_turns_are_answerability_data_judged_as_resolved(small_inde
     assert id(turns[1]) in result["oof_probability"]
     assert result["threshold"] == refusal_threshold(  # the threshold reads the report questions alone
         [result["oof_probability"][id(ex)] for ex in examples if ex.item.gold.answerable])
+    # a later turn's threshold reads the answerable turns after the first alone: here the one ellipsis
+    assert result["follow_up_threshold"] == result["oof_probability"][id(turns[2])]
 
 
 FIRST_TURN = UNANSWERABLE[1].replace("2024年", "2025年")
