@@ -31,22 +31,18 @@ from reportqa.eval.harness import (
     langchain_variant,
 )
 from reportqa.eval.learn import calibration_error, fold_of
-from reportqa.eval.train import (
+from reportqa.eval.train import FEATURES, add_training_arguments, shipped_facts, train, train_claim_models
+from reportqa.eval.train_claims import out_of_fold as claims_out_of_fold
+from reportqa.eval.train_data import (
     CHAT_SETS,
-    FEATURES,
     TRAIN_SETS,
     Example,
-    add_training_arguments,
     conversation_key,
     from_reports,
     load_examples,
     load_turns,
     off_topic_file,
-    shipped_facts,
-    train,
-    train_claim_models,
 )
-from reportqa.eval.train_claims import out_of_fold as claims_out_of_fold
 from reportqa.index.search import SearchWeights
 
 from reportqa.core.learned import LinearModel, ModelSet, QueryAdapter, write_model_set

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 from reportqa.eval.datasets import item_from_row
 from reportqa.eval.learn import refusal_threshold
-from reportqa.eval.train import Example, load_turns, train, train_claim_models
+from reportqa.eval.train import train, train_claim_models
 from reportqa.eval.train_claims import pooled_out_of_fold, refit_into
+from reportqa.eval.train_data import Example, load_turns
 from reportqa.index.query import analyze
 
 from reportqa.core.learned import QueryAdapter, load_model_set

@@ -255,8 +255,8 @@ def test_conversation_turns_are_grounded(chat: dict[str, object]) -> None:
 
 def test_the_sealed_set_is_never_training_data() -> None:
     from reportqa.eval.sealed import SEALED
-    from reportqa.eval.train import CHAT_SETS, TRAIN_SETS
     from reportqa.eval.train_claims import CLAIM_SETS
+    from reportqa.eval.train_data import CHAT_SETS, TRAIN_SETS
 
     trained = {Path(p).parent for p in (*TRAIN_SETS, *CLAIM_SETS, *CHAT_SETS)}
     assert SEALED not in trained and (ROOT / SEALED / "qa.jsonl").exists()

@@ -9,7 +9,8 @@ import pytest
 from reportqa.eval.datasets import QAItem
 from reportqa.eval.learn import fit_linear
 from reportqa.eval.metrics import Gold
-from reportqa.eval.train import Example, ranker_pairs, source_weights
+from reportqa.eval.train import ranker_pairs, source_weights
+from reportqa.eval.train_data import Example
 
 from reportqa.core.learned import matrix
 from reportqa.engine import Engine
@@ -68,7 +69,7 @@ def test_platt_scaling_keeps_the_order_and_makes_the_score_a_probability() -> No
 
 
 def test_a_cmrc_question_asked_of_the_reports_is_an_unanswerable_off_topic_example() -> None:
-    from reportqa.eval.train import OFF_TOPIC, from_reports, learns_from, off_topic, rows_for
+    from reportqa.eval.train_data import OFF_TOPIC, from_reports, learns_from, off_topic, rows_for
 
     cmrc = QAItem("DEV_1_QUERY_0", "《战国无双3》是由哪两个公司合作开发的？", "span", "zh",
                   Gold(None, ("光荣和ω-force",), None, "DEV_1"))
@@ -88,7 +89,7 @@ def test_a_cmrc_question_asked_of_the_reports_is_an_unanswerable_off_topic_examp
 
 
 def test_written_off_topic_questions_are_scored_and_never_learned_from(tmp_path: Path) -> None:
-    from reportqa.eval.train import WRITTEN_OFF_TOPIC, from_reports, learns_from, load_examples, off_topic_file
+    from reportqa.eval.train_data import WRITTEN_OFF_TOPIC, from_reports, learns_from, load_examples, off_topic_file
 
     path = tmp_path / "offtopic.jsonl"
     path.write_text('{"id": "ot-1", "question": "红烧肉怎么做？", "answers": [], "type": "unanswerable",'
@@ -104,7 +105,8 @@ def test_written_off_topic_questions_are_scored_and_never_learned_from(tmp_path:
 
 def test_off_topic_figures_are_per_source_and_rendered_for_readers() -> None:
     from reportqa.eval.report import experiment_markdown
-    from reportqa.eval.train import OFF_TOPIC, WRITTEN_OFF_TOPIC, off_topic_refused
+    from reportqa.eval.train import off_topic_refused
+    from reportqa.eval.train_data import OFF_TOPIC, WRITTEN_OFF_TOPIC
 
     strays = [example(OFF_TOPIC, {}, {}), example(WRITTEN_OFF_TOPIC, {}, {}), example(WRITTEN_OFF_TOPIC, {}, {})]
     report = example("eval/qa.jsonl", {}, {})
