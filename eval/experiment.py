@@ -71,13 +71,14 @@ def without(models_features: Mapping[str, Sequence[str]], dropped: set[str]) -> 
 
 
 def fold_engines(base: Engine, fold_models: Mapping[int, Mapping[str, LinearModel]], threshold: float,
-                 adapters: Mapping[int, QueryAdapter | None], follow_up: float | None = None) -> dict[int, Engine]:
+                 adapters: Mapping[int, QueryAdapter | None], follow_up_threshold: float | None = None
+                 ) -> dict[int, Engine]:
     """Each fold's engine: its models and its question adapter (none: the encoder's own question vectors)."""
     engines = {}
     for fold, models in fold_models.items():
         index = base.index.with_query_adapter(adapters.get(fold))
         engine = Engine(index, base.settings, None, ModelSet(Path(), {"threshold": threshold}, dict(models)))
-        engine.refuse_below(threshold, follow_up)
+        engine.refuse_below(threshold, follow_up_threshold)
         engines[fold] = engine
     return engines
 
@@ -233,7 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                            for role, m in result["models"].items() if isinstance(m, LinearModel)},
                "seconds": round(time.perf_counter() - started, 1)}
     write_experiment(report, args.report, args.docs)
-    print(json.dumps({"threshold": result["threshold"], "report": str(args.report)}))
+    print(json.dumps({"threshold": result["threshold"], "follow_up_threshold": result["follow_up_threshold"],
+                      "report": str(args.report)}))
     return 0
 
 

@@ -106,7 +106,7 @@ def experiment_markdown(report: dict[str, Any]) -> str:
                   f"Expected calibration error {rel['ece']} over {rel['questions']} questions; refusal threshold "
                   f"{round(report.get('threshold', 0.0), 4)}"
                   + (f" (a conversation's later turns: {round(report['follow_up_threshold'], 4)})"
-                     if "follow_up_threshold" in report else "") + ".",
+                     if report.get("follow_up_threshold") is not None else "") + ".",
                   "", "| predicted | observed | n |", "|---|---|---|"]
         lines += [f"| {p['predicted']} | {p['observed']} | {p['n']} |" for p in rel["curve"]]
         lines.append("")

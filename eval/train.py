@@ -346,9 +346,9 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
            for ex in examples}
     answerable = [oof[id(ex)] for ex in examples if ex.item.gold.answerable and from_reports(ex)]
     threshold = refusal_threshold(answerable)
-    follow_up_threshold = refusal_threshold(
-        [oof[id(ex)] for ex in examples if ex.item.gold.answerable and ex.turn is not None and ex.turn.position > 0]
-        or answerable)
+    later_turns = [oof[id(ex)] for ex in examples
+                   if ex.item.gold.answerable and ex.turn is not None and ex.turn.position > 0]
+    follow_up_threshold = refusal_threshold(later_turns) if later_turns else None  # None: the threshold for both
     off_topic = off_topic_refused(examples, oof, threshold)
     for source, figures in off_topic.items():
         show(f"off-topic questions ({source}) refused out of fold: {figures['refused']:.3f} of {figures['questions']}")
@@ -416,7 +416,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_model_set(args.out, {**result["models"], **claims["models"]},
                     shipped_facts(result, examples, claims["examples"], args.folds, args.cmrc is not None),
                     result["adapter"])
-    print(json.dumps({"threshold": result["threshold"], "questions": len(examples)}))
+    print(json.dumps({"threshold": result["threshold"], "follow_up_threshold": result["follow_up_threshold"],
+                      "questions": len(examples)}))
     return 0
 
 
@@ -432,9 +433,9 @@ def shipped_facts(result: Mapping[str, Any], examples: Sequence[Example], claims
             "claims": len(claims), "folds": folds, "seed": 0, "cmrc": with_cmrc,
             "threshold": result["threshold"],
             "threshold_rule": "refuses at most 5% of answerable report questions out of fold",
-            "follow_up_threshold": result["follow_up_threshold"],
-            "follow_up_threshold_rule": "refuses at most 5% of answerable conversation turns after the first out of "
-                                        "fold",
+            **({"follow_up_threshold": result["follow_up_threshold"],
+                "follow_up_threshold_rule": "refuses at most 5% of answerable conversation turns after the first out "
+                                            "of fold"} if result["follow_up_threshold"] is not None else {}),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
 
 

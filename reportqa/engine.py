@@ -77,7 +77,8 @@ def refusal_thresholds(settings: Settings, models: ModelSet) -> tuple[float, flo
     if learned is None:
         shipped = calibrated_threshold(settings.index_dir)
         return shipped, shipped
-    return float(learned), float(models.manifest.get("follow_up_threshold", learned))
+    follow_up = models.manifest.get("follow_up_threshold")
+    return float(learned), float(follow_up if follow_up is not None else learned)
 
 
 class QuestionError(ValueError):
@@ -144,11 +145,11 @@ class Engine:
             return self.index.ranked(query, k, weights or self.weights, ranker)
         return self.index.search(query, k, weights or self.weights)
 
-    def refuse_below(self, threshold: float, follow_up: float | None = None) -> None:
-        """Set the refusal thresholds (training and calibration: their own, or never refuse); a follow-up turn's
-        is the same unless given."""
+    def refuse_below(self, threshold: float, follow_up_threshold: float | None = None) -> None:
+        """Refuse below these thresholds from now on (training's fold engines, calibration's never-refuse); a
+        conversation's later turns use `threshold` too unless given their own."""
         self.threshold = threshold
-        self.follow_up_threshold = threshold if follow_up is None else follow_up
+        self.follow_up_threshold = threshold if follow_up_threshold is None else follow_up_threshold
 
     def run(self, question: str, top_k: int | None = None, qid: str = "",
             weights: SearchWeights | None = None, context: str | None = None, thread: str | None = None,
@@ -245,6 +246,7 @@ class Engine:
                    resolver: Callable[[Sequence[Turn]], Resolved] = resolve) -> tuple[Resolved, Trace]:
         """The resolved question and its trace; the answer carries the resolved question for the page."""
         resolved = self._rewritten(turns, resolver(turns))
+        # a later turn, rewritten by the resolver or by an LLM: its threshold was chosen on the resolver's rewrites
         follow_up = sum(turn.role == "user" for turn in turns) > 1
         trace = self.run(resolved.question, top_k, context=resolved.context, thread=resolved.thread,
                          follow_up=follow_up)

@@ -55,6 +55,8 @@ def test_learned_models_carry_their_own_follow_up_threshold(small_index: Setting
     assert refusal_thresholds(settings, learned) == (0.3, 0.1)
     without = ModelSet(models.folder, {"threshold": 0.3}, models.models, models.adapter)
     assert refusal_thresholds(settings, without) == (0.3, 0.3)  # older models: one threshold for both
+    unset = ModelSet(models.folder, {"threshold": 0.3, "follow_up_threshold": None}, models.models, models.adapter)
+    assert refusal_thresholds(settings, unset) == (0.3, 0.3)
     assert refusal_thresholds(settings.model_copy(update={"abstain_threshold": 0.5}), learned) == (0.5, 0.5)
     (settings.index_dir / "calibration.json").write_text('{"abstain_threshold": 0.4242}', encoding="utf-8")
     assert refusal_thresholds(settings, learned) == (0.4242, 0.4242)  # a calibration stands for both

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from reportqa.eval.datasets import item_from_row
 from reportqa.eval.learn import refusal_threshold
-from reportqa.eval.train import train, train_claim_models
+from reportqa.eval.train import shipped_facts, train, train_claim_models
 from reportqa.eval.train_claims import pooled_out_of_fold, refit_into
 from reportqa.eval.train_data import Example, load_turns
 from reportqa.index.query import analyze
 
-from reportqa.core.learned import QueryAdapter, load_model_set
+from reportqa.core.learned import QueryAdapter, load_model_set, write_model_set
 from reportqa.core.settings import Settings
 from reportqa.engine import open_engine
 
@@ -86,7 +86,6 @@ def test_the_training_pipeline_runs_end_to_end(small_index: Settings, tmp_path: 
         trained_claims = train_claim_models(engine, result, 2, lambda _: None)
     finally:
         train_module.CLAIM_SETS = original
-    from reportqa.core.learned import write_model_set
 
     folder = tmp_path / "models"
     write_model_set(folder, {**result["models"], **trained_claims["models"]}, {"threshold": result["threshold"]},
@@ -155,6 +154,12 @@ def test_conversation_turns_are_answerability_data_judged_as_resolved(small_inde
         [result["oof_probability"][id(ex)] for ex in examples if ex.item.gold.answerable])
     # a later turn's threshold reads the answerable turns after the first alone: here the one ellipsis
     assert result["follow_up_threshold"] == result["oof_probability"][id(turns[2])]
+    facts = shipped_facts(result, examples + turns, [], 2, False)
+    assert facts["follow_up_threshold"] == result["follow_up_threshold"] and facts["conversation_turns"] == 3
+    folder = tmp_path / "models"
+    write_model_set(folder, result["models"], facts, result["adapter"])
+    learned = open_engine(small_index.model_copy(update={"learned_models": folder}))
+    assert (learned.threshold, learned.follow_up_threshold) == (result["threshold"], result["follow_up_threshold"])
 
 
 FIRST_TURN = UNANSWERABLE[1].replace("2024年", "2025年")
