@@ -93,7 +93,7 @@ def test_a_thread_turn_encodes_its_two_readings_together(engine: Engine, monkeyp
 
 def test_a_later_turn_is_refused_below_the_follow_up_threshold(real_index: Settings) -> None:
     engine = open_engine(real_index)
-    engine.refuse_below(-1.0, follow_up=1.01)  # a question asked alone is never refused, a later turn always
+    engine.refuse_below(-1.0, follow_up_threshold=1.01)  # a question asked alone is never refused, a later turn always
     turns = [Turn("user", "2024年中国智能算力规模是多少？")]
     _, first = engine.chat_trace(turns)
     assert not first.answer.abstained and "智能算力" in first.answer.text
