@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
 from reportqa.answer.binding import misbound_share
 from reportqa.answer.extract import UNKNOWN_IDF, Unit, term_coverage, units_of
 from reportqa.answer.numbers import quantities
@@ -46,6 +47,17 @@ class Assessment:
     features: dict[str, float]
     conflict: Verdict | None  # the best contradiction the rules found among the sentences they checked
     near: Verdict | None = None  # the best figure the rules would not call a contradiction (NearConflict)
+    # every conflicting or near figure among the sentences checked, with what a learned chooser of the report's
+    # value reads of it (claim_value); the rules' own choice is `conflict or near`
+    candidates: tuple[ConflictCandidate, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ConflictCandidate:
+    """One sentence's figure that differs from the claim's, as the verdict would report it."""
+
+    verdict: Verdict
+    features: dict[str, float]
 
 
 def judge(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, float],
@@ -96,6 +108,9 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
     near = _near_verdict(claim, checks[nearest], hits, units[nearest].hit_rank, support[nearest]) \
         if nearest is not None else None
     rule = _rule_verdict(claim, hits, units, support, order, checks, agreeing, close, unknown)
+    # the rules' checks, and a few more sentences whose figures may be the report's value
+    checked = checks | {i: check(i) for i in order[:CANDIDATE_DEPTH] if i not in checks}
+    candidates = conflict_candidates(claim, hits, units, support, sims, order, checked)
     claimed = [q for q in _figures(quantities(claim)) if q.kind not in {"year", "date"}]
     matched = max((c.matched for c in checks.values() if c.conflict is None), default=0)
     top_sims = sorted(sims, reverse=True)
@@ -115,7 +130,49 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
         "years_unstated": min((c.years_unstated for c in checks.values()), default=0.0),
         "misbound": max((misbound_share(claim, units[i].text) for i in dict.fromkeys(agreeing)), default=0.0),
     } | near_features(checks[nearest] if nearest is not None else None, sims[nearest] if nearest is not None else 0.0)
-    return Assessment(rule, features, conflict, near)
+    return Assessment(rule, features, conflict, near, candidates)
+
+
+CANDIDATE_DEPTH = 6  # sentences by topical coverage whose figures may be the report's value (see docs/experiments.md)
+CANDIDATE_FEATURES = ("support", "support_drop", "support_rank", "sim", "sim_drop", "sim_rank", "hit_rank", "is_near",
+                      "share", "gap", "is_figure", "matched", "years_unstated")
+
+
+def conflict_candidates(claim: str, hits: Sequence[Hit], units: Sequence[Unit], support: Sequence[float],
+                        sims: Sequence[float], order: Sequence[int], checked: Mapping[int, Check]
+                        ) -> tuple[ConflictCandidate, ...]:
+    """Each checked sentence's conflicting (or near) figure, with where the sentence stands among the retrieved
+    ones: what the value chooser weighs, instead of a hand-set sum of cosine and coverage."""
+    by_sim = sorted(range(len(units)), key=lambda i: (-sims[i], i))
+    top_support, top_sim = support[order[0]], sims[by_sim[0]]
+    found = []
+    for i, c in checked.items():
+        if c.conflict is not None:
+            verdict = _verdict(claim, CONTRADICTED, c, hits, units[i].hit_rank, support[i])
+            share, gap, near = c.conflict_share, c.conflict_gap, 0.0
+        elif c.near is not None:
+            verdict = _near_verdict(claim, c, hits, units[i].hit_rank, support[i])
+            share, gap, near = c.near.share, min(c.near.relative_gap, 1.0), 1.0
+        else:
+            continue
+        found.append(ConflictCandidate(verdict, {
+            "support": support[i], "support_drop": top_support - support[i], "support_rank": float(order.index(i)),
+            "sim": sims[i], "sim_drop": top_sim - sims[i], "sim_rank": float(by_sim.index(i)),
+            "hit_rank": float(units[i].hit_rank), "is_near": near, "share": share, "gap": gap,
+            "is_figure": float(_NUMBERISH.match(verdict.claim_value or "") is not None),
+            "matched": float(c.matched), "years_unstated": c.years_unstated}))
+    return tuple(found)
+
+
+def chosen_conflict(assessment: Assessment, chooser: LearnedModel | None) -> Verdict | None:
+    """The contradiction to report: when the rules found one, the chooser's most likely report value among every
+    candidate (else the rules' own). It never finds a contradiction the rules did not: out of fold, letting it do so
+    turned supported claims contradicted (docs/experiments.md, twenty-third session)."""
+    found = assessment.conflict or assessment.near
+    if chooser is None or found is None or not assessment.candidates:
+        return found
+    scores = chooser.probabilities(matrix([c.features for c in assessment.candidates], chooser.features))
+    return assessment.candidates[int(np.argmax(scores))].verdict
 
 
 def near_features(check: Check | None, sim: float) -> dict[str, float]:
@@ -172,7 +229,7 @@ def _rule_verdict(claim: str, hits: Sequence[Hit], units: Sequence[Unit], suppor
 
 
 def decide(assessment: Assessment, on_topic: LearnedModel | None, contradiction: LearnedModel | None,
-           hits: Sequence[Hit], best_sim_rank: int | None) -> Verdict:
+           hits: Sequence[Hit], best_sim_rank: int | None, chooser: LearnedModel | None = None) -> Verdict:
     """The learned verdict: is the subject one the reports state (else unsupported), and if so do they say
     otherwise (contradicted, with the value the rules aligned) or the same (supported)?"""
     rule = assessment.rule
@@ -186,7 +243,7 @@ def decide(assessment: Assessment, on_topic: LearnedModel | None, contradiction:
     agreed_whole = rule.verdict == SUPPORTED and assessment.features["matched"] >= 1 and \
         assessment.features["unmatched_share"] == 0.0  # a sentence states every claimed figure: that settles it
     p_conflict = float(contradiction.probabilities(matrix([assessment.features], contradiction.features))[0])
-    found = assessment.conflict or assessment.near
+    found = chosen_conflict(assessment, chooser)
     if p_conflict >= 0.5 and found is not None and not agreed_whole:
         return found
     if rule.verdict == SUPPORTED:

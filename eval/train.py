@@ -446,8 +446,7 @@ def train_claim_models(engine: Engine, qa_result: Mapping[str, Any], folds: int,
     qa_engine = Engine(engine.index, engine.settings, None,
                        ModelSet(Path(), {}, dict(qa_result["models"]), qa_result.get("adapter")))
     examples = collect(qa_engine, CLAIM_SETS, folds)
-    topic, conflict = fit_claim_models(examples)
-    return {"models": {"claim_topic": topic, "claim_conflict": conflict}, "examples": examples, "engine": qa_engine}
+    return {"models": fit_claim_models(examples), "examples": examples, "engine": qa_engine}
 
 
 if __name__ == "__main__":

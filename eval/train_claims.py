@@ -1,24 +1,25 @@
-"""Train the claim verdict's two models k-fold over the claim sets, and score them out of fold.
+"""Train the claim verdict's models k-fold over the claim sets, and score them out of fold.
 
 on-topic: do the reports state the claim's subject (supported or contradicted) or not (unsupported)?
 contradiction: of the on-topic claims, do the reports say otherwise?
-Both read answer.claim_verdict's measurements of the rules' checks; the retrieval under them is the engine's.
+value: of the figures that differ from the claim's, which one is the report's value?
+All read answer.claim_verdict's measurements of the rules' checks; the retrieval under them is the engine's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reportqa.answer.claim_verdict import CLAIM_FEATURES, Assessment
+from reportqa.answer.claim_verdict import CANDIDATE_FEATURES, CLAIM_FEATURES, Assessment
 from reportqa.answer.verify import CONTRADICTED, UNSUPPORTED, Verdict
 from reportqa.eval.cite_eval import LABELS, citation_right, value_agrees
 from reportqa.eval.datasets import read_jsonl
-from reportqa.eval.learn import fit_linear, fold_of
+from reportqa.eval.learn import fit_linear, fit_trees, fold_of
 
-from reportqa.core.learned import LinearModel
+from reportqa.core.learned import LearnedModel, ModelSet
 from reportqa.engine import Engine
 
 CLAIM_SETS = ("eval/claims.jsonl", "eval/fresh/claims.jsonl", "eval/dev/claims.jsonl", "eval/dev2/claims.jsonl",
@@ -45,14 +46,41 @@ def collect(engine: Engine, paths: Sequence[str], folds: int) -> list[ClaimExamp
             for path in paths for row in read_jsonl(Path(path))]
 
 
+CLAIM_ROLES = ("claim_topic", "claim_conflict", "claim_value")
+
+
 def fit_claim_models(examples: Sequence[ClaimExample], features: Sequence[str] = CLAIM_FEATURES
-                     ) -> tuple[LinearModel, LinearModel]:
+                     ) -> dict[str, LearnedModel]:
+    """The on-topic and contradiction models by role, and the value chooser when the claims teach one."""
     rows = [ex.assessment.features for ex in examples]
     topic = fit_linear(rows, [int(ex.row["verdict"] != UNSUPPORTED) for ex in examples], features)
     on_topic = [ex for ex in examples if ex.row["verdict"] != UNSUPPORTED]
     conflict = fit_linear([ex.assessment.features for ex in on_topic],
                           [int(ex.row["verdict"] == CONTRADICTED) for ex in on_topic], features)
-    return topic, conflict
+    chooser = fit_value_chooser(examples)
+    return {"claim_topic": topic, "claim_conflict": conflict} | ({"claim_value": chooser} if chooser else {})
+
+
+def value_rows(examples: Sequence[ClaimExample]) -> tuple[list[dict[str, float]], list[int]]:
+    """Each candidate figure of a contradicted claim, labelled by whether it is the value its writer gave; claims
+    with no candidate of that value teach nothing about choosing and are left out."""
+    rows: list[dict[str, float]] = []
+    labels: list[int] = []
+    for ex in examples:
+        if ex.row["verdict"] != CONTRADICTED:
+            continue
+        right = [value_agrees(str(ex.row["report_value"]), c.verdict.report_value) for c in ex.assessment.candidates]
+        if any(right):
+            rows += [c.features for c in ex.assessment.candidates]
+            labels += [int(r) for r in right]
+    return rows, labels
+
+
+def fit_value_chooser(examples: Sequence[ClaimExample]) -> LearnedModel | None:
+    """Trees over the candidates (docs/experiments.md, twenty-third session); None when every candidate of the
+    claims is right (or none is), which leaves the rules' choice."""
+    rows, labels = value_rows(examples)
+    return fit_trees(rows, labels, CANDIDATE_FEATURES) if len(set(labels)) == 2 else None
 
 
 def score(examples: Sequence[ClaimExample], verdict_of: Callable[[ClaimExample], Verdict]) -> dict[str, Any]:
@@ -79,7 +107,7 @@ def score(examples: Sequence[ClaimExample], verdict_of: Callable[[ClaimExample],
 def out_of_fold_verdicts(engine: Engine, examples: Sequence[ClaimExample], folds: int) -> dict[int, Verdict]:
     """Each claim's verdict (by `id` of its example) from claim models that never saw its fold."""
     models = {f: fit_claim_models([ex for ex in examples if ex.fold != f]) for f in range(folds)}
-    return {id(ex): decided(engine, ex, *models[ex.fold]) for ex in examples}
+    return {id(ex): decided(engine, ex, models[ex.fold]) for ex in examples}
 
 
 def pooled_out_of_fold(engine: Engine, examples: Sequence[ClaimExample], folds: int) -> dict[str, Any]:
@@ -100,10 +128,12 @@ def out_of_fold(engine: Engine, examples: Sequence[ClaimExample], folds: int) ->
     return report
 
 
-def decided(engine: Engine, ex: ClaimExample, topic: LinearModel, conflict: LinearModel) -> Verdict:
-    """The verdict the engine would give with these claim models (retrieval and measurements are the same)."""
-    swapped = Engine(engine.index, engine.settings, None, engine.models.with_models(
-        {"claim_topic": topic, "claim_conflict": conflict}))
+def decided(engine: Engine, ex: ClaimExample, models: Mapping[str, LearnedModel]) -> Verdict:
+    """The verdict the engine would give with these claim models (retrieval and measurements are the same); a
+    role they lack is not taken from the engine's own set."""
+    others = {role: m for role, m in engine.models.models.items() if role not in CLAIM_ROLES}
+    swapped = Engine(engine.index, engine.settings, None, ModelSet(engine.models.folder, dict(engine.models.manifest),
+                                                                    others | dict(models), engine.models.adapter))
     return swapped.cite(str(ex.row["claim"]))
 
 
@@ -142,12 +172,12 @@ def refit_into(folder: Path, examples: Sequence[ClaimExample], sets: Sequence[st
     from reportqa.core.learned import load_model_set, write_model_set
 
     current = load_model_set(folder)
-    topic, conflict = fit_claim_models(examples)
+    claim_models = fit_claim_models(examples)
     facts = {k: v for k, v in current.manifest.items() if k != "files"}
     facts |= {"claims_trained_on": list(sets), "claims": len(examples),
               "claims_refitted": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    write_model_set(folder, {**current.models, "claim_topic": topic, "claim_conflict": conflict}, facts,
-                    current.adapter)
+    kept = {role: m for role, m in current.models.items() if role not in CLAIM_ROLES}
+    write_model_set(folder, kept | claim_models, facts, current.adapter)
 
 
 if __name__ == "__main__":

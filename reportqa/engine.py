@@ -296,7 +296,7 @@ class Engine:
         if not is_prose(text):  # decoded binary: the learned verdict never saw such text; the rules judge it
             return assessment, assessment.rule
         verdict = decide(assessment, self.models.get("claim_topic"), self.models.get("claim_conflict"), hits,
-                         best_sim)
+                         best_sim, self.models.get("claim_value"))
         return assessment, verdict
 
 

@@ -1,0 +1,85 @@
+"""The report's value for a contradicted claim: the candidates the rules find, and a learned chooser among them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from reportqa.answer.claim_verdict import CANDIDATE_FEATURES, CLAIM_FEATURES, assess, chosen_conflict, decide
+from reportqa.answer.verify import CONTRADICTED
+from reportqa.eval.train_claims import ClaimExample, fit_value_chooser, value_rows
+from reportqa.index.query import analyze
+
+from reportqa.core.learned import LinearModel
+from reportqa.core.types import Chunk, Hit
+
+CLAIM = "2025年国产T300级碳纤维的价格约为12万元/吨。"
+IMPORTED = "2025年进口T300级碳纤维的价格约为20万元/吨。"
+DOMESTIC = "2025年国产T300级碳纤维的价格已降至约6万元/吨。"
+
+
+def hit(text: str, n: int) -> Hit:
+    chunk = Chunk(id=f"r.txt#{n}", doc="r.txt", title="t", section="", text=text, start=0, end=len(text),
+                  line_start=1, line_end=1)
+    return Hit(chunk, 1.0 - n / 10)
+
+
+HITS = [hit(IMPORTED, 0), hit(DOMESTIC, 1)]
+
+
+def linear(features: tuple[str, ...], weights: dict[str, float], bias: float = 0.0) -> LinearModel:
+    n = len(features)
+    return LinearModel(features, np.zeros(n), np.ones(n), np.array([weights.get(f, 0.0) for f in features]), bias)
+
+
+def test_every_differing_figure_of_the_checked_sentences_is_a_candidate() -> None:
+    assessment = assess(CLAIM, HITS, analyze(CLAIM), {})
+    assert [c.verdict.report_value for c in assessment.candidates] == ["6万元", "20万元"]
+    assert [c.features["hit_rank"] for c in assessment.candidates] == [1.0, 0.0]
+    assert [c.features["support_rank"] for c in assessment.candidates] == [0.0, 1.0]
+    assert all(set(c.features) == set(CANDIDATE_FEATURES) for c in assessment.candidates)
+
+
+def test_the_chooser_picks_the_value_and_its_citation_without_it_the_rules_do() -> None:
+    assessment = assess(CLAIM, HITS, analyze(CLAIM), {})
+    assert chosen_conflict(assessment, None) == assessment.conflict
+    assert assessment.conflict is not None and assessment.conflict.report_value == "6万元"
+    first_hit = linear(CANDIDATE_FEATURES, {"hit_rank": -3.0})
+    picked = chosen_conflict(assessment, first_hit)
+    assert picked is not None and (picked.report_value, picked.citations[0].chunk.text) == ("20万元", IMPORTED)
+    contradicting = decide(assessment, linear(CLAIM_FEATURES, {}, 5.0), linear(CLAIM_FEATURES, {}, 5.0), HITS, 0,
+                           first_hit)
+    assert (contradicting.verdict, contradicting.report_value, contradicting.claim_value) == \
+        (CONTRADICTED, "20万元", "12万元")
+
+
+def example(report_value: str, verdict: str = "contradicted") -> ClaimExample:
+    row = {"id": "c", "claim": CLAIM, "verdict": verdict, "report_value": report_value}
+    return ClaimExample(row, "claims.jsonl", 0, assess(CLAIM, HITS, analyze(CLAIM), {}))
+
+
+def test_the_chooser_learns_from_contradicted_claims_whose_value_is_among_the_candidates() -> None:
+    rows, labels = value_rows([example("约6万元/吨"), example("3万元"), example("", "supported")])
+    assert labels == [1, 0] and [r["hit_rank"] for r in rows] == [1.0, 0.0]
+    chooser = fit_value_chooser([example("约6万元/吨"), example("20万元")] * 3)
+    assert chooser is not None and chooser.features == CANDIDATE_FEATURES
+    assert fit_value_chooser([example("3万元")]) is None  # no candidate is right: nothing to learn, rules choose
+
+
+@pytest.mark.parametrize("value", ["6万元", "20万元"])
+def test_a_chooser_fitted_on_one_kind_of_choice_makes_it(value: str) -> None:
+    right = example(value)
+    others = [ex for ex in [example("6万元"), example("20万元")] if ex.row["report_value"] != value]
+    assert others
+    chooser = fit_value_chooser([right] * 20 + others * 5)  # trees need 20 rows a leaf
+    assert chooser is not None
+    picked = chosen_conflict(right.assessment, chooser)
+    assert picked is not None and picked.report_value == value
+
+
+def test_the_chooser_never_finds_a_contradiction_the_rules_did_not() -> None:
+    from dataclasses import replace
+
+    found = assess(CLAIM, HITS, analyze(CLAIM), {})
+    none_by_rules = replace(found, conflict=None, near=None)  # candidates only in sentences the rules do not weigh
+    assert none_by_rules.candidates
+    assert chosen_conflict(none_by_rules, linear(CANDIDATE_FEATURES, {"hit_rank": -3.0})) is None
