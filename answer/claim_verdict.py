@@ -164,6 +164,18 @@ def conflict_candidates(claim: str, hits: Sequence[Hit], units: Sequence[Unit], 
     return tuple(found)
 
 
+def value_confidence(assessment: Assessment, chooser: LearnedModel | None) -> float:
+    """How sure the chooser is that one candidate is the report's value for the claimed figure (0 without
+    candidates or chooser): the verdict reads it (VALUE_FEATURE), learned by stacking in training."""
+    if chooser is None or not assessment.candidates:
+        return 0.0
+    return float(chooser.probabilities(matrix([c.features for c in assessment.candidates], chooser.features)).max())
+
+
+def with_value_confidence(assessment: Assessment, chooser: LearnedModel | None) -> dict[str, float]:
+    return assessment.features | {VALUE_FEATURE: value_confidence(assessment, chooser)}
+
+
 def chosen_conflict(assessment: Assessment, chooser: LearnedModel | None) -> Verdict | None:
     """The contradiction to report: when the rules found one, the chooser's most likely report value among every
     candidate (else the rules' own). It never finds a contradiction the rules did not: out of fold, letting it do so
@@ -193,11 +205,12 @@ def _near_verdict(claim: str, check: Check, hits: Sequence[Hit], rank: int, supp
 NEAR_FEATURES = ("near_any", "near_share", "near_gap", "near_with_match", "sim_of_near")
 
 
+VALUE_FEATURE = "value_p"  # the chooser's confidence, added to the measurements when the verdict is decided
 CLAIM_FEATURES = ("rule_supported", "rule_contradicted", "support", "sim", "sim_margin", "sim_of_conflict",
                   "support_of_conflict", "conflict_any", "conflict_close", "conflict_is_figure", "conflict_share",
                   "conflict_gap", "matched",
                   "figures", "unmatched_share", "distinctive", "unknown", "english", "years_unstated", "misbound",
-                  *NEAR_FEATURES)
+                  *NEAR_FEATURES, VALUE_FEATURE)
 
 
 def empty_features(claim: str, unknown: Sequence[str]) -> dict[str, float]:
@@ -235,14 +248,14 @@ def decide(assessment: Assessment, on_topic: LearnedModel | None, contradiction:
     rule = assessment.rule
     if on_topic is None or contradiction is None:
         return rule
-    row = matrix([assessment.features], on_topic.features)
-    p_topic = float(on_topic.probabilities(row)[0])
+    features = with_value_confidence(assessment, chooser)
+    p_topic = float(on_topic.probabilities(matrix([features], on_topic.features))[0])
     if p_topic < 0.5:
         return replace(rule, verdict=UNSUPPORTED, report_value=None, claim_value=None,
                        citations=rule.citations if rule.verdict == UNSUPPORTED else _cite(hits, []))
     agreed_whole = rule.verdict == SUPPORTED and assessment.features["matched"] >= 1 and \
         assessment.features["unmatched_share"] == 0.0  # a sentence states every claimed figure: that settles it
-    p_conflict = float(contradiction.probabilities(matrix([assessment.features], contradiction.features))[0])
+    p_conflict = float(contradiction.probabilities(matrix([features], contradiction.features))[0])
     found = chosen_conflict(assessment, chooser)
     if p_conflict >= 0.5 and found is not None and not agreed_whole:
         return found

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reportqa.answer.claim_verdict import CANDIDATE_FEATURES, CLAIM_FEATURES, Assessment
+from reportqa.answer.claim_verdict import CANDIDATE_FEATURES, CLAIM_FEATURES, Assessment, with_value_confidence
 from reportqa.answer.verify import CONTRADICTED, UNSUPPORTED, Verdict
 from reportqa.eval.cite_eval import LABELS, citation_right, value_agrees
 from reportqa.eval.datasets import read_jsonl
@@ -51,14 +51,23 @@ CLAIM_ROLES = ("claim_topic", "claim_conflict", "claim_value")
 
 def fit_claim_models(examples: Sequence[ClaimExample], features: Sequence[str] = CLAIM_FEATURES
                      ) -> dict[str, LearnedModel]:
-    """The on-topic and contradiction models by role, and the value chooser when the claims teach one."""
-    rows = [ex.assessment.features for ex in examples]
+    """The on-topic and contradiction models by role, and the value chooser when the claims teach one. The
+    verdict models read the chooser's confidence as a chooser that never saw the claim's fold gives it (stacking):
+    one fitted on the claim itself would be surer than it is on new claims."""
+    rows = stacked_features(examples)
     topic = fit_linear(rows, [int(ex.row["verdict"] != UNSUPPORTED) for ex in examples], features)
-    on_topic = [ex for ex in examples if ex.row["verdict"] != UNSUPPORTED]
-    conflict = fit_linear([ex.assessment.features for ex in on_topic],
-                          [int(ex.row["verdict"] == CONTRADICTED) for ex in on_topic], features)
+    on_topic = [i for i, ex in enumerate(examples) if ex.row["verdict"] != UNSUPPORTED]
+    conflict = fit_linear([rows[i] for i in on_topic],
+                          [int(examples[i].row["verdict"] == CONTRADICTED) for i in on_topic], features)
     chooser = fit_value_chooser(examples)
     return {"claim_topic": topic, "claim_conflict": conflict} | ({"claim_value": chooser} if chooser else {})
+
+
+def stacked_features(examples: Sequence[ClaimExample]) -> list[dict[str, float]]:
+    """Each claim's measurements with the value confidence of a chooser fitted on the other folds' claims."""
+    choosers = {fold: fit_value_chooser([ex for ex in examples if ex.fold != fold])
+                for fold in sorted({ex.fold for ex in examples})}
+    return [with_value_confidence(ex.assessment, choosers[ex.fold]) for ex in examples]
 
 
 def value_rows(examples: Sequence[ClaimExample]) -> tuple[list[dict[str, float]], list[int]]:

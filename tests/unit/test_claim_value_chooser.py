@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from reportqa.answer.claim_verdict import CANDIDATE_FEATURES, CLAIM_FEATURES, assess, chosen_conflict, decide
-from reportqa.answer.verify import CONTRADICTED
-from reportqa.eval.train_claims import ClaimExample, fit_value_chooser, value_rows
+from reportqa.answer.claim_verdict import (
+    CANDIDATE_FEATURES,
+    CLAIM_FEATURES,
+    VALUE_FEATURE,
+    assess,
+    chosen_conflict,
+    decide,
+    value_confidence,
+)
+from reportqa.answer.verify import CONTRADICTED, SUPPORTED
+from reportqa.eval.train_claims import ClaimExample, fit_value_chooser, stacked_features, value_rows
 from reportqa.index.query import analyze
 
 from reportqa.core.learned import LinearModel
@@ -83,3 +91,23 @@ def test_the_chooser_never_finds_a_contradiction_the_rules_did_not() -> None:
     none_by_rules = replace(found, conflict=None, near=None)  # candidates only in sentences the rules do not weigh
     assert none_by_rules.candidates
     assert chosen_conflict(none_by_rules, linear(CANDIDATE_FEATURES, {"hit_rank": -3.0})) is None
+
+
+def test_the_verdict_reads_how_sure_the_chooser_is() -> None:
+    assessment = assess(CLAIM, HITS, analyze(CLAIM), {})
+    sure = linear(CANDIDATE_FEATURES, {}, 6.0)  # every candidate looks like the report's value
+    assert value_confidence(assessment, sure) == pytest.approx(1 / (1 + np.exp(-6.0)))
+    assert value_confidence(assessment, None) == 0.0
+    on_topic, trusting = linear(CLAIM_FEATURES, {}, 5.0), linear(CLAIM_FEATURES, {VALUE_FEATURE: 10.0}, -5.0)
+    assert decide(assessment, on_topic, trusting, HITS, 0, sure).verdict == CONTRADICTED
+    assert decide(assessment, on_topic, trusting, HITS, 0, None).verdict == SUPPORTED
+
+
+def test_training_reads_the_confidence_of_a_chooser_that_never_saw_the_claims_fold() -> None:
+    from dataclasses import replace
+
+    taught = [replace(example("20万元"), fold=0) for _ in range(20)] + [replace(example("6万元"), fold=0)] * 5
+    unteaching = [replace(example("3万元"), fold=1)] * 3  # no candidate is its value: no chooser from fold 1 alone
+    rows = stacked_features(taught + unteaching)
+    assert all(row[VALUE_FEATURE] == 0.0 for row in rows[:25])  # fold 0 is read by a chooser fitted on fold 1: none
+    assert all(row[VALUE_FEATURE] > 0.5 for row in rows[25:])
