@@ -1,9 +1,9 @@
 """A claim's verdict: the rules' checks (answer.verify) measured, and a learned decision over the measurements.
 
 The rules alone (judge) are the baseline. `assess` keeps what they measured (topical coverage, agreeing and
-conflicting figures, names and ranks, the encoder's closeness of claim and sentence) and `decide` lets two small
-learned models read it: whether the reports state the claim's subject at all, and if so whether they say
-otherwise.
+conflicting figures, names and ranks, the encoder's closeness of claim and sentence) and `decide` lets small
+learned models read it: whether the reports state the claim's subject at all, if so whether they say otherwise,
+and which of the differing figures is the report's value.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ class Assessment:
     features: dict[str, float]
     conflict: Verdict | None  # the best contradiction the rules found among the sentences they checked
     near: Verdict | None = None  # the best figure the rules would not call a contradiction (NearConflict)
-    # every conflicting or near figure among the sentences checked, with what a learned chooser of the report's
-    # value reads of it (claim_value); the rules' own choice is `conflict or near`
+    # every conflicting or near figure of the sentences checked and of the first CANDIDATE_DEPTH by coverage, with
+    # what the learned chooser of the report's value reads of it (claim_value); the rules' own pick: conflict or near
     candidates: tuple[ConflictCandidate, ...] = ()
 
 
@@ -108,9 +108,8 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
     near = _near_verdict(claim, checks[nearest], hits, units[nearest].hit_rank, support[nearest]) \
         if nearest is not None else None
     rule = _rule_verdict(claim, hits, units, support, order, checks, agreeing, close, unknown)
-    # the rules' checks, and a few more sentences whose figures may be the report's value
-    checked = checks | {i: check(i) for i in order[:CANDIDATE_DEPTH] if i not in checks}
-    candidates = conflict_candidates(claim, hits, units, support, sims, order, checked)
+    candidates = conflict_candidates(claim, hits, units, Standing(support, sims, order),
+                                     checks | {i: check(i) for i in order[:CANDIDATE_DEPTH] if i not in checks})
     claimed = [q for q in _figures(quantities(claim)) if q.kind not in {"year", "date"}]
     matched = max((c.matched for c in checks.values() if c.conflict is None), default=0)
     top_sims = sorted(sims, reverse=True)
@@ -138,15 +137,24 @@ CANDIDATE_FEATURES = ("support", "support_drop", "support_rank", "sim", "sim_dro
                       "share", "gap", "is_figure", "matched", "years_unstated")
 
 
-def conflict_candidates(claim: str, hits: Sequence[Hit], units: Sequence[Unit], support: Sequence[float],
-                        sims: Sequence[float], order: Sequence[int], checked: Mapping[int, Check]
-                        ) -> tuple[ConflictCandidate, ...]:
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """Where each retrieved sentence stands: topical coverage, encoder cosine, and the order by coverage."""
+
+    support: Sequence[float]
+    sims: Sequence[float]
+    order: Sequence[int]
+
+
+def conflict_candidates(claim: str, hits: Sequence[Hit], units: Sequence[Unit], standing: Standing,
+                        candidate_checks: Mapping[int, Check]) -> tuple[ConflictCandidate, ...]:
     """Each checked sentence's conflicting (or near) figure, with where the sentence stands among the retrieved
     ones: what the value chooser weighs, instead of a hand-set sum of cosine and coverage."""
+    support, sims, order = standing.support, standing.sims, standing.order
     by_sim = sorted(range(len(units)), key=lambda i: (-sims[i], i))
     top_support, top_sim = support[order[0]], sims[by_sim[0]]
     found = []
-    for i, c in checked.items():
+    for i, c in candidate_checks.items():
         if c.conflict is not None:
             verdict = _verdict(claim, CONTRADICTED, c, hits, units[i].hit_rank, support[i])
             share, gap, near = c.conflict_share, c.conflict_gap, 0.0
@@ -164,27 +172,34 @@ def conflict_candidates(claim: str, hits: Sequence[Hit], units: Sequence[Unit], 
     return tuple(found)
 
 
-def value_confidence(assessment: Assessment, chooser: LearnedModel | None) -> float:
-    """How sure the chooser is that one candidate is the report's value for the claimed figure (0 without
-    candidates or chooser): the verdict reads it (VALUE_FEATURE), learned by stacking in training."""
+def candidate_scores(assessment: Assessment, chooser: LearnedModel | None) -> np.ndarray:
+    """The chooser's probability, for each candidate, that its figure is the report's value (empty without one)."""
     if chooser is None or not assessment.candidates:
-        return 0.0
-    return float(chooser.probabilities(matrix([c.features for c in assessment.candidates], chooser.features)).max())
+        return np.zeros(0)
+    return chooser.probabilities(matrix([c.features for c in assessment.candidates], chooser.features))
+
+
+def value_confidence(scores: np.ndarray) -> float:
+    """How sure the chooser is that one candidate is the report's value (0 without candidates or chooser): the
+    verdict reads it (VALUE_FEATURE), learned by stacking in training."""
+    return float(scores.max()) if len(scores) else 0.0
 
 
 def with_value_confidence(assessment: Assessment, chooser: LearnedModel | None) -> dict[str, float]:
-    return assessment.features | {VALUE_FEATURE: value_confidence(assessment, chooser)}
+    """The measurements the verdict models read: the rules' and the chooser's confidence."""
+    return assessment.features | {VALUE_FEATURE: value_confidence(candidate_scores(assessment, chooser))}
 
 
-def chosen_conflict(assessment: Assessment, chooser: LearnedModel | None) -> Verdict | None:
-    """The contradiction to report: when the rules found one, the chooser's most likely report value among every
-    candidate (else the rules' own). It never finds a contradiction the rules did not: out of fold, letting it do so
-    turned supported claims contradicted (docs/experiments.md, twenty-third session)."""
+def chosen_conflict(assessment: Assessment, scores: np.ndarray) -> Verdict | None:
+    """The contradiction to report: when the rules found one (a conflict or a near figure), the candidate the
+    chooser scores highest, the rules' own pick on a tie (else the rules' pick). It never finds a contradiction the
+    rules did not: out of fold, letting it do so turned supported claims contradicted (docs/experiments.md,
+    twenty-third session)."""
     found = assessment.conflict or assessment.near
-    if chooser is None or found is None or not assessment.candidates:
+    if found is None or not len(scores):
         return found
-    scores = chooser.probabilities(matrix([c.features for c in assessment.candidates], chooser.features))
-    return assessment.candidates[int(np.argmax(scores))].verdict
+    best = max(range(len(scores)), key=lambda i: (scores[i], assessment.candidates[i].verdict == found))
+    return assessment.candidates[best].verdict
 
 
 def near_features(check: Check | None, sim: float) -> dict[str, float]:
@@ -244,11 +259,13 @@ def _rule_verdict(claim: str, hits: Sequence[Hit], units: Sequence[Unit], suppor
 def decide(assessment: Assessment, on_topic: LearnedModel | None, contradiction: LearnedModel | None,
            hits: Sequence[Hit], best_sim_rank: int | None, chooser: LearnedModel | None = None) -> Verdict:
     """The learned verdict: is the subject one the reports state (else unsupported), and if so do they say
-    otherwise (contradicted, with the value the rules aligned) or the same (supported)?"""
+    otherwise (contradicted, with the value the chooser picks among those the rules aligned) or the same
+    (supported)?"""
     rule = assessment.rule
     if on_topic is None or contradiction is None:
         return rule
-    features = with_value_confidence(assessment, chooser)
+    scores = candidate_scores(assessment, chooser)
+    features = assessment.features | {VALUE_FEATURE: value_confidence(scores)}
     p_topic = float(on_topic.probabilities(matrix([features], on_topic.features))[0])
     if p_topic < 0.5:
         return replace(rule, verdict=UNSUPPORTED, report_value=None, claim_value=None,
@@ -256,7 +273,7 @@ def decide(assessment: Assessment, on_topic: LearnedModel | None, contradiction:
     agreed_whole = rule.verdict == SUPPORTED and assessment.features["matched"] >= 1 and \
         assessment.features["unmatched_share"] == 0.0  # a sentence states every claimed figure: that settles it
     p_conflict = float(contradiction.probabilities(matrix([features], contradiction.features))[0])
-    found = chosen_conflict(assessment, chooser)
+    found = chosen_conflict(assessment, scores)
     if p_conflict >= 0.5 and found is not None and not agreed_whole:
         return found
     if rule.verdict == SUPPORTED:

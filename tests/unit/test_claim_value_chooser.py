@@ -9,6 +9,7 @@ from reportqa.answer.claim_verdict import (
     CLAIM_FEATURES,
     VALUE_FEATURE,
     assess,
+    candidate_scores,
     chosen_conflict,
     decide,
     value_confidence,
@@ -49,10 +50,10 @@ def test_every_differing_figure_of_the_checked_sentences_is_a_candidate() -> Non
 
 def test_the_chooser_picks_the_value_and_its_citation_without_it_the_rules_do() -> None:
     assessment = assess(CLAIM, HITS, analyze(CLAIM), {})
-    assert chosen_conflict(assessment, None) == assessment.conflict
+    assert chosen_conflict(assessment, candidate_scores(assessment, None)) == assessment.conflict
     assert assessment.conflict is not None and assessment.conflict.report_value == "6万元"
     first_hit = linear(CANDIDATE_FEATURES, {"hit_rank": -3.0})
-    picked = chosen_conflict(assessment, first_hit)
+    picked = chosen_conflict(assessment, candidate_scores(assessment, first_hit))
     assert picked is not None and (picked.report_value, picked.citations[0].chunk.text) == ("20万元", IMPORTED)
     contradicting = decide(assessment, linear(CLAIM_FEATURES, {}, 5.0), linear(CLAIM_FEATURES, {}, 5.0), HITS, 0,
                            first_hit)
@@ -80,7 +81,7 @@ def test_a_chooser_fitted_on_one_kind_of_choice_makes_it(value: str) -> None:
     assert others
     chooser = fit_value_chooser([right] * 20 + others * 5)  # trees need 20 rows a leaf
     assert chooser is not None
-    picked = chosen_conflict(right.assessment, chooser)
+    picked = chosen_conflict(right.assessment, candidate_scores(right.assessment, chooser))
     assert picked is not None and picked.report_value == value
 
 
@@ -90,14 +91,15 @@ def test_the_chooser_never_finds_a_contradiction_the_rules_did_not() -> None:
     found = assess(CLAIM, HITS, analyze(CLAIM), {})
     none_by_rules = replace(found, conflict=None, near=None)  # candidates only in sentences the rules do not weigh
     assert none_by_rules.candidates
-    assert chosen_conflict(none_by_rules, linear(CANDIDATE_FEATURES, {"hit_rank": -3.0})) is None
+    first_hit = linear(CANDIDATE_FEATURES, {"hit_rank": -3.0})
+    assert chosen_conflict(none_by_rules, candidate_scores(none_by_rules, first_hit)) is None
 
 
 def test_the_verdict_reads_how_sure_the_chooser_is() -> None:
     assessment = assess(CLAIM, HITS, analyze(CLAIM), {})
     sure = linear(CANDIDATE_FEATURES, {}, 6.0)  # every candidate looks like the report's value
-    assert value_confidence(assessment, sure) == pytest.approx(1 / (1 + np.exp(-6.0)))
-    assert value_confidence(assessment, None) == 0.0
+    assert value_confidence(candidate_scores(assessment, sure)) == pytest.approx(1 / (1 + np.exp(-6.0)))
+    assert value_confidence(candidate_scores(assessment, None)) == 0.0
     on_topic, trusting = linear(CLAIM_FEATURES, {}, 5.0), linear(CLAIM_FEATURES, {VALUE_FEATURE: 10.0}, -5.0)
     assert decide(assessment, on_topic, trusting, HITS, 0, sure).verdict == CONTRADICTED
     assert decide(assessment, on_topic, trusting, HITS, 0, None).verdict == SUPPORTED
@@ -111,3 +113,13 @@ def test_training_reads_the_confidence_of_a_chooser_that_never_saw_the_claims_fo
     rows = stacked_features(taught + unteaching)
     assert all(row[VALUE_FEATURE] == 0.0 for row in rows[:25])  # fold 0 is read by a chooser fitted on fold 1: none
     assert all(row[VALUE_FEATURE] > 0.5 for row in rows[25:])
+
+
+def test_on_a_tie_the_chooser_keeps_the_rules_pick() -> None:
+    from dataclasses import replace
+
+    assessment = assess(CLAIM, HITS, analyze(CLAIM), {})
+    imported = assessment.candidates[1].verdict  # not the first candidate
+    rules_picked_it = replace(assessment, conflict=imported)
+    undecided = linear(CANDIDATE_FEATURES, {}, 0.0)  # every candidate 0.5
+    assert chosen_conflict(rules_picked_it, candidate_scores(rules_picked_it, undecided)) == imported
