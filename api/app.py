@@ -27,6 +27,7 @@ PUBLIC_PREFIXES = ("/static/",)
 def _install_middleware(app: FastAPI, settings: Settings) -> None:
     """Added innermost first: the outermost layers refuse a request before anything of its body is read."""
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes, in_flight=settings.max_in_flight_body_bytes,
+                       idle_seconds=settings.body_idle_seconds,
                        larger={("POST", "/documents"): settings.max_upload_bytes})
     app.add_middleware(Overload, limit=settings.max_in_flight)
     if settings.api_key is not None:

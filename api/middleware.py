@@ -3,6 +3,7 @@ and the body limits (per request and per worker), counted on the bytes actually 
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -110,14 +111,16 @@ class SameOriginWrites:
 class BodyLimit:
     """Holds each request body to its limit and all bodies being received by this worker to `in_flight`, without
     buffering: a declared Content-Length over either is refused before reading, and the bytes actually received
-    are counted (chunked uploads too) as the application reads them."""
+    are counted (chunked uploads too) as the application reads them. A body that sends nothing for `idle_seconds`
+    is refused with 408: a few stalled uploads would otherwise hold every one of Overload's places."""
 
-    def __init__(self, app: ASGIApp, limit: int, in_flight: int, larger: dict[tuple[str, str], int] | None = None
-                 ) -> None:
+    def __init__(self, app: ASGIApp, limit: int, in_flight: int, larger: dict[tuple[str, str], int] | None = None,
+                 idle_seconds: float = 10.0) -> None:
         self.app = app
         self.default = limit
         self.in_flight_limit = in_flight
         self.larger = larger or {}
+        self.idle_seconds = idle_seconds
         self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -130,10 +133,18 @@ class BodyLimit:
             await send_error(send, 413, f"request body of {declared} bytes exceeds the limit of {limit}")
             return
         held = 0
+        received = False  # the whole body is in: later receives wait for a disconnect, which has no time limit
 
         async def counted() -> Message:
-            nonlocal held
-            message = await receive()
+            nonlocal held, received
+            if received:
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.idle_seconds)
+            except TimeoutError:
+                raise HTTPException(408, f"the request body stopped arriving (nothing for {self.idle_seconds:g} s)"
+                                    ) from None
+            received = message["type"] != "http.request" or not message.get("more_body", False)
             size = len(message.get("body", b""))
             if held + size > limit:
                 raise HTTPException(413, f"request body of {held + size}+ bytes exceeds the limit of {limit}")

@@ -67,6 +67,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(50_000_000, ge=1)
     max_in_flight: int = Field(256, ge=1)  # per worker; past it requests get 503 + Retry-After rather than a queue
     max_in_flight_body_bytes: int = Field(64_000_000, ge=1)  # per worker: request bodies being received at once
+    body_idle_seconds: float = Field(10.0, gt=0)  # a body that stalls this long is refused (408): it held a place
 
     # An upload is read in a separate process under these limits (and runs at most ingest_seconds).
     ingest_seconds: float = Field(600.0, gt=0)

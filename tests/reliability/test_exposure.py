@@ -138,6 +138,30 @@ def test_bodies_in_flight_are_capped_per_worker(small_index: Settings) -> None:
         assert status == 200  # the held bytes were released with their request
 
 
+def test_stalled_bodies_give_their_places_back(small_index: Settings) -> None:
+    """Two sockets that send a head and three bytes of body held both places of max_in_flight without a time
+    limit: every other request got 503 until the client let go (found by a helper attacking the server)."""
+    settings = small_index.model_copy(update={"max_in_flight": 2, "body_idle_seconds": 1.0})
+    body = json.dumps({"question": QUESTION}).encode()
+    with running(create_app(settings)) as url:
+        host, port = url.removeprefix("http://").split(":")
+        stalled = [socket.create_connection((host, int(port)), timeout=10) for _ in range(2)]
+        try:
+            for sock in stalled:
+                sock.sendall(post_head("/ask", len(body)) + body[:3])
+            time.sleep(0.3)
+            status, _, _ = raw_request(url, post_head("/ask", len(body), extra="Connection: close\r\n") + body)
+            assert status == 503  # both places held
+            for sock in stalled:
+                reply = sock.recv(4096)
+                assert reply.startswith(b"HTTP/1.1 408") and b"stopped arriving" in reply, reply[:300]
+        finally:
+            for sock in stalled:
+                sock.close()
+        status, _, _ = raw_request(url, post_head("/ask", len(body), extra="Connection: close\r\n") + body)
+        assert status == 200
+
+
 # --- other sites, other host names ---------------------------------------------------------------------
 
 
