@@ -62,6 +62,20 @@ STATUS_OF: dict[type[Exception], int] = {
 }
 
 
+FASTAPI_BODY_ERROR = "There was an error parsing the body"  # FastAPI's words for any body it could not decode
+
+
+def unreadable_body_message(cause: BaseException | None) -> str:
+    """What was wrong with a body FastAPI could not decode (it keeps the reason only as the exception's cause)."""
+    if isinstance(cause, UnicodeDecodeError):
+        return "the request body is not UTF-8 text: send JSON encoded as UTF-8"
+    if isinstance(cause, RecursionError):
+        return "the request body's JSON nests too deeply"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "a number in the request body's JSON has too many digits"
+    return "the request body could not be read as JSON"
+
+
 def _plain_handler(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         return error_response(request, status, str(exc))
@@ -77,7 +91,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return error_response(request, exc.status_code, str(exc.detail), headers=exc.headers)
+        detail = unreadable_body_message(exc.__cause__) if exc.detail == FASTAPI_BODY_ERROR else str(exc.detail)
+        return error_response(request, exc.status_code, detail, headers=exc.headers)
 
     for error_type, status in STATUS_OF.items():
         app.add_exception_handler(error_type, _plain_handler(status))

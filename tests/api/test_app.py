@@ -144,6 +144,17 @@ def test_422_messages_say_what_is_wrong(client: TestClient) -> None:
     assert "question" in client.post("/ask", json={}).json()["error"]
 
 
+@pytest.mark.parametrize(("body", "said"), [
+    (b'{"question": "\xff\xfe\x80abc"}', "not UTF-8"),
+    (b'{"question": "a", "x": ' + b"[" * 3000 + b"]" * 3000 + b"}", "nests too deeply"),
+    (b'{"question": "a", "top_k": ' + b"9" * 5000 + b"}", "too many digits"),
+])
+def test_a_body_that_cannot_be_decoded_says_why(client: TestClient, body: bytes, said: str) -> None:
+    """FastAPI answers all three with "There was an error parsing the body" (found by a helper attacking it)."""
+    response = client.post("/ask", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400 and said in response.json()["error"], response.text[:200]
+
+
 def test_question_of_exactly_2000_characters_is_accepted(client: TestClient) -> None:
     response = client.post("/ask", json={"question": "星" * 2000})
     assert response.status_code == 200, response.text
