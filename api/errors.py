@@ -30,7 +30,7 @@ def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorOut} for code in codes}
 
 
-ERRORS = error_responses(401, 403, 413, 422, 503, 504)  # what any route of the API may answer
+ERRORS = error_responses(400, 401, 403, 408, 413, 422, 503, 504)  # what any route of the API may answer
 
 
 def public_message(text: str, index_dir: Path) -> str:
