@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import asyncio
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from reportqa.api.bounds import AskBody, CiteBody, SearchBody, cpu_budget
 from reportqa.api.deadline import run_within
@@ -12,6 +17,25 @@ from reportqa.contract import AnswerOut, CiteOut, PlacedVerdictOut, SearchOut
 from reportqa.draft import CheckedClaim, placed_results, render_markdown
 
 router = APIRouter()
+T = TypeVar("T")
+DISCONNECT_POLL_S = 0.25
+
+
+async def run_while_connected(request: Request, seconds: float, work: Callable[[], T]) -> T:
+    """`work()` in a worker thread under its CPU budget, stopped (ClientGone) once the client disconnects: a claim
+    check of a thousand statements nobody waits for would go on holding its place and the CPU."""
+    gone = threading.Event()
+
+    async def watch() -> None:
+        while not await request.is_disconnected():
+            await asyncio.sleep(DISCONNECT_POLL_S)
+        gone.set()
+
+    watcher = asyncio.create_task(watch())
+    try:
+        return await run_in_threadpool(run_within, seconds, work, gone)
+    finally:
+        watcher.cancel()
 
 
 @router.post("/ask", response_model=AnswerOut)
@@ -37,14 +61,14 @@ async def search(body: SearchBody, engine: EngineDep, settings: SettingsDep) -> 
 
 
 @router.post("/cite", response_model=CiteOut)
-def cite(body: CiteBody, engine: EngineDep, settings: SettingsDep) -> CiteOut:
+async def cite(request: Request, body: CiteBody, engine: EngineDep, settings: SettingsDep) -> CiteOut:
     if body.statements is not None:
         statements = body.statements
-        return run_within(cpu_budget(settings, len(statements)), lambda: CiteOut(results=[
+        return await run_while_connected(request, cpu_budget(settings, len(statements)), lambda: CiteOut(results=[
             PlacedVerdictOut.placed(engine.cite(s), f"claim-{i}") for i, s in enumerate(statements, start=1)]))
     draft = body.text or ""
-    claims = run_within(cpu_budget(settings), lambda: engine.draft_claims(draft))
-    checked = run_within(cpu_budget(settings, len(claims)),
-                         lambda: [CheckedClaim(claim, engine.cite(claim.text)) for claim in claims])
+    claims = await run_while_connected(request, cpu_budget(settings), lambda: engine.draft_claims(draft))
+    checked = await run_while_connected(request, cpu_budget(settings, len(claims)),
+                                        lambda: [CheckedClaim(claim, engine.cite(claim.text)) for claim in claims])
     return CiteOut(results=placed_results(checked),
                    markdown=render_markdown(draft, checked) if body.format == "markdown" else None)

@@ -29,12 +29,17 @@ class DeadlineExceeded(Exception):
         super().__init__(message)
 
 
+class ClientGone(Exception):
+    """The client disconnected, so its work was stopped: no one was left to read the answer."""
+
+
 @dataclass(slots=True)
 class _Budget:
     thread_id: int
     clock: int
     stop_at: float  # CPU seconds on the thread's clock
     fired_at: float | None = None  # wall time the exception was last scheduled
+    cancel: threading.Event | None = None  # set when the work is no longer wanted: stopped like an overrun
 
 
 def _set_async_exc(thread_id: int, exc: type[BaseException] | None) -> None:
@@ -51,10 +56,10 @@ class _Watchdog:
         self._budgets: dict[int, _Budget] = {}
         self._thread: threading.Thread | None = None
 
-    def register(self, seconds: float) -> int:
+    def register(self, seconds: float, cancel: threading.Event | None = None) -> int:
         thread_id = threading.get_ident()
         clock = time.pthread_getcpuclockid(thread_id)
-        budget = _Budget(thread_id, clock, time.clock_gettime(clock) + seconds)
+        budget = _Budget(thread_id, clock, time.clock_gettime(clock) + seconds, cancel=cancel)
         with self._lock:
             self._budgets[thread_id] = budget
             if self._thread is None or not self._thread.is_alive():
@@ -84,7 +89,8 @@ class _Watchdog:
                     now = time.monotonic()
                     # scheduled again while the work goes on: an exception raised inside a garbage-collector
                     # callback or a __del__ method is swallowed there
-                    if spent >= budget.stop_at and (budget.fired_at is None or now - budget.fired_at >= REFIRE_S):
+                    over = spent >= budget.stop_at or (budget.cancel is not None and budget.cancel.is_set())
+                    if over and (budget.fired_at is None or now - budget.fired_at >= REFIRE_S):
                         budget.fired_at = now
                         _set_async_exc(thread_id, DeadlineExceeded)
                 self._wake.wait(POLL_S)
@@ -93,12 +99,15 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
-def run_within(seconds: float, work: Callable[[], T]) -> T:
-    """`work()` in this thread, interrupted with DeadlineExceeded once it has used `seconds` of CPU time."""
-    thread_id = _WATCHDOG.register(seconds)
+def run_within(seconds: float, work: Callable[[], T], cancel: threading.Event | None = None) -> T:
+    """`work()` in this thread, interrupted with DeadlineExceeded once it has used `seconds` of CPU time, or with
+    ClientGone once `cancel` is set (within POLL_S)."""
+    thread_id = _WATCHDOG.register(seconds, cancel)
     try:
         return work()
     except DeadlineExceeded:
+        if cancel is not None and cancel.is_set():
+            raise ClientGone("the client disconnected; its work was stopped") from None
         raise DeadlineExceeded(f"the request needed more than {seconds:g} s of CPU time (the limit for it); "
                                f"send shorter text or fewer claims") from None
     finally:

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from reportqa.api.deadline import DeadlineExceeded
+from reportqa.api.deadline import ClientGone, DeadlineExceeded
 from reportqa.api.schemas import ErrorOut
 from reportqa.index.store import BuildLocked, CollectionUnreadable, IndexProblem
 from reportqa.ingest.decoding import SourceError
@@ -57,7 +57,8 @@ def error_response(request: Request, status: int, message: str, headers: Mapping
 
 # the engine's and the collection's own errors: their message is the answer, the status says whose fault it is
 STATUS_OF: dict[type[Exception], int] = {
-    QuestionError: 422, DeadlineExceeded: 504, BuildLocked: 409, CollectionUnreadable: 503, IndexProblem: 503,
+    QuestionError: 422, DeadlineExceeded: 504, ClientGone: 499,  # 499: nginx's 'client closed request'
+    BuildLocked: 409, CollectionUnreadable: 503, IndexProblem: 503,
     SourceError: 422,
 }
 

@@ -135,3 +135,38 @@ def test_earlier_turns_are_cut_and_the_question_is_kept_whole(settings: Settings
     assert [t.role for t in turns] == ["user", "assistant", "user"]
     assert turns[0].content == ("星河半导体 " + "呢" * 3000)[:limit] and len(turns[1].content) == limit
     assert turns[2].content == "  它的研发投入呢？  "
+
+
+def test_a_claim_check_stops_when_its_client_disconnects(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three abandoned 1,000-claim checks went on for 35 s each, holding their places (a helper attacking the
+    server found it): the work now stops within a poll of the disconnect."""
+    import json
+    import socket
+
+    from reportqa.engine import Engine
+
+    calls: list[float] = []
+    real_cite = Engine.cite
+
+    def counted(self: Engine, claim: str, top_k: int | None = None) -> object:
+        calls.append(time.monotonic())
+        return real_cite(self, claim, top_k)
+
+    monkeypatch.setattr(Engine, "cite", counted)
+    body = json.dumps({"statements": [f"2026年全球AI支出达到{i}万亿美元。" for i in range(400)]}).encode()
+    with running(create_app(settings)) as url:
+        assert httpx.post(f"{url}/cite", json={"statements": ["2026年全球AI支出达到2万亿美元。"]},
+                          timeout=30).status_code == 200  # warm: the first check loads what checks need
+        calls.clear()
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as client:
+            client.sendall(f"POST /cite HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                           f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            time.sleep(1.0)
+        before_close = len(calls)
+        time.sleep(1.0)  # a poll of the disconnect (0.25 s) and of the CPU watchdog (0.01 s), with room
+        settled = len(calls)
+        time.sleep(1.5)
+        assert httpx.post(f"{url}/ask", json={"question": QUESTION}, timeout=30).status_code == 200
+    assert before_close > 0, "the check never started"
+    assert len(calls) == settled < 400, (before_close, settled, len(calls))
