@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from reportqa.index.text import without_invisible
 
 
 def _valid_unicode(value: str, what: str) -> str:
@@ -18,8 +19,9 @@ def _valid_unicode(value: str, what: str) -> str:
 
 
 def _non_blank(value: str, what: str) -> str:
+    """Blank also when only invisible marks are left (zero-width, direction): the engine would find it empty."""
     _valid_unicode(value, what)
-    if not value.strip():
+    if not without_invisible(value).strip():
         raise ValueError(f"the {what} is empty")
     return value
 

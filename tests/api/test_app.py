@@ -142,6 +142,9 @@ def test_422_messages_say_what_is_wrong(client: TestClient) -> None:
     assert "2000" in client.post("/ask", json={"question": "星" * 2001}).json()["error"]
     assert "top_k" in client.post("/ask", json={"question": "星河", "top_k": 0}).json()["error"]
     assert "question" in client.post("/ask", json={}).json()["error"]
+    # only invisible marks: empty, and the message names the field that was sent (it said "the question" for all)
+    assert "query is empty" in client.post("/search", json={"query": "\u200b\u200f"}).json()["error"]
+    assert "statement" in client.post("/cite", json={"statements": ["\u200b"]}).json()["error"]
 
 
 @pytest.mark.parametrize(("body", "said"), [
