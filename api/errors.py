@@ -88,6 +88,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def on_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         detail = [{"loc": e.get("loc"), "msg": e.get("msg")} for e in exc.errors()]
+        sent = request.headers.get("content-type", "")
+        whole_body = all(tuple(e.get("loc", ())) == ("body",) for e in exc.errors())
+        if whole_body and "json" not in sent.lower():  # FastAPI reads the body as JSON only when it is labelled so
+            message = f"send the body as JSON with Content-Type: application/json (it was {sent or 'unlabelled'!r})"
+            return error_response(request, 422, message, detail=detail)
         return error_response(request, 422, _validation_message(exc), detail=detail)
 
     @app.exception_handler(StarletteHTTPException)

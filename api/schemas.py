@@ -86,6 +86,15 @@ class Message(BaseModel):
     role: Literal["system", "user", "assistant", "tool", "developer"]
     content: str | list[dict[str, Any]] | None = None
 
+    @field_validator("content")
+    @classmethod
+    def _text_parts_are_text(cls, value: str | list[dict[str, Any]] | None) -> str | list[dict[str, Any]] | None:
+        """A text part whose `text` is a list or an object was joined as its Python spelling; refuse it instead."""
+        for part in value if isinstance(value, list) else []:
+            if part.get("type", "text") == "text" and not isinstance(part.get("text") or "", str):
+                raise ValueError("a text part's 'text' must be a string")
+        return value
+
     def text(self) -> str:
         if isinstance(self.content, list):
             return "".join(str(part.get("text") or "") for part in self.content if part.get("type", "text") == "text")
@@ -114,7 +123,7 @@ class CompletionRequest(ChatRequest):
     """The OpenAI chat-completions request; sampling parameters are accepted and ignored (answers are extractive)."""
 
     model: str = Field(default="reportqa", max_length=200)
-    stream: bool = False
+    stream: bool = Field(default=False, strict=True)  # true or false: "yes" or 1 is a mistake, not a wish
 
     @field_validator("model")
     @classmethod

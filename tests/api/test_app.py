@@ -145,6 +145,15 @@ def test_422_messages_say_what_is_wrong(client: TestClient) -> None:
     # only invisible marks: empty, and the message names the field that was sent (it said "the question" for all)
     assert "query is empty" in client.post("/search", json={"query": "\u200b\u200f"}).json()["error"]
     assert "statement" in client.post("/cite", json={"statements": ["\u200b"]}).json()["error"]
+    # found by a helper attacking the server: a JSON body labelled text/plain, a text part that is not text
+    labelled = client.post("/ask", content='{"question": "星河"}', headers={"content-type": "text/plain"})
+    assert labelled.status_code == 422 and "Content-Type: application/json" in labelled.json()["error"]
+    parts = [{"type": "text", "text": ["星河", {"b": 1}]}]
+    assert "must be a string" in client.post("/chat", json={"messages": [{"role": "user", "content": parts}]}
+                                             ).json()["error"]
+    maybe = client.post("/v1/chat/completions",
+                        json={"messages": [{"role": "user", "content": "星河"}], "stream": "yes"})
+    assert maybe.status_code == 422 and "stream" in maybe.json()["error"]
 
 
 @pytest.mark.parametrize(("body", "said"), [
