@@ -185,9 +185,9 @@ def value_confidence(scores: np.ndarray) -> float:
     return float(scores.max()) if len(scores) else 0.0
 
 
-def with_value_confidence(assessment: Assessment, chooser: LearnedModel | None) -> dict[str, float]:
-    """The measurements the verdict models read: the rules' and the chooser's confidence."""
-    return assessment.features | {VALUE_FEATURE: value_confidence(candidate_scores(assessment, chooser))}
+def with_value_confidence(assessment: Assessment, scores: np.ndarray) -> dict[str, float]:
+    """The measurements the verdict models read: the rules' and the chooser's confidence (`candidate_scores`)."""
+    return assessment.features | {VALUE_FEATURE: value_confidence(scores)}
 
 
 def chosen_conflict(assessment: Assessment, scores: np.ndarray) -> Verdict | None:
@@ -265,7 +265,7 @@ def decide(assessment: Assessment, on_topic: LearnedModel | None, contradiction:
     if on_topic is None or contradiction is None:
         return rule
     scores = candidate_scores(assessment, chooser)
-    features = assessment.features | {VALUE_FEATURE: value_confidence(scores)}
+    features = with_value_confidence(assessment, scores)
     p_topic = float(on_topic.probabilities(matrix([features], on_topic.features))[0])
     if p_topic < 0.5:
         return replace(rule, verdict=UNSUPPORTED, report_value=None, claim_value=None,

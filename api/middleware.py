@@ -114,8 +114,8 @@ class BodyLimit:
     are counted (chunked uploads too) as the application reads them. A body that sends nothing for `idle_seconds`
     is refused with 408: a few stalled uploads would otherwise hold every one of Overload's places."""
 
-    def __init__(self, app: ASGIApp, limit: int, in_flight: int, larger: dict[tuple[str, str], int] | None = None,
-                 idle_seconds: float = 10.0) -> None:
+    def __init__(self, app: ASGIApp, limit: int, in_flight: int, idle_seconds: float,
+                 larger: dict[tuple[str, str], int] | None = None) -> None:
         self.app = app
         self.default = limit
         self.in_flight_limit = in_flight

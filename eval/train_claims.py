@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reportqa.answer.claim_verdict import CANDIDATE_FEATURES, CLAIM_FEATURES, Assessment, with_value_confidence
+from reportqa.answer.claim_verdict import (
+    CANDIDATE_FEATURES,
+    CLAIM_FEATURES,
+    Assessment,
+    candidate_scores,
+    with_value_confidence,
+)
 from reportqa.answer.verify import CONTRADICTED, UNSUPPORTED, Verdict
 from reportqa.eval.cite_eval import LABELS, citation_right, value_agrees
 from reportqa.eval.datasets import read_jsonl
@@ -49,6 +55,11 @@ def collect(engine: Engine, paths: Sequence[str], folds: int) -> list[ClaimExamp
 CLAIM_ROLES = ("claim_topic", "claim_conflict", "claim_value")
 
 
+def other_roles(models: Mapping[str, LearnedModel]) -> dict[str, LearnedModel]:
+    """A model set's models but the claim ones: what claim models fitted anew are put beside, none inherited."""
+    return {role: model for role, model in models.items() if role not in CLAIM_ROLES}
+
+
 def fit_claim_models(examples: Sequence[ClaimExample], features: Sequence[str] = CLAIM_FEATURES
                      ) -> dict[str, LearnedModel]:
     """The on-topic and contradiction models by role, and the value chooser when the claims teach one. The
@@ -67,7 +78,7 @@ def stacked_features(examples: Sequence[ClaimExample]) -> list[dict[str, float]]
     """Each claim's measurements with the value confidence of a chooser fitted on the other folds' claims."""
     choosers = {fold: fit_value_chooser([ex for ex in examples if ex.fold != fold])
                 for fold in sorted({ex.fold for ex in examples})}
-    return [with_value_confidence(ex.assessment, choosers[ex.fold]) for ex in examples]
+    return [with_value_confidence(ex.assessment, candidate_scores(ex.assessment, choosers[ex.fold])) for ex in examples]
 
 
 def value_rows(examples: Sequence[ClaimExample]) -> tuple[list[dict[str, float]], list[int]]:
@@ -140,9 +151,9 @@ def out_of_fold(engine: Engine, examples: Sequence[ClaimExample], folds: int) ->
 def decided(engine: Engine, ex: ClaimExample, models: Mapping[str, LearnedModel]) -> Verdict:
     """The verdict the engine would give with these claim models (retrieval and measurements are the same); a
     role they lack is not taken from the engine's own set."""
-    others = {role: m for role, m in engine.models.models.items() if role not in CLAIM_ROLES}
     swapped = Engine(engine.index, engine.settings, None, ModelSet(engine.models.folder, dict(engine.models.manifest),
-                                                                    others | dict(models), engine.models.adapter))
+                                                                    other_roles(engine.models.models) | dict(models),
+                                                                    engine.models.adapter))
     return swapped.cite(str(ex.row["claim"]))
 
 
@@ -185,8 +196,7 @@ def refit_into(folder: Path, examples: Sequence[ClaimExample], sets: Sequence[st
     facts = {k: v for k, v in current.manifest.items() if k != "files"}
     facts |= {"claims_trained_on": list(sets), "claims": len(examples),
               "claims_refitted": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    kept = {role: m for role, m in current.models.items() if role not in CLAIM_ROLES}
-    write_model_set(folder, kept | claim_models, facts, current.adapter)
+    write_model_set(folder, other_roles(current.models) | claim_models, facts, current.adapter)
 
 
 if __name__ == "__main__":
