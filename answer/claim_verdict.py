@@ -25,12 +25,14 @@ from reportqa.answer.verify import (
     UNKNOWN_SUPPORT,
     UNSUPPORTED,
     Check,
+    FigureAlternative,
     Verdict,
     _cite,
     _figures,
     _latin,
     _verdict,
     check_unit,
+    figure_alternatives,
     topical_query,
 )
 from reportqa.index.query import Query
@@ -108,8 +110,10 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
     near = _near_verdict(claim, checks[nearest], hits, units[nearest].hit_rank, support[nearest]) \
         if nearest is not None else None
     rule = _rule_verdict(claim, hits, units, support, order, checks, agreeing, close, unknown)
-    candidates = conflict_candidates(claim, hits, units, Standing(support, sims, order),
-                                     checks | {i: check(i) for i in order[:CANDIDATE_DEPTH] if i not in checks})
+    candidate_checks = checks | {i: check(i) for i in order[:CANDIDATE_DEPTH] if i not in checks}
+    alternatives = {i: figure_alternatives(claim, units[i].text, terms) for i in candidate_checks}
+    candidates = conflict_candidates(claim, hits, units, Standing(support, sims, order), candidate_checks,
+                                     alternatives)
     claimed = [q for q in _figures(quantities(claim)) if q.kind not in {"year", "date"}]
     matched = max((c.matched for c in checks.values() if c.conflict is None), default=0)
     top_sims = sorted(sims, reverse=True)
@@ -134,7 +138,8 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
 
 CANDIDATE_DEPTH = 6  # sentences by topical coverage whose figures may be the report's value (see docs/experiments.md)
 CANDIDATE_FEATURES = ("support", "support_drop", "support_rank", "sim", "sim_drop", "sim_rank", "hit_rank", "is_near",
-                      "share", "gap", "is_figure", "matched", "years_unstated")
+                      "share", "gap", "is_figure", "matched", "years_unstated", "alternative", "fit_rank",
+                      "year_agrees")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +152,22 @@ class Standing:
 
 
 def conflict_candidates(claim: str, hits: Sequence[Hit], units: Sequence[Unit], standing: Standing,
-                        candidate_checks: Mapping[int, Check]) -> tuple[ConflictCandidate, ...]:
-    """Each checked sentence's conflicting (or near) figure, with where the sentence stands among the retrieved
-    ones: what the value chooser weighs, instead of a hand-set sum of cosine and coverage."""
+                        candidate_checks: Mapping[int, Check],
+                        alternatives: Mapping[int, Sequence[FigureAlternative]] | None = None
+                        ) -> tuple[ConflictCandidate, ...]:
+    """Each checked sentence's conflicting (or near) figure, and the other figures of the claimed ones' kinds it
+    states (`alternatives`), with where the sentence stands among the retrieved ones: what the value chooser
+    weighs, instead of a hand-set sum of cosine and coverage."""
     support, sims, order = standing.support, standing.sims, standing.order
     by_sim = sorted(range(len(units)), key=lambda i: (-sims[i], i))
     top_support, top_sim = support[order[0]], sims[by_sim[0]]
+
+    def standing_of(i: int, c: Check) -> dict[str, float]:
+        return {"support": support[i], "support_drop": top_support - support[i],
+                "support_rank": float(order.index(i)), "sim": sims[i], "sim_drop": top_sim - sims[i],
+                "sim_rank": float(by_sim.index(i)), "hit_rank": float(units[i].hit_rank),
+                "matched": float(c.matched), "years_unstated": c.years_unstated}
+
     found = []
     for i, c in candidate_checks.items():
         if c.conflict is not None:
@@ -162,13 +177,20 @@ def conflict_candidates(claim: str, hits: Sequence[Hit], units: Sequence[Unit], 
             verdict = _near_verdict(claim, c, hits, units[i].hit_rank, support[i])
             share, gap, near = c.near.share, min(c.near.relative_gap, 1.0), 1.0
         else:
-            continue
-        found.append(ConflictCandidate(verdict, {
-            "support": support[i], "support_drop": top_support - support[i], "support_rank": float(order.index(i)),
-            "sim": sims[i], "sim_drop": top_sim - sims[i], "sim_rank": float(by_sim.index(i)),
-            "hit_rank": float(units[i].hit_rank), "is_near": near, "share": share, "gap": gap,
-            "is_figure": float(_NUMBERISH.match(verdict.claim_value or "") is not None),
-            "matched": float(c.matched), "years_unstated": c.years_unstated}))
+            verdict = None
+        if verdict is not None:
+            found.append(ConflictCandidate(verdict, standing_of(i, c) | {
+                "is_near": near, "share": share, "gap": gap,
+                "is_figure": float(_NUMBERISH.match(verdict.claim_value or "") is not None),
+                "alternative": 0.0, "fit_rank": 0.0, "year_agrees": 1.0}))
+        for alt in (alternatives or {}).get(i, ()):
+            if verdict is not None and alt.stated == verdict.report_value:
+                continue
+            found.append(ConflictCandidate(
+                Verdict(claim, CONTRADICTED, alt.stated, alt.claimed, _cite(hits, [units[i].hit_rank]), support[i]),
+                standing_of(i, c) | {"is_near": 0.0, "share": alt.share, "gap": alt.gap, "is_figure": 1.0,
+                                     "alternative": 1.0, "fit_rank": float(alt.fit_rank),
+                                     "year_agrees": float(alt.year_agrees)}))
     return tuple(found)
 
 

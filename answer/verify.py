@@ -94,14 +94,15 @@ def _year_before(found: Sequence[Quantity], figure: Quantity, reach: int = 24) -
     return None if between else int(year.value)
 
 
-def align(claim_q: Quantity, claimed: Sequence[Quantity], prepared_claim: str, stated: Sequence[Quantity],
-          passage: str, terms: Mapping[str, float]) -> tuple[Quantity, float] | None:
-    """The stated figure the claimed one speaks of (same kind, same year, the rarest shared nearby words,
-    nearest value) and the weight of the words around the claimed figure it shares; `claimed` is every
-    quantity of the claim, `prepared_claim` the claim as quantities() read it."""
+def ranked_alignments(claim_q: Quantity, claimed: Sequence[Quantity], prepared_claim: str, stated: Sequence[Quantity],
+                      passage: str, terms: Mapping[str, float]) -> list[tuple[Quantity, bool, float]]:
+    """Every stated figure of the claimed one's kind, the one it most likely speaks of first (same year, the rarest
+    shared nearby words, nearest value), each with whether its year agrees and the weight of the words around the
+    claimed figure it shares; `claimed` is every quantity of the claim, `prepared_claim` the claim as quantities()
+    read it."""
     same_kind = [s for s in stated if family(s.kind) == family(claim_q.kind)]
     if not same_kind:
-        return None
+        return []
     dates = {q.start for q in claimed if q.kind == "date"}
     claim_years = {int(q.value) for q in claimed if q.kind == "year" and q.start not in dates}
     words = {t: w for t, w in terms.items() if not any(t in q.text.lower() for q in claimed)}  # not 美元 of 亿美元
@@ -114,8 +115,55 @@ def align(claim_q: Quantity, claimed: Sequence[Quantity], prepared_claim: str, s
         return (year is None or not claim_years or year in claim_years, sum(words[t] for t in shared),
                 -abs(s.value - claim_q.value) / max(abs(claim_q.value), 1e-9))
 
-    best = max(same_kind, key=fit)
-    return best, fit(best)[1] / max(sum(words[t] for t in around), 1e-9)
+    total = max(sum(words[t] for t in around), 1e-9)
+    fits = [(s, fit(s)) for s in same_kind]
+    ranked = sorted(fits, key=lambda pair: pair[1], reverse=True)  # stable: the first of equals stays first
+    return [(s, f[0], f[1] / total) for s, f in ranked]
+
+
+def align(claim_q: Quantity, claimed: Sequence[Quantity], prepared_claim: str, stated: Sequence[Quantity],
+          passage: str, terms: Mapping[str, float]) -> tuple[Quantity, float] | None:
+    """The stated figure the claimed one speaks of (ranked_alignments' first) and the weight of the words around
+    the claimed figure it shares."""
+    ranked = ranked_alignments(claim_q, claimed, prepared_claim, stated, passage, terms)
+    return (ranked[0][0], ranked[0][2]) if ranked else None
+
+
+@dataclass(frozen=True, slots=True)
+class FigureAlternative:
+    """A figure of a claimed one's kind that a sentence states and the claim does not: a candidate for the report's
+    value beside the one the rules align (the value chooser weighs them all)."""
+
+    claimed: str
+    stated: str
+    share: float  # weight of the words around the claimed figure that the stated one's surroundings share
+    gap: float  # |stated - claimed| / |claimed|, at most 1
+    year_agrees: bool  # no year written just before the stated figure, or one of the claim's years
+    fit_rank: int  # its place among the sentence's figures of that kind as ranked_alignments orders them
+
+
+ALTERNATIVES_PER_FIGURE = 4  # the stated figures a claimed one may stand for, best aligned first
+
+
+def figure_alternatives(claim: str, passage: str, terms: Mapping[str, float]) -> tuple[FigureAlternative, ...]:
+    """For each claimed figure (not a year) that the sentence does not state, the sentence's differing figures of
+    its kind, best aligned first."""
+    claim_found = quantities(claim)
+    claimed = [q for q in _figures(claim_found) if q.kind not in {"year", "date"}]
+    if not claimed:
+        return ()
+    stated = quantities(passage)
+    free = [s for s in stated if _worth_checking(s) and not any(s.matches(c) for c in claimed)]
+    prepared_claim = prepare(claim)
+    found = []
+    for claim_q in claimed:
+        if any(s.matches(claim_q) for s in stated):
+            continue
+        ranked = ranked_alignments(claim_q, claim_found, prepared_claim, free, passage, terms)
+        for rank, (s, year_agrees, share) in enumerate(ranked[:ALTERNATIVES_PER_FIGURE]):
+            gap = abs(s.value - claim_q.value) / max(abs(claim_q.value), 1e-9)
+            found.append(FigureAlternative(claim_q.text, s.text, share, min(gap, 1.0), year_agrees, rank))
+    return tuple(found)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from reportqa.answer.claim_verdict import (
     decide,
     value_confidence,
 )
-from reportqa.answer.verify import CONTRADICTED, SUPPORTED
+from reportqa.answer.verify import CONTRADICTED, SUPPORTED, FigureAlternative, figure_alternatives
 from reportqa.eval.train_claims import ClaimExample, fit_value_chooser, stacked_features, value_rows
 from reportqa.index.query import analyze
 
@@ -45,6 +45,23 @@ def test_every_differing_figure_of_the_checked_sentences_is_a_candidate() -> Non
     assert [c.verdict.report_value for c in assessment.candidates] == ["6万元", "20万元"]
     assert [c.features["hit_rank"] for c in assessment.candidates] == [1.0, 0.0]
     assert [c.features["support_rank"] for c in assessment.candidates] == [0.0, 1.0]
+    assert all(set(c.features) == set(CANDIDATE_FEATURES) for c in assessment.candidates)
+
+
+def test_a_sentence_offers_each_differing_figure_of_the_claimed_kind_best_aligned_first() -> None:
+    found = figure_alternatives("2024年该市场规模达到50亿元。", "该市场规模2023年为40亿元，2024年为45亿元。",
+                                {"市场规模": 3.0})
+    assert found == (FigureAlternative("50亿元", "45亿元", 0.0, 0.1, True, 0),
+                     FigureAlternative("50亿元", "40亿元", 0.0, 0.2, False, 1))
+    assert figure_alternatives("2025年营收128亿元。", "2025年营收128亿元，净利润19亿元。", {"营收": 3.0}) == ()
+
+
+def test_the_other_figures_of_a_checked_sentence_join_the_rules_pick_as_candidates() -> None:
+    both = "2025年国产T300级碳纤维的价格约为6万元/吨，进口约为20万元/吨。"
+    assessment = assess(CLAIM, [hit(both, 0)], analyze(CLAIM), {})
+    assert assessment.conflict is not None and assessment.conflict.report_value == "6万元"
+    assert [(c.verdict.report_value, c.verdict.claim_value, c.features["alternative"], c.features["fit_rank"])
+            for c in assessment.candidates] == [("6万元", "12万元", 0.0, 0.0), ("20万元", "12万元", 1.0, 1.0)]
     assert all(set(c.features) == set(CANDIDATE_FEATURES) for c in assessment.candidates)
 
 
