@@ -21,12 +21,16 @@ from reportqa.ingest.lines import (
 
 from reportqa.core.text import is_caption, is_spaced_row
 
-CLEANING_RULES = 3  # bump when cleaning changes what a document's chunks are: cached chunks are then redone
+CLEANING_RULES = 4  # bump when cleaning changes what a document's chunks are: cached chunks are then redone
 REPEAT_MIN = 3
 REPEAT_MAX_CHARS = 60
 JOIN_MIN_CHARS = 8
 CONTINUES = "，,、和与及或并的"  # a short line ending in these is cut mid-sentence ("…去杠杆化，以及"), not a heading
 CAPTION_MAX_CHARS = 60
+# an extraction where this share of lines run past this many characters keeps each paragraph on one line: no page
+# column of these reports is that wide (report 001 wraps at ~41; 000, 002 and 003 hold 22–61 % such lines, 001 none)
+ONE_LINE_CHARS = 60
+ONE_LINE_SHARE = 0.10
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +152,16 @@ def repeated_lines(lines: list[Line]) -> frozenset[str]:
     )
 
 
+def keeps_paragraphs_whole(lines: list[Line]) -> bool:
+    """Whether the extraction wrote each paragraph on one line: then a line that stops without a full stop is a
+    list item or a heading ("全国在用数据中心机架总规模超211万架"), not half a sentence wrapped by the page."""
+    texts = [line.text for line in lines if line.text]
+    return bool(texts) and sum(len(t) > ONE_LINE_CHARS for t in texts) >= ONE_LINE_SHARE * len(texts)
+
+
 class _ParagraphBuilder:
-    def __init__(self) -> None:
+    def __init__(self, wrapped: bool = True) -> None:
+        self.wrapped = wrapped  # the page wrapped the text's lines (else each paragraph is one line)
         self.parts: list[str] = []
         self.runs: list[Run] = []
         self.length = 0
@@ -168,7 +180,9 @@ class _ParagraphBuilder:
         """A hard wrap: the open paragraph stops mid-sentence and the next line isn't a new item."""
         if not self.parts or is_bullet(line.text) or is_caption(self.last) or is_caption(line.text):
             return False
-        return not ends_sentence(self.last) and (len(self.last) >= JOIN_MIN_CHARS or self.last[-1] in CONTINUES)
+        if ends_sentence(self.last):
+            return False
+        return self.last[-1] in CONTINUES or (self.wrapped and len(self.last) >= JOIN_MIN_CHARS)
 
     def build(self, section: tuple[str, ...]) -> Paragraph:
         return Paragraph("".join(self.parts), tuple(self.runs), section)
@@ -180,14 +194,15 @@ def clean_text(text: str) -> CleanedText:
     dropped: Counter[str] = Counter()
     blocks: list[Block] = []
     section = _SectionPath()
-    paragraph = _ParagraphBuilder()
+    wrapped = not keeps_paragraphs_whole(lines)
+    paragraph = _ParagraphBuilder(wrapped)
     table_rows: list[TableRow] = []
 
     def flush_paragraph() -> None:
         nonlocal paragraph
         if paragraph.parts:
             blocks.append(paragraph.build(section.path))
-        paragraph = _ParagraphBuilder()
+        paragraph = _ParagraphBuilder(wrapped)
 
     def flush_table() -> None:
         if not table_rows:

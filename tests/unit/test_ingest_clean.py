@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from reportqa.ingest.clean import (
+    ONE_LINE_CHARS,
     CleanedText,
     Paragraph,
     Run,
@@ -11,6 +12,7 @@ from reportqa.ingest.clean import (
     TableRow,
     chinese_number,
     clean_text,
+    keeps_paragraphs_whole,
     repeated_lines,
 )
 from reportqa.ingest.lines import split_lines
@@ -264,3 +266,36 @@ def test_chinese_number() -> None:
     assert [chinese_number(t) for t in ["三", "十", "十九", "二十", "二十三", "19", "百", "壹"]] == [
         3, 10, 19, 20, 23, 19, None, None,
     ]
+
+
+# --- extractions that keep each paragraph on one line ---------------------------------------------------
+
+ONE_LINE = ("“东数西算”工程自2022年启动，已形成八大国家算力枢纽节点战略布局，"
+            "京津冀、长三角、粤港澳大湾区、成渝领先，中西部地区算力设施快速提升。")
+RACKS, CLUSTERS = "全国在用数据中心机架总规模超211万架", "10个国家数据中心集群算力总规模超146万标准机架"
+ITEMS = "全国在用数据中心机架总规模超211万架\n\n10个国家数据中心集群算力总规模超146万标准机架\n"
+
+
+def test_a_line_without_a_full_stop_is_an_item_where_the_extraction_keeps_paragraphs_whole() -> None:
+    assert len(ONE_LINE) > ONE_LINE_CHARS
+    cleaned = clean_text(ONE_LINE + "\n\n" + ITEMS)
+    assert texts(cleaned) == [ONE_LINE, RACKS, CLUSTERS]
+
+
+def test_the_same_lines_are_a_hard_wrap_where_the_page_wraps_them() -> None:
+    assert texts(clean_text(ITEMS)) == [RACKS + CLUSTERS]
+
+
+def test_a_line_cut_after_a_conjunction_joins_even_where_paragraphs_are_whole() -> None:
+    cleaned = clean_text(ONE_LINE + "\n\n去杠杆化，以及\n\n通货紧缩的低迷。\n")
+    assert texts(cleaned) == [ONE_LINE, "去杠杆化，以及通货紧缩的低迷。"]
+
+
+@pytest.mark.parametrize(("lines", "whole"), [
+    ([ONE_LINE] + ["短行"] * 9, True),  # one line in ten runs past ONE_LINE_CHARS
+    ([ONE_LINE] + ["短行"] * 10, False),
+    (["", ""], False),
+])
+def test_an_extraction_keeps_paragraphs_whole_when_a_tenth_of_its_lines_are_longer_than_a_column(
+        lines: list[str], whole: bool) -> None:
+    assert keeps_paragraphs_whole(split_lines("\n".join(lines))) is whole
