@@ -49,8 +49,9 @@ class Assessment:
     features: dict[str, float]
     conflict: Verdict | None  # the best contradiction the rules found among the sentences they checked
     near: Verdict | None = None  # the best figure the rules would not call a contradiction (NearConflict)
-    # every conflicting or near figure of the sentences checked and of the first CANDIDATE_DEPTH by coverage, with
-    # what the learned chooser of the report's value reads of it (claim_value); the rules' own pick: conflict or near
+    # every conflicting or near figure of the sentences checked and of the first CANDIDATE_DEPTH by coverage, and
+    # their other differing figures of the claimed kinds (figure_alternatives), with what the learned chooser of the
+    # report's value reads of each (claim_value); the rules' own pick: conflict or near
     candidates: tuple[ConflictCandidate, ...] = ()
 
 
@@ -153,11 +154,9 @@ class Standing:
 
 def conflict_candidates(claim: str, hits: Sequence[Hit], units: Sequence[Unit], standing: Standing,
                         candidate_checks: Mapping[int, Check],
-                        alternatives: Mapping[int, Sequence[FigureAlternative]] | None = None
-                        ) -> tuple[ConflictCandidate, ...]:
-    """Each checked sentence's conflicting (or near) figure, and the other figures of the claimed ones' kinds it
-    states (`alternatives`), with where the sentence stands among the retrieved ones: what the value chooser
-    weighs, instead of a hand-set sum of cosine and coverage."""
+                        alternatives: Mapping[int, Sequence[FigureAlternative]]) -> tuple[ConflictCandidate, ...]:
+    """Each checked sentence's conflicting (or near) figure and its other differing figures of the claimed kinds
+    (`alternatives`), with where the sentence stands: what the value chooser weighs, not a hand-set sum."""
     support, sims, order = standing.support, standing.sims, standing.order
     by_sim = sorted(range(len(units)), key=lambda i: (-sims[i], i))
     top_support, top_sim = support[order[0]], sims[by_sim[0]]
@@ -170,28 +169,36 @@ def conflict_candidates(claim: str, hits: Sequence[Hit], units: Sequence[Unit], 
 
     found = []
     for i, c in candidate_checks.items():
-        if c.conflict is not None:
-            verdict = _verdict(claim, CONTRADICTED, c, hits, units[i].hit_rank, support[i])
-            share, gap, near = c.conflict_share, c.conflict_gap, 0.0
-        elif c.near is not None:
-            verdict = _near_verdict(claim, c, hits, units[i].hit_rank, support[i])
-            share, gap, near = c.near.share, min(c.near.relative_gap, 1.0), 1.0
-        else:
-            verdict = None
-        if verdict is not None:
-            found.append(ConflictCandidate(verdict, standing_of(i, c) | {
-                "is_near": near, "share": share, "gap": gap,
-                "is_figure": float(_NUMBERISH.match(verdict.claim_value or "") is not None),
-                "alternative": 0.0, "fit_rank": 0.0, "year_agrees": 1.0}))
-        for alt in (alternatives or {}).get(i, ()):
-            if verdict is not None and alt.stated == verdict.report_value:
-                continue
-            found.append(ConflictCandidate(
-                Verdict(claim, CONTRADICTED, alt.stated, alt.claimed, _cite(hits, [units[i].hit_rank]), support[i]),
-                standing_of(i, c) | {"is_near": 0.0, "share": alt.share, "gap": alt.gap, "is_figure": 1.0,
-                                     "alternative": 1.0, "fit_rank": float(alt.fit_rank),
-                                     "year_agrees": float(alt.year_agrees)}))
+        offered = list(alternatives.get(i, ()))
+        rules = _rules_candidate(claim, hits, units[i].hit_rank, c, support[i], offered)
+        if rules is not None:
+            found.append(ConflictCandidate(rules[0], standing_of(i, c) | rules[1]))
+            offered = [alt for alt in offered if alt.stated != rules[0].report_value]
+        found += [ConflictCandidate(
+            Verdict(claim, CONTRADICTED, alt.stated, alt.claimed, _cite(hits, [units[i].hit_rank]), support[i]),
+            standing_of(i, c) | {"is_near": 0.0, "share": alt.share, "gap": alt.gap, "is_figure": 1.0,
+                                 "alternative": 1.0, "fit_rank": float(alt.fit_rank),
+                                 "year_agrees": float(alt.year_agrees)}) for alt in offered]
     return tuple(found)
+
+
+def _rules_candidate(claim: str, hits: Sequence[Hit], hit_rank: int, check: Check, support: float,
+                     offered: Sequence[FigureAlternative]) -> tuple[Verdict, dict[str, float]] | None:
+    """The sentence's conflict (or near figure) as the rules report it, with the chooser's features; where and how
+    its figure ranks among the sentence's alternatives (a rank or name conflict ranks first, its year agreeing)."""
+    if check.conflict is not None:
+        verdict = _verdict(claim, CONTRADICTED, check, hits, hit_rank, support)
+        share, gap, near = check.conflict_share, check.conflict_gap, 0.0
+    elif check.near is not None:
+        verdict = _near_verdict(claim, check, hits, hit_rank, support)
+        share, gap, near = check.near.share, min(check.near.relative_gap, 1.0), 1.0
+    else:
+        return None
+    same = next((alt for alt in offered if alt.stated == verdict.report_value), None)
+    return verdict, {"is_near": near, "share": share, "gap": gap,
+                     "is_figure": float(_NUMBERISH.match(verdict.claim_value or "") is not None), "alternative": 0.0,
+                     "fit_rank": float(same.fit_rank) if same else 0.0,
+                     "year_agrees": float(same.year_agrees) if same else 1.0}
 
 
 def candidate_scores(assessment: Assessment, chooser: LearnedModel | None) -> np.ndarray:

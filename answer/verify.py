@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -94,39 +95,65 @@ def _year_before(found: Sequence[Quantity], figure: Quantity, reach: int = 24) -
     return None if between else int(year.value)
 
 
-def ranked_alignments(claim_q: Quantity, claimed: Sequence[Quantity], prepared_claim: str, stated: Sequence[Quantity],
-                      passage: str, terms: Mapping[str, float]) -> list[tuple[Quantity, bool, float]]:
-    """Every stated figure of the claimed one's kind, the one it most likely speaks of first (same year, the rarest
-    shared nearby words, nearest value), each with whether its year agrees and the weight of the words around the
-    claimed figure it shares; `claimed` is every quantity of the claim, `prepared_claim` the claim as quantities()
-    read it."""
-    same_kind = [s for s in stated if family(s.kind) == family(claim_q.kind)]
+@dataclass(frozen=True, slots=True)
+class Alignment:
+    """A stated figure read as a claimed one's counterpart: what the rules and the value chooser weigh."""
+
+    stated: Quantity
+    year_agrees: bool  # no year written just before it, or one of the claim's years
+    share: float  # weight of the words around the claimed figure that the stated one's surroundings share
+
+
+@dataclass(frozen=True, slots=True)
+class _StatedFigure:
+    """A sentence's figure with the year written just before it and the claim's words around it, read once."""
+
+    figure: Quantity
+    year: int | None
+    context: frozenset[str]
+
+
+def _claim_words(terms: Mapping[str, float], claimed: Sequence[Quantity]) -> dict[str, float]:
+    """The claim's terms that are no part of one of its figures (美元 of 亿美元 is the unit, not the subject)."""
+    return {t: w for t, w in terms.items() if not any(t in q.text.lower() for q in claimed)}
+
+
+def _stated_figures(passage: str, figures: Sequence[Quantity], years_from: Sequence[Quantity],
+                    words: Mapping[str, float]) -> list[_StatedFigure]:
+    """Each figure's year (among `years_from`) and surrounding claim words, so that a sentence is read once."""
+    prepared, marks = prepare(passage), _figures(quantities(passage))
+    return [_StatedFigure(s, None if s.kind in {"year", "date"} else _year_before(years_from, s),
+                          frozenset(_context_terms(prepared, s, marks, words))) for s in figures]
+
+
+def _ranked(claim_q: Quantity, claimed: Sequence[Quantity], prepared_claim: str, stated: Sequence[_StatedFigure],
+            words: Mapping[str, float]) -> list[Alignment]:
+    """The stated figures of the claimed one's kind, the one it most likely speaks of first: same year, the rarest
+    shared nearby words, nearest value (the first of equals stays first)."""
+    same_kind = [s for s in stated if family(s.figure.kind) == family(claim_q.kind)]
     if not same_kind:
         return []
     dates = {q.start for q in claimed if q.kind == "date"}
     claim_years = {int(q.value) for q in claimed if q.kind == "year" and q.start not in dates}
-    words = {t: w for t, w in terms.items() if not any(t in q.text.lower() for q in claimed)}  # not 美元 of 亿美元
     around = _context_terms(prepared_claim, claim_q, _figures(claimed), words)
-    prepared, marks = prepare(passage), _figures(quantities(passage))
 
-    def fit(s: Quantity) -> tuple[bool, float, float]:
-        year = None if s.kind in {"year", "date"} else _year_before(stated, s)
-        shared = around & _context_terms(prepared, s, marks, words)
-        return (year is None or not claim_years or year in claim_years, sum(words[t] for t in shared),
-                -abs(s.value - claim_q.value) / max(abs(claim_q.value), 1e-9))
+    def fit(s: _StatedFigure) -> tuple[bool, float, float]:
+        return (s.year is None or not claim_years or s.year in claim_years, sum(words[t] for t in around & s.context),
+                -abs(s.figure.value - claim_q.value) / max(abs(claim_q.value), 1e-9))
 
     total = max(sum(words[t] for t in around), 1e-9)
-    fits = [(s, fit(s)) for s in same_kind]
-    ranked = sorted(fits, key=lambda pair: pair[1], reverse=True)  # stable: the first of equals stays first
-    return [(s, f[0], f[1] / total) for s, f in ranked]
+    ranked = sorted(((s, fit(s)) for s in same_kind), key=lambda pair: pair[1], reverse=True)
+    return [Alignment(s.figure, f[0], f[1] / total) for s, f in ranked]
 
 
 def align(claim_q: Quantity, claimed: Sequence[Quantity], prepared_claim: str, stated: Sequence[Quantity],
-          passage: str, terms: Mapping[str, float]) -> tuple[Quantity, float] | None:
-    """The stated figure the claimed one speaks of (ranked_alignments' first) and the weight of the words around
-    the claimed figure it shares."""
-    ranked = ranked_alignments(claim_q, claimed, prepared_claim, stated, passage, terms)
-    return (ranked[0][0], ranked[0][2]) if ranked else None
+          passage: str, terms: Mapping[str, float]) -> Alignment | None:
+    """The stated figure the claimed one speaks of; `claimed` is every quantity of the claim, `prepared_claim` the
+    claim as quantities() read it."""
+    words = _claim_words(terms, claimed)
+    same_kind = [s for s in stated if family(s.kind) == family(claim_q.kind)]
+    ranked = _ranked(claim_q, claimed, prepared_claim, _stated_figures(passage, same_kind, stated, words), words)
+    return ranked[0] if ranked else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,31 +166,37 @@ class FigureAlternative:
     share: float  # weight of the words around the claimed figure that the stated one's surroundings share
     gap: float  # |stated - claimed| / |claimed|, at most 1
     year_agrees: bool  # no year written just before the stated figure, or one of the claim's years
-    fit_rank: int  # its place among the sentence's figures of that kind as ranked_alignments orders them
+    fit_rank: int  # its place among the sentence's figures of that kind in the claimed figure's ranking
 
 
-ALTERNATIVES_PER_FIGURE = 4  # the stated figures a claimed one may stand for, best aligned first
+ALTERNATIVES_PER_SENTENCE = 6  # a sentence's differing figures offered as the report's value, best aligned first
+CLAIMED_FIGURES_ALIGNED = 8  # a claim is one sentence: past this many figures it is a table pasted in
 
 
 def figure_alternatives(claim: str, passage: str, terms: Mapping[str, float]) -> tuple[FigureAlternative, ...]:
-    """For each claimed figure (not a year) that the sentence does not state, the sentence's differing figures of
-    its kind, best aligned first."""
+    """The sentence's figures that differ from every claimed one, each once, as the counterpart of the claimed
+    figure (not a year, not stated by the sentence) that ranks it highest; the sentence is read once."""
     claim_found = quantities(claim)
-    claimed = [q for q in _figures(claim_found) if q.kind not in {"year", "date"}]
-    if not claimed:
-        return ()
+    claimed = [q for q in _figures(claim_found) if q.kind not in {"year", "date"}][:CLAIMED_FIGURES_ALIGNED]
     stated = quantities(passage)
-    free = [s for s in stated if _worth_checking(s) and not any(s.matches(c) for c in claimed)]
+    open_claims = [c for c in claimed if not any(s.matches(c) for s in stated)]
+    free = [s for s in stated if s.kind not in {"year", "date"} and _worth_checking(s) and math.isfinite(s.value)
+            and not any(s.matches(c) for c in claimed)]
+    if not open_claims or not free:
+        return ()
+    words = _claim_words(terms, claim_found)
+    read = _stated_figures(passage, free, stated, words)  # the years are read from every stated figure
     prepared_claim = prepare(claim)
-    found = []
-    for claim_q in claimed:
-        if any(s.matches(claim_q) for s in stated):
-            continue
-        ranked = ranked_alignments(claim_q, claim_found, prepared_claim, free, passage, terms)
-        for rank, (s, year_agrees, share) in enumerate(ranked[:ALTERNATIVES_PER_FIGURE]):
-            gap = abs(s.value - claim_q.value) / max(abs(claim_q.value), 1e-9)
-            found.append(FigureAlternative(claim_q.text, s.text, share, min(gap, 1.0), year_agrees, rank))
-    return tuple(found)
+    best: dict[str, FigureAlternative] = {}  # by the stated figure as written: each value offered once
+    for claim_q in open_claims:
+        for rank, found in enumerate(_ranked(claim_q, claim_found, prepared_claim, read, words)):
+            gap = abs(found.stated.value - claim_q.value) / max(abs(claim_q.value), 1e-9)
+            alternative = FigureAlternative(claim_q.text, found.stated.text, found.share,
+                                            min(gap, 1.0) if math.isfinite(gap) else 1.0, found.year_agrees, rank)
+            kept = best.get(found.stated.text)
+            if kept is None or (rank, -found.share) < (kept.fit_rank, -kept.share):
+                best[found.stated.text] = alternative
+    return tuple(sorted(best.values(), key=lambda a: (a.fit_rank, -a.share))[:ALTERNATIVES_PER_SENTENCE])
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +274,7 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
     anchored to an agreed figure when there is one, else any lone name of the same kind. `source`: the title of
     the passage's report, whose names (摩根士丹利, SCSP) a claim may cite as its source, not as its subject."""
     claim_found = quantities(claim)
-    claimed = _figures(claim_found)
+    claimed = _figures(claim_found)[:CLAIMED_FIGURES_ALIGNED]  # bounded work: no real claim has more than 6
     stated = quantities(passage)
     dated = [q for q in claimed if q.kind == "date"]
     claimed = [q for q in claimed if not (q.kind == "year" and any(d.start == q.start for d in dated))]
@@ -267,20 +300,20 @@ def check_unit(claim: str, passage: str, terms: Mapping[str, float], context: st
         if not matched and _names_elsewhere(prepared_claim, claim_q, flat_context):
             continue  # the figure's clause names someone the passage never does (宇树科技's sales are not China's)
         free = [s for s in stated if id(s) not in taken and _worth_checking(s)]  # one stated figure, one claimed
-        found = align(claim_q, claim_found, prepared_claim, free, passage, terms)
-        swapped = found is None and claim_q.kind in CURRENCIES
+        aligned = align(claim_q, claim_found, prepared_claim, free, passage, terms)
+        swapped = aligned is None and claim_q.kind in CURRENCIES
         if swapped:  # 1.5万亿美元 claimed where the report writes 1.5万亿元: the currency is the conflict
-            found = align(claim_q, claim_found, prepared_claim, _as_claimed_currency(claim_q, free), passage, terms)
-        if found is None:
+            aligned = align(claim_q, claim_found, prepared_claim, _as_claimed_currency(claim_q, free), passage, terms)
+        if aligned is None:
             continue
         claim_year = _year_before(claim_found, claim_q) if claim_q.kind not in {"year", "date"} else None
-        same_year = claim_year is not None and _year_before(stated, found[0]) == claim_year
-        gap = 1.0 if swapped else abs(found[0].value - claim_q.value) / max(abs(claim_q.value), 1e-9)
-        if found[1] < CONTEXT_SHARE and not same_year:
-            if claim_q.kind not in {"year", "date"} and gap > 0 and (near is None or found[1] > near.share):
-                near = NearConflict(claim_q.text, found[0].text, found[1], gap)
+        same_year = claim_year is not None and _year_before(stated, aligned.stated) == claim_year
+        gap = 1.0 if swapped else abs(aligned.stated.value - claim_q.value) / max(abs(claim_q.value), 1e-9)
+        if aligned.share < CONTEXT_SHARE and not same_year:
+            if claim_q.kind not in {"year", "date"} and gap > 0 and (near is None or aligned.share > near.share):
+                near = NearConflict(claim_q.text, aligned.stated.text, aligned.share, gap)
             continue  # no figure of the passage is written about what this one is about
-        return Check(matched, (claim_q.text, found[0].text), near=near, conflict_share=found[1],
+        return Check(matched, (claim_q.text, aligned.stated.text), near=near, conflict_share=aligned.share,
                      conflict_gap=min(gap, 1.0), years_unstated=years_unstated)
     conflict = (_rank_conflict(claim, passage, context) or _anchored_name_conflict(claim, passage, agreed)
                 or _clause_name_conflict(claim, passage, context))

@@ -14,7 +14,13 @@ from reportqa.answer.claim_verdict import (
     decide,
     value_confidence,
 )
-from reportqa.answer.verify import CONTRADICTED, SUPPORTED, FigureAlternative, figure_alternatives
+from reportqa.answer.verify import (
+    ALTERNATIVES_PER_SENTENCE,
+    CONTRADICTED,
+    SUPPORTED,
+    FigureAlternative,
+    figure_alternatives,
+)
 from reportqa.eval.train_claims import ClaimExample, fit_value_chooser, stacked_features, value_rows
 from reportqa.index.query import analyze
 
@@ -54,6 +60,16 @@ def test_a_sentence_offers_each_differing_figure_of_the_claimed_kind_best_aligne
     assert found == (FigureAlternative("50亿元", "45亿元", 0.0, 0.1, True, 0),
                      FigureAlternative("50亿元", "40亿元", 0.0, 0.2, False, 1))
     assert figure_alternatives("2025年营收128亿元。", "2025年营收128亿元，净利润19亿元。", {"营收": 3.0}) == ()
+
+
+def test_each_differing_value_of_a_sentence_is_offered_once_and_a_long_claim_is_bounded() -> None:
+    found = figure_alternatives("公司利润增长12%，成本增长12%。", "公司利润增长15%，成本增长15%，收入增长9%。",
+                                {"利润": 3.0, "成本": 2.0})
+    assert found == (FigureAlternative("12%", "15%", 1.0, 0.25, True, 0),
+                     FigureAlternative("12%", "9%", 0.0, 0.25, True, 2))
+    pasted = "、".join(f"指标{i}为{i * 7 + 1}%" for i in range(40))  # a table pasted in as one claim
+    stated = "、".join(f"指标{i}为{i * 7 + 3}%" for i in range(40))
+    assert len(figure_alternatives(pasted, stated, {"指标": 1.0})) == ALTERNATIVES_PER_SENTENCE
 
 
 def test_the_other_figures_of_a_checked_sentence_join_the_rules_pick_as_candidates() -> None:
