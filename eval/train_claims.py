@@ -35,7 +35,8 @@ CLAIM_SETS = ("eval/claims.jsonl", "eval/fresh/claims.jsonl", "eval/dev/claims.j
               "eval/sealed8/claims.jsonl", "eval/sealed9/claims.jsonl",
               "eval/sealed10/claims.jsonl", "eval/sealed11/claims.jsonl",
               "eval/sealed12/claims.jsonl", "eval/sealed13/claims.jsonl",
-              "eval/sealed14/claims.jsonl", "eval/sealed15/claims.jsonl")
+              "eval/sealed14/claims.jsonl", "eval/sealed15/claims.jsonl",
+              "eval/sealed16/claims.jsonl")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,14 +21,16 @@ TRAIN_SETS = ("eval/qa.jsonl", "eval/fresh/qa.jsonl", "eval/fresh2/qa.jsonl", "e
               "eval/sealed6/qa.jsonl", "eval/sealed7/qa.jsonl", "eval/sealed8/qa.jsonl",
               "eval/sealed9/qa.jsonl", "eval/sealed10/qa.jsonl", "eval/sealed11/qa.jsonl",
               "eval/sealed12/qa.jsonl", "eval/sealed13/qa.jsonl",
-              "eval/sealed14/qa.jsonl", "eval/sealed15/qa.jsonl")
+              "eval/sealed14/qa.jsonl", "eval/sealed15/qa.jsonl",
+              "eval/sealed16/qa.jsonl")
 # the conversation sets that are not sealed: their turns, asked turn by turn, are answerability data
 CHAT_SETS = ("eval/chat.jsonl", "eval/sealed/chat.jsonl", "eval/sealed2/chat.jsonl", "eval/sealed3/chat.jsonl",
              "eval/sealed4/chat.jsonl", "eval/sealed5/chat.jsonl", "eval/sealed6/chat.jsonl",
              "eval/sealed7/chat.jsonl", "eval/sealed8/chat.jsonl", "eval/sealed9/chat.jsonl",
              "eval/sealed10/chat.jsonl", "eval/sealed11/chat.jsonl",
              "eval/sealed12/chat.jsonl", "eval/sealed13/chat.jsonl",
-             "eval/sealed14/chat.jsonl", "eval/sealed15/chat.jsonl")
+             "eval/sealed14/chat.jsonl", "eval/sealed15/chat.jsonl",
+             "eval/sealed16/chat.jsonl")
 FOLDS = 5
 
 
