@@ -118,10 +118,11 @@ def _claim_words(terms: Mapping[str, float], claimed: Sequence[Quantity]) -> dic
     return {t: w for t, w in terms.items() if not any(t in q.text.lower() for q in claimed)}
 
 
-def _stated_figures(passage: str, figures: Sequence[Quantity], years_from: Sequence[Quantity],
-                    words: Mapping[str, float]) -> list[_StatedFigure]:
-    """Each figure's year (among `years_from`) and surrounding claim words, so that a sentence is read once."""
-    prepared, marks = prepare(passage), _figures(quantities(passage))
+def _stated_figures(passage: str, found: Sequence[Quantity], figures: Sequence[Quantity],
+                    years_from: Sequence[Quantity], words: Mapping[str, float]) -> list[_StatedFigure]:
+    """Each of `figures`' year (among `years_from`) and surrounding claim words, so that a sentence is read once;
+    `found` is every quantity of the passage as quantities() read it."""
+    prepared, marks = prepare(passage), _figures(found)
     return [_StatedFigure(s, None if s.kind in {"year", "date"} else _year_before(years_from, s),
                           frozenset(_context_terms(prepared, s, marks, words))) for s in figures]
 
@@ -152,7 +153,8 @@ def align(claim_q: Quantity, claimed: Sequence[Quantity], prepared_claim: str, s
     claim as quantities() read it."""
     words = _claim_words(terms, claimed)
     same_kind = [s for s in stated if family(s.kind) == family(claim_q.kind)]
-    ranked = _ranked(claim_q, claimed, prepared_claim, _stated_figures(passage, same_kind, stated, words), words)
+    read = _stated_figures(passage, quantities(passage), same_kind, stated, words)
+    ranked = _ranked(claim_q, claimed, prepared_claim, read, words)
     return ranked[0] if ranked else None
 
 
@@ -185,7 +187,7 @@ def figure_alternatives(claim: str, passage: str, terms: Mapping[str, float]) ->
     if not open_claims or not free:
         return ()
     words = _claim_words(terms, claim_found)
-    read = _stated_figures(passage, free, stated, words)  # the years are read from every stated figure
+    read = _stated_figures(passage, stated, free, stated, words)  # the years are read from every stated figure
     prepared_claim = prepare(claim)
     best: dict[str, FigureAlternative] = {}  # by the stated figure as written: each value offered once
     for claim_q in open_claims:

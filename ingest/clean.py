@@ -160,7 +160,7 @@ def keeps_paragraphs_whole(lines: list[Line]) -> bool:
 
 
 class _ParagraphBuilder:
-    def __init__(self, wrapped: bool = True) -> None:
+    def __init__(self, wrapped: bool) -> None:
         self.wrapped = wrapped  # the page wrapped the text's lines (else each paragraph is one line)
         self.parts: list[str] = []
         self.runs: list[Run] = []
