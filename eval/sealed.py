@@ -1,9 +1,9 @@
 """`make eval-sealed`: the sealed sets, written by people who never saw the system, scored with the shipped models.
 
-    python -m reportqa.eval.sealed [--sets eval/sealed17] [--report eval/reports/sealed17] [--docs docs/sealed17.md]
+    python -m reportqa.eval.sealed [--sets eval/sealed18] [--report eval/reports/sealed18] [--docs docs/sealed18.md]
 
 Run once, at the end of a piece of work; its first-run figures are the honest estimate. A set once scored may
-become training data (eval/sealed … eval/sealed4 since 2026-12-03, eval/sealed5 … sealed16 since 2026-12-04);
+become training data (eval/sealed … eval/sealed4 since 2026-12-03, eval/sealed5 … sealed17 since 2026-12-04);
 the next one written takes its place here.
 Q&A beside the baselines (rules only, BM25, the neural channel, the fast tier, the LangChain recipe), claims
 (rules only vs the learned verdict), conversations (the resolver, the one before it, the writers' stand-alone rewrites).
@@ -30,7 +30,7 @@ from reportqa.core.learned import ModelSet
 from reportqa.core.settings import load_settings
 from reportqa.engine import Engine
 
-SEALED = Path("eval/sealed17")  # eval/sealed … sealed16, each scored once (docs/), are training data now
+SEALED = Path("eval/sealed18")  # eval/sealed … sealed17, each scored once (docs/), are training data now
 UNANSWERABLE_KINDS = "unanswerable_kind.json"  # optional: {question id: "hard" | "off"}, as its writers marked them
 
 
@@ -106,8 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sets", type=Path, default=SEALED, help="the folder of qa.jsonl, claims.jsonl, chat.jsonl")
     parser.add_argument("--index-dir", type=Path, default=Path("var/index"))
     parser.add_argument("--static-index-dir", type=Path, default=Path("var/index-static"))
-    parser.add_argument("--report", type=Path, default=Path("eval/reports/sealed17"))
-    parser.add_argument("--docs", type=Path, default=Path("docs/sealed17.md"))
+    parser.add_argument("--report", type=Path, default=Path("eval/reports/sealed18"))
+    parser.add_argument("--docs", type=Path, default=Path("docs/sealed18.md"))
     args = parser.parse_args(argv)
     started = time.perf_counter()
     engine = ensure_index(load_settings(index_dir=args.index_dir))
