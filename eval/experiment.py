@@ -8,8 +8,8 @@
    neural channel alone, the fast tier alone and the LangChain recipe.
 3. Ablation: each rule family's features removed, the whole k-fold training redone, the pooled out-of-fold
    figures compared with the full feature set.
-The sealed set is not touched here (eval/sealed … sealed17, each scored once, are training
-data now): `make eval-sealed` scores eval/sealed18 with the shipped models.
+The sealed set is not touched here (the sets scored before it are training data now): `make eval-sealed`
+scores it (eval.datasets.SEALED) with the shipped models.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from reportqa.eval.datasets import SEALED
+
 TABLE_METRICS = ("hit@1", "hit@5", "mrr@10", "ndcg@10", "answer_ok", "citation_precision",
                  "unanswerable_refused", "answerable_refused", "latency_p50_ms", "latency_p95_ms")
 
@@ -78,9 +80,19 @@ def set_markdown(name: str, data: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
+def scored_sealed_names() -> list[str]:
+    """The sealed sets scored before the current one (eval/sealed, sealed2 … sealed<N-1>): training data now."""
+    return ["sealed", *(f"sealed{n}" for n in range(2, int(SEALED.name.removeprefix("sealed"))))]
+
+
+def _link(name: str) -> str:
+    return f"[{name}.md]({name}.md)"
+
+
 def experiment_markdown(report: dict[str, Any]) -> str:
     """Every set's variants side by side, per type for the learned system, the reliability curve, the ablation."""
     ablated = "ablation" in report
+    scored = scored_sealed_names()
     command = "python -m reportqa.eval.experiment --cmrc ../shared/benchmarks/cmrc2018" + ("" if ablated else
                                                                                            " --no-ablation")
     lines = ["# Evaluation: the learned system out of fold beside the baselines", "",
@@ -89,15 +101,8 @@ def experiment_markdown(report: dict[str, Any]) -> str:
              "question was answered", "by models trained without its fold (5 folds; CMRC 2018 dev grouped by "
              "passage). The rules-only row is the", "system before the encoder (the corpus-fitted LSA and "
              "hand-weighted rules), fitted on eval/qa.jsonl and fresh, so its", "figures there are not a test "
-             "of it. The sealed set is in [sealed18.md](sealed18.md) (eval/sealed … sealed17, first scored in",
-             "[sealed.md](sealed.md), [sealed2.md](sealed2.md), [sealed3.md](sealed3.md), [sealed4.md](sealed4.md), "
-             "[sealed5.md](sealed5.md), [sealed6.md](sealed6.md), [sealed7.md](sealed7.md), "
-             "[sealed8.md](sealed8.md), [sealed9.md](sealed9.md), [sealed10.md](sealed10.md), "
-             "[sealed11.md](sealed11.md), [sealed12.md](sealed12.md), [sealed13.md](sealed13.md), "
-             "[sealed14.md](sealed14.md), [sealed15.md](sealed15.md), [sealed16.md](sealed16.md) and "
-             "[sealed17.md](sealed17.md), "
-             "are training data now), "
-             "conversations in",
+             f"of it. The sealed set is in {_link(SEALED.name)} (eval/sealed … {scored[-1]}, first scored in",
+             f"{', '.join(map(_link, scored[:-1]))} and {_link(scored[-1])}, are training data now), conversations in",
              "[conversations.md](conversations.md).",
              ""]
     for name, data in report["sets"].items():

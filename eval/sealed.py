@@ -1,6 +1,8 @@
 """`make eval-sealed`: the sealed sets, written by people who never saw the system, scored with the shipped models.
 
-    python -m reportqa.eval.sealed [--sets eval/sealed18] [--report eval/reports/sealed18] [--docs docs/sealed18.md]
+    python -m reportqa.eval.sealed [--sets DIR] [--report DIR] [--docs FILE]
+
+The set defaults to eval.datasets.SEALED, the report to eval/reports/<its name>, the page to docs/<its name>.md.
 
 Run once, at the end of a piece of work; its first-run figures are the honest estimate. A set once scored may
 become training data (eval/sealed … eval/sealed4 since 2026-12-03, eval/sealed5 … sealed17 since 2026-12-04);
@@ -20,7 +22,7 @@ from typing import Any
 
 from reportqa.eval.chat_eval import chat_markdown, score_chats
 from reportqa.eval.cite_eval import LABELS, score_claims
-from reportqa.eval.datasets import read_jsonl
+from reportqa.eval.datasets import SEALED, read_jsonl
 from reportqa.eval.experiment import BM25_ONLY, DENSE_ONLY, rules_engine
 from reportqa.eval.harness import engine_variant, evaluate, langchain_variant
 from reportqa.eval.learn import auc, calibration_error
@@ -30,7 +32,6 @@ from reportqa.core.learned import ModelSet
 from reportqa.core.settings import load_settings
 from reportqa.engine import Engine
 
-SEALED = Path("eval/sealed18")  # eval/sealed … sealed17, each scored once (docs/), are training data now
 UNANSWERABLE_KINDS = "unanswerable_kind.json"  # optional: {question id: "hard" | "off"}, as its writers marked them
 
 
@@ -106,20 +107,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sets", type=Path, default=SEALED, help="the folder of qa.jsonl, claims.jsonl, chat.jsonl")
     parser.add_argument("--index-dir", type=Path, default=Path("var/index"))
     parser.add_argument("--static-index-dir", type=Path, default=Path("var/index-static"))
-    parser.add_argument("--report", type=Path, default=Path("eval/reports/sealed18"))
-    parser.add_argument("--docs", type=Path, default=Path("docs/sealed18.md"))
+    parser.add_argument("--report", type=Path, help="default: eval/reports/<the set's name>")
+    parser.add_argument("--docs", type=Path, help="default: docs/<the set's name>.md")
     args = parser.parse_args(argv)
+    report_dir = args.report or Path("eval/reports") / args.sets.name
+    docs = args.docs or Path("docs") / f"{args.sets.name}.md"
     started = time.perf_counter()
     engine = ensure_index(load_settings(index_dir=args.index_dir))
     qa = score_qa(engine, rules_engine(args.static_index_dir), args.sets)
     claims = score_claim_set(engine, args.sets)
     chats = score_chats(engine, read_jsonl(args.sets / "chat.jsonl"))
     seconds = time.perf_counter() - started
-    args.report.mkdir(parents=True, exist_ok=True)
-    (args.report / "sealed.json").write_text(json.dumps({"qa": qa, "claims": claims, "chat": chats},
-                                                        ensure_ascii=False, indent=1), encoding="utf-8")
-    args.docs.write_text(markdown(qa, claims, chats, seconds, args.sets), encoding="utf-8")
-    print(args.docs.read_text(encoding="utf-8"))
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "sealed.json").write_text(json.dumps({"qa": qa, "claims": claims, "chat": chats},
+                                                       ensure_ascii=False, indent=1), encoding="utf-8")
+    docs.write_text(markdown(qa, claims, chats, seconds, args.sets), encoding="utf-8")
+    print(docs.read_text(encoding="utf-8"))
     return 0
 
 

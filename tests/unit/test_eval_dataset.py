@@ -256,7 +256,7 @@ def test_conversation_turns_are_grounded(chat: dict[str, object]) -> None:
 
 
 def test_the_sealed_set_is_never_training_data() -> None:
-    from reportqa.eval.sealed import SEALED
+    from reportqa.eval.datasets import SEALED
     from reportqa.eval.train_claims import CLAIM_SETS
     from reportqa.eval.train_data import CHAT_SETS, TRAIN_SETS
 
