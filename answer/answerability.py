@@ -71,6 +71,8 @@ class Signals:
     # the question's mean cosine to the collection's units less the units' own (SearchIndex.centroid_lift):
     # near the whole, not just one passage
     centroid_lift: float = 0.0
+    # the answer verifier's logit for (question, chosen sentence): a cross-encoder reads them together (0: none)
+    verifier: float = 0.0
 
     def row(self) -> dict[str, float]:
         """The signals by name, with the English-only copies (`english_<name>`: 0 for a Chinese question)."""

@@ -9,7 +9,7 @@ many citations are listed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from reportqa.answer.answerability import (
     Signals,
@@ -108,6 +108,8 @@ def respond(question: str, query: Query, hits: Sequence[Hit], idf: Mapping[str, 
     text = join_pieces([p for p, _ in selection.pieces])
     signals = measure_signals(question, query, hits, selection, text, idf, unit_sims, unknown_names, unknown_idf,
                               centroid_lift, models.get("relevance"))
+    if models.verifier is not None and selection.best is not None:
+        signals = replace(signals, verifier=models.verifier.logit(question, selection.best.text))
     judge = models.get("answerability")
     confidence = probability_correct(signals, judge) if judge is not None else rule_confidence(signals)
     if confidence < threshold or not selection.pieces:

@@ -31,7 +31,15 @@ from reportqa.eval.harness import (
     langchain_variant,
 )
 from reportqa.eval.learn import calibration_error, fold_of
-from reportqa.eval.train import FEATURES, add_training_arguments, shipped_facts, train, train_claim_models
+from reportqa.eval.train import (
+    FEATURES,
+    add_training_arguments,
+    shipped_facts,
+    train,
+    train_claim_models,
+    verifier_plan,
+    write_trained,
+)
 from reportqa.eval.train_claims import out_of_fold as claims_out_of_fold
 from reportqa.eval.train_data import (
     CHAT_SETS,
@@ -43,9 +51,10 @@ from reportqa.eval.train_data import (
     load_turns,
     off_topic_file,
 )
+from reportqa.eval.train_verifier import VerifierPlan
 from reportqa.index.search import SearchWeights
 
-from reportqa.core.learned import LinearModel, ModelSet, QueryAdapter, write_model_set
+from reportqa.core.learned import LinearModel, ModelSet
 from reportqa.core.settings import load_settings
 from reportqa.engine import Engine
 
@@ -70,14 +79,16 @@ def without(models_features: Mapping[str, Sequence[str]], dropped: set[str]) -> 
     return {role: tuple(f for f in features if f not in dropped) for role, features in models_features.items()}
 
 
-def fold_engines(base: Engine, fold_models: Mapping[int, Mapping[str, LinearModel]], threshold: float,
-                 adapters: Mapping[int, QueryAdapter | None], follow_up_threshold: float | None = None
-                 ) -> dict[int, Engine]:
-    """Each fold's engine: its models and its question adapter (none: the encoder's own question vectors)."""
+def fold_engines(base: Engine, result: Mapping[str, Any], follow_up: bool = False) -> dict[int, Engine]:
+    """Each fold's engine: its models, its question adapter (none: the encoder's own question vectors) and its
+    verifier, refusing below the threshold (and, with `follow_up`, the follow-up threshold for later turns)."""
     engines = {}
-    for fold, models in fold_models.items():
+    threshold, adapters, verifiers = result["threshold"], result["fold_adapters"], result["fold_verifiers"]
+    follow_up_threshold = result["follow_up_threshold"] if follow_up else None
+    for fold, models in result["fold_models"].items():
         index = base.index.with_query_adapter(adapters.get(fold))
-        engine = Engine(index, base.settings, None, ModelSet(Path(), {"threshold": threshold}, dict(models)))
+        engine = Engine(index, base.settings, None,
+                        ModelSet(Path(), {"threshold": threshold}, dict(models), None, verifiers.get(fold)))
         engine.refuse_below(threshold, follow_up_threshold)
         engines[fold] = engine
     return engines
@@ -115,7 +126,7 @@ def reliability(examples: Sequence[Example], oof: Mapping[int, float], right: Ma
 
 def pooled_oof(examples: Sequence[Example], result: Mapping[str, Any], engine: Engine) -> dict[str, float]:
     """The out-of-fold summary over every report question at once."""
-    engines = fold_engines(engine, result["fold_models"], result["threshold"], result["fold_adapters"])
+    engines = fold_engines(engine, result)
     items = [ex.item for ex in examples]
     outcome = evaluate(items, {"oof": fold_variant(engines, item_folds(examples))})
     return dict(outcome["variants"]["oof"]["overall"])
@@ -170,7 +181,7 @@ def score_report_sets(engine: Engine, static: Engine, learned: dict[int, Engine]
 def score_cmrc(cmrc: tuple[Engine, Path], result: Mapping[str, Any], folds_of: Callable[[QAItem], int],
                limit: int | None) -> dict[str, Any]:
     engine, qa_path = cmrc
-    learned = fold_engines(engine, result["fold_models"], result["threshold"], result["fold_adapters"])
+    learned = fold_engines(engine, result)
     plain = Engine(engine.index.with_query_adapter(None), engine.settings)
     return evaluate(load_qa(qa_path)[:limit], {
         "learned (out of fold)": fold_variant(learned, folds_of),
@@ -209,10 +220,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     examples = load_examples(engine, TRAIN_SETS, args.folds, cmrc, args.cmrc_limit, off_topic_file(args.off_topic))
     examples += load_turns(engine, CHAT_SETS, args.folds)
     show(f"training on {len(examples)} questions and conversation turns, {args.folds} folds")
-    result = train(examples, args.folds, show)
+    with verifier_plan(args, engine.settings.models_dir) as plan:
+        report = trained_report(args, engine, cmrc, examples, plan, show)
+    report["seconds"] = round(time.perf_counter() - started, 1)
+    write_experiment(report, args.report, args.docs)
+    print(json.dumps({"threshold": report["threshold"], "follow_up_threshold": report["follow_up_threshold"],
+                      "report": str(args.report)}))
+    return 0
+
+
+def trained_report(args: argparse.Namespace, engine: Engine, cmrc: tuple[Engine, Path] | None,
+                   examples: list[Example], plan: VerifierPlan | None, show: Callable[[str], None]
+                   ) -> dict[str, Any]:
+    """Train k-fold, score every set out of fold, write the models if asked; the experiment's report."""
+    result = train(examples, args.folds, show, verifier=plan)
     folds_of = item_folds(examples)
-    learned = fold_engines(engine, result["fold_models"], result["threshold"], result["fold_adapters"],
-                           result["follow_up_threshold"])
+    learned = fold_engines(engine, result, follow_up=True)
     report: dict[str, Any] = {"sets": score_report_sets(engine, rules_engine(args.static_index_dir), learned,
                                                           folds_of, show)}
     show("scoring the conversations out of fold")
@@ -222,21 +245,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     claims = train_claim_models(engine, result, args.folds, show)
     report["claims"] = claims_out_of_fold(claims["engine"], claims["examples"], args.folds)
     if args.models_out:
-        write_model_set(args.models_out, {**result["models"], **claims["models"]},
-                        shipped_facts(result, examples, claims["examples"], args.folds, cmrc is not None),
-                        result["adapter"])
+        write_trained(args.models_out, result, claims["models"],
+                      shipped_facts(result, examples, claims["examples"], args.folds, cmrc is not None))
     if not args.no_ablation:
         report["ablation"] = ablation([ex for ex in examples if from_reports(ex)], args.folds, engine, show)
     report |= {"threshold": result["threshold"], "follow_up_threshold": result["follow_up_threshold"],
                "off_topic": result["off_topic"],
                "reliability": reliability(examples, result["oof_probability"], result["right"]),
                "weights": {role: dict(zip(m.features, m.weights.round(3).tolist(), strict=True))
-                           for role, m in result["models"].items() if isinstance(m, LinearModel)},
-               "seconds": round(time.perf_counter() - started, 1)}
-    write_experiment(report, args.report, args.docs)
-    print(json.dumps({"threshold": result["threshold"], "follow_up_threshold": result["follow_up_threshold"],
-                      "report": str(args.report)}))
-    return 0
+                           for role, m in result["models"].items() if isinstance(m, LinearModel)}}
+    return report
 
 
 if __name__ == "__main__":

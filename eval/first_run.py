@@ -21,7 +21,6 @@ from reportqa.eval.datasets import load_qa, read_jsonl
 from reportqa.eval.harness import engine_variant, evaluate
 from reportqa.eval.learn import auc, calibration_error
 
-from reportqa.core.learned import ModelSet
 from reportqa.core.settings import load_settings
 from reportqa.engine import Engine, open_engine
 
@@ -43,7 +42,7 @@ def score_qa(engine: Engine, path: Path) -> dict[str, Any]:
 def score_claim_file(engine: Engine, path: Path) -> dict[str, Any]:
     rows = read_jsonl(path)
     kept = {role: m for role, m in engine.models.models.items() if not role.startswith("claim_")}
-    rules = Engine(engine.index, engine.settings, None, ModelSet(engine.models.folder, engine.models.manifest, kept))
+    rules = Engine(engine.index, engine.settings, None, engine.models.with_only(kept))
     return {name: {k: v for k, v in score_claims(e, rows).items() if k != "details"}
             for name, e in (("learned (shipped models)", engine), ("rules' verdict", rules))}
 

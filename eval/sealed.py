@@ -28,7 +28,6 @@ from reportqa.eval.harness import engine_variant, evaluate, langchain_variant
 from reportqa.eval.learn import auc, calibration_error
 from reportqa.eval.report import set_markdown
 
-from reportqa.core.learned import ModelSet
 from reportqa.core.settings import load_settings
 from reportqa.engine import Engine
 
@@ -69,7 +68,7 @@ def score_qa(engine: Engine, static: Engine, folder: Path = SEALED) -> dict[str,
 def score_claim_set(engine: Engine, folder: Path = SEALED) -> dict[str, Any]:
     rows = read_jsonl(folder / "claims.jsonl")
     kept = {role: m for role, m in engine.models.models.items() if not role.startswith("claim_")}
-    rules = Engine(engine.index, engine.settings, None, ModelSet(engine.models.folder, engine.models.manifest, kept))
+    rules = Engine(engine.index, engine.settings, None, engine.models.with_only(kept))
     return {"learned (shipped models)": _summary(score_claims(engine, rows)),
             "rules' verdict (same retrieval)": _summary(score_claims(rules, rows))}
 

@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -49,6 +51,7 @@ from reportqa.eval.train_data import (
     TRAIN_SETS,
     WRITTEN_OFF_TOPIC,
     Example,
+    Judged,
     from_reports,
     learns_from,
     load_examples,
@@ -56,10 +59,27 @@ from reportqa.eval.train_data import (
     off_topic_file,
     rows_for,
 )
+from reportqa.eval.train_verifier import (
+    TRAINED_LAYERS,
+    TrainedVerifiers,
+    VerifierPlan,
+    train_verifiers,
+    with_verifier_signal,
+)
+from reportqa.index.encoder import ensure_e5_folder
 from reportqa.index.rank_features import CHUNK_FEATURES
 from reportqa.index.search import SearchIndex
 
-from reportqa.core.learned import LearnedModel, LinearModel, ModelSet, QueryAdapter, matrix, write_model_set
+from reportqa.core.learned import (
+    VERIFIER_FILE,
+    VERIFIER_SIGNAL,
+    LearnedModel,
+    LinearModel,
+    ModelSet,
+    QueryAdapter,
+    matrix,
+    write_model_set,
+)
 from reportqa.core.settings import load_settings
 from reportqa.core.trees import TreeModel
 from reportqa.engine import ANSWER_POOL, Engine, Trace
@@ -260,18 +280,12 @@ def reader_rows_for(ex: Example, ranker: LinearModel) -> tuple[list[dict[str, fl
     return rows, labels
 
 
-@dataclass(frozen=True, slots=True)
-class Judged:
-    signals: dict[str, float]
-    right: bool
-    answerable: bool
-
-
 def judged_trace(ex: Example, trace: Trace) -> Judged:
     signals = trace.reading.signals
     row = signals.row() if signals else dict.fromkeys(SIGNALS, 0.0)
     ok = answer_ok(trace.answer.text, trace.answer.abstained, ex.item.gold)
-    return Judged(row, ok, ex.item.gold.answerable)
+    best = trace.reading.selection.best
+    return Judged(row, ok, ex.item.gold.answerable, trace.question, best.text if best is not None else "")
 
 
 def judge_rows(ex: Example, models: Mapping[str, LearnedModel]) -> Judged:
@@ -315,8 +329,9 @@ FEATURES = {"ranker": CHUNK_FEATURES, "reader": UNIT_FEATURES, "answerability": 
 
 
 def train(examples: list[Example], folds: int, show: Callable[[str], None],
-          features: Mapping[str, Sequence[str]] = FEATURES) -> dict[str, Any]:
-    """Fit every stage k-fold; returns the final models, the threshold and the per-fold models."""
+          features: Mapping[str, Sequence[str]] = FEATURES, verifier: VerifierPlan | None = None) -> dict[str, Any]:
+    """Fit every stage k-fold; returns the final models, the threshold and the per-fold models. With a verifier
+    plan, the answer verifier is trained per fold on the judged answers and its logit joins the signals."""
     in_use = {ex.fold: ex.engine.index.query_adapter for ex in examples} if examples[0].candidates else None
     fold_adapters, adapter = fit_adapters(examples, folds, show, in_use)
     if in_use is None:
@@ -338,6 +353,10 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
     show("collecting answerability signals")
     judged = judge_all(examples, lambda fold: {"ranker": rankers[fold], "reader": readers[fold],
                                                "relevance": relevances[fold]})
+    verifiers = train_verifiers(examples, judged, folds, verifier, show) if verifier is not None else None
+    if verifiers is not None:
+        judged = with_verifier_signal(examples, judged, verifiers.by_fold)
+        features = {**features, "answerability": (*features["answerability"], VERIFIER_SIGNAL)}
     judges, judge = fit_by_fold(
         examples, folds,
         rows_for("answerability", lambda ex: ([judged[id(ex)].signals], [int(judged[id(ex)].right)])),
@@ -357,7 +376,9 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
     return {"models": {"ranker": ranker, "relevance": relevance, "reader": reader, "answerability": judge},
             "threshold": threshold, "follow_up_threshold": follow_up_threshold, "adapter": adapter,
             "fold_adapters": fold_adapters,
-            "fold_models": fold_models, "oof_probability": oof, "off_topic": off_topic,
+            "fold_models": fold_models, "verifiers": verifiers,
+            "fold_verifiers": verifiers.by_fold if verifiers is not None else {}, "oof_probability": oof,
+            "off_topic": off_topic,
             "right": {key: value.right for key, value in judged.items()}, "judged": judged}
 
 
@@ -386,6 +407,33 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--off-topic", type=Path, default=Path(WRITTEN_OFF_TOPIC),
                         help="off-topic questions scored out of fold ('' for none)")
+    parser.add_argument("--verifier-layers", type=int, default=TRAINED_LAYERS,
+                        help="the answer verifier's fine-tuned top layers (0: no verifier)")
+
+
+@contextmanager
+def verifier_plan(args: argparse.Namespace, models_dir: Path) -> Iterator[VerifierPlan | None]:
+    """The verifier's training plan for a run (its fold exports in a scratch folder removed afterwards)."""
+    if not args.verifier_layers:
+        yield None
+        return
+    base = ensure_e5_folder(models_dir)
+    work = Path(tempfile.mkdtemp(prefix="verifier-training.", dir=models_dir))
+    try:
+        yield VerifierPlan(base, work, args.verifier_layers)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def write_trained(out: Path, result: Mapping[str, Any], claim_models: Mapping[str, LearnedModel],
+                  facts: Mapping[str, Any]) -> None:
+    """The QA models, the claim models, the adapter and the verifier (if trained) as one model set."""
+    verifiers: TrainedVerifiers | None = result.get("verifiers")
+    out.mkdir(parents=True, exist_ok=True)
+    if verifiers is not None:
+        shutil.copyfile(verifiers.weights_file, out / VERIFIER_FILE)
+    write_model_set(out, {**result["models"], **claim_models}, facts, result["adapter"],
+                    verifiers.entry if verifiers is not None else None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -411,11 +459,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     examples = load_examples(engine, args.qa, args.folds, cmrc, args.cmrc_limit, off_topic_file(args.off_topic))
     examples += load_turns(engine, args.chat, args.folds)
     show(f"{len(examples)} questions and conversation turns in {args.folds} folds")
-    result = train(examples, args.folds, show)
-    claims = train_claim_models(engine, result, args.folds, show)
-    write_model_set(args.out, {**result["models"], **claims["models"]},
-                    shipped_facts(result, examples, claims["examples"], args.folds, args.cmrc is not None),
-                    result["adapter"])
+    with verifier_plan(args, settings.models_dir) as plan:
+        result = train(examples, args.folds, show, verifier=plan)
+        claims = train_claim_models(engine, result, args.folds, show)
+        write_trained(args.out, result, claims["models"],
+                      shipped_facts(result, examples, claims["examples"], args.folds, args.cmrc is not None))
     print(json.dumps({"threshold": result["threshold"], "follow_up_threshold": result["follow_up_threshold"],
                       "questions": len(examples)}))
     return 0
@@ -443,8 +491,10 @@ def train_claim_models(engine: Engine, qa_result: Mapping[str, Any], folds: int,
                        ) -> dict[str, Any]:
     """The claim models, fitted over claims retrieved with the final QA models (their ranker finds the evidence)."""
     show("measuring the claims")
+    verifiers: TrainedVerifiers | None = qa_result.get("verifiers")
     qa_engine = Engine(engine.index, engine.settings, None,
-                       ModelSet(Path(), {}, dict(qa_result["models"]), qa_result.get("adapter")))
+                       ModelSet(Path(), {}, dict(qa_result["models"]), qa_result.get("adapter"),
+                                verifiers.final if verifiers is not None else None))
     examples = collect(qa_engine, CLAIM_SETS, folds)
     return {"models": fit_claim_models(examples), "examples": examples, "engine": qa_engine}
 

@@ -25,7 +25,7 @@ from reportqa.eval.cite_eval import LABELS, citation_right, value_agrees
 from reportqa.eval.datasets import read_jsonl
 from reportqa.eval.learn import fit_linear, fit_trees, fold_of
 
-from reportqa.core.learned import LearnedModel, ModelSet
+from reportqa.core.learned import LearnedModel
 from reportqa.engine import Engine
 
 CLAIM_SETS = ("eval/claims.jsonl", "eval/fresh/claims.jsonl", "eval/dev/claims.jsonl", "eval/dev2/claims.jsonl",
@@ -152,9 +152,8 @@ def out_of_fold(engine: Engine, examples: Sequence[ClaimExample], folds: int) ->
 def decided(engine: Engine, ex: ClaimExample, models: Mapping[str, LearnedModel]) -> Verdict:
     """The verdict the engine would give with these claim models (retrieval and measurements are the same); a
     role they lack is not taken from the engine's own set."""
-    swapped = Engine(engine.index, engine.settings, None, ModelSet(engine.models.folder, dict(engine.models.manifest),
-                                                                    other_roles(engine.models.models) | dict(models),
-                                                                    engine.models.adapter))
+    swapped = Engine(engine.index, engine.settings, None,
+                     engine.models.with_only(other_roles(engine.models.models) | dict(models)))
     return swapped.cite(str(ex.row["claim"]))
 
 
@@ -197,7 +196,8 @@ def refit_into(folder: Path, examples: Sequence[ClaimExample], sets: Sequence[st
     facts = {k: v for k, v in current.manifest.items() if k != "files"}
     facts |= {"claims_trained_on": list(sets), "claims": len(examples),
               "claims_refitted": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    write_model_set(folder, other_roles(current.models) | claim_models, facts, current.adapter)
+    write_model_set(folder, other_roles(current.models) | claim_models, facts, current.adapter,
+                    current.manifest.get("verifier"))
 
 
 if __name__ == "__main__":

@@ -115,6 +115,17 @@ def off_topic_file(path: Path) -> Path | None:
     return path if str(path) not in {"", "."} else None
 
 
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """A question's answer as the fold's engine gave it (never refusing): its signals and whether it was right."""
+
+    signals: dict[str, float]
+    right: bool
+    answerable: bool
+    question: str = ""  # as the engine answered it (a follow-up: resolved)
+    sentence: str = ""  # the sentence it chose ("": none)
+
+
 def from_reports(ex: Example) -> bool:
     """A question of the report sets (not CMRC 2018, nor CMRC asked of the reports): what the figures are about."""
     return ex.source not in {"cmrc", CONVERSATION} and ex.source not in OFF_TOPIC_SOURCES

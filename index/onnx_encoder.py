@@ -48,9 +48,16 @@ PAD_ID = 1  # XLM-R's <pad>
 
 def _export_fp32(e5_folder: Path, out: Path) -> None:
     """The converted folder's transformer as an ONNX graph (token ids, mask → last hidden states)."""
-    import torch
     from transformers import AutoModel
     from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    export_hidden_states(AutoModel.from_pretrained(str(e5_folder)).eval(), out)
+
+
+def export_hidden_states(model: Any, out: Path) -> None:
+    """A `transformers` encoder as an ONNX graph (token ids, mask → last hidden states), dynamic batch and length."""
+    import torch
 
     class LastHidden(torch.nn.Module):
         def __init__(self, model: Any) -> None:
@@ -60,8 +67,6 @@ def _export_fp32(e5_folder: Path, out: Path) -> None:
         def forward(self, input_ids: Any, attention_mask: Any) -> Any:
             return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
-    transformers_logging.disable_progress_bar()
-    model = AutoModel.from_pretrained(str(e5_folder)).eval()
     sample = (torch.tensor([[0, 6, 5, 2]]), torch.ones(1, 4, dtype=torch.int64))
     axes = {"input_ids": {0: "batch", 1: "tokens"}, "attention_mask": {0: "batch", 1: "tokens"},
             "hidden": {0: "batch", 1: "tokens"}}
@@ -85,7 +90,16 @@ def _quiet_root_logger() -> Iterator[None]:
         root.removeHandler(silent)
 
 
-def _publish(partial: Path, out_dir: Path, model: Path, facts: dict[str, Any], e5_folder: Path) -> None:
+def quantize_int8(fp32: Path, int8: Path) -> None:
+    """ONNX Runtime's dynamic quantisation: int8 matrices per channel, activations scaled per run."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with _quiet_root_logger():  # the quantiser advises pre-processing through logging.warning
+        quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
+                         extra_options={"DefaultTensorType": 1})  # 1: float, where shape inference loses a type
+
+
+def publish_export(partial: Path, out_dir: Path, model: Path, facts: dict[str, Any], e5_folder: Path) -> None:
     """Move the exported model into place beside the tokenizer and a manifest; a finished export by another
     process wins, a stale or damaged one is replaced."""
     partial.mkdir()
@@ -109,8 +123,6 @@ def _publish(partial: Path, out_dir: Path, model: Path, facts: dict[str, Any], e
 def export_onnx(models_dir: Path) -> None:
     """Write the int8 (questions) and float32 (passages) ONNX folders beside the converted encoder; each atomic (a
     private temporary folder, then a rename), so two processes exporting at once both end with good folders."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
     e5_folder = ensure_e5_folder(models_dir)
     source = read_folder_manifest(e5_folder)["source_sha256"]
     work = Path(tempfile.mkdtemp(prefix=E5_SMALL + "-onnx.", dir=models_dir))
@@ -119,14 +131,12 @@ def export_onnx(models_dir: Path) -> None:
         _export_fp32(e5_folder, fp32)
         if not _current(models_dir / ONNX_DIR, source):
             int8 = work / "int8.onnx"
-            with _quiet_root_logger():  # the quantiser advises pre-processing through logging.warning
-                quantize_dynamic(str(fp32), str(int8), weight_type=QuantType.QInt8, per_channel=True,
-                                 extra_options={"DefaultTensorType": 1})  # 1: float, where shape inference loses a type
-            _publish(work / "int8", models_dir / ONNX_DIR, int8, {
+            quantize_int8(fp32, int8)
+            publish_export(work / "int8", models_dir / ONNX_DIR, int8, {
                 "source_sha256": source, "quantisation": "dynamic, int8 weights per channel",
                 "query_prefix": QUERY_PREFIX}, e5_folder)
         if not _current(models_dir / PASSAGE_ONNX_DIR, source):
-            _publish(work / "fp32", models_dir / PASSAGE_ONNX_DIR, fp32, {
+            publish_export(work / "fp32", models_dir / PASSAGE_ONNX_DIR, fp32, {
                 "source_sha256": source, "quantisation": "none (float32)", "passage_prefix": PASSAGE_PREFIX},
                 e5_folder)
     finally:

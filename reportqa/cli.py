@@ -51,11 +51,12 @@ def _show(args: argparse.Namespace, data: Any, human: Callable[[Any], str]) -> N
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    from reportqa.engine import build
+    from reportqa.engine import build, prepare_models
     from reportqa.index.store import IndexProblem, current_version_path, read_manifest
     from reportqa.terminal import ingest_summary
 
     settings = _settings(args)
+    prepare_models(settings)
     if args.if_missing:
         try:
             read_manifest(current_version_path(settings.index_dir))

@@ -21,6 +21,7 @@ from reportqa.answer.grounding import check_markers
 from reportqa.answer.llm import Generator
 from reportqa.answer.reader import UnitSimilarities, similarities_of
 from reportqa.answer.respond import Reading, respond
+from reportqa.answer.verifier import with_verifier
 from reportqa.answer.verify import Verdict
 from reportqa.collection import (  # noqa: F401 - chunker_config re-exported
     IngestReport,
@@ -126,6 +127,7 @@ class Engine:
         self.settings = settings
         self.generator = generator
         self.models = models if models is not None else ModelSet(Path(), {}, {})
+        self.models.check_verifier()
         # the set's question adapter, if it has one (a set without one leaves the index's own, as training sets it)
         self.index = index.with_query_adapter(self.models.adapter) if self.models.adapter is not None else index
         self.weights = SearchWeights(settings.bm25_weight, settings.dense_weight, settings.rerank,
@@ -324,6 +326,12 @@ class Engine:
         return [CheckedClaim(claim, self.cite(claim.text)) for claim in claims]
 
 
+def prepare_models(settings: Settings) -> None:
+    """The learned models' derived files (the answer verifier's int8 export) made now, by a build, rather than by
+    the first worker that loads them."""
+    with_verifier(load_model_set(settings.learned_models), settings.models_dir)
+
+
 def open_engine(settings: Settings, shards: ShardOpener | None = None) -> Engine:
     """The engine over the current index version; a sharded version's shards are reached through `shards` when
     given (reportqa.scaleout), else loaded in this process."""
@@ -333,4 +341,5 @@ def open_engine(settings: Settings, shards: ShardOpener | None = None) -> Engine
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         generator = Generator.from_settings(settings.llm_base_url, settings.llm_model, key)
     index = open_index(settings.index_dir, expect=expect, models_dir=settings.models_dir, shards=shards)
-    return Engine(index, settings, generator, load_model_set(settings.learned_models))
+    models = with_verifier(load_model_set(settings.learned_models), settings.models_dir)
+    return Engine(index, settings, generator, models)

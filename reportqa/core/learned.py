@@ -5,7 +5,8 @@ reader can see what each feature weighs; a role whose features interact may hold
 (core.trees), the same interface over the same rows. `ModelSet` is a folder of such files plus `manifest.json` (their
 digests, the data and seed they were trained with, their out-of-fold metrics), checked when loaded. Beside them
 may sit one `QueryAdapter`: a matrix (.npy) that maps the encoder's question vectors towards the passages that
-answer them.
+answer them, and one answer verifier (a cross-encoder's trained layers, .npz): the set records and checks its file;
+the answer stage (answer.verifier) turns it into something that scores pairs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -102,6 +103,14 @@ class QueryAdapter:
 
 
 ADAPTER_FILE = "query_adapter.npy"
+VERIFIER_FILE = "verifier.npz"
+VERIFIER_SIGNAL = "verifier"  # the answerability signal the verifier gives: its logit for the chosen sentence
+
+
+class PairScorer(Protocol):
+    """Reads a question and a sentence together: a logit that the sentence answers the question."""
+
+    def logit(self, question: str, sentence: str) -> float: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,13 +121,28 @@ class ModelSet:
     manifest: dict[str, Any]
     models: dict[str, LearnedModel]
     adapter: QueryAdapter | None = None
+    verifier: PairScorer | None = None
 
     def get(self, role: str) -> LearnedModel | None:
         return self.models.get(role)
 
     def with_models(self, models: Mapping[str, LearnedModel]) -> ModelSet:
         """This set with some roles replaced or added (training tries fold models this way)."""
-        return ModelSet(self.folder, dict(self.manifest), {**self.models, **models}, self.adapter)
+        return ModelSet(self.folder, dict(self.manifest), {**self.models, **models}, self.adapter, self.verifier)
+
+    def with_only(self, models: Mapping[str, LearnedModel]) -> ModelSet:
+        """This set with exactly these models (the claim models swapped or dropped), adapter and verifier kept."""
+        return ModelSet(self.folder, dict(self.manifest), dict(models), self.adapter, self.verifier)
+
+    def with_verifier(self, verifier: PairScorer | None) -> ModelSet:
+        return ModelSet(self.folder, dict(self.manifest), dict(self.models), self.adapter, verifier)
+
+    def check_verifier(self) -> None:
+        """An answerability model that reads the verifier's logit must have the verifier beside it."""
+        judge = self.models.get("answerability")
+        if judge is not None and VERIFIER_SIGNAL in judge.features and self.verifier is None:
+            raise ModelFileError(f"the answerability model in {self.folder} reads the answer verifier, which is not "
+                                 "loaded; retrain with: make train-reader")
 
     @property
     def digest(self) -> str:
@@ -127,8 +151,7 @@ class ModelSet:
         return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16]
 
     def _adapter_entry(self) -> dict[str, Any]:
-        entry = self.manifest.get("query_adapter")
-        return {"query_adapter": entry} if entry else {}
+        return {key: self.manifest[key] for key in ("query_adapter", "verifier") if self.manifest.get(key)}
 
 
 def load_model_set(folder: Path) -> ModelSet:
@@ -151,7 +174,21 @@ def load_model_set(folder: Path) -> ModelSet:
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ModelFileError(f"learned model {path} cannot be used ({exc}); retrain with: make train-reader"
                                  ) from exc
+    if manifest.get("verifier"):
+        verifier_file(folder, manifest["verifier"])
     return ModelSet(folder, manifest, models, load_adapter(folder, manifest.get("query_adapter")))
+
+
+def verifier_file(folder: Path, entry: Any) -> Path:
+    """The manifest's verifier weights, their digest checked."""
+    try:
+        path = folder / str(entry["file"])
+        if file_sha256(path) != entry["sha256"]:
+            raise ValueError("its digest differs from the manifest")
+        return path
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelFileError(f"answer verifier in {folder} cannot be used ({exc}); retrain with: make train-reader"
+                             ) from exc
 
 
 def load_adapter(folder: Path, entry: Any) -> QueryAdapter | None:
@@ -170,16 +207,20 @@ def load_adapter(folder: Path, entry: Any) -> QueryAdapter | None:
 
 
 def write_model_set(folder: Path, models: Mapping[str, LearnedModel], facts: Mapping[str, Any],
-                    adapter: QueryAdapter | None = None) -> ModelSet:
+                    adapter: QueryAdapter | None = None, verifier: Mapping[str, Any] | None = None) -> ModelSet:
     """Write each model as <role>.json, the adapter (if any) as .npy, and a manifest with their digests and the
-    given training facts."""
+    given training facts; `verifier`: the manifest entry of a verifier.npz already written into the folder."""
     folder.mkdir(parents=True, exist_ok=True)
     files = {}
     for role, model in models.items():
         path = folder / f"{role}.json"
         path.write_text(json.dumps(model.to_json(), indent=1), encoding="utf-8")
         files[role] = {"file": path.name, "sha256": file_sha256(path)}
-    facts = {k: v for k, v in facts.items() if k != "query_adapter"}
+    facts = {k: v for k, v in facts.items() if k not in {"query_adapter", "verifier"}}
+    if verifier is not None:
+        facts = {**facts, "verifier": {**verifier, "sha256": file_sha256(folder / str(verifier["file"]))}}
+    else:
+        (folder / VERIFIER_FILE).unlink(missing_ok=True)
     (folder / ADAPTER_FILE).unlink(missing_ok=True)
     if adapter is not None:
         np.save(folder / ADAPTER_FILE, adapter.matrix.astype(np.float32), allow_pickle=False)

@@ -1,0 +1,113 @@
+"""The answer verifier: trained per fold inside the training pipeline, stored small, served through its int8
+export, and read by the answerability model as one more signal.
+
+A tiny slice and one trained layer: this checks the pipeline and the contracts (the stored file, its manifest
+entry, the export agreeing with torch), not the quality.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from reportqa.answer.verifier import read_weights, write_weights
+from reportqa.eval.datasets import item_from_row
+from reportqa.eval.train import train, write_trained
+from reportqa.eval.train_data import Example
+from reportqa.eval.train_verifier import Pair, VerifierPlan, example_pairs, torch_logits
+from reportqa.index.encoder import ensure_e5_folder
+
+from reportqa.core.learned import VERIFIER_FILE, ModelFileError, load_model_set
+from reportqa.core.settings import Settings
+from reportqa.engine import Engine, open_engine
+
+from ..conftest import MODELS_DIR
+from .test_training import items
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_verifier_is_trained_out_of_fold_shipped_and_read(small_index: Settings, tmp_path: Path) -> None:
+    engine = open_engine(small_index.model_copy(update={"learned_models": tmp_path / "none"}))
+    examples = [Example(item_from_row(row), "tiny", engine, n % 2) for n, row in enumerate(items())]
+    base = ensure_e5_folder(MODELS_DIR)
+    result = train(examples, 2, lambda _: None, verifier=VerifierPlan(base, tmp_path / "work", trained_layers=1))
+    verifiers = result["verifiers"]
+    assert set(result["fold_verifiers"]) == {0, 1}
+    assert "verifier" in result["models"]["answerability"].features
+    judged = result["judged"]
+    for ex in examples:  # each answer's signal is its own fold's verifier's logit for its chosen sentence
+        one = judged[id(ex)]
+        expected = result["fold_verifiers"][ex.fold].logit(one.question, one.sentence) if one.sentence else 0.0
+        assert one.signals["verifier"] == pytest.approx(expected)
+    assert len({round(j.signals["verifier"], 6) for j in judged.values()}) > 2
+
+    folder = tmp_path / "models"
+    write_trained(folder, result, {}, {"threshold": result["threshold"]})
+    stored = folder / VERIFIER_FILE
+    assert load_model_set(folder).manifest["verifier"]["first_layer"] == 11
+    assert stored.stat().st_size < 3_000_000  # one layer's int8 matrices and the head
+    learned = open_engine(small_index.model_copy(update={"learned_models": folder}))
+    assert learned.models.verifier is not None
+    trace = learned.run("星河半导体2025年营业收入是多少？")
+    best = trace.reading.selection.best
+    assert best is not None and trace.reading.signals is not None
+    assert trace.reading.signals.verifier == pytest.approx(verifiers.final.logit(trace.question, best.text),
+                                                           abs=1e-5)
+
+    # the int8 export agrees with the float32 weights it was made from
+    pairs = [Pair(ex.item.question, judged[id(ex)].sentence, 0) for ex in examples if judged[id(ex)].sentence][:6]
+    exact = torch_logits(read_weights(stored), base, pairs)
+    served = np.array([learned.models.verifier.logit(p.question, p.sentence) for p in pairs])
+    assert np.abs(served - exact).max() <= 0.05 + 0.05 * np.abs(exact).max()
+
+    # an answerability model that reads the verifier refuses to run without it; a damaged file is not loaded
+    with pytest.raises(ModelFileError, match="verifier"):
+        Engine(learned.index, learned.settings, None, learned.models.with_verifier(None))
+    with stored.open("r+b") as handle:
+        handle.seek(stored.stat().st_size // 2)
+        handle.write(b"\x00\x01\x02")
+    with pytest.raises(ModelFileError, match="digest"):
+        load_model_set(folder)
+
+
+def test_a_wrongly_answered_question_teaches_its_gold_evidence_too(small_index: Settings, tmp_path: Path) -> None:
+    engine = open_engine(small_index.model_copy(update={"learned_models": tmp_path / "none"}))
+    answerable, unanswerable = (Example(item_from_row(items()[n]), "tiny", engine, 0) for n in (0, -1))
+    from reportqa.eval.train_data import Judged
+
+    wrong = Judged({}, False, True, "问", "句子")
+    assert example_pairs(answerable, wrong) == [Pair("问", "句子", 0),
+                                               Pair("问", answerable.item.gold.evidence or "", 1)]
+    assert example_pairs(answerable, Judged({}, True, True, "问", "句子")) == [Pair("问", "句子", 1)]
+    assert example_pairs(unanswerable, Judged({}, False, False, "问", "句子")) == [Pair("问", "句子", 0)]
+    assert example_pairs(unanswerable, Judged({}, False, False, "问", "")) == []
+
+
+def test_stored_weights_round_trip_within_int8_precision(tmp_path: Path) -> None:
+    from reportqa.answer.verifier import VerifierWeights
+
+    rng = np.random.default_rng(0)
+    matrix = rng.normal(size=(8, 5)).astype(np.float32)
+    weights = VerifierWeights({"encoder.layer.11.output.dense.weight": matrix,
+                               "encoder.layer.11.output.dense.bias": rng.normal(size=8).astype(np.float32)},
+                              rng.normal(size=384).astype(np.float32), 0.25, 11)
+    write_weights(weights, tmp_path / VERIFIER_FILE)
+    back = read_weights(tmp_path / VERIFIER_FILE)
+    step = np.abs(matrix).max(axis=1, keepdims=True) / 127
+    assert np.all(np.abs(back.layers["encoder.layer.11.output.dense.weight"] - matrix) <= step / 2 + 1e-7)
+    assert np.array_equal(back.layers["encoder.layer.11.output.dense.bias"],
+                          weights.layers["encoder.layer.11.output.dense.bias"])
+    assert (back.head_bias, back.first_layer, back.max_tokens) == (0.25, 11, 128)
+    (tmp_path / "bad.npz").write_bytes(b"not an archive")
+    with pytest.raises(ModelFileError, match="cannot be read"):
+        read_weights(tmp_path / "bad.npz")
+    copy = tmp_path / "headless.npz"
+    shutil.copyfile(tmp_path / VERIFIER_FILE, copy)
+    with copy.open("wb") as out:
+        np.savez(out, head_weight=np.zeros(3, np.float32), head_bias=np.zeros(1, np.float32),
+                 first_layer=np.zeros(1, np.int64), max_tokens=np.ones(1, np.int64))
+    with pytest.raises(ModelFileError, match="head"):
+        read_weights(copy)
