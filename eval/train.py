@@ -407,8 +407,10 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--folds", type=int, default=FOLDS)
     parser.add_argument("--off-topic", type=Path, default=Path(WRITTEN_OFF_TOPIC),
                         help="off-topic questions scored out of fold ('' for none)")
-    parser.add_argument("--verifier-layers", type=int, default=TRAINED_LAYERS,
-                        help="the answer verifier's fine-tuned top layers (0: no verifier)")
+    parser.add_argument("--verifier-layers", type=int, default=0,
+                        help=f"train the answer verifier with this many top layers fine-tuned ({TRAINED_LAYERS} in "
+                             "docs/experiments.md; 0, the default: none — not shipped yet, it refuses facts about "
+                             "companies the reports never name)")
 
 
 @contextmanager
