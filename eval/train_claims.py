@@ -36,7 +36,8 @@ CLAIM_SETS = ("eval/claims.jsonl", "eval/fresh/claims.jsonl", "eval/dev/claims.j
               "eval/sealed10/claims.jsonl", "eval/sealed11/claims.jsonl",
               "eval/sealed12/claims.jsonl", "eval/sealed13/claims.jsonl",
               "eval/sealed14/claims.jsonl", "eval/sealed15/claims.jsonl",
-              "eval/sealed16/claims.jsonl", "eval/sealed17/claims.jsonl")
+              "eval/sealed16/claims.jsonl", "eval/sealed17/claims.jsonl",
+              "eval/sealed18/claims.jsonl")
 
 
 @dataclass(frozen=True, slots=True)
