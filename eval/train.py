@@ -409,8 +409,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="off-topic questions scored out of fold ('' for none)")
     parser.add_argument("--verifier-layers", type=int, default=0,
                         help=f"train the answer verifier with this many top layers fine-tuned ({TRAINED_LAYERS} in "
-                             "docs/experiments.md; 0, the default: none — not shipped yet, it refuses facts about "
-                             "companies the reports never name)")
+                             "docs/experiments.md; 0, the default: none — not shipped yet: it learned to refuse "
+                             "a question form the sets' unanswerable questions often take)")
 
 
 @contextmanager
