@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import shutil
 import tempfile
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,15 +26,15 @@ import numpy as np
 from reportqa.index.encoder import PASSAGE_PREFIX, QUERY_PREFIX, ensure_e5_folder, read_folder_manifest
 from reportqa.index.onnx_encoder import (
     TOKENIZER_FILE,
-    EncoderMissing,
+    export_current,
     export_hidden_states,
     open_export,
     publish_export,
     quantize_int8,
-    read_manifest,
 )
 
-from reportqa.core.learned import VERIFIER_FILE, ModelFileError, ModelSet, verifier_file
+from reportqa.core.digest import file_sha256
+from reportqa.core.learned import VERIFIER_FILE, ModelFileError, ModelSet
 
 VERIFIER_EXPORTS = "answer-verifier-onnx-int8"  # under the models folder: one export per weights file
 MAX_PAIR_TOKENS = 128  # question and sentence together, the longer cut first: what it was trained on
@@ -108,18 +107,17 @@ def read_weights(path: Path) -> VerifierWeights:
     return weights
 
 
-def weights_sha(path: Path, base_folder: Path) -> str:
-    """What an export is derived from: these weights over this base encoder."""
-    digest = hashlib.sha256(path.read_bytes())
-    digest.update(str(read_folder_manifest(base_folder)["source_sha256"]).encode())
-    return digest.hexdigest()
+def export_source(weights_sha256: str, base_folder: Path) -> str:
+    """What an export is derived from: these weights (their file's digest) over this base encoder."""
+    base = str(read_folder_manifest(base_folder)["source_sha256"])
+    return hashlib.sha256((weights_sha256 + base).encode()).hexdigest()
 
 
-def export_verifier(weights_path: Path, base_folder: Path, out_dir: Path) -> Path:
+def export_verifier(weights_path: Path, base_folder: Path, out_dir: Path, source: str | None = None) -> Path:
     """The base encoder with the verifier's layers put back, exported to ONNX with int8 matrices; atomic, and
-    reused while it was made from the same weights and base."""
-    source = weights_sha(weights_path, base_folder)
-    if _current(out_dir, source):
+    reused while it was made from the same weights and base. `source`: export_source of these weights, when known."""
+    source = source or export_source(file_sha256(weights_path), base_folder)
+    if export_current(out_dir, source):
         return out_dir
     import torch
     from transformers import AutoModel
@@ -146,13 +144,6 @@ def export_verifier(weights_path: Path, base_folder: Path, out_dir: Path) -> Pat
     return out_dir
 
 
-def _current(folder: Path, source: str) -> bool:
-    try:
-        return read_manifest(folder).get("source_sha256") == source
-    except EncoderMissing:
-        return False
-
-
 class OnnxVerifier:
     """Scores a pair through the int8 export and the head (numpy); one pair at a time, as questions are encoded."""
 
@@ -160,30 +151,30 @@ class OnnxVerifier:
         self._session, _ = open_export(folder, threads)
         self._tokenizer = pair_tokenizer(folder / TOKENIZER_FILE, weights.max_tokens)
         self._weights = weights
-        self._lock = threading.Lock()  # the tokenizer's truncation settings are shared state
 
     def logit(self, question: str, sentence: str) -> float:
-        with self._lock:
-            ids = self._tokenizer.encode(*pair_texts(question, sentence)).ids
+        ids = self._tokenizer.encode(*pair_texts(question, sentence)).ids
         batch = np.asarray([ids], dtype=np.int64)
         hidden = self._session.run(None, {"input_ids": batch, "attention_mask": np.ones_like(batch)})[0][0]
         return float(self._weights.head(hidden.mean(axis=0)))
 
 
-def open_verifier(weights_path: Path, models_dir: Path) -> OnnxVerifier:
+def open_verifier(weights_path: Path, weights_sha256: str, models_dir: Path) -> OnnxVerifier:
     """The verifier ready to score: its export under models_dir, one folder per weights file (a test's verifier
     never replaces the served one), made now when missing (~10 s)."""
     base = ensure_e5_folder(models_dir)
-    folder = models_dir / VERIFIER_EXPORTS / weights_sha(weights_path, base)[:16]
-    return OnnxVerifier(export_verifier(weights_path, base, folder), read_weights(weights_path))
+    source = export_source(weights_sha256, base)
+    folder = export_verifier(weights_path, base, models_dir / VERIFIER_EXPORTS / source[:16], source)
+    return OnnxVerifier(folder, read_weights(weights_path))
 
 
 def with_verifier(models: ModelSet, models_dir: Path) -> ModelSet:
-    """The set with its verifier attached when its manifest lists one (the file's digest checked), else as it is."""
+    """The set with its verifier attached when its manifest lists one (its digest was checked by load_model_set),
+    else as it is."""
     entry: Mapping[str, Any] | None = models.manifest.get("verifier")
     if not entry:
         return models
-    return models.with_verifier(open_verifier(verifier_file(models.folder, entry), models_dir))
+    return models.with_verifier(open_verifier(models.folder / str(entry["file"]), str(entry["sha256"]), models_dir))
 
 
 def verifier_entry(weights: VerifierWeights, trained_on: int) -> dict[str, Any]:

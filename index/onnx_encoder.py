@@ -110,13 +110,13 @@ def publish_export(partial: Path, out_dir: Path, model: Path, facts: dict[str, A
                 "files": {name: {"size": (partial / name).stat().st_size, "sha256": file_sha256(partial / name)}
                           for name in (MODEL_FILE, TOKENIZER_FILE)}}
     (partial / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    if _current(out_dir, facts["source_sha256"]):
+    if export_current(out_dir, facts["source_sha256"]):
         return
     shutil.rmtree(out_dir, ignore_errors=True)
     try:
         partial.rename(out_dir)
     except OSError:
-        if not _current(out_dir, facts["source_sha256"]):
+        if not export_current(out_dir, facts["source_sha256"]):
             raise
 
 
@@ -129,13 +129,13 @@ def export_onnx(models_dir: Path) -> None:
     try:
         fp32 = work / "fp32.onnx"
         _export_fp32(e5_folder, fp32)
-        if not _current(models_dir / ONNX_DIR, source):
+        if not export_current(models_dir / ONNX_DIR, source):
             int8 = work / "int8.onnx"
             quantize_int8(fp32, int8)
             publish_export(work / "int8", models_dir / ONNX_DIR, int8, {
                 "source_sha256": source, "quantisation": "dynamic, int8 weights per channel",
                 "query_prefix": QUERY_PREFIX}, e5_folder)
-        if not _current(models_dir / PASSAGE_ONNX_DIR, source):
+        if not export_current(models_dir / PASSAGE_ONNX_DIR, source):
             publish_export(work / "fp32", models_dir / PASSAGE_ONNX_DIR, fp32, {
                 "source_sha256": source, "quantisation": "none (float32)", "passage_prefix": PASSAGE_PREFIX},
                 e5_folder)
@@ -158,7 +158,7 @@ def read_manifest(folder: Path) -> dict[str, Any]:
     return dict(manifest)
 
 
-def _current(folder: Path, source_sha: str) -> bool:
+def export_current(folder: Path, source_sha: str) -> bool:
     """Whether the folder holds a sound export of this wheel's model (damaged or stale: no)."""
     try:
         manifest = read_manifest(folder)
@@ -171,7 +171,7 @@ def ensure_export(models_dir: Path, name: str = ONNX_DIR) -> Path:
     """The export `name` (ONNX_DIR or PASSAGE_ONNX_DIR) under models_dir, exported now when missing or made from
     another wheel (a build's check: it hashes the wheel's model and that export, not the other)."""
     source = read_folder_manifest(ensure_e5_folder(models_dir))["source_sha256"]
-    if not _current(models_dir / name, source):
+    if not export_current(models_dir / name, source):
         export_onnx(models_dir)  # writes whichever of the two is missing or stale
     return models_dir / name
 

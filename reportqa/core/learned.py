@@ -175,17 +175,15 @@ def load_model_set(folder: Path) -> ModelSet:
             raise ModelFileError(f"learned model {path} cannot be used ({exc}); retrain with: make train-reader"
                                  ) from exc
     if manifest.get("verifier"):
-        verifier_file(folder, manifest["verifier"])
+        check_verifier_file(folder, manifest["verifier"])
     return ModelSet(folder, manifest, models, load_adapter(folder, manifest.get("query_adapter")))
 
 
-def verifier_file(folder: Path, entry: Any) -> Path:
-    """The manifest's verifier weights, their digest checked."""
+def check_verifier_file(folder: Path, entry: Any) -> None:
+    """The manifest's verifier weights are there with the digest it lists."""
     try:
-        path = folder / str(entry["file"])
-        if file_sha256(path) != entry["sha256"]:
+        if file_sha256(folder / str(entry["file"])) != entry["sha256"]:
             raise ValueError("its digest differs from the manifest")
-        return path
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"answer verifier in {folder} cannot be used ({exc}); retrain with: make train-reader"
                              ) from exc
