@@ -35,7 +35,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from reportqa.answer.answerability import SIGNALS
-from reportqa.answer.extract import AnswerTerms, Unit, choose_units, passage_units, rule_scorer
+from reportqa.answer.extract import AnswerTerms, Unit, choose_units, passage_units, rule_scorer, units_of
 from reportqa.answer.followup import Turn
 from reportqa.answer.reader import ENCODED, UNIT_FEATURES, similarities_of, unit_features
 from reportqa.eval.datasets import QAItem
@@ -63,6 +63,7 @@ from reportqa.eval.train_verifier import (
     TRAINED_LAYERS,
     TrainedVerifiers,
     VerifierPlan,
+    decoy_sentence,
     train_verifiers,
     with_verifier_signal,
 )
@@ -285,7 +286,9 @@ def judged_trace(ex: Example, trace: Trace) -> Judged:
     row = signals.row() if signals else dict.fromkeys(SIGNALS, 0.0)
     ok = answer_ok(trace.answer.text, trace.answer.abstained, ex.item.gold)
     best = trace.reading.selection.best
-    return Judged(row, ok, ex.item.gold.answerable, trace.question, best.text if best is not None else "")
+    chosen = best.text if best is not None else ""
+    decoy = decoy_sentence(trace.question, [u.text for u in units_of(trace.hits)], chosen, ex.item.gold.answers)
+    return Judged(row, ok, ex.item.gold.answerable, trace.question, chosen, decoy)
 
 
 def judge_rows(ex: Example, models: Mapping[str, LearnedModel]) -> Judged:

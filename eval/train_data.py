@@ -126,6 +126,7 @@ class Judged:
     answerable: bool
     question: str = ""  # as the engine answered it (a follow-up: resolved)
     sentence: str = ""  # the sentence it chose ("": none)
+    decoy: str = ""  # a sentence of its top passages without a reference answer ("": none): the verifier's negative
 
 
 def from_reports(ex: Example) -> bool:

@@ -29,6 +29,7 @@ from reportqa.answer.verifier import (
     verifier_entry,
     write_weights,
 )
+from reportqa.eval.metrics import squash
 from reportqa.eval.train_data import Example, Judged, from_reports
 
 from reportqa.core.learned import VERIFIER_FILE, VERIFIER_SIGNAL, PairScorer
@@ -165,13 +166,36 @@ def learns_verifier(ex: Example) -> bool:
     return from_reports(ex) or (ex.turn is not None and ex.turn.position > 0)
 
 
+def decoy_sentence(question: str, sentences: Sequence[str], chosen: str, answers: Sequence[str]) -> str:
+    """The sentence of the top passages that shares the most characters with the question without holding a
+    reference answer ("" for an unanswerable question, or when every sentence holds one): a hard negative."""
+    wanted = [squash(a) for a in answers if squash(a)]
+    if not wanted:
+        return ""
+    asked = set(question)
+    best, overlap = "", 0
+    for sentence in sentences:
+        flat = squash(sentence)
+        if sentence == chosen or any(a in flat for a in wanted):
+            continue
+        shared = len(asked & set(sentence))
+        if shared > overlap:
+            best, overlap = sentence, shared
+    return best
+
+
 def example_pairs(ex: Example, judged: Judged) -> list[Pair]:
     """The chosen sentence labelled by whether the answer was right; a wrongly answered question's gold evidence
-    as a positive too (the verifier should know what the right sentence looks like, not only the wrong one)."""
+    as a positive too (the verifier should know what the right sentence looks like, not only the wrong one); a
+    rightly answered question's decoy as a negative, so that every answerable question is seen with a sentence
+    that answers it and one that does not: trained without decoys, the verifier read the form of a question alone
+    (某公司某年营业收入是多少, the form of many unanswerable ones) as evidence (docs/experiments.md, 27th session)."""
     pairs = [Pair(judged.question, judged.sentence, int(judged.right))] if judged.sentence else []
     evidence = ex.item.gold.evidence
     if ex.turn is None and not judged.right and ex.item.gold.answerable and evidence:
         pairs.append(Pair(judged.question, evidence, 1))
+    if judged.right and judged.decoy:
+        pairs.append(Pair(judged.question, judged.decoy, 0))
     return pairs
 
 
