@@ -23,7 +23,8 @@ TRAIN_SETS = ("eval/qa.jsonl", "eval/fresh/qa.jsonl", "eval/fresh2/qa.jsonl", "e
               "eval/sealed12/qa.jsonl", "eval/sealed13/qa.jsonl",
               "eval/sealed14/qa.jsonl", "eval/sealed15/qa.jsonl",
               "eval/sealed16/qa.jsonl", "eval/sealed17/qa.jsonl",
-              "eval/sealed18/qa.jsonl", "eval/sealed19/qa.jsonl")
+              "eval/sealed18/qa.jsonl", "eval/sealed19/qa.jsonl",
+              "eval/terse/qa.jsonl")
 # the conversation sets that are not sealed: their turns, asked turn by turn, are answerability data
 CHAT_SETS = ("eval/chat.jsonl", "eval/sealed/chat.jsonl", "eval/sealed2/chat.jsonl", "eval/sealed3/chat.jsonl",
              "eval/sealed4/chat.jsonl", "eval/sealed5/chat.jsonl", "eval/sealed6/chat.jsonl",
