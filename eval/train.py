@@ -287,7 +287,9 @@ def judged_trace(ex: Example, trace: Trace) -> Judged:
     ok = answer_ok(trace.answer.text, trace.answer.abstained, ex.item.gold)
     best = trace.reading.selection.best
     chosen = best.text if best is not None else ""
-    decoy = decoy_sentence(trace.question, [u.text for u in units_of(trace.hits)], chosen, ex.item.gold.answers)
+    # only a rightly answered question's decoy becomes a pair (train_verifier.example_pairs): no units split for others
+    decoy = decoy_sentence(trace.question, [u.text for u in units_of(trace.hits)], chosen,
+                           ex.item.gold.answers) if ok else ""
     return Judged(row, ok, ex.item.gold.answerable, trace.question, chosen, decoy)
 
 
@@ -412,8 +414,8 @@ def add_training_arguments(parser: argparse.ArgumentParser) -> None:
                         help="off-topic questions scored out of fold ('' for none)")
     parser.add_argument("--verifier-layers", type=int, default=0,
                         help=f"train the answer verifier with this many top layers fine-tuned ({TRAINED_LAYERS} in "
-                             "docs/experiments.md; 0, the default: none — not shipped yet: it learned to refuse "
-                             "a question form the sets' unanswerable questions often take)")
+                             "docs/experiments.md; 0, the default: none — not shipped yet: away from the reports' text "
+                             "it refuses answerable questions more often, docs/experiments.md)")
 
 
 @contextmanager
