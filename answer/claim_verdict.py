@@ -299,11 +299,11 @@ def decide(assessment: Assessment, on_topic: LearnedModel | None, contradiction:
     if p_topic < 0.5:
         return replace(rule, verdict=UNSUPPORTED, report_value=None, claim_value=None,
                        citations=rule.citations if rule.verdict == UNSUPPORTED else _cite(hits, []))
-    agreed_whole = rule.verdict == SUPPORTED and assessment.features["matched"] >= 1 and \
-        assessment.features["unmatched_share"] == 0.0  # a sentence states every claimed figure: that settles it
+    # no override for a sentence that states every claimed figure: 88 of the 132 contradicted claims called
+    # supported out of fold were such (300家 stated of another country); docs/experiments.md, 29th session
     p_conflict = float(contradiction.probabilities(matrix([features], contradiction.features))[0])
     found = chosen_conflict(assessment, scores)
-    if p_conflict >= 0.5 and found is not None and not agreed_whole:
+    if p_conflict >= 0.5 and found is not None:
         return found
     if rule.verdict == SUPPORTED:
         return rule
