@@ -36,6 +36,7 @@ class Labels:
     source: str
     lines: str  # takes the line range
     page: str  # takes the page, or the page range of a passage that crosses a break
+    contradicted_no_value: str  # when no differing figure was aligned: the passage says otherwise
 
     def pages(self, chunk: Chunk) -> str:
         if chunk.page_end is None or chunk.page_end == chunk.page:
@@ -44,9 +45,9 @@ class Labels:
 
 
 CHINESE = Labels("⚠ 与报告不符：报告为 {value}", "报告未涉及", "与之不符的原文", "出处", "第 {lines} 行",
-                 "第 {page} 页")
+                 "第 {page} 页", "⚠ 与报告不符")
 ENGLISH = Labels("⚠ contradicted: the report says {value}", "unsupported", "Contradicted by", "Source",
-                 "lines {lines}", "p. {page}")
+                 "lines {lines}", "p. {page}", "⚠ contradicted by the report")
 
 
 def labels_for(draft: str) -> Labels:
@@ -56,7 +57,9 @@ def labels_for(draft: str) -> Labels:
 
 def _marker(n: int, verdict: Verdict, labels: Labels) -> str:
     if verdict.verdict == CONTRADICTED:
-        return f" **[{labels.contradicted.format(value=verdict.report_value)}]**[^{n}]"
+        label = labels.contradicted.format(value=verdict.report_value) if verdict.report_value \
+            else labels.contradicted_no_value
+        return f" **[{label}]**[^{n}]"
     if verdict.verdict == UNSUPPORTED:
         return f" **[{labels.unsupported}]**"
     return f"[^{n}]"

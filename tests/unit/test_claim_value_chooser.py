@@ -156,3 +156,22 @@ def test_on_a_tie_the_chooser_keeps_the_rules_pick() -> None:
     rules_picked_it = replace(assessment, conflict=imported)
     undecided = linear(CANDIDATE_FEATURES, {}, 0.0)  # every candidate 0.5
     assert chosen_conflict(rules_picked_it, candidate_scores(rules_picked_it, undecided)) == imported
+
+
+def test_a_contradiction_with_no_aligned_figure_has_no_value_and_cites_the_rules_passage() -> None:
+    from dataclasses import replace
+
+    supported_claim = "2025年进口T300级碳纤维的价格约为20万元/吨。"
+    assessment = assess(supported_claim, HITS, analyze(supported_claim), {})
+    assert assessment.rule.verdict == SUPPORTED
+    no_candidates = replace(assessment, conflict=None, near=None, candidates=())
+    on_topic, contradicting = linear(CLAIM_FEATURES, {}, 5.0), linear(CLAIM_FEATURES, {}, 5.0)
+    verdict = decide(no_candidates, on_topic, contradicting, HITS, 1)
+    assert (verdict.verdict, verdict.report_value, verdict.claim_value) == (CONTRADICTED, None, None)
+    assert verdict.citations[0].chunk.text == IMPORTED  # the passage whose figures the rules matched
+    agreeing = linear(CLAIM_FEATURES, {}, -5.0)
+    assert decide(no_candidates, on_topic, agreeing, HITS, 1).verdict == SUPPORTED
+    no_figure = "进口T300级碳纤维比国产的贵。"
+    plain = assess(no_figure, HITS, analyze(no_figure), {})
+    assert plain.features["figures"] == 0 and not plain.candidates
+    assert decide(plain, on_topic, contradicting, HITS, 1).verdict == SUPPORTED  # nothing differing to point at

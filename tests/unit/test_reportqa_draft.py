@@ -114,6 +114,18 @@ def test_unsupported_claims_only_give_no_footnote_section() -> None:
     )
 
 
+def test_a_contradiction_with_no_aligned_value_is_marked_without_one() -> None:
+    draft = "Quantum computing revenue was US$15 billion in 2025."
+    (claim,) = split_claims(draft)
+    checked = [CheckedClaim(claim, Verdict(claim.text, CONTRADICTED, None, None, (Citation(1, QUANTUM_CHUNK, 0.4),),
+                                           0.6))]
+    assert render_markdown(draft, checked) == (
+        "Quantum computing revenue was US$15 billion in 2025. **[⚠ contradicted by the report]**[^1]\n\n---\n\n"
+        "[^1]: Contradicted by: *量子计算产业发展报告* — 1.2 市场规模 (quantum_outlook.txt, lines 9–10): "
+        "“全球量子计算市场规模在2025年约为15亿美元，预计2030年增长到80亿美元。”\n"
+    )
+
+
 def test_long_passages_are_quoted_up_to_the_limit() -> None:
     long_chunk = Chunk(id="long.txt#0", doc="long.txt", title="长报告", section="第三章", text="储能" * 200,
                        start=0, end=400, line_start=1, line_end=1)
