@@ -33,6 +33,9 @@ def values(text: str) -> list[tuple[float, str]]:
         ("1650亿千瓦时", [(1.65e11, "energy")]),
         ("2000万千瓦", [(2e7, "power")]),
         ("39GW", [(3.9e7, "power")]),
+        ("总量142.34EB", [(1.4234e20, "data")]),  # a data size, not a model name as 910B is
+        ("到2027年的77 ZB", [(2027.0, "year"), (7.7e22, "data")]),
+        ("80GB显存", [(8e10, "data")]),
         ("42个", [(42.0, "count")]),
         ("310条航线", [(310.0, "count")]),
         ("2026年", [(2026.0, "year")]),
