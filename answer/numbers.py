@@ -38,7 +38,7 @@ _MEASURE = {
     "zb": ("data", 1e21), "eb": ("data", 1e18), "pb": ("data", 1e15), "tb": ("data", 1e12), "gb": ("data", 1e9),
 }
 # Classifiers after digits make a count (42个, 310条, 91份, 87种, 18天, 100人); 位/名 are left to ranks (第7名).
-_COUNTERS = "个|家|座|条|项|款|颗|台|片|所|件|艘|架|份|篇|次|种|天|人"
+_COUNTERS = "个|家|座|条|项|款|颗|台|片|所|件|艘|架|份|篇|次|种|天|人|批"
 _COUNTER_WORDS = frozenset(_COUNTERS.split("|"))
 # English number words count only with a unit or scale after them (six times, two billion), as Chinese ones do
 _EN_NUMBERS = {w: float(n) for n, w in enumerate(
@@ -58,6 +58,9 @@ _NUMBER = re.compile(
 )
 _MODEL_BEFORE = re.compile(r"[a-z][\-]?$", re.IGNORECASE)
 _MODEL_AFTER = re.compile(r"[a-z]{1,2}(?![a-z])(?=[\u4e00-\u9fff、，,。)）/\-]|$)", re.IGNORECASE)
+# a space and an English word after a whole number that no unit claimed: a count (units, months and scales excluded)
+_EN_NOUN_AFTER = re.compile(r"\s*(?!(?:percent|per|times|years?|months?|days?|billion|million|thousand|trillion|bn|mn"
+                            r"|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\b)[a-z]{3,}")
 _WORD_AFTER = re.compile(r"[\u4e00-\u9fffa-z]")  # 2100英里 is a distance, "by 2030" a year
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月")
 _PERCENT_WORDS = re.compile(rf"百分之({_CN_NUMERAL})")
@@ -239,6 +242,8 @@ def quantities(text: str) -> list[Quantity]:
             if not raw[0].isdigit() and value < 10:
                 continue  # 一个, 两家: words, not figures (两百多个 is one)
             kind = "count"
+        elif currency is None and raw.isdigit() and len(raw) <= 3 and _EN_NOUN_AFTER.match(after):
+            kind = "count"  # 72 qubits, 61 commercial contracts: an English count
         else:
             kind = currency or ""
         scale = _SCALE.get(scale_word, 1.0) if kind not in {"percent", "year", "times"} else 1.0

@@ -36,6 +36,9 @@ def values(text: str) -> list[tuple[float, str]]:
         ("总量142.34EB", [(1.4234e20, "data")]),  # a data size, not a model name as 910B is
         ("到2027年的77 ZB", [(2027.0, "year"), (7.7e22, "data")]),
         ("80GB显存", [(8e10, "data")]),
+        ("SpaceX已发射了20批星链卫星", [(20.0, "count")]),
+        ("the prototype has 72 qubits", [(72.0, "count")]),  # a small English count: a figure, as 72个 is
+        ("61 commercial 5G contracts", [(61.0, "count"), (5.0, "")]),
         ("42个", [(42.0, "count")]),
         ("310条航线", [(310.0, "count")]),
         ("2026年", [(2026.0, "year")]),
