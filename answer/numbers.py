@@ -239,8 +239,8 @@ def quantities(text: str) -> list[Quantity]:
         elif unit_word in _MEASURE:
             kind, factor = _MEASURE[unit_word]
         elif unit_word in _COUNTER_WORDS:
-            if not raw[0].isdigit() and value < 10:
-                continue  # 一个, 两家: words, not figures (两百多个 is one)
+            if not raw[0].isdigit() and value < 3:
+                continue  # 一个, 两家: words, not figures (三项, 两百多个 are)
             kind = "count"
         elif currency is None and raw.isdigit() and len(raw) <= 3 and _EN_NOUN_AFTER.match(after):
             kind = "count"  # 72 qubits, 61 commercial contracts: an English count
