@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+from reportqa.answer.answerability import absences
 from reportqa.answer.binding import misbound_share
-from reportqa.answer.extract import UNKNOWN_IDF, Unit, term_coverage, units_of
+from reportqa.answer.extract import UNKNOWN_IDF, Unit, _flat, term_coverage, units_of
 from reportqa.answer.numbers import quantities
 from reportqa.answer.verify import (
     _NUMBERISH,
@@ -134,7 +135,23 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
         "years_unstated": min((c.years_unstated for c in checks.values()), default=0.0),
         "misbound": max((misbound_share(claim, units[i].text) for i in dict.fromkeys(agreeing)), default=0.0),
     } | near_features(checks[nearest] if nearest is not None else None, sims[nearest] if nearest is not None else 0.0)
+    features |= absence_features(claim, query, units[best], hits, idf)
     return Assessment(rule, features, conflict, near, candidates)
+
+
+ABSENCE_FEATURES = ("abs_names", "abs_names_passage", "abs_terms", "abs_rarest", "abs_pairs", "abs_pairs_passage")
+
+
+def absence_features(claim: str, query: Query, best: Unit, hits: Sequence[Hit], idf: Mapping[str, float]
+                     ) -> dict[str, float]:
+    """What of the claim the sentence that covers it best (and its passage) does not write: the answerability
+    model's measure of a question against its answer, read here by the on-topic model."""
+    chunk = hits[best.hit_rank].chunk
+    missing = absences(claim, query.words, query.core, _flat(best.text).lower(),
+                       _flat(f"{chunk.section} {chunk.text}").lower(), idf, UNKNOWN_IDF)
+    return {"abs_names": float(missing.names_missing), "abs_names_passage": float(missing.names_missing_passage),
+            "abs_terms": missing.terms_missing, "abs_rarest": missing.rarest_missing,
+            "abs_pairs": missing.pairs_missing, "abs_pairs_passage": missing.pairs_missing_passage}
 
 
 CANDIDATE_DEPTH = 6  # sentences by topical coverage whose figures may be the report's value (see docs/experiments.md)
@@ -254,7 +271,7 @@ CLAIM_FEATURES = ("rule_supported", "rule_contradicted", "support", "sim", "sim_
                   "support_of_conflict", "conflict_any", "conflict_close", "conflict_is_figure", "conflict_share",
                   "conflict_gap", "matched",
                   "figures", "unmatched_share", "distinctive", "unknown", "english", "years_unstated", "misbound",
-                  *NEAR_FEATURES, VALUE_FEATURE)
+                  *NEAR_FEATURES, VALUE_FEATURE, *ABSENCE_FEATURES)
 
 
 def empty_features(claim: str, unknown: Sequence[str]) -> dict[str, float]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from reportqa.answer.claim_verdict import (
+    ABSENCE_FEATURES,
     CANDIDATE_FEATURES,
     CLAIM_FEATURES,
     VALUE_FEATURE,
@@ -175,3 +176,11 @@ def test_a_contradiction_with_no_aligned_figure_has_no_value_and_cites_the_rules
     plain = assess(no_figure, HITS, analyze(no_figure), {})
     assert plain.features["figures"] == 0 and not plain.candidates
     assert decide(plain, on_topic, contradicting, HITS, 1).verdict == SUPPORTED  # nothing differing to point at
+
+
+def test_the_verdict_reads_what_of_the_claim_its_best_sentence_does_not_write() -> None:
+    stated = assess(CLAIM, HITS, analyze(CLAIM), {}).features
+    elsewhere = "2025年东丽公司在墨西哥工厂生产的T300级碳纤维价格约为12万元/吨。"
+    missing = assess(elsewhere, HITS, analyze(elsewhere), {}).features
+    assert set(ABSENCE_FEATURES) <= set(stated) and set(ABSENCE_FEATURES) <= set(CLAIM_FEATURES)
+    assert stated["abs_pairs"] < missing["abs_pairs"] and stated["abs_names"] < missing["abs_names"]
