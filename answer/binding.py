@@ -18,15 +18,26 @@ _SKIPPED_KINDS = frozenset({"year", "date"})  # a year is the claim's time, not 
 def misbound_share(claim: str, sentence: str) -> float:
     """Of the claim's figures the sentence also states, the share it states after other names than the claim's,
     while naming the claim's one elsewhere (0 when no figure matches)."""
+    matched, misbound = _binding(claim, sentence)
+    return len(misbound) / matched if matched else 0.0
+
+
+def misbound_figures(claim: str, sentence: str) -> list[Quantity]:
+    """The claim's figures the sentence states only after other names than the claim's (see misbound_share)."""
+    return _binding(claim, sentence)[1]
+
+
+def _binding(claim: str, sentence: str) -> tuple[int, list[Quantity]]:
+    """How many of the claim's figures the sentence states, and those of them it gives to another name."""
     claim_text = prepare(claim[:BINDING_CHARS])[:BINDING_CHARS]  # cut again: NFKC may lengthen the text
     sentence_text = prepare(sentence[:BINDING_CHARS])[:BINDING_CHARS]
     claimed = _figures(claim_text)
     stated = _figures(sentence_text)
     if not claimed or not stated:
-        return 0.0
+        return 0, []
     sentence_names = _names(sentence_text)
     stated_leads: dict[int, set[str]] = {}  # tagged once per stated figure, however many claimed ones match it
-    matched = misbound = 0
+    matched, misbound = 0, []
     for c_index, figure in enumerate(claimed):
         same = [i for i, s in enumerate(stated) if figure.matches(s)]
         if not same:
@@ -39,8 +50,8 @@ def misbound_share(claim: str, sentence: str) -> float:
             if i not in stated_leads:
                 stated_leads[i] = _names(_lead(sentence_text, stated, i))
         if all(stated_leads[i] and not stated_leads[i] & own for i in same):
-            misbound += 1
-    return misbound / matched if matched else 0.0
+            misbound.append(figure)
+    return matched, misbound
 
 
 def _figures(text: str) -> list[Quantity]:

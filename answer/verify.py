@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
+from reportqa.answer.binding import misbound_figures
 from reportqa.answer.numbers import Quantity, family, prepare, quantities
 from reportqa.index.query import Query, english_names, translate_english
 from reportqa.index.text import bigrams, is_english, normalize, proper_nouns, without_spaces
@@ -181,7 +182,10 @@ def figure_alternatives(claim: str, passage: str, terms: Mapping[str, float]) ->
     claim_found = quantities(claim)
     claimed = [q for q in _figures(claim_found) if q.kind not in {"year", "date"}][:CLAIMED_FIGURES_ALIGNED]
     stated = quantities(passage)
-    open_claims = [c for c in claimed if not any(s.matches(c) for s in stated)]
+    # a claimed figure the sentence gives to another name is open too (中国 206座 against 中国77座、美国206座)
+    given_away = misbound_figures(claim, passage)
+    open_claims = [c for c in claimed if not any(s.matches(c) for s in stated)
+                   or any(m.kind == c.kind and m.matches(c) for m in given_away)]
     free = [s for s in stated if s.kind not in {"year", "date"} and _worth_checking(s) and math.isfinite(s.value)
             and not any(s.matches(c) for c in claimed)]
     if not open_claims or not free:

@@ -184,3 +184,11 @@ def test_the_verdict_reads_what_of_the_claim_its_best_sentence_does_not_write() 
     missing = assess(elsewhere, HITS, analyze(elsewhere), {}).features
     assert set(ABSENCE_FEATURES) <= set(stated) and set(ABSENCE_FEATURES) <= set(CLAIM_FEATURES)
     assert stated["abs_pairs"] < missing["abs_pairs"] and stated["abs_names"] < missing["abs_names"]
+
+
+def test_a_claimed_figure_the_sentence_gives_to_another_name_is_open_to_the_sentences_other_figures() -> None:
+    claim = "美国的5G基站密度是每10万人206座。"
+    terms = {"美国": 5.0, "基站": 3.0, "密度": 3.0}
+    given_away = "中国每10万人拥有5G基站206座，美国为77座。"
+    assert [a.stated for a in figure_alternatives(claim, given_away, terms)] == ["77座"]
+    assert figure_alternatives(claim, "美国每10万人拥有5G基站206座，中国为77座。", terms) == ()
