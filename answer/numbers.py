@@ -32,7 +32,8 @@ _MEASURE = {
     "太瓦时": ("energy", 1e9), "twh": ("energy", 1e9), "吉瓦时": ("energy", 1e6), "gwh": ("energy", 1e6),
     "兆瓦时": ("energy", 1e3), "mwh": ("energy", 1e3), "千瓦时": ("energy", 1.0), "kwh": ("energy", 1.0),
     "吉瓦": ("power", 1e6), "gw": ("power", 1e6), "兆瓦": ("power", 1e3), "mw": ("power", 1e3),
-    "千瓦": ("power", 1.0), "kw": ("power", 1.0), "瓦": ("power", 1e-3), "w": ("power", 1e-3),
+    "千瓦": ("power", 1.0), "kw": ("power", 1.0), "瓦时": ("energy", 1e-3), "wh": ("energy", 1e-3),
+    "瓦": ("power", 1e-3), "w": ("power", 1e-3),
     "公里": ("length", 1e3), "千米": ("length", 1e3), "km": ("length", 1e3), "英里": ("length", 1609.344),
     "miles": ("length", 1609.344), "mile": ("length", 1609.344),
     "zb": ("data", 1e21), "eb": ("data", 1e18), "pb": ("data", 1e15), "tb": ("data", 1e12), "gb": ("data", 1e9),
@@ -51,7 +52,7 @@ _NUMBER = re.compile(
     r"(?:\s*(?:-|–|—|~|～|至|到|to)\s*(?P<high>\d+(?:\.\d+)?))?"
     r"\s*(?P<scale>万亿|兆(?!瓦)|亿|千万|百万|万|千(?!瓦)|trillion|billion|million|thousand|tn|bn|mn|[tbmk](?![a-z]))?"
     r"\s*(?P<more>多|余)?\s*(?P<unit>%|％|个百分点|成(?![本果为立功熟长员])|倍|times(?![a-z])|美元|人民币|元|欧元|dollars?|usd|yuan|rmb|cny|euros?|年"
-    r"|percent|太瓦时|吉瓦时|兆瓦时|千瓦时|twh|gwh|mwh|kwh|吉瓦|兆瓦|千瓦|瓦|gw(?![a-z])|mw(?![a-z])|kw(?![a-z])|w(?![a-z])"
+    r"|percent|太瓦时|吉瓦时|兆瓦时|千瓦时|twh|gwh|mwh|kwh|吉瓦|兆瓦|千瓦|瓦时|瓦|gw(?![a-z])|mw(?![a-z])|kw(?![a-z])|wh(?![a-z])|w(?![a-z])"
     r"|公里|千米|英里|km(?![a-z])|miles?(?![a-z])|[zepgt]b(?![a-z])"
     rf"|{_COUNTERS})?",
     re.IGNORECASE,
@@ -117,7 +118,7 @@ def _model_suffix(prepared: str, match: re.Match[str]) -> bool:
     return suffix.group(0).lower() not in _UNIT_LETTERS
 
 
-_UNIT_LETTERS = frozenset({"w", "gw", "mw", "kw", "tw", "nm", "mm", "cm", "km", "kg", "gb", "tb", "mb", "ms", "pb",
+_UNIT_LETTERS = frozenset({"w", "wh", "gw", "mw", "kw", "tw", "nm", "mm", "cm", "km", "kg", "gb", "tb", "mb", "ms", "pb",
                            "eb", "zb"})
 
 

@@ -39,6 +39,8 @@ def values(text: str) -> list[tuple[float, str]]:
         ("SpaceX已发射了20批星链卫星", [(20.0, "count")]),
         ("一共拿过12轮融资", [(12.0, "count")]),
         ("组件输出功率185.4W", [(0.1854, "power")]),  # watts, in kW as the other power units
+        ("能量密度达到每公斤500瓦时", [(0.5, "energy")]),  # watt-hours, in kWh
+        ("500 Wh/kg", [(0.5, "energy")]),
         ("采纳了三项6G标准", [(3.0, "count")]),  # 一个 and 两家 are words; 三项 is a figure
         ("the prototype has 72 qubits", [(72.0, "count")]),  # a small English count: a figure, as 72个 is
         ("61 commercial 5G contracts", [(61.0, "count"), (5.0, "")]),
