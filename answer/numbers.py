@@ -118,8 +118,8 @@ def _model_suffix(prepared: str, match: re.Match[str]) -> bool:
     return suffix.group(0).lower() not in _UNIT_LETTERS
 
 
-_UNIT_LETTERS = frozenset({"w", "wh", "gw", "mw", "kw", "tw", "nm", "mm", "cm", "km", "kg", "gb", "tb", "mb", "ms", "pb",
-                           "eb", "zb"})
+_UNIT_LETTERS = frozenset({"w", "wh", "gw", "mw", "kw", "tw", "nm", "mm", "cm", "km", "kg", "gb", "tb", "mb", "ms",
+                           "pb", "eb", "zb"})
 
 
 def family(kind: str) -> str:
