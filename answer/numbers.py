@@ -52,7 +52,7 @@ _NUMBER = re.compile(
     r"(?:\s*(?:-|–|—|~|～|至|到|to)\s*(?P<high>\d+(?:\.\d+)?))?"
     r"\s*(?P<scale>万亿|兆(?!瓦)|亿|千万|百万|万|千(?!瓦)|trillion|billion|million|thousand|tn|bn|mn|[tbmk](?![a-z]))?"
     r"\s*(?P<more>多|余)?\s*(?P<unit>%|％|个百分点|成(?![本果为立功熟长员])|倍|times(?![a-z])|美元|人民币|元|欧元|dollars?|usd|yuan|rmb|cny|euros?|年"
-    r"|percent|太瓦时|吉瓦时|兆瓦时|千瓦时|twh|gwh|mwh|kwh|吉瓦|兆瓦|千瓦|瓦时|瓦|gw(?![a-z])|mw(?![a-z])|kw(?![a-z])|wh(?![a-z])|w(?![a-z])"
+    r"|percent|太瓦时|吉瓦时|兆瓦时|千瓦时|twh|gwh|mwh|kwh|吉瓦|兆瓦|千瓦|瓦时|瓦|gw(?![a-z])|mw(?![a-z])|kw(?![a-z])|wh(?![a-z])|w(?![a-z+])(?![台个家辆人次件部])"
     r"|公里|千米|英里|km(?![a-z])|miles?(?![a-z])|[zepgt]b(?![a-z])"
     rf"|{_COUNTERS})?",
     re.IGNORECASE,
@@ -60,8 +60,11 @@ _NUMBER = re.compile(
 _MODEL_BEFORE = re.compile(r"[a-z][\-]?$", re.IGNORECASE)
 _MODEL_AFTER = re.compile(r"[a-z]{1,2}(?![a-z])(?=[\u4e00-\u9fff、，,。)）/\-]|$)", re.IGNORECASE)
 # a space and an English word after a whole number that no unit claimed: a count (units, months and scales excluded)
-_EN_NOUN_AFTER = re.compile(r"\s*(?!(?:percent|per|times|years?|months?|days?|billion|million|thousand|trillion|bn|mn"
+_EN_NOUN_AFTER = re.compile(r"\s*(?!(?:percent|per|times|years?|months?|weeks?|days?|hours?|minutes?|seconds?|bits?"
+                            r"|billion|million|thousand|trillion|bn|mn|and|the|for|with|from|than|into|over|out"
                             r"|jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\b)[a-z]{3,}")
+# …unless a capitalised label or name comes right before it (Tier 1, Phase 3, Llama 3, Windows 11, Wi-Fi 6)
+_EN_LABEL_BEFORE = re.compile(r"[A-Z][A-Za-z\-]*\s*$")
 _WORD_AFTER = re.compile(r"[\u4e00-\u9fffa-z]")  # 2100英里 is a distance, "by 2030" a year
 _DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月")
 _PERCENT_WORDS = re.compile(rf"百分之({_CN_NUMERAL})")
@@ -238,12 +241,15 @@ def quantities(text: str) -> list[Quantity]:
                 and not scale_word and raw.isdigit() and len(raw) == 4 and 1900 <= value <= 2100:
             kind = "year"  # 2026年, or a bare 2026 as English writes it ("by 2030")
         elif unit_word in _MEASURE:
+            if unit_word in {"瓦", "瓦时", "w", "wh"} and not raw[0].isdigit():
+                continue  # 千 of 元/千瓦时 is the unit's, not a figure
             kind, factor = _MEASURE[unit_word]
         elif unit_word in _COUNTER_WORDS:
             if not raw[0].isdigit() and value < 3:
                 continue  # 一个, 两家: words, not figures (三项, 两百多个 are)
             kind = "count"
-        elif currency is None and raw.isdigit() and len(raw) <= 3 and _EN_NOUN_AFTER.match(after):
+        elif currency is None and raw.isdigit() and len(raw) <= 3 and _EN_NOUN_AFTER.match(after) \
+                and not _EN_LABEL_BEFORE.search(prepared[max(0, match.start() - 24) : match.start()]):
             kind = "count"  # 72 qubits, 61 commercial contracts: an English count
         else:
             kind = currency or ""

@@ -161,3 +161,17 @@ def test_the_same_sum_in_four_scripts_matches() -> None:
     forms = ["2.59万亿美元", "25,900亿美元", "2.59 trillion dollars", "两万五千九百亿美元"]
     values = [quantities(f)[0] for f in forms]
     assert all(a.matches(b) for a in values for b in values)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("电价0.3元/千瓦时", [(0.3, "cny")]),  # 千 of 千瓦时 is the unit's
+    ("单位投资约3500元/千瓦", [(3500.0, "cny")]),
+    ("Tier 1 suppliers delivered 300 robots", [(300.0, "count")]),  # a label's number is no count
+    ("Phase 3 trials enrolled 1,200 patients", [(1200.0, "")]),
+    ("Llama 3 models ran for 24 hours", []),
+    ("销量突破10W台", []),  # W for 万, not watts
+])
+def test_labels_unit_words_and_shorthand_are_not_figures(text: str, expected: list[tuple[float, str]]) -> None:
+    from reportqa.answer.verify import _figures
+
+    assert [(q.value, q.kind) for q in _figures(quantities(text))] == [(pytest.approx(v), k) for v, k in expected]
