@@ -8,6 +8,8 @@ to someone else. The learned claim verdict reads the share of such figures (`mis
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from reportqa.answer.numbers import Quantity, prepare, quantities
 from reportqa.index.text import proper_nouns
 
@@ -22,22 +24,24 @@ def misbound_share(claim: str, sentence: str) -> float:
     return len(misbound) / matched if matched else 0.0
 
 
-def misbound_figures(claim: str, sentence: str) -> list[Quantity]:
+def misbound_figures(claim: str, sentence: str) -> tuple[Quantity, ...]:
     """The claim's figures the sentence states only after other names than the claim's (see misbound_share)."""
     return _binding(claim, sentence)[1]
 
 
-def _binding(claim: str, sentence: str) -> tuple[int, list[Quantity]]:
-    """How many of the claim's figures the sentence states, and those of them it gives to another name."""
+@lru_cache(maxsize=4096)
+def _binding(claim: str, sentence: str) -> tuple[int, tuple[Quantity, ...]]:
+    """How many of the claim's figures the sentence states, and those of them it gives to another name; cached, as
+    the claim verdict reads the same pairs for its misbound share and for the value's alternatives."""
     claim_text = prepare(claim[:BINDING_CHARS])[:BINDING_CHARS]  # cut again: NFKC may lengthen the text
     sentence_text = prepare(sentence[:BINDING_CHARS])[:BINDING_CHARS]
     claimed = _figures(claim_text)
     stated = _figures(sentence_text)
     if not claimed or not stated:
-        return 0, []
+        return 0, ()
     sentence_names = _names(sentence_text)
     stated_leads: dict[int, set[str]] = {}  # tagged once per stated figure, however many claimed ones match it
-    matched, misbound = 0, []
+    matched, misbound = 0, []  # the figures given to another name
     for c_index, figure in enumerate(claimed):
         same = [i for i, s in enumerate(stated) if figure.matches(s)]
         if not same:
@@ -51,7 +55,7 @@ def _binding(claim: str, sentence: str) -> tuple[int, list[Quantity]]:
                 stated_leads[i] = _names(_lead(sentence_text, stated, i))
         if all(stated_leads[i] and not stated_leads[i] & own for i in same):
             misbound.append(figure)
-    return matched, misbound
+    return matched, tuple(misbound)
 
 
 def _figures(text: str) -> list[Quantity]:

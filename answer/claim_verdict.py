@@ -320,16 +320,17 @@ def decide(assessment: Assessment, on_topic: LearnedModel | None, contradiction:
     # supported out of fold were such (300家 stated of another country); docs/experiments.md, 29th session
     p_conflict = float(contradiction.probabilities(matrix([features], contradiction.features))[0])
     lead = [best_sim_rank] if best_sim_rank is not None else []
-    found = chosen_conflict(assessment, scores) if p_conflict >= 0.5 else None
-    if found is not None:
-        return found
-    if p_conflict >= 0.5 and assessment.features["figures"] > 0:
-        # a claimed figure no passage states of its subject (300家 stated of another country) is contradicted though
-        # no differing figure was aligned: the value is unknown, the passage the rules read first is cited; a claim
-        # with no figure is not (out of fold, 29th session: 27 of 33 such claims with a figure were contradicted,
-        # 4 of 10 without)
-        return Verdict(rule.claim, CONTRADICTED, None, None,
-                       rule.citations if rule.verdict == SUPPORTED else _cite(hits, lead), rule.support)
+    if p_conflict >= 0.5:
+        found = chosen_conflict(assessment, scores)
+        if found is not None:
+            return found
+        if assessment.features["figures"] > 0:
+            # a claimed figure no passage states of its subject (300家 stated of another country) is contradicted
+            # though no differing figure was aligned: the value is unknown, the passage the rules read first is cited;
+            # a claim with no figure is not (out of fold, 29th session: 27 of 33 such claims with a figure were
+            # contradicted, 4 of 10 without)
+            return Verdict(rule.claim, CONTRADICTED, None, None,
+                           rule.citations if rule.verdict == SUPPORTED else _cite(hits, lead), rule.support)
     if rule.verdict == SUPPORTED:
         return rule
     return Verdict(rule.claim, SUPPORTED, None, None, _cite(hits, lead), rule.support)

@@ -182,9 +182,11 @@ def figure_alternatives(claim: str, passage: str, terms: Mapping[str, float]) ->
     claim_found = quantities(claim)
     claimed = [q for q in _figures(claim_found) if q.kind not in {"year", "date"}][:CLAIMED_FIGURES_ALIGNED]
     stated = quantities(passage)
-    # a claimed figure the sentence gives to another name is open too (中国 206座 against 中国77座、美国206座)
-    given_away = misbound_figures(claim, passage)
-    open_claims = [c for c in claimed if not any(s.matches(c) for s in stated)
+    stated_too = [c for c in claimed if any(s.matches(c) for s in stated)]
+    # a claimed figure the sentence gives to another name is open too (中国 206座 against 中国77座、美国206座); the
+    # names are tagged only when the sentence states one of the claimed figures
+    given_away = misbound_figures(claim, passage) if stated_too else ()
+    open_claims = [c for c in claimed if c not in stated_too
                    or any(m.kind == c.kind and m.matches(c) for m in given_away)]
     free = [s for s in stated if s.kind not in {"year", "date"} and _worth_checking(s) and math.isfinite(s.value)
             and not any(s.matches(c) for c in claimed)]
