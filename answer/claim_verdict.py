@@ -118,6 +118,7 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
                                      alternatives)
     claimed = [q for q in _figures(quantities(claim)) if q.kind not in {"year", "date"}]
     matched = max((c.matched for c in checks.values() if c.conflict is None), default=0)
+    matched_by_agreement = max((checks[i].matched for i in agreeing), default=0)
     top_sims = sorted(sims, reverse=True)
     features = {
         "rule_supported": float(rule.verdict == SUPPORTED), "rule_contradicted": float(rule.verdict == CONTRADICTED),
@@ -134,6 +135,7 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
         "unknown": float(len(unknown)), "english": float(_latin(claim)),
         "years_unstated": min((c.years_unstated for c in checks.values()), default=0.0),
         "misbound": max((misbound_share(claim, units[i].text) for i in dict.fromkeys(agreeing)), default=0.0),
+        "agreement_full": float(bool(claimed) and matched_by_agreement >= len(claimed)),
     } | near_features(checks[nearest] if nearest is not None else None, sims[nearest] if nearest is not None else 0.0)
     features |= absence_features(claim, query, units[best], hits, idf)
     return Assessment(rule, features, conflict, near, candidates)
@@ -271,7 +273,7 @@ CLAIM_FEATURES = ("rule_supported", "rule_contradicted", "support", "sim", "sim_
                   "support_of_conflict", "conflict_any", "conflict_close", "conflict_is_figure", "conflict_share",
                   "conflict_gap", "matched",
                   "figures", "unmatched_share", "distinctive", "unknown", "english", "years_unstated", "misbound",
-                  *NEAR_FEATURES, VALUE_FEATURE, *ABSENCE_FEATURES)
+                  "agreement_full", *NEAR_FEATURES, VALUE_FEATURE, *ABSENCE_FEATURES)
 
 
 def empty_features(claim: str, unknown: Sequence[str]) -> dict[str, float]:

@@ -192,3 +192,13 @@ def test_a_claimed_figure_the_sentence_gives_to_another_name_is_open_to_the_sent
     given_away = "中国每10万人拥有5G基站206座，美国为77座。"
     assert [a.stated for a in figure_alternatives(claim, given_away, terms)] == ["77座"]
     assert figure_alternatives(claim, "美国每10万人拥有5G基站206座，中国为77座。", terms) == ()
+
+
+def test_the_verdict_reads_whether_one_agreeing_sentence_states_every_claimed_figure() -> None:
+    restated = "2025年进口T300级碳纤维的价格约为20万元/吨。"
+    one_of_two = "2025年进口T300级碳纤维的价格约为20万元/吨，国产的约为8万元/吨。"
+    features = {claim: assess(claim, HITS, analyze(claim), {}).features for claim in (restated, one_of_two, CLAIM)}
+    assert "agreement_full" in CLAIM_FEATURES
+    assert features[restated]["agreement_full"] == 1.0
+    assert features[one_of_two]["agreement_full"] == 0.0  # 8万元 is stated nowhere
+    assert features[CLAIM]["agreement_full"] == 0.0  # 12万元 differs from both sentences
