@@ -202,3 +202,15 @@ def test_the_verdict_reads_whether_one_agreeing_sentence_states_every_claimed_fi
     assert features[restated]["agreement_full"] == 1.0
     assert features[one_of_two]["agreement_full"] == 0.0  # 8万元 is stated nowhere
     assert features[CLAIM]["agreement_full"] == 0.0  # 12万元 differs from both sentences
+
+
+def test_a_contradiction_the_rules_did_not_align_takes_the_value_the_chooser_is_sure_of() -> None:
+    from dataclasses import replace
+
+    unaligned = replace(assess(CLAIM, HITS, analyze(CLAIM), {}), conflict=None, near=None)
+    on_topic, contradicting = linear(CLAIM_FEATURES, {}, 5.0), linear(CLAIM_FEATURES, {}, 5.0)
+    sure = linear(CANDIDATE_FEATURES, {"hit_rank": -10.0}, 5.0)  # the first passage's figure: 0.99, the second's 0.01
+    verdict = decide(unaligned, on_topic, contradicting, HITS, 1, sure)
+    assert (verdict.verdict, verdict.report_value, verdict.claim_value) == (CONTRADICTED, "20万元", "12万元")
+    unsure = linear(CANDIDATE_FEATURES, {}, -1.0)  # every candidate 0.27
+    assert decide(unaligned, on_topic, contradicting, HITS, 1, unsure).report_value is None
