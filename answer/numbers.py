@@ -265,3 +265,24 @@ def quantities(text: str) -> list[Quantity]:
             found.append(Quantity(year * 100 + month, "date", match.group(0), start=match.start()))
     return sorted(found, key=lambda q: q.start)
 
+
+_DIGITS_READ = 12  # digits of each figure compared: the distance is quadratic in them
+
+
+def digit_likeness(stated: str | None, claimed: str | None) -> float:
+    """1 - the edit distance (a swap of neighbours counts one) between the digits of the report's figure and the
+    claim's, over the longer: a mistyped or transposed figure (4706 for 3706, 260 for 206) scores high; 0 when
+    either has no digit."""
+    a = "".join(ch for ch in (stated or "") if ch.isdigit())[:_DIGITS_READ]
+    b = "".join(ch for ch in (claimed or "") if ch.isdigit())[:_DIGITS_READ]
+    if not a or not b:
+        return 0.0
+    rows = [list(range(len(b) + 1))]
+    for i in range(1, len(a) + 1):
+        row = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            row[j] = min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return 1.0 - rows[-1][-1] / max(len(a), len(b))

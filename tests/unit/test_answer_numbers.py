@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from reportqa.answer.numbers import Quantity, chinese_numeral, family, prepare, quantities
+from reportqa.answer.numbers import Quantity, chinese_numeral, digit_likeness, family, prepare, quantities
 
 
 def values(text: str) -> list[tuple[float, str]]:
@@ -175,3 +175,16 @@ def test_labels_unit_words_and_shorthand_are_not_figures(text: str, expected: li
     from reportqa.answer.verify import _figures
 
     assert [(q.value, q.kind) for q in _figures(quantities(text))] == [(pytest.approx(v), k) for v, k in expected]
+
+
+@pytest.mark.parametrize(("stated", "claimed", "likeness"), [
+    ("3706亿美元", "4706亿美元", 0.75),  # one digit changed
+    ("206 座", "260座", 2 / 3),  # two neighbours swapped: one edit
+    ("1,305亿美元", "$13.05 billion", 1.0),  # the same digits in another unit
+    ("58.5%", "8.5%", 2 / 3),  # one digit dropped
+    ("北京", "上海", 0.0),  # no digit
+    ("12%", None, 0.0),
+])
+def test_digit_likeness_reads_how_close_two_figures_are_written(stated: str, claimed: str | None,
+                                                                likeness: float) -> None:
+    assert digit_likeness(stated, claimed) == pytest.approx(likeness)
