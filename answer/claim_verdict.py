@@ -15,7 +15,7 @@ import numpy as np
 from reportqa.answer.answerability import absences
 from reportqa.answer.binding import misbound_share
 from reportqa.answer.extract import UNKNOWN_IDF, Unit, _flat, term_coverage, units_of
-from reportqa.answer.numbers import digit_likeness, quantities
+from reportqa.answer.numbers import digit_likeness, magnitude_apart, quantities
 from reportqa.answer.verify import (
     _NUMBERISH,
     CONTRADICTED,
@@ -159,7 +159,7 @@ def absence_features(claim: str, query: Query, best: Unit, hits: Sequence[Hit], 
 CANDIDATE_DEPTH = 6  # sentences by topical coverage whose figures may be the report's value (see docs/experiments.md)
 CANDIDATE_FEATURES = ("support", "support_drop", "support_rank", "sim", "sim_drop", "sim_rank", "hit_rank", "is_near",
                       "share", "gap", "is_figure", "matched", "years_unstated", "alternative", "fit_rank",
-                      "year_agrees", "digit_likeness")
+                      "year_agrees", "digit_likeness", "magnitude_apart")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,9 +198,9 @@ def conflict_candidates(claim: str, hits: Sequence[Hit], units: Sequence[Unit], 
             standing_of(i, c) | {"is_near": 0.0, "share": alt.share, "gap": alt.gap, "is_figure": 1.0,
                                  "alternative": 1.0, "fit_rank": float(alt.fit_rank),
                                  "year_agrees": float(alt.year_agrees)}) for alt in offered]
-    return tuple(replace(c, features=c.features | {"digit_likeness": digit_likeness(c.verdict.report_value,
-                                                                                  c.verdict.claim_value)})
-                 for c in found)
+    return tuple(replace(c, features=c.features | {
+        "digit_likeness": digit_likeness(c.verdict.report_value, c.verdict.claim_value),
+        "magnitude_apart": magnitude_apart(c.verdict.report_value, c.verdict.claim_value)}) for c in found)
 
 
 def _rules_candidate(claim: str, hits: Sequence[Hit], hit_rank: int, check: Check, support: float,

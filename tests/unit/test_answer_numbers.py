@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from reportqa.answer.numbers import Quantity, chinese_numeral, digit_likeness, family, prepare, quantities
+from reportqa.answer.numbers import (
+    Quantity,
+    chinese_numeral,
+    digit_likeness,
+    family,
+    magnitude_apart,
+    prepare,
+    quantities,
+)
 
 
 def values(text: str) -> list[tuple[float, str]]:
@@ -188,3 +196,13 @@ def test_labels_unit_words_and_shorthand_are_not_figures(text: str, expected: li
 def test_digit_likeness_reads_how_close_two_figures_are_written(stated: str, claimed: str | None,
                                                                 likeness: float) -> None:
     assert digit_likeness(stated, claimed) == pytest.approx(likeness)
+
+
+@pytest.mark.parametrize(("stated", "claimed", "apart"), [
+    ("50万家", "30万家", 0.0739),  # log10(5/3) / 3
+    ("3706亿美元", "$470.6 billion", 0.0346),  # across units and scripts
+    ("15个", "30万家", 1.0),  # more than a thousand times off
+    ("北京", "上海", 1.0),  # not figures
+])
+def test_magnitude_apart_reads_powers_of_ten_between_two_figures(stated: str, claimed: str, apart: float) -> None:
+    assert magnitude_apart(stated, claimed) == pytest.approx(apart, abs=1e-4)
