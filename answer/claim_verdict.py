@@ -256,8 +256,8 @@ UNALIGNED_VALUE_P = 0.5  # the chooser's probability that a candidate is the rep
 
 
 def unaligned_value(assessment: Assessment, scores: np.ndarray) -> Verdict | None:
-    """For a claim the verdict calls contradicted where the rules aligned no differing figure: the candidate the
-    chooser is sure of (at least UNALIGNED_VALUE_P), else none."""
+    """For a claim the conflict model calls contradicted where the rules aligned no differing figure: the candidate
+    the chooser is sure of (at least UNALIGNED_VALUE_P), else none. It names a value, never the verdict."""
     if not len(scores) or float(scores.max()) < UNALIGNED_VALUE_P:
         return None
     return assessment.candidates[int(np.argmax(scores))].verdict
@@ -339,10 +339,10 @@ def decide(assessment: Assessment, on_topic: LearnedModel | None, contradiction:
         found = chosen_conflict(assessment, scores)
         if found is not None:
             return found
-        unaligned = unaligned_value(assessment, scores)
-        if assessment.features["figures"] > 0 and unaligned is not None:
-            return unaligned  # out of fold (30th session) right for 19 of the 23 contradicted claims it names
         if assessment.features["figures"] > 0:
+            unaligned = unaligned_value(assessment, scores)
+            if unaligned is not None:  # out of fold (30th session) right for 19 of the 23 contradicted claims it names
+                return unaligned
             # a claimed figure no passage states of its subject (300家 stated of another country) is contradicted
             # though no differing figure was aligned: the value is unknown, the passage the rules read first is cited;
             # a claim with no figure is not (out of fold, 29th session: 27 of 33 such claims with a figure were
