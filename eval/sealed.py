@@ -5,8 +5,8 @@
 The set defaults to eval.datasets.SEALED, the report to eval/reports/<its name>, the page to docs/<its name>.md.
 
 Run once, at the end of a piece of work; its first-run figures are the honest estimate. A set once scored may
-become training data (eval/sealed … eval/sealed4 since 2026-12-03, eval/sealed5 … sealed17 since 2026-12-04);
-the next one written takes its place here.
+become training data (eval.datasets.SEALED names the one still sealed; the training sets list the rest); the next
+one written takes its place here.
 Q&A beside the baselines (rules only, BM25, the neural channel, the fast tier, the LangChain recipe), claims
 (rules only vs the learned verdict), conversations (the resolver, the one before it, the writers' stand-alone rewrites).
 """
