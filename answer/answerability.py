@@ -2,7 +2,7 @@
 
 The signals are what the earlier stages measured (how the best passage and the best sentence scored, how
 clearly they won, how close the encoder puts them to the question, what the question names that the corpus
-lacks, whether the answer states the kind of value asked for). A learned logistic model maps them to the
+lacks, whether the answer states the kind of value asked for). Learned gradient-boosted trees map them to the
 probability that the chosen answer contains the right answer; the engine refuses below a threshold chosen on
 out-of-fold predictions. Without a model, today's rule stands: passage coverage, quartered per missing name
 and once more when the asked unit is absent.

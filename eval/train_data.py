@@ -152,7 +152,7 @@ LEARNS_FROM: dict[str, frozenset[str]] = {
     "adapter": frozenset({REPORTS}),
     "ranker": frozenset({REPORTS, "cmrc"}),
     "reader": frozenset({REPORTS, "cmrc"}),
-    "answerability": frozenset({REPORTS, OFF_TOPIC, CONVERSATION}),
+    "answerability": frozenset({REPORTS, OFF_TOPIC, CONVERSATION, "cmrc"}),
 }
 
 

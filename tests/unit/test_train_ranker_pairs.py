@@ -69,6 +69,7 @@ def test_platt_scaling_keeps_the_order_and_makes_the_score_a_probability() -> No
 
 
 def test_a_cmrc_question_asked_of_the_reports_is_an_unanswerable_off_topic_example() -> None:
+    from reportqa.eval.train import CMRC_WEIGHT, answerability_weight
     from reportqa.eval.train_data import OFF_TOPIC, from_reports, learns_from, off_topic, rows_for
 
     cmrc = QAItem("DEV_1_QUERY_0", "《战国无双3》是由哪两个公司合作开发的？", "span", "zh",
@@ -81,8 +82,10 @@ def test_a_cmrc_question_asked_of_the_reports_is_an_unanswerable_off_topic_examp
     assert rows_for("ranker", ranker_pairs)(report) == ranker_pairs(report)
     cmrc_example = example("cmrc", {}, {})
     assert [from_reports(ex) for ex in (stray, report, cmrc_example)] == [False, True, False]
-    # the answerability model learns from the report sets and the off-topic questions, never from CMRC itself
-    assert [learns_from("answerability", ex) for ex in (stray, report, cmrc_example)] == [True, True, False]
+    # the answerability model learns from the report sets, the off-topic questions and CMRC itself, CMRC at a fifth
+    assert [learns_from("answerability", ex) for ex in (stray, report, cmrc_example)] == [True, True, True]
+    assert [answerability_weight(ex) for ex in (stray, report, cmrc_example)] == [1.0, 1.0, CMRC_WEIGHT]
+    assert CMRC_WEIGHT < 1.0
     assert [learns_from("reader", ex) for ex in (stray, report, cmrc_example)] == [False, True, True]
     weight = source_weights([stray, report, example("cmrc", {}, {}), example("cmrc", {}, {})])
     assert weight(report) == 2.0  # two CMRC questions against one report question; the off-topic one not counted
