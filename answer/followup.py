@@ -45,6 +45,7 @@ _NAME_TAGS = ("nr", "ns", "nt", "nz", "eng", "x")
 _NOMINAL = ("n", "eng", "nr", "ns", "nt", "nz", "nrt", "nrfg", "vn")
 _GENERIC = frozenset({"报告", "根据", "数据", "同比", "全球", "中国", "美国", "问题", "情况", "市场"})
 _CITATION = re.compile(r"\[\d+\]")
+_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +85,12 @@ def words_of(text: str) -> list[tuple[str, str]]:
 
 
 def leading_noun_phrase(text: str) -> str | None:
-    """The subject a sentence opens with: its first run of nouns and Latin names (SK海力士, 台积电)."""
+    """The subject a sentence opens with: its first run of nouns and Latin names (SK海力士, 台积电). None for an
+    English sentence: the tagger calls every English word a noun ('In the CHN Key Ecosystem report, …' came back as
+    inthechnkeyecosystemreport), and its first capitalised words, tried instead, named the report more often than
+    the subject; the previous question stays the turn's context (docs/experiments.md, thirty-first session)."""
+    if not _HAN.search(text):
+        return None
     phrase: list[str] = []
     for word, flag in words_of(_CITATION.sub("", text)):
         if flag.startswith(_NOMINAL) and not _ASKS_FOR_NAME.search(word) and word not in _GENERIC:

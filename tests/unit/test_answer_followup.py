@@ -105,3 +105,11 @@ def test_long_turns_are_cut_before_any_pattern_reads_them() -> None:
     assert not is_follow_up("量子" + "计算" * 60_000 + "呢？")  # 呢 lies past TURN_CHARS: never scanned
     assert ask(("user", "2025年量子计算市场规模是多少？"), ("assistant", "x" * 100_000), ("user", "那2030年呢？")) \
         == "2030年量子计算市场规模是多少？"
+
+
+def test_an_english_pronoun_without_a_named_answer_stays_with_the_previous_question_as_context() -> None:
+    turns = [Turn("user", "In the CHN Key Ecosystem strategy report, how much computing power does China have?"),
+             Turn("assistant", "…"), Turn("user", "What share of the global total does it represent?")]
+    resolved = resolve(turns)
+    assert resolved.question == "What share of the global total does it represent?"  # not inthechnkeyecosystem…
+    assert (resolved.kind, resolved.referent, resolved.context) == ("pronoun", None, turns[0].content)
