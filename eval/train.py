@@ -415,6 +415,7 @@ CMRC_WEIGHT = 0.2
 
 
 def answerability_weight(ex: Example) -> float:
+    """A question's weight in the answerability model: a turn at half, a CMRC question at CMRC_WEIGHT."""
     return TURN_WEIGHT if ex.turn is not None else CMRC_WEIGHT if ex.source == "cmrc" else 1.0
 
 
