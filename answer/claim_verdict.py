@@ -258,7 +258,7 @@ UNALIGNED_VALUE_P = 0.5  # the chooser's probability that a candidate is the rep
 def unaligned_value(assessment: Assessment, scores: np.ndarray) -> Verdict | None:
     """For a claim the conflict model calls contradicted where the rules aligned no differing figure: the candidate
     the chooser is sure of (at least UNALIGNED_VALUE_P), else none. It names a value, never the verdict."""
-    if not len(scores) or float(scores.max()) < UNALIGNED_VALUE_P:
+    if value_confidence(scores) < UNALIGNED_VALUE_P:
         return None
     return assessment.candidates[int(np.argmax(scores))].verdict
 

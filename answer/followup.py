@@ -20,7 +20,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from reportqa.index.text import tagged
+from reportqa.index.text import cjk_share, tagged
 
 TURN_CHARS = 400  # the part of any turn that patterns and the tagger read: a pasted essay must not stall a worker
 TAG_CHARS = 200
@@ -45,7 +45,6 @@ _NAME_TAGS = ("nr", "ns", "nt", "nz", "eng", "x")
 _NOMINAL = ("n", "eng", "nr", "ns", "nt", "nz", "nrt", "nrfg", "vn")
 _GENERIC = frozenset({"报告", "根据", "数据", "同比", "全球", "中国", "美国", "问题", "情况", "市场"})
 _CITATION = re.compile(r"\[\d+\]")
-_HAN = re.compile(r"[\u3400-\u9fff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +88,7 @@ def leading_noun_phrase(text: str) -> str | None:
     English sentence: the tagger calls every English word a noun ('In the CHN Key Ecosystem report, …' came back as
     inthechnkeyecosystemreport), and its first capitalised words, tried instead, named the report more often than
     the subject; the previous question stays the turn's context (docs/experiments.md, thirty-first session)."""
-    if not _HAN.search(text):
+    if not cjk_share(text):
         return None
     phrase: list[str] = []
     for word, flag in words_of(_CITATION.sub("", text)):
