@@ -26,13 +26,23 @@ from reportqa.answer.extract import (
     year_conflict,
 )
 from reportqa.index.query import Query
+from reportqa.index.text import bigrams
 
 from reportqa.core.learned import LearnedModel, matrix
 from reportqa.core.types import Hit
 
+# each unit against the other candidates and its neighbours in the passage: a pointwise model sees one unit at a
+# time, so how it compares and what stands beside it must be written in (CMRC 2018 out of fold: the first pick sits
+# in a chunk holding the answer 0.909 → 0.927; docs/experiments.md, thirty-second session)
+CONTEXT_FEATURES = (
+    "own_cov_gap", "topic_cov_gap", "bigram_cov", "bigram_cov_gap", "novelty", "prev_own", "next_own",
+    "prev_bigram", "prev_sim", "next_sim", "position",
+)
+NO_NEIGHBOUR = -1.0
 UNIT_FEATURES = (
     "sim", "sim_gap", "sim_rank", "own_cov", "topic_cov", "type_match", "value_follows", "year_conflict",
     "chunk_rr", "chunk_gap", "length", "table_row", "focus_in", "focus_topic", "sim_raw", "sim_raw_gap",
+    *CONTEXT_FEATURES,
 )
 # encoder cosines of the question to a hit's units, in unit order, one row each: the question vector as searched
 # (the learned adapter applied) and as the encoder gives it (the adapter, fitted on the reports' questions, finds
@@ -87,7 +97,35 @@ def unit_features(units: Sequence[Unit], sims: Sequence[float], hits: Sequence[H
             "sim_raw": raw[j],
             "sim_raw_gap": raw[j] - top_raw,
         })
+    add_context(rows, units, query)
     return rows
+
+
+def add_context(rows: list[dict[str, float]], units: Sequence[Unit], query: Query) -> None:
+    """CONTEXT_FEATURES into each unit's row: question bigrams written (segmentation-free coverage), gaps to the
+    best candidate, the neighbouring units' coverage and cosine, the position in its passage."""
+    if not rows:
+        return
+    asked = set(bigrams(query.asked or query.text))
+    grams = [set(bigrams(u.text)) for u in units]
+    for row, own in zip(rows, grams, strict=True):
+        row["bigram_cov"] = len(asked & own) / max(1, len(asked))
+        row["novelty"] = len(own - asked) / max(1, len(own))
+    for name in ("own_cov", "topic_cov", "bigram_cov"):
+        top = max(row[name] for row in rows)
+        for row in rows:
+            row[f"{name}_gap"] = row[name] - top
+    seen: dict[int, int] = {}
+    for j, (row, unit) in enumerate(zip(rows, units, strict=True)):
+        before = j > 0 and units[j - 1].hit_rank == unit.hit_rank
+        after = j + 1 < len(units) and units[j + 1].hit_rank == unit.hit_rank
+        row["prev_own"] = rows[j - 1]["own_cov"] if before else NO_NEIGHBOUR
+        row["next_own"] = rows[j + 1]["own_cov"] if after else NO_NEIGHBOUR
+        row["prev_bigram"] = rows[j - 1]["bigram_cov"] if before else NO_NEIGHBOUR
+        row["prev_sim"] = rows[j - 1]["sim"] if before else NO_NEIGHBOUR
+        row["next_sim"] = rows[j + 1]["sim"] if after else NO_NEIGHBOUR
+        row["position"] = float(seen.get(unit.hit_rank, 0))
+        seen[unit.hit_rank] = seen.get(unit.hit_rank, 0) + 1
 
 
 def similarities_of(units: Sequence[Unit], hits: Sequence[Hit], unit_sims: UnitSimilarities | None,

@@ -17,7 +17,7 @@ from reportqa.answer.followup import Resolved, Turn, resolve
 from reportqa.eval.chat_baseline import resolve_before
 from reportqa.eval.datasets import item_from_row, read_jsonl
 from reportqa.eval.harness import CITE_K, result_of
-from reportqa.eval.metrics import Outcome, answer_ok, is_relevant, summarize
+from reportqa.eval.metrics import Outcome, answer_ok, holds_answer, is_relevant, summarize
 
 from reportqa.engine import Engine
 
@@ -46,7 +46,8 @@ def score_conversation(engine: Engine, row: dict[str, Any], resolver: Resolver) 
         cited = tuple(is_relevant(doc, text, gold) for doc, text in result.cited)
         outcomes.append((str(turn["kind"]), Outcome(f"{row['id']}-{n}", str(turn["kind"]), gold.answerable, flags,
                                                     cited, answer_ok(result.answer, result.abstained, gold),
-                                                    result.abstained, 0.0, {})))
+                                                    result.abstained, 0.0, {},
+                                                    bool(result.cited) and holds_answer(*result.cited[0], gold))))
         history.append(Turn("assistant", trace.answer.text or "（报告中没有找到答案）"))
     return outcomes
 

@@ -18,6 +18,7 @@ from reportqa.eval.metrics import (
     by_type,
     calibrate_threshold,
     floors_missed,
+    holds_answer,
     is_relevant,
     summarize,
 )
@@ -98,7 +99,8 @@ def score(items: Sequence[QAItem], variant: Variant, progress: Progress = SILENT
         cited = tuple(is_relevant(doc, text, item.gold) for doc, text in result.cited)
         outcomes.append(Outcome(item.id, item.qtype, item.gold.answerable, flags, cited,
                                 answer_ok(result.answer, result.abstained, item.gold), result.abstained, seconds,
-                                {"confidence": round(result.confidence, 4), "answer": result.answer}))
+                                {"confidence": round(result.confidence, 4), "answer": result.answer},
+                                bool(result.cited) and holds_answer(*result.cited[0], item.gold)))
     return outcomes
 
 

@@ -13,8 +13,12 @@ from reportqa.core.trees import TreeModel, tree_model
 
 DEFAULT_C = 1.0
 SEED = 0
-# the reader's trees (docs/experiments.md, twentieth session: 100–300 trees of 7–31 leaves within ±0.01 of these)
+# the trees of the answerability and claim models (docs/experiments.md, twentieth session: 100–300 trees of 7–31
+# leaves within ±0.01 of these on the reader of then)
 TREES, TREE_LEAVES, TREE_RATE = 200, 15, 0.05
+# the reader's: ~200,000 candidate units, and with its context features more trees of more leaves pay (CMRC 2018 out
+# of fold, the first pick in a chunk holding the answer: 200×15 0.916, 500×31 0.922, 500×63 0.927, 1000×63 0.926)
+READER_TREES, READER_LEAVES = 500, 63
 
 
 def fit_linear(rows: Sequence[Mapping[str, float]], labels: Sequence[int], features: Sequence[str],
@@ -38,7 +42,8 @@ def fit_linear(rows: Sequence[Mapping[str, float]], labels: Sequence[int], featu
 
 
 def fit_trees(rows: Sequence[Mapping[str, float]], labels: Sequence[int], features: Sequence[str],
-              weights: Sequence[float] | None = None, seed: int = SEED) -> TreeModel:
+              weights: Sequence[float] | None = None, seed: int = SEED, trees: int = TREES,
+              leaves: int = TREE_LEAVES) -> TreeModel:
     """Gradient-boosted trees (log loss) whose features may interact, exported node by node so that serving
     needs numpy only."""
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -47,7 +52,7 @@ def fit_trees(rows: Sequence[Mapping[str, float]], labels: Sequence[int], featur
     y = np.asarray(labels, dtype=np.int64)
     if len(set(y.tolist())) < 2:
         raise ValueError(f"cannot fit on {len(y)} examples of a single class")
-    model = HistGradientBoostingClassifier(max_iter=TREES, max_leaf_nodes=TREE_LEAVES, learning_rate=TREE_RATE,
+    model = HistGradientBoostingClassifier(max_iter=trees, max_leaf_nodes=leaves, learning_rate=TREE_RATE,
                                            early_stopping=False, random_state=seed)
     model.fit(x, y, sample_weight=None if weights is None else np.asarray(weights, dtype=np.float64))
     trees = [[(int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]), float(n["value"]),

@@ -51,6 +51,11 @@ def is_relevant(doc: str, text: str, gold: Gold) -> bool:
     return shares_substring(evidence, passage, min(len(evidence) // 2, 20))
 
 
+def holds_answer(doc: str, text: str, gold: Gold) -> bool:
+    """A relevant passage that writes a reference answer itself (CMRC 2018: the passage, not another chunk of it)."""
+    return is_relevant(doc, text, gold) and any(squash(a) and squash(a) in squash(text) for a in gold.answers)
+
+
 def first_relevant_rank(flags: Sequence[bool]) -> int | None:
     """1-based rank of the first relevant passage, or None."""
     for rank, flag in enumerate(flags, start=1):
@@ -105,6 +110,7 @@ class Outcome:
     abstained: bool
     seconds: float
     extra: dict[str, object] = field(default_factory=dict)
+    first_cited_holds: bool = False  # the first citation is relevant and writes a reference answer (issue #16)
 
 
 def _mean(values: Iterable[float]) -> float:
@@ -125,6 +131,7 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, float]:
         "ndcg@10": _mean(ndcg_at(o.flags, 10) for o in answerable),
         "answer_ok": _mean(float(o.answer_ok) for o in answerable),
         "citation_precision": _mean(sum(o.cited) / len(o.cited) for o in cited),
+        "first_citation_holds_answer": _mean(float(o.first_cited_holds) for o in answerable),
         "answerable_refused": _mean(float(o.abstained) for o in answerable),
         "latency_p50_ms": round(percentile(latencies, 0.5), 2),
         "latency_p95_ms": round(percentile(latencies, 0.95), 2),

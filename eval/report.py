@@ -60,8 +60,8 @@ def write_report(report: dict[str, Any], folder: Path) -> None:
     plot_by_type(report, folder / "by_type.png")
 
 
-EXPERIMENT_METRICS = ("hit@1", "hit@5", "mrr@10", "answer_ok", "unanswerable_refused", "answerable_refused",
-                      "latency_p50_ms")
+EXPERIMENT_METRICS = ("hit@1", "hit@5", "mrr@10", "answer_ok", "first_citation_holds_answer", "unanswerable_refused",
+                      "answerable_refused", "latency_p50_ms")
 
 
 def set_markdown(name: str, data: dict[str, Any]) -> list[str]:

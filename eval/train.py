@@ -42,7 +42,7 @@ from reportqa.answer.extract import AnswerTerms, Unit, choose_units, passage_uni
 from reportqa.answer.followup import Turn
 from reportqa.answer.reader import ENCODED, UNIT_FEATURES, similarities_of, unit_features
 from reportqa.eval.datasets import QAItem
-from reportqa.eval.learn import fit_linear, fit_trees, platt, refusal_threshold
+from reportqa.eval.learn import READER_LEAVES, READER_TREES, fit_linear, fit_trees, platt, refusal_threshold
 from reportqa.eval.metrics import answer_ok, is_relevant, squash
 from reportqa.eval.query_adapter import AdapterData, fit_query_adapter
 from reportqa.eval.train_claims import CLAIM_SETS, collect, fit_claim_models
@@ -357,7 +357,8 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
     show("collecting reader examples")
     reader_data = {id(ex): reader_rows_for(ex, rankers[ex.fold]) for ex in examples if learns_from("reader", ex)}
     readers, reader = fit_each_fold(examples, folds, rows_for("reader", lambda ex: reader_data[id(ex)]),
-                                    lambda rows, labels, w: fit_trees(rows, labels, features["reader"], w))
+                                    lambda rows, labels, w: fit_trees(rows, labels, features["reader"], w,
+                                                                      trees=READER_TREES, leaves=READER_LEAVES))
     show("collecting answerability signals")
     judged = judge_all(examples, lambda fold: {"ranker": rankers[fold], "reader": readers[fold],
                                                "relevance": relevances[fold]})

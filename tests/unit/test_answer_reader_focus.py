@@ -45,3 +45,20 @@ def test_the_encoders_own_cosine_is_read_beside_the_searched_one() -> None:
     assert (second["sim_gap"], second["sim_raw"], second["sim_raw_gap"]) == (0.7 - 0.9, 0.6, 0.0)
     alone, _ = unit_features(units, [0.9, 0.7], hits, query, terms)  # no adapter: the same cosine twice
     assert (alone["sim_raw"], alone["sim_raw_gap"]) == (0.9, 0.0)
+
+
+def test_each_unit_is_read_beside_its_neighbours_and_against_the_best_candidate() -> None:
+    chunk = Chunk(id="r#0", doc="r.txt", title="t", section="", text="ab", start=0, end=2, line_start=1, line_end=1)
+    query = analyze("面板出货量是多少？")
+    units = [Unit("面板产业发展迅速。", 0, ""), Unit("出货量达到1.05亿片。", 0, ""), Unit("产能为30万片。", 1, "")]
+    hits, terms = [Hit(chunk, 1.0, {}), Hit(chunk, 0.5, {})], answer_terms(query, {})
+    first, second, third = unit_features(units, [0.5, 0.8, 0.6], hits, query, terms)
+    assert (first["prev_own"], first["prev_sim"], first["next_sim"], first["position"]) == (-1.0, -1.0, 0.8, 0.0)
+    assert (second["prev_sim"], second["next_sim"], second["position"]) == (0.5, -1.0, 1.0)
+    assert (third["prev_sim"], third["next_sim"], third["position"]) == (-1.0, -1.0, 0.0)  # another passage
+    assert second["prev_own"] == first["own_cov"] and first["next_own"] == second["own_cov"]
+    # the question as asked has 7 bigrams (面板 板出 出货 货量 量是 是多 多少): the first unit writes one, the second two
+    assert (first["bigram_cov"], second["bigram_cov"], third["bigram_cov"]) == (1 / 7, 2 / 7, 0.0)
+    assert (first["bigram_cov_gap"], second["bigram_cov_gap"]) == (1 / 7 - 2 / 7, 0.0)
+    assert second["prev_bigram"] == 1 / 7 and second["own_cov_gap"] == 0.0 > third["own_cov_gap"]
+    assert third["novelty"] == 1.0 and 0.0 < second["novelty"] < 1.0

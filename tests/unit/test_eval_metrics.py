@@ -15,6 +15,7 @@ from reportqa.eval.metrics import (
     first_relevant_rank,
     floors_missed,
     hit_at,
+    holds_answer,
     is_relevant,
     mrr_at,
     ndcg_at,
@@ -94,6 +95,13 @@ def test_passage_id_mode_decides_by_id_alone() -> None:
     assert is_relevant("d1", PASSAGE, gold) is False
 
 
+def test_a_cmrc_passage_holds_the_answer_only_in_the_chunk_that_writes_it() -> None:
+    gold = Gold(None, ("光荣和ω-force",), passage_id="p7")
+    assert holds_answer("p7", "由光荣和ω-Force合作开发。", gold) is True
+    assert holds_answer("p7", "本作于2008年发售。", gold) is False  # another chunk of the same passage
+    assert holds_answer("d1", "由光荣和ω-force合作开发。", gold) is False
+
+
 def test_answer_ok() -> None:
     assert answer_ok("约2,400亿美元", False, GOLD) is True
     assert answer_ok("约 2,400 亿美元", False, GOLD) is True
@@ -138,12 +146,12 @@ def test_calibrate_threshold_without_answerable() -> None:
 
 
 def outcome(qid: str, qtype: str, answerable: bool, flags: tuple[bool, ...], cited: tuple[bool, ...],
-            ok: bool, abstained: bool, seconds: float) -> Outcome:
-    return Outcome(qid, qtype, answerable, flags, cited, ok, abstained, seconds)
+            ok: bool, abstained: bool, seconds: float, first_cited_holds: bool = False) -> Outcome:
+    return Outcome(qid, qtype, answerable, flags, cited, ok, abstained, seconds, {}, first_cited_holds)
 
 
 OUTCOMES = [
-    outcome("q1", "fact", True, (True, False), (True, False), True, False, 0.1),
+    outcome("q1", "fact", True, (True, False), (True, False), True, False, 0.1, first_cited_holds=True),
     outcome("q2", "fact", True, (False, True), (True,), False, False, 0.2),
     outcome("q3", "none", False, (False,), (), False, True, 0.3),
     outcome("q4", "list", True, (False, False), (), False, True, 0.4),
@@ -159,6 +167,7 @@ def test_summarize_literal() -> None:
         "ndcg@10": 0.5436,
         "answer_ok": 0.3333,
         "citation_precision": 0.75,
+        "first_citation_holds_answer": 0.3333,
         "answerable_refused": 0.3333,
         "latency_p50_ms": 250.0,
         "latency_p95_ms": 385.0,
