@@ -17,7 +17,7 @@ from reportqa.answer.followup import Resolved, Turn, resolve
 from reportqa.eval.chat_baseline import resolve_before
 from reportqa.eval.datasets import item_from_row, read_jsonl
 from reportqa.eval.harness import CITE_K, result_of
-from reportqa.eval.metrics import Outcome, answer_ok, holds_answer, is_relevant, summarize
+from reportqa.eval.metrics import Outcome, answer_ok, cites_answer_first, is_relevant, summarize
 
 from reportqa.engine import Engine
 
@@ -47,7 +47,7 @@ def score_conversation(engine: Engine, row: dict[str, Any], resolver: Resolver) 
         outcomes.append((str(turn["kind"]), Outcome(f"{row['id']}-{n}", str(turn["kind"]), gold.answerable, flags,
                                                     cited, answer_ok(result.answer, result.abstained, gold),
                                                     result.abstained, 0.0, {},
-                                                    bool(result.cited) and holds_answer(*result.cited[0], gold))))
+                                                    cites_answer_first(result.cited, gold))))
         history.append(Turn("assistant", trace.answer.text or "（报告中没有找到答案）"))
     return outcomes
 

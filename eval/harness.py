@@ -17,8 +17,8 @@ from reportqa.eval.metrics import (
     answer_ok,
     by_type,
     calibrate_threshold,
+    cites_answer_first,
     floors_missed,
-    holds_answer,
     is_relevant,
     summarize,
 )
@@ -100,7 +100,7 @@ def score(items: Sequence[QAItem], variant: Variant, progress: Progress = SILENT
         outcomes.append(Outcome(item.id, item.qtype, item.gold.answerable, flags, cited,
                                 answer_ok(result.answer, result.abstained, item.gold), result.abstained, seconds,
                                 {"confidence": round(result.confidence, 4), "answer": result.answer},
-                                bool(result.cited) and holds_answer(*result.cited[0], item.gold)))
+                                cites_answer_first(result.cited, item.gold)))
     return outcomes
 
 

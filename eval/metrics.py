@@ -56,6 +56,11 @@ def holds_answer(doc: str, text: str, gold: Gold) -> bool:
     return is_relevant(doc, text, gold) and any(squash(a) and squash(a) in squash(text) for a in gold.answers)
 
 
+def cites_answer_first(cited: Sequence[tuple[str, str]], gold: Gold) -> bool:
+    """Whether the first citation (doc, text) holds a reference answer: issue #16's rule for CMRC 2018."""
+    return bool(cited) and holds_answer(*cited[0], gold)
+
+
 def first_relevant_rank(flags: Sequence[bool]) -> int | None:
     """1-based rank of the first relevant passage, or None."""
     for rank, flag in enumerate(flags, start=1):

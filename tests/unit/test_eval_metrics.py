@@ -12,6 +12,7 @@ from reportqa.eval.metrics import (
     auc,
     by_type,
     calibrate_threshold,
+    cites_answer_first,
     first_relevant_rank,
     floors_missed,
     hit_at,
@@ -100,6 +101,9 @@ def test_a_cmrc_passage_holds_the_answer_only_in_the_chunk_that_writes_it() -> N
     assert holds_answer("p7", "由光荣和ω-Force合作开发。", gold) is True
     assert holds_answer("p7", "本作于2008年发售。", gold) is False  # another chunk of the same passage
     assert holds_answer("d1", "由光荣和ω-force合作开发。", gold) is False
+    assert cites_answer_first([("p7", "由光荣和ω-Force合作开发。"), ("p7", "本作于2008年发售。")], gold) is True
+    assert cites_answer_first([("p7", "本作于2008年发售。"), ("p7", "由光荣和ω-Force合作开发。")], gold) is False
+    assert cites_answer_first([], gold) is False
 
 
 def test_answer_ok() -> None:
