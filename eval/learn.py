@@ -55,10 +55,10 @@ def fit_trees(rows: Sequence[Mapping[str, float]], labels: Sequence[int], featur
     model = HistGradientBoostingClassifier(max_iter=trees, max_leaf_nodes=leaves, learning_rate=TREE_RATE,
                                            early_stopping=False, random_state=seed)
     model.fit(x, y, sample_weight=None if weights is None else np.asarray(weights, dtype=np.float64))
-    trees = [[(int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]), float(n["value"]),
-               bool(n["is_leaf"]), bool(n["missing_go_to_left"])) for n in predictors[0].nodes]
-             for predictors in model._predictors]  # the fitted trees: sklearn keeps them only here
-    return tree_model(features, float(np.ravel(model._baseline_prediction)[0]), trees)
+    fitted = [[(int(n["feature_idx"]), float(n["num_threshold"]), int(n["left"]), int(n["right"]), float(n["value"]),
+                bool(n["is_leaf"]), bool(n["missing_go_to_left"])) for n in predictors[0].nodes]
+              for predictors in model._predictors]  # the fitted trees: sklearn keeps them only here
+    return tree_model(features, float(np.ravel(model._baseline_prediction)[0]), fitted)
 
 
 def platt(model: LinearModel, rows: Sequence[Mapping[str, float]], labels: Sequence[int],
