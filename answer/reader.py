@@ -101,16 +101,20 @@ def unit_features(units: Sequence[Unit], sims: Sequence[float], hits: Sequence[H
     return rows
 
 
+def bigram_overlap(asked: set[str], text: str) -> tuple[float, float]:
+    """(share of the question's bigrams the text writes, share of the text's bigrams the question lacks)."""
+    own = set(bigrams(text))
+    return len(asked & own) / max(1, len(asked)), len(own - asked) / max(1, len(own))
+
+
 def add_context(rows: list[dict[str, float]], units: Sequence[Unit], query: Query) -> None:
     """CONTEXT_FEATURES into each unit's row: question bigrams written (segmentation-free coverage), gaps to the
     best candidate, the neighbouring units' coverage and cosine, the position in its passage."""
     if not rows:
         return
     asked = set(bigrams(query.asked or query.text))
-    grams = [set(bigrams(u.text)) for u in units]
-    for row, own in zip(rows, grams, strict=True):
-        row["bigram_cov"] = len(asked & own) / max(1, len(asked))
-        row["novelty"] = len(own - asked) / max(1, len(own))
+    for row, unit in zip(rows, units, strict=True):
+        row["bigram_cov"], row["novelty"] = bigram_overlap(asked, unit.text)
     for name in ("own_cov", "topic_cov", "bigram_cov"):
         top = max(row[name] for row in rows)
         for row in rows:

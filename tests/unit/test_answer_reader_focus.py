@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reportqa.answer.extract import Unit, answer_terms
-from reportqa.answer.reader import UNIT_FEATURES, unit_features
+from reportqa.answer.reader import UNIT_FEATURES, bigram_overlap, unit_features
 from reportqa.index.query import analyze
 
 from reportqa.core.types import Chunk, Hit
@@ -57,8 +57,15 @@ def test_each_unit_is_read_beside_its_neighbours_and_against_the_best_candidate(
     assert (second["prev_sim"], second["next_sim"], second["position"]) == (0.5, -1.0, 1.0)
     assert (third["prev_sim"], third["next_sim"], third["position"]) == (-1.0, -1.0, 0.0)  # another passage
     assert second["prev_own"] == first["own_cov"] and first["next_own"] == second["own_cov"]
-    # the question as asked has 7 bigrams (面板 板出 出货 货量 量是 是多 多少): the first unit writes one, the second two
+    # the question as asked has 7 bigrams (面板 板出 出货 货量 量是 是多 多少): the first unit writes one, the next two
     assert (first["bigram_cov"], second["bigram_cov"], third["bigram_cov"]) == (1 / 7, 2 / 7, 0.0)
     assert (first["bigram_cov_gap"], second["bigram_cov_gap"]) == (1 / 7 - 2 / 7, 0.0)
     assert second["prev_bigram"] == 1 / 7 and second["own_cov_gap"] == 0.0 > third["own_cov_gap"]
     assert third["novelty"] == 1.0 and 0.0 < second["novelty"] < 1.0
+
+
+def test_bigram_overlap_is_what_a_sentence_shares_with_the_question_and_what_it_adds() -> None:
+    asked = {"面板", "出货", "货量"}
+    assert bigram_overlap(asked, "出货量达到") == (2 / 3, 2 / 4)  # 出货 货量 shared; 量达 达到 new
+    assert bigram_overlap(asked, "") == (0.0, 0.0)
+    assert bigram_overlap(set(), "出货量") == (0.0, 1.0)
