@@ -2,9 +2,10 @@
 
 Features of a (question, unit) pair: the encoder's cosine of the two (precomputed unit vectors), how much of
 the question the unit writes (idf-weighted, aliases counted, the passage's subject discounted), whether it
-holds the kind of value asked for and the term the question asks the value of, and how the ranker placed its
-passage. Learned gradient-boosted trees (core.trees) turn them into a probability, since the features interact;
-without a model, today's hand-weighted sum (extract.score_unit) scores the units.
+holds the kind of value asked for and the term the question asks the value of, how the ranker placed its
+passage, and how the unit compares with the other candidates and its neighbours in the passage. Learned
+gradient-boosted trees (core.trees) turn them into a probability, since the features interact; without a model,
+today's hand-weighted sum (extract.score_unit) scores the units.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ from reportqa.core.learned import LearnedModel, matrix
 from reportqa.core.types import Hit
 
 # each unit against the other candidates and its neighbours in the passage: a pointwise model sees one unit at a
-# time, so how it compares and what stands beside it must be written in (CMRC 2018 out of fold: the first pick sits
-# in a chunk holding the answer 0.909 → 0.927; docs/experiments.md, thirty-second session)
+# time, so how it compares and what stands beside it must be written in (out of fold: CMRC 2018's first citation
+# holds the answer 0.908 → 0.920, unanswerable report questions refused 0.660 → 0.709; docs/experiments.md,
+# thirty-second session)
 CONTEXT_FEATURES = (
     "own_cov_gap", "topic_cov_gap", "bigram_cov", "bigram_cov_gap", "novelty", "prev_own", "next_own",
     "prev_bigram", "prev_sim", "next_sim", "position",
