@@ -22,6 +22,7 @@ from reportqa.eval.metrics import (
     is_relevant,
     summarize,
 )
+from reportqa.eval.report import TABLE_METRICS
 from reportqa.index.search import SearchWeights
 from reportqa.index.store import IndexProblem, current_version_path, read_manifest
 from reportqa.ingest.load import load_documents
@@ -203,9 +204,7 @@ def run_from_cli(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def print_summary(report: dict[str, Any]) -> None:
-    columns = ["hit@1", "hit@5", "mrr@10", "ndcg@10", "answer_ok", "citation_precision",
-               "unanswerable_refused", "answerable_refused", "latency_p50_ms", "latency_p95_ms"]
-    print("variant     " + " ".join(f"{c[:12]:>12}" for c in columns))
+    print("variant     " + " ".join(f"{c[:12]:>12}" for c in TABLE_METRICS))
     for name, data in report["variants"].items():
         overall = data["overall"]
-        print(f"{name:<11} " + " ".join(f"{overall.get(c, float('nan')):>12}" for c in columns))
+        print(f"{name:<11} " + " ".join(f"{overall.get(c, float('nan')):>12}" for c in TABLE_METRICS))

@@ -9,7 +9,8 @@ from typing import Any
 from reportqa.eval.datasets import SEALED
 
 TABLE_METRICS = ("hit@1", "hit@5", "mrr@10", "ndcg@10", "answer_ok", "citation_precision",
-                 "unanswerable_refused", "answerable_refused", "latency_p50_ms", "latency_p95_ms")
+                 "first_citation_holds_answer", "unanswerable_refused", "answerable_refused", "latency_p50_ms",
+                 "latency_p95_ms")
 
 
 def markdown(report: dict[str, Any]) -> str:
