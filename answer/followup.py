@@ -8,7 +8,8 @@ Three moves, each on bounded text (a turn is cut to TURN_CHARS before any patter
 - a pronoun (它, 其, 这家公司, 它们, it, they): the name it points at, from the previous answer when the previous
   question asked for a name, else the previous question's subject;
 - a reference to what was just cited (同一张表, 那张表, that same table): the previous question stays as context (a
-  bonus for the cited section was measured and hurt: docs/experiments.md).
+  fixed bonus for the cited section was measured and hurt: docs/experiments.md; the follow-up ranker,
+  index.follow_up_rank, learns how much the passage just cited and its section count).
 Anything else is asked as written, and retrieval also searches the previous question's words at a lower weight: the
 turns of a conversation mostly stay on its subject (物流航线开了几条？ after a question about Shenzhen). The resolved
 question is what the page shows.
@@ -65,6 +66,25 @@ class Resolved:
     kind: str = "first"  # first, ellipsis, pronoun, subject, same_source, new
     referent: str | None = None  # what the resolver brought in from earlier turns (the pronoun's name, the subject)
     thread: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    """A conversation's later turn as the user wrote it and the answer shown before it: what the follow-up ranker
+    (index.follow_up_rank) reads beside the resolved question."""
+
+    asked: str
+    previous_answer: str
+
+
+def follow_up_of(turns: Sequence[Turn]) -> FollowUp | None:
+    """The last user turn and the assistant turn before it; None for a conversation's first question."""
+    users = [i for i, t in enumerate(turns) if t.role == "user" and t.content.strip()]
+    if len(users) < 2:
+        return None
+    last = users[-1]
+    previous = next((t.content for t in reversed(turns[:last]) if t.role == "assistant"), "")
+    return FollowUp(_cut(turns[last].content), previous)
 
 
 def _cut(text: str) -> str:

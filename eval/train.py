@@ -12,7 +12,11 @@ Stages, each fitted on the out-of-fold output of the one before (stacking):
    sentence holds a reference answer and its passage is relevant. Gradient-boosted trees (core.trees): its features
    interact, and the trees pick CMRC's answer sentence first 0.78 of the time against the logistic model's 0.73; with
    each sentence read against the others and its neighbours (answer.reader.CONTEXT_FEATURES), 500 × 63 trees, 0.83.
-3. answerability: over the signals of the fold's answer (answer.answerability); label: the answer is right. Its
+3. follow-up ranker: over the candidates of each answerable later turn of the conversation sets, asked after the
+   fold engine's own earlier answers (eval.train_follow_up, index.follow_up_rank); label: the passage is relevant.
+   Gradient-boosted trees: it reorders a later turn's pool from both readings' ranker logits and what the previous
+   answer wrote.
+4. answerability: over the signals of the fold's answer (answer.answerability); label: the answer is right. Its
    data: the report questions, the turns of the conversation sets (each asked after the fold engine's own earlier
    answers, at half weight) and, with CMRC 2018, its questions asked of its own passages (at a fifth of the weight)
    and ~200 of them asked of the reports (off-topic, unanswerable). Gradient-boosted trees, like the reader: with
@@ -51,11 +55,13 @@ from reportqa.eval.train_data import (
     CHAT_SETS,
     FOLDS,
     LEARNS_FROM,
+    NO_ANSWER,
     OFF_TOPIC_SOURCES,
     TRAIN_SETS,
     WRITTEN_OFF_TOPIC,
     Example,
     Judged,
+    conversations_of,
     from_reports,
     learns_from,
     load_examples,
@@ -63,6 +69,7 @@ from reportqa.eval.train_data import (
     off_topic_file,
     rows_for,
 )
+from reportqa.eval.train_follow_up import collect_follow_up_rows
 from reportqa.eval.train_verifier import (
     TRAINED_LAYERS,
     TrainedVerifiers,
@@ -72,6 +79,7 @@ from reportqa.eval.train_verifier import (
     with_verifier_signal,
 )
 from reportqa.index.encoder import ensure_e5_folder
+from reportqa.index.follow_up_rank import FOLLOW_UP_FEATURES
 from reportqa.index.rank_features import CHUNK_FEATURES
 from reportqa.index.search import SearchIndex
 
@@ -169,7 +177,7 @@ def collect_candidates(examples: Sequence[Example], show: Callable[[str], None])
 
 
 Rows = tuple[list[dict[str, float]], list[int]]
-Model = TypeVar("Model", LinearModel, TreeModel)
+Model = TypeVar("Model", LinearModel, TreeModel, TreeModel | None)
 
 
 def fit_by_fold(examples: Sequence[Example], folds: int, rows_of: Callable[[Example], Rows], features: Sequence[str],
@@ -301,9 +309,6 @@ def judge_rows(ex: Example, models: Mapping[str, LearnedModel]) -> Judged:
     return judged_trace(ex, fold_engine(ex, models, NEVER_REFUSE).run(ex.item.question, qid=ex.item.id))
 
 
-NO_ANSWER = "（报告中没有找到答案）"  # what the page shows for a refused turn: the history's assistant turn
-
-
 def judge_conversation(turns: Sequence[Example], models: Mapping[str, LearnedModel]) -> dict[int, Judged]:
     """A conversation's turns in order, each resolved against the fold engine's own earlier answers (as
     eval.chat_eval asks them, except that the engine never refuses here: an earlier turn the shipped engine would
@@ -324,17 +329,35 @@ def judge_all(examples: Sequence[Example], models_of: Callable[[int], Mapping[st
               ) -> dict[int, Judged]:
     """Every question's answer signals with its fold's models; conversations turn by turn."""
     judged = {id(ex): judge_rows(ex, models_of(ex.fold)) for ex in examples if ex.turn is None}
-    conversations: dict[str, list[Example]] = {}
-    for ex in examples:
-        if ex.turn is not None:
-            conversations.setdefault(ex.turn.conversation, []).append(ex)
-    for turns in conversations.values():
-        ordered = sorted(turns, key=lambda ex: ex.turn.position if ex.turn else 0)
-        judged |= judge_conversation(ordered, models_of(ordered[0].fold))
+    for turns in conversations_of(examples):
+        judged |= judge_conversation(turns, models_of(turns[0].fold))
     return judged
 
 
-FEATURES = {"ranker": CHUNK_FEATURES, "reader": UNIT_FEATURES, "answerability": SIGNALS}
+def fit_follow_up_rankers(examples: Sequence[Example], folds: int,
+                          models_of: Callable[[int], Mapping[str, LearnedModel]], features: Sequence[str]
+                          ) -> tuple[dict[int, TreeModel], TreeModel | None]:
+    """The follow-up ranker per fold and on everything, over the later turns' candidates as each fold's engine
+    finds them; none where the rows hold a single class (no conversations, or too few): the thread's order
+    stands there."""
+    data = collect_follow_up_rows(conversations_of(examples),
+                                  lambda ex: fold_engine(ex, models_of(ex.fold), NEVER_REFUSE))
+
+    def fit(rows: list[dict[str, float]], labels: list[int], weights: list[float] | None) -> TreeModel | None:
+        return fit_trees(rows, labels, features, weights) if len(set(labels)) > 1 else None
+
+    by_fold, final = fit_each_fold(examples, folds, rows_for("follow_up_ranker", lambda ex: data.get(id(ex), ([], []))),
+                                   fit)
+    return {f: model for f, model in by_fold.items() if model is not None}, final
+
+
+def optional(role: str, model: LearnedModel | None) -> dict[str, LearnedModel]:
+    """{role: model}, or nothing when the model was not fitted (no conversations among the data)."""
+    return {role: model} if model is not None else {}
+
+
+FEATURES = {"ranker": CHUNK_FEATURES, "reader": UNIT_FEATURES, "answerability": SIGNALS,
+            "follow_up_ranker": FOLLOW_UP_FEATURES}
 
 
 def train(examples: list[Example], folds: int, show: Callable[[str], None],
@@ -360,9 +383,16 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
     readers, reader = fit_each_fold(examples, folds, rows_for("reader", lambda ex: reader_data[id(ex)]),
                                     lambda rows, labels, w: fit_trees(rows, labels, features["reader"], w,
                                                                       trees=READER_TREES, leaves=READER_LEAVES))
+    show("collecting follow-up candidates")
+    follow_ups, follow_up = fit_follow_up_rankers(examples, folds, lambda fold: {
+        "ranker": rankers[fold], "reader": readers[fold], "relevance": relevances[fold]}, features["follow_up_ranker"])
     show("collecting answerability signals")
-    judged = judge_all(examples, lambda fold: {"ranker": rankers[fold], "reader": readers[fold],
-                                               "relevance": relevances[fold]})
+
+    def fold_models_of(fold: int) -> dict[str, LearnedModel]:
+        return {"ranker": rankers[fold], "reader": readers[fold], "relevance": relevances[fold],
+                **optional("follow_up_ranker", follow_ups.get(fold))}
+
+    judged = judge_all(examples, fold_models_of)
     verifiers = train_verifiers(examples, judged, folds, verifier, show) if verifier is not None else None
     if verifiers is not None:
         judged = with_verifier_signal(examples, judged, verifiers.by_fold)
@@ -382,8 +412,10 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
     for source, figures in off_topic.items():
         show(f"off-topic questions ({source}) refused out of fold: {figures['refused']:.3f} of {figures['questions']}")
     fold_models = {f: {"ranker": rankers[f], "relevance": relevances[f], "reader": readers[f],
-                       "answerability": judges[f]} for f in range(folds)}
-    return {"models": {"ranker": ranker, "relevance": relevance, "reader": reader, "answerability": judge},
+                       "answerability": judges[f]} | optional("follow_up_ranker", follow_ups.get(f))
+                   for f in range(folds)}
+    return {"models": {"ranker": ranker, "relevance": relevance, "reader": reader, "answerability": judge}
+            | optional("follow_up_ranker", follow_up),
             "threshold": threshold, "follow_up_threshold": follow_up_threshold, "adapter": adapter,
             "fold_adapters": fold_adapters,
             "fold_models": fold_models, "verifiers": verifiers,
@@ -468,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("reportqa/models"), help="where the models are written")
     parser.add_argument("--qa", nargs="*", default=list(TRAIN_SETS), help="report Q&A sets to train on")
     parser.add_argument("--chat", nargs="*", default=list(CHAT_SETS),
-                        help="conversation sets whose turns the answerability model learns from")
+                        help="conversation sets whose turns the follow-up ranker and the answerability model learn from")
     add_training_arguments(parser)
     args = parser.parse_args(argv)
 

@@ -16,7 +16,7 @@ import numpy as np
 from reportqa.answer.claim_verdict import Assessment, assess, decide
 from reportqa.answer.claims import Claim, is_prose, split_claims
 from reportqa.answer.extract import passage_units, units_of
-from reportqa.answer.followup import Resolved, Turn, accept_rewrite, resolve
+from reportqa.answer.followup import FollowUp, Resolved, Turn, accept_rewrite, follow_up_of, resolve
 from reportqa.answer.grounding import check_markers
 from reportqa.answer.llm import Generator
 from reportqa.answer.reader import UnitSimilarities, similarities_of
@@ -30,11 +30,12 @@ from reportqa.collection import (  # noqa: F401 - chunker_config re-exported
     clean_and_chunk,
     sync,
 )
-from reportqa.core.learned import ModelSet, load_model_set
+from reportqa.core.learned import ModelSet, load_model_set, matrix
 from reportqa.core.settings import Settings
 from reportqa.core.types import Answer, Chunk, Document, Hit
 from reportqa.draft import CheckedClaim
 from reportqa.index.build import Progress
+from reportqa.index.follow_up_rank import follow_up_rows
 from reportqa.index.query import Query, analyze, with_context
 from reportqa.index.search import Retrieval, SearchWeights, ShardOpener, open_index
 from reportqa.index.text import without_invisible
@@ -155,22 +156,31 @@ class Engine:
 
     def run(self, question: str, top_k: int | None = None, qid: str = "",
             weights: SearchWeights | None = None, context: str | None = None, thread: str | None = None,
-            follow_up: bool = False) -> Trace:
+            follow_up: FollowUp | None = None) -> Trace:
         """Analyse, retrieve a fixed pool, answer from it (or refuse); top_k only limits the citations listed.
         `context`: an earlier question whose terms help at a lower weight (a follow-up in a conversation);
         `thread`: the same for retrieval alone, the answer read against the question as asked; `follow_up`: a
-        conversation's later turn, refused below the follow-up threshold."""
+        conversation's later turn (as written, and the answer before it), its pool reordered by the follow-up
+        ranker when the models have one and refused below the follow-up threshold."""
         text = self.check_question(question)
-        query = analyze(text)
+        query = plain = analyze(text)
         if context:
             query = with_context(query, analyze(context))
         searched = query
         if thread and not context:
             searched = with_context(query, analyze(thread))
-            self.index.encode_together((searched, query))
+        turn = self._turn_query(follow_up, text, plain)
+        encoded = [searched]
+        for more in (query, turn):
+            if more is not None and all(more is not seen for seen in encoded):
+                encoded.append(more)
+        if len(encoded) > 1:
+            self.index.encode_together(encoded)
         k = self.clamp_top_k(top_k)
         hits = self.retrieve(searched, max(k, ANSWER_POOL), weights)
-        threshold = self.follow_up_threshold if follow_up else self.threshold
+        if follow_up is not None and turn is not None:
+            hits = self._follow_up_order(hits, turn, follow_up, max(k, ANSWER_POOL), weights)
+        threshold = self.follow_up_threshold if follow_up is not None else self.threshold
         reading = respond(text, query, hits, self.index.idf, self.models, threshold, self.unit_sims(query),
                           len(self.index.unknown_names(query)), k, qid, self.index.unknown_idf,
                           self.index.centroid_lift(query))
@@ -178,6 +188,35 @@ class Engine:
         if degraded:
             reading = replace(reading, answer=replace(reading.answer, degraded=tuple(degraded)))
         return Trace(text, query, tuple(hits), reading)
+
+    def _turn_query(self, follow_up: FollowUp | None, text: str, plain: Query) -> Query | None:
+        """The turn as written, analysed alone, when a follow-up ranker will read it (`plain`, the question
+        without context, when the resolver left the turn as written)."""
+        if follow_up is None or self.models.get("follow_up_ranker") is None:
+            return None
+        asked = without_invisible(follow_up.asked).strip()
+        if not asked:
+            return None
+        return plain if asked == text else analyze(asked)
+
+    def follow_up_candidates(self, hits: Sequence[Hit], follow_up: FollowUp, turn: Query | None = None,
+                             weights: SearchWeights | None = None) -> list[tuple[Hit, dict[str, float]]]:
+        """The thread's hits and the turn's own (`turn`: the turn as written, analysed; else analysed here), with
+        the follow-up ranker's features (index.follow_up_rank)."""
+        turn = turn if turn is not None else analyze(follow_up.asked)
+        return follow_up_rows(hits, self.retrieve(turn, ANSWER_POOL, weights), follow_up.previous_answer)
+
+    def _follow_up_order(self, hits: list[Hit], turn: Query, follow_up: FollowUp, k: int,
+                         weights: SearchWeights | None) -> list[Hit]:
+        """The two readings' pool ordered by the follow-up ranker; a hit's score is its logit."""
+        model = self.models.get("follow_up_ranker")
+        rows = self.follow_up_candidates(hits, follow_up, turn, weights)
+        if model is None or not rows:
+            return hits
+        scores = model.logits(matrix([row for _, row in rows], model.features)).tolist()
+        order = sorted(range(len(rows)), key=lambda j: -scores[j])[:k]
+        return [Hit(rows[j][0].chunk, float(scores[j]), rows[j][0].channel_scores | {"follow_up": float(scores[j])})
+                for j in order]
 
     def unit_sims(self, query: Query) -> UnitSimilarities | None:
         """A hit's unit cosines to the question as searched and as the encoder gives it (answer.reader)."""
@@ -249,9 +288,8 @@ class Engine:
         """The resolved question and its trace; the answer carries the resolved question for the page."""
         resolved = self._rewritten(turns, resolver(turns))
         # a later turn, rewritten by the resolver or by an LLM: its threshold was chosen on the resolver's rewrites
-        follow_up = sum(turn.role == "user" for turn in turns) > 1
         trace = self.run(resolved.question, top_k, context=resolved.context, thread=resolved.thread,
-                         follow_up=follow_up)
+                         follow_up=follow_up_of(turns))
         answer = replace(trace.answer, resolved_question=resolved.question)
         return resolved, replace(trace, reading=replace(trace.reading, answer=answer))
 

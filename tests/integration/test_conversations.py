@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import pytest
 from reportqa.answer.followup import Resolved, Turn
+from reportqa.index.follow_up_rank import FOLLOW_UP_FEATURES
+from reportqa.index.query import analyze
 
 from reportqa.core.settings import Settings
+from reportqa.core.trees import tree_model
 from reportqa.engine import Engine, Trace, open_engine
 
 pytestmark = pytest.mark.integration
@@ -101,3 +104,24 @@ def test_a_later_turn_is_refused_below_the_follow_up_threshold(real_index: Setti
     _, later = engine.chat_trace(turns)
     assert later.answer.abstained
     assert not engine.run("2025年中国智能算力规模是多少？").answer.abstained  # the same question alone
+
+
+# a follow-up ranker that puts the turn's own best passage first: +5 where the turn-as-written reading's gap to
+# its best is 0, nothing elsewhere (missing: a passage that reading did not find)
+TURN_FIRST = tree_model(FOLLOW_UP_FEATURES, 0.0, [[(FOLLOW_UP_FEATURES.index("turn_gap"), -1e-9, 1, 2, 0.0, False,
+                                                    True), (0, 0.0, 0, 0, 0.0, True, False),
+                                                   (0, 0.0, 0, 0, 5.0, True, False)]])
+
+
+def test_a_later_turn_s_pool_is_ordered_by_the_follow_up_ranker(real_index: Settings) -> None:
+    engine = open_engine(real_index)
+    engine.models = engine.models.with_models({"follow_up_ranker": TURN_FIRST})
+    turns = [Turn("user", "深圳低空经济的产业规模有多大？")]
+    _, first = engine.chat_trace(turns)
+    assert all("follow_up" not in hit.channel_scores for hit in first.hits)  # a first question is not reordered
+    turns += [Turn("assistant", first.answer.text), Turn("user", "物流航线开了几条？")]
+    _, later = engine.chat_trace(turns)
+    alone = engine.retrieve(analyze("物流航线开了几条？"), 1)[0]
+    assert later.hits[0].chunk.id == alone.chunk.id and later.hits[0].score == 5.0
+    assert all(hit.channel_scores["follow_up"] == hit.score for hit in later.hits)
+    assert len(later.hits) == len(first.hits)

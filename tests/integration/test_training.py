@@ -15,6 +15,7 @@ from reportqa.eval.learn import refusal_threshold
 from reportqa.eval.train import shipped_facts, train, train_claim_models
 from reportqa.eval.train_claims import pooled_out_of_fold, refit_into, value_rows
 from reportqa.eval.train_data import Example, load_turns
+from reportqa.index.follow_up_rank import FOLLOW_UP_FEATURES
 from reportqa.index.query import analyze
 
 from reportqa.core.learned import QueryAdapter, load_model_set, write_model_set
@@ -147,7 +148,12 @@ def test_conversation_turns_are_answerability_data_judged_as_resolved(small_inde
     asked_alone = examples[len(ROWS) + 1]  # UNANSWERABLE[1]: the follow-up's year put into the first turn
     turns = [replace_fold(t, asked_alone.fold) for t in turns]
     result = train(examples + turns, 2, lambda _: None)
-    assert all(not t.candidates for t in turns)  # no ranker or reader data: answerability only
+    assert all(not t.candidates for t in turns)  # no ranker or reader data: answerability and the follow-up ranker
+    # the follow-up ranker learns from the answerable later turn's candidates: fitted on every fold's rows, and for
+    # the fold that does not hold the conversation; the fold that holds it has no rows to learn from elsewhere
+    assert result["models"]["follow_up_ranker"].features == FOLLOW_UP_FEATURES
+    assert [f for f, models in result["fold_models"].items() if "follow_up_ranker" in models] == [
+        1 - asked_alone.fold]
     judged = result["judged"]
     assert judged[id(turns[1])].signals == judged[id(asked_alone)].signals  # 那2024年呢？ read as its rewrite
     assert not judged[id(turns[1])].answerable and judged[id(turns[0])].answerable
@@ -162,6 +168,7 @@ def test_conversation_turns_are_answerability_data_judged_as_resolved(small_inde
     write_model_set(folder, result["models"], facts, result["adapter"])
     learned = open_engine(small_index.model_copy(update={"learned_models": folder}))
     assert (learned.threshold, learned.follow_up_threshold) == (result["threshold"], result["follow_up_threshold"])
+    assert learned.models.get("follow_up_ranker") is not None
 
 
 FIRST_TURN = UNANSWERABLE[1].replace("2024年", "2025年")
