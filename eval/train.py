@@ -500,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("reportqa/models"), help="where the models are written")
     parser.add_argument("--qa", nargs="*", default=list(TRAIN_SETS), help="report Q&A sets to train on")
     parser.add_argument("--chat", nargs="*", default=list(CHAT_SETS),
-                        help="conversation sets whose turns the follow-up ranker and the answerability model learn from")
+                        help="conversation sets whose turns the follow-up ranker and answerability learn from")
     add_training_arguments(parser)
     args = parser.parse_args(argv)
 
