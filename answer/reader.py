@@ -27,7 +27,7 @@ from reportqa.answer.extract import (
     year_conflict,
 )
 from reportqa.index.query import Query
-from reportqa.index.text import bigrams
+from reportqa.index.text import bigram_overlap, bigrams
 
 from reportqa.core.learned import LearnedModel, matrix
 from reportqa.core.types import Hit
@@ -101,12 +101,6 @@ def unit_features(units: Sequence[Unit], sims: Sequence[float], hits: Sequence[H
         })
     add_context(rows, units, query)
     return rows
-
-
-def bigram_overlap(asked: set[str], text: str) -> tuple[float, float]:
-    """(share of the question's bigrams the text writes, share of the text's bigrams the question lacks)."""
-    own = set(bigrams(text))
-    return len(asked & own) / max(1, len(asked)), len(own - asked) / max(1, len(own))
 
 
 def add_context(rows: list[dict[str, float]], units: Sequence[Unit], query: Query) -> None:

@@ -15,7 +15,7 @@ import math
 import re
 from collections.abc import Sequence
 
-from reportqa.index.text import bigrams
+from reportqa.index.text import bigram_overlap, bigrams
 
 from reportqa.core.types import Hit
 
@@ -41,7 +41,7 @@ def follow_up_rows(thread: Sequence[Hit], turn: Sequence[Hit], previous_answer: 
     top_thread = max(by_thread.values(), default=0.0)
     top_turn = max(by_turn.values(), default=0.0)
     said = answer_grams(previous_answer)
-    overlap = {cid: len(said & set(bigrams(hit.chunk.text))) / max(1, len(said)) for cid, hit in pool.items()}
+    overlap = {cid: bigram_overlap(said, hit.chunk.text)[0] for cid, hit in pool.items()}
     source = max(pool, key=lambda cid: overlap[cid], default=None)
     anchor = pool[source].chunk if source is not None and overlap[source] > 0 else None
     rows = []

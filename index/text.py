@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from functools import cache, lru_cache
 
 import jieba
@@ -167,6 +167,12 @@ def bigrams(text: str) -> list[str]:
     flat = normalize(text)
     grams = [run[i : i + 2] for run in _CJK_RUN.findall(flat) for i in range(max(len(run) - 1, 1))]
     return grams + [w for w in latin_words(flat) if w not in STOPWORDS]
+
+
+def bigram_overlap(asked: Set[str], text: str) -> tuple[float, float]:
+    """(share of `asked`'s bigrams the text writes, share of the text's bigrams `asked` lacks)."""
+    own = set(bigrams(text))
+    return len(asked & own) / max(1, len(asked)), len(own - asked) / max(1, len(own))
 
 
 def query_bigrams(question_words: Sequence[str]) -> list[str]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from reportqa.answer.extract import Unit, answer_terms
-from reportqa.answer.reader import UNIT_FEATURES, bigram_overlap, unit_features
+from reportqa.answer.reader import UNIT_FEATURES, unit_features
 from reportqa.index.query import analyze
+from reportqa.index.text import bigram_overlap
 
 from reportqa.core.types import Chunk, Hit
 
