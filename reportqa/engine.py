@@ -210,8 +210,10 @@ class Engine:
                          weights: SearchWeights | None) -> list[Hit]:
         """The two readings' pool ordered by the follow-up ranker; a hit's score is its logit."""
         model = self.models.get("follow_up_ranker")
+        if model is None:
+            return hits
         rows = self.follow_up_candidates(hits, follow_up, turn, weights)
-        if model is None or not rows:
+        if not rows:
             return hits
         scores = model.logits(matrix([row for _, row in rows], model.features)).tolist()
         order = sorted(range(len(rows)), key=lambda j: -scores[j])[:k]
