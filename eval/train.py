@@ -44,7 +44,6 @@ from typing import Any, TypeVar
 import numpy as np
 from reportqa.answer.answerability import SIGNALS
 from reportqa.answer.extract import AnswerTerms, Unit, choose_units, passage_units, rule_scorer, units_of
-from reportqa.answer.followup import Turn
 from reportqa.answer.reader import ENCODED, UNIT_FEATURES, similarities_of, unit_features
 from reportqa.eval.datasets import QAItem
 from reportqa.eval.learn import READER_LEAVES, READER_TREES, fit_linear, fit_trees, platt, refusal_threshold
@@ -55,12 +54,12 @@ from reportqa.eval.train_data import (
     CHAT_SETS,
     FOLDS,
     LEARNS_FROM,
-    NO_ANSWER,
     OFF_TOPIC_SOURCES,
     TRAIN_SETS,
     WRITTEN_OFF_TOPIC,
     Example,
     Judged,
+    asked_in_turn,
     conversations_of,
     from_reports,
     learns_from,
@@ -315,14 +314,7 @@ def judge_conversation(turns: Sequence[Example], models: Mapping[str, LearnedMod
     refuse gives its answer to the history, where chat_eval writes that none was found), judged like a stand-alone
     question."""
     engine = fold_engine(turns[0], models, NEVER_REFUSE)
-    history: list[Turn] = []
-    judged = {}
-    for ex in turns:
-        history.append(Turn("user", ex.item.question))
-        _, trace = engine.chat_trace(history)
-        judged[id(ex)] = judged_trace(ex, trace)
-        history.append(Turn("assistant", trace.answer.text or NO_ANSWER))
-    return judged
+    return {id(ex): judged_trace(ex, trace) for ex, _, trace in asked_in_turn(turns, engine)}
 
 
 def judge_all(examples: Sequence[Example], models_of: Callable[[int], Mapping[str, LearnedModel]]

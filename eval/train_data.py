@@ -3,17 +3,18 @@ questions each model learns from."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from reportqa.answer.followup import Turn
 from reportqa.eval.datasets import QAItem, item_from_row, load_qa, read_jsonl
 from reportqa.eval.learn import fold_of
 from reportqa.eval.metrics import Gold
 from reportqa.index.query import Query, analyze
 
-from reportqa.engine import Engine
+from reportqa.engine import Engine, Trace
 
 TRAIN_SETS = ("eval/qa.jsonl", "eval/fresh/qa.jsonl", "eval/fresh2/qa.jsonl", "eval/refusal_dev/qa.jsonl",
               "eval/dev/qa.jsonl", "eval/dev2/qa.jsonl", "eval/sealed/qa.jsonl", "eval/sealed2/qa.jsonl",
@@ -127,6 +128,17 @@ WRITTEN_OFF_TOPIC = "eval/offtopic/qa.jsonl"
 OFF_TOPIC_SOURCES = frozenset({OFF_TOPIC, WRITTEN_OFF_TOPIC})
 REPORTS = "report sets"  # every source from_reports() counts: the Q&A files under eval/
 OFF_TOPIC_EVERY = 16  # ~200 of CMRC's 3,219 questions
+
+
+def asked_in_turn(turns: Sequence[Example], engine: Engine) -> Iterator[tuple[Example, list[Turn], Trace]]:
+    """A conversation's turns asked in order, each after the engine's own earlier answers (NO_ANSWER where one
+    had none): the turn, the conversation up to it, its trace."""
+    history: list[Turn] = []
+    for ex in turns:
+        history.append(Turn("user", ex.item.question))
+        _, trace = engine.chat_trace(history)
+        yield ex, history, trace
+        history.append(Turn("assistant", trace.answer.text or NO_ANSWER))
 
 
 def off_topic_file(path: Path) -> Path | None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from reportqa.answer.followup import Turn, follow_up_of
+from reportqa.answer.followup import follow_up_of
 from reportqa.eval.metrics import is_relevant
-from reportqa.eval.train_data import NO_ANSWER, Example
+from reportqa.eval.train_data import Example, asked_in_turn
 
 from reportqa.engine import Engine
 
@@ -23,27 +23,20 @@ Rows = tuple[list[dict[str, float]], list[int]]
 
 def follow_up_rows(turns: Sequence[Example], engine: Engine) -> dict[int, Rows]:
     """One conversation's answerable later turns (in order, by `id` of their example): candidate rows and labels."""
-    history: list[Turn] = []
     found: dict[int, Rows] = {}
-    for ex in turns:
-        history.append(Turn("user", ex.item.question))
-        _, trace = engine.chat_trace(history)
+    for ex, history, trace in asked_in_turn(turns, engine):
         follow_up = follow_up_of(history)
         if follow_up is not None and ex.item.gold.answerable:
             rows = engine.follow_up_candidates(trace.hits, follow_up)
             found[id(ex)] = ([row for _, row in rows],
                              [int(is_relevant(hit.chunk.doc, hit.chunk.text, ex.item.gold)) for hit, _ in rows])
-        history.append(Turn("assistant", trace.answer.text or NO_ANSWER))
     return found
 
 
 def collect_follow_up_rows(conversations: Sequence[Sequence[Example]], engine_of: Callable[[Example], Engine]
                            ) -> dict[int, Rows]:
-    """Every conversation's rows, each asked of its fold's engine (whose models never saw its fold); empty when
-    no later turn has a candidate."""
+    """Every conversation's rows, each asked of its fold's engine (whose models never saw its fold)."""
     found: dict[int, Rows] = {}
     for turns in conversations:
         found |= follow_up_rows(turns, engine_of(turns[0]))
-    if not any(labels for _, labels in found.values()):
-        return {}
     return found
