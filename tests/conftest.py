@@ -26,15 +26,16 @@ import pytest  # noqa: E402
 
 from reportqa.core.settings import Settings  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-REAL_CORPUS = ROOT / "corpus"
-
 
 def pytest_report_header() -> str:
     """The free space where the tests write: a run needs a few GB there, and a full disk fails hundreds of tests
     at once with errors that do not say so."""
     free = shutil.disk_usage(tempfile.gettempdir()).free / 2**30
     return f"free space in {tempfile.gettempdir()}: {free:.1f} GiB"
+
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_CORPUS = ROOT / "corpus"
 SMALL_EMBED_DIM = 16
 
 AI_DOC = "ai_spending.txt"
