@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from reportqa.answer.followup import Turn
     from reportqa.eval.datasets import read_jsonl
+    from reportqa.eval.train_data import NO_ANSWER
     from reportqa.index.query import preload
 
     from reportqa.core.settings import load_settings
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
             resolved, trace = engine.chat_trace(turns)
             if n:
                 cases.append((list(turns), resolved.question))
-            turns.append(Turn("assistant", trace.answer.text or "（报告中没有找到答案）"))
+            turns.append(Turn("assistant", trace.answer.text or NO_ANSWER))
     chat_s: list[float] = []
     single_s: list[float] = []
     for _ in range(args.rounds):

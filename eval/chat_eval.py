@@ -18,6 +18,7 @@ from reportqa.eval.chat_baseline import resolve_before
 from reportqa.eval.datasets import item_from_row, read_jsonl
 from reportqa.eval.harness import CITE_K, result_of
 from reportqa.eval.metrics import Outcome, answer_ok, cites_answer_first, is_relevant, summarize
+from reportqa.eval.train_data import NO_ANSWER
 
 from reportqa.engine import Engine
 
@@ -48,7 +49,7 @@ def score_conversation(engine: Engine, row: dict[str, Any], resolver: Resolver) 
                                                     cited, answer_ok(result.answer, result.abstained, gold),
                                                     result.abstained, 0.0, {},
                                                     cites_answer_first(result.cited, gold))))
-        history.append(Turn("assistant", trace.answer.text or "（报告中没有找到答案）"))
+        history.append(Turn("assistant", trace.answer.text or NO_ANSWER))
     return outcomes
 
 

@@ -119,7 +119,7 @@ def conversation_key(path: str, row: Mapping[str, Any]) -> str:
 
 
 CONVERSATION = "conversation turns"
-NO_ANSWER = "（报告中没有找到答案）"  # what the page shows for a refused turn: the history's assistant turn
+NO_ANSWER = "（报告中没有找到答案）"  # a refused turn's assistant turn in the histories the harnesses replay
 OFF_TOPIC = "cmrc asked of the reports"
 # chit-chat, world knowledge, famous people and companies, written to be off the reports' topic: scored out of fold,
 # not learned from. Learned from as well, it lowered the report sets' unanswerable refused 0.385 -> 0.368 (6 fold
