@@ -137,8 +137,22 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
         "misbound": max((misbound_share(claim, units[i].text) for i in dict.fromkeys(agreeing)), default=0.0),
         "agreement_full": float(bool(claimed) and matched_by_agreement >= len(claimed)),
     } | near_features(checks[nearest] if nearest is not None else None, sims[nearest] if nearest is not None else 0.0)
+    features |= agreement_features([checks[i] for i in agreeing], [support[i] for i in agreeing])
     features |= absence_features(claim, query, units[best], hits, idf)
     return Assessment(rule, features, conflict, near, candidates)
+
+
+AGREEMENT_FEATURES = ("agreed_share", "agreed_outranked")
+
+
+def agreement_features(agreeing: Sequence[Check], support: Sequence[float]) -> dict[str, float]:
+    """How the agreeing sentence that settles the claim (most figures, then coverage) anchors its figures: the
+    words around each agreed figure, and whether another differing figure sits closer to them."""
+    if not agreeing:
+        return dict.fromkeys(AGREEMENT_FEATURES, 0.0)
+    settling = max(range(len(agreeing)), key=lambda j: (agreeing[j].matched, support[j]))
+    return {"agreed_share": agreeing[settling].agreement_share,
+            "agreed_outranked": agreeing[settling].agreement_outranked}
 
 
 ABSENCE_FEATURES = ("abs_names", "abs_names_passage", "abs_terms", "abs_rarest", "abs_pairs", "abs_pairs_passage")
@@ -286,7 +300,7 @@ CLAIM_FEATURES = ("rule_supported", "rule_contradicted", "support", "sim", "sim_
                   "support_of_conflict", "conflict_any", "conflict_close", "conflict_is_figure", "conflict_share",
                   "conflict_gap", "matched",
                   "figures", "unmatched_share", "distinctive", "unknown", "english", "years_unstated", "misbound",
-                  "agreement_full", *NEAR_FEATURES, VALUE_FEATURE, *ABSENCE_FEATURES)
+                  "agreement_full", *NEAR_FEATURES, VALUE_FEATURE, *ABSENCE_FEATURES, *AGREEMENT_FEATURES)
 
 
 def empty_features(claim: str, unknown: Sequence[str]) -> dict[str, float]:

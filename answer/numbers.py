@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 _CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -20,7 +21,7 @@ _CURRENCY = {
     "欧元": "eur", "euro": "eur", "euros": "eur", "€": "eur",
 }
 _QUALIFIERS = (
-    ("over", r"超过|超|逾|多于|高于|突破|以上|more than|over|above|exceed(?:s|ed|ing)?"),
+    ("over", r"超过|超|逾|多于|高于|突破|以上|出头|more than|over|above|exceed(?:s|ed|ing)?"),
     ("under", r"不足|不到|少于|低于|以下|less than|under|below"),
     ("approx", r"约|大约|近|将近|接近|左右|上下|approximately|about|around|nearly|roughly|almost|~"),
 )
@@ -51,6 +52,7 @@ _NUMBER = re.compile(
     r"(?P<prefix>[$¥￥€]|us\$|(?:usd|rmb|cny|eur)(?=\s*\d))?\s*"
     rf"(?P<num>\d+(?:\.\d+)?|{_CN_NUMERAL}|{_EN_NUMERAL})"
     r"(?:\s*(?:-|–|—|~|～|至|到|to)\s*(?P<high>\d+(?:\.\d+)?))?"
+    r"(?:\s*(?P<more_scaled>多|余)(?=\s*(?:万亿|亿|千万|百万|万)))?"  # 400多万座, 300余亿元
     r"\s*(?P<scale>万亿|兆(?!瓦)|亿|千万|百万|万|千(?!瓦)|trillion|billion|million|thousand|tn|bn|mn|[tbmk](?![a-z]))?"
     r"\s*(?P<more>多|余)?\s*(?P<unit>%|％|个百分点|成(?![本果为立功熟长员])|倍|times(?![a-z])|美元|人民币|元|欧元|dollars?|usd|yuan|rmb|cny|euros?|年"
     r"|percent|太瓦时|吉瓦时|兆瓦时|千瓦时|twh|gwh|mwh|kwh|吉瓦|兆瓦|千瓦|瓦时|瓦|gw(?![a-z])|mw(?![a-z])|kw(?![a-z])|wh(?![a-z])|w(?![a-z+])(?![台个家辆人次件部])"
@@ -209,11 +211,23 @@ def _plain(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
 
 
+def _figure_matches(prepared: str) -> Iterator[re.Match[str]]:
+    """_NUMBER's matches, a "range" whose high end is below its low read as two figures (from 4.1% in 2020 to
+    13.9%: the year is not the low end of a range)."""
+    pos = 0
+    while (match := _NUMBER.search(prepared, pos)) is not None:
+        low = _number(match.group("num")) if match.group("high") else None
+        if low is not None and float(match.group("high")) < low:
+            match = _NUMBER.match(prepared[: match.end("num")], match.start()) or match
+        pos = match.end()
+        yield match
+
+
 def quantities(text: str) -> list[Quantity]:
     """Every quantity in a text, scaled to plain units (2.59万亿美元 → 2.59e12 usd)."""
     prepared = prepare(text)
     found: list[Quantity] = []
-    for match in _NUMBER.finditer(prepared):
+    for match in _figure_matches(prepared):
         raw = match.group("num")
         if not raw or (not raw[0].isdigit() and not (match.group("scale") or match.group("unit"))
                        and not any(ch in raw for ch in "万亿")):
@@ -258,7 +272,8 @@ def quantities(text: str) -> list[Quantity]:
         scale *= factor
         high = float(match.group("high")) * scale if match.group("high") else None
         before = prepared[max(0, match.start() - 6) : match.start()]
-        qualifier = "over" if match.group("more") else _qualifier(before, prepared[match.end() : match.end() + 4])
+        more = match.group("more") or match.group("more_scaled")
+        qualifier = "over" if more else _qualifier(before, prepared[match.end() : match.end() + 4])
         found.append(Quantity(value * scale, kind, match.group(0).strip(), high, qualifier, match.start("num")))
     for match in _DATE.finditer(prepared):
         year, month = int(match.group(1)), int(match.group(2))

@@ -85,10 +85,25 @@ def test_a_range_keeps_both_ends() -> None:
     assert (q.value, q.high, q.kind) == (15.0, 20.0, "percent")
 
 
+def test_a_range_whose_high_end_is_below_its_low_end_is_two_figures() -> None:
+    found = quantities("China's share jumped from 4.1% in 2020 to 13.9%.")
+    assert [(q.value, q.kind, q.high) for q in found] == [(4.1, "percent", None), (2020.0, "year", None),
+                                                          (13.9, "percent", None)]
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "kind"),
+    [("已部署400多万座基站", 4e6, "count"), ("营收300余亿元", 3e10, "cny"), ("三十多万家", 3e5, "count")],
+)
+def test_more_before_a_scale_word_is_part_of_the_figure(text: str, value: float, kind: str) -> None:
+    (q,) = quantities(text)
+    assert (q.value, q.kind, q.qualifier) == (value, kind, "over")
+
+
 @pytest.mark.parametrize(
     ("text", "qualifier"),
     [("超过2500亿美元", "over"), ("突破1万亿美元", "over"), ("不足40%", "under"), ("约4%", "approx"),
-     ("nearly 30%", "approx"), ("2500亿美元以上", "over")],
+     ("nearly 30%", "approx"), ("2500亿美元以上", "over"), ("三成出头", "over")],
 )
 def test_qualifiers(text: str, qualifier: str) -> None:
     assert [q.qualifier for q in quantities(text)] == [qualifier]

@@ -288,3 +288,19 @@ def test_a_figures_words_reach_back_to_where_the_previous_figure_ends_not_past_i
     found = quantities(text)
     assert [q.text for q in found] == ["US$8.5 billion", "US$2 billion"]
     assert _context_terms(text, found[1], found, {"利润", "营收"}) == {"利润"}
+
+
+def test_an_agreed_figure_records_how_well_its_words_anchor_it_and_whether_another_figure_sits_closer() -> None:
+    from reportqa.answer.verify import check_unit
+
+    passage = "中国移动的GPU利用率上升到68%，联通的带宽利用率超过70%。"
+
+    def check(claim: str) -> tuple[int, float, float]:
+        found = check_unit(claim, passage, {t: 1.0 for t in analyze(claim).core if len(t) >= 2})
+        return found.matched, found.agreement_share, found.agreement_outranked
+
+    # 86% agrees with 联通's 超过70%, but 中国移动's 68% is written by the claim's words
+    assert check("中国移动的GPU利用率上升到86%。") == (1, 0.375, 1.0)
+    assert check("中国移动的GPU利用率上升到68%。") == (1, 1.0, 0.0)
+    assert check("联通的带宽利用率达到86%。") == (1, 1.0, 0.0)
+    assert check("中国移动的GPU集群有一万张卡。")[1:] == (0.0, 0.0)  # nothing agreed: nothing to anchor
