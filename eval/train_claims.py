@@ -40,7 +40,8 @@ CLAIM_SETS = ("eval/claims.jsonl", "eval/fresh/claims.jsonl", "eval/dev/claims.j
               "eval/sealed18/claims.jsonl", "eval/sealed19/claims.jsonl",
               "eval/sealed20/claims.jsonl", "eval/sealed21/claims.jsonl",
               "eval/sealed22/claims.jsonl", "eval/sealed23/claims.jsonl",
-              "eval/sealed24/claims.jsonl", "eval/sealed25/claims.jsonl")
+              "eval/sealed24/claims.jsonl", "eval/sealed25/claims.jsonl",
+              "eval/sealed26/claims.jsonl")
 
 
 @dataclass(frozen=True, slots=True)
