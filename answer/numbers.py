@@ -218,7 +218,7 @@ def _figure_matches(prepared: str) -> Iterator[re.Match[str]]:
     while (match := _NUMBER.search(prepared, pos)) is not None:
         low = _number(match.group("num")) if match.group("high") else None
         if low is not None and float(match.group("high")) < low:
-            match = _NUMBER.match(prepared[: match.end("num")], match.start()) or match
+            match = _NUMBER.match(prepared, match.start(), match.end("num")) or match
         pos = match.end()
         yield match
 
