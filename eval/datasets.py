@@ -11,9 +11,9 @@ from reportqa.eval.metrics import Gold
 PACKAGE_DIR = Path(__file__).parent
 DEFAULT_QA = PACKAGE_DIR / "qa.jsonl"
 DEFAULT_CLAIMS = PACKAGE_DIR / "claims.jsonl"
-# the sealed set, scored once by `make eval-sealed` (eval/sealed … sealed26, each scored once, docs/, are training
+# the sealed set, scored once by `make eval-sealed` (eval/sealed … sealed27, each scored once, docs/, are training
 # data now): the one place a rotation names it
-SEALED = Path("eval/sealed27")
+SEALED = Path("eval/sealed28")
 
 
 @dataclass(frozen=True, slots=True)

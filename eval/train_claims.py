@@ -41,7 +41,7 @@ CLAIM_SETS = ("eval/claims.jsonl", "eval/fresh/claims.jsonl", "eval/dev/claims.j
               "eval/sealed20/claims.jsonl", "eval/sealed21/claims.jsonl",
               "eval/sealed22/claims.jsonl", "eval/sealed23/claims.jsonl",
               "eval/sealed24/claims.jsonl", "eval/sealed25/claims.jsonl",
-              "eval/sealed26/claims.jsonl")
+              "eval/sealed26/claims.jsonl", "eval/sealed27/claims.jsonl")
 
 
 @dataclass(frozen=True, slots=True)

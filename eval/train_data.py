@@ -27,7 +27,7 @@ TRAIN_SETS = ("eval/qa.jsonl", "eval/fresh/qa.jsonl", "eval/fresh2/qa.jsonl", "e
               "eval/sealed18/qa.jsonl", "eval/sealed19/qa.jsonl", "eval/sealed20/qa.jsonl",
               "eval/sealed21/qa.jsonl",
               "eval/sealed22/qa.jsonl", "eval/sealed23/qa.jsonl",
-              "eval/sealed24/qa.jsonl", "eval/sealed25/qa.jsonl", "eval/sealed26/qa.jsonl",
+              "eval/sealed24/qa.jsonl", "eval/sealed25/qa.jsonl", "eval/sealed26/qa.jsonl", "eval/sealed27/qa.jsonl",
               "eval/terse/qa.jsonl")
 # the conversation sets that are not sealed: their turns, asked turn by turn, are answerability data
 CHAT_SETS = ("eval/chat.jsonl", "eval/sealed/chat.jsonl", "eval/sealed2/chat.jsonl", "eval/sealed3/chat.jsonl",
@@ -40,7 +40,8 @@ CHAT_SETS = ("eval/chat.jsonl", "eval/sealed/chat.jsonl", "eval/sealed2/chat.jso
              "eval/sealed18/chat.jsonl", "eval/sealed19/chat.jsonl",
              "eval/sealed20/chat.jsonl", "eval/sealed21/chat.jsonl",
              "eval/sealed22/chat.jsonl", "eval/sealed23/chat.jsonl",
-             "eval/sealed24/chat.jsonl", "eval/sealed25/chat.jsonl", "eval/sealed26/chat.jsonl")
+             "eval/sealed24/chat.jsonl", "eval/sealed25/chat.jsonl", "eval/sealed26/chat.jsonl",
+             "eval/sealed27/chat.jsonl")
 FOLDS = 5
 
 

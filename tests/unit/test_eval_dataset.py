@@ -76,7 +76,8 @@ LATER_NAMES: tuple[tuple[str, str, set[str]], ...] = (
     ("sealed24", "sv24", set()),
     ("sealed25", "sv25", set()),
     ("sealed26", "sv26", set()),
-    ("sealed27", "sv27", set()))
+    ("sealed27", "sv27", set()),
+    ("sealed28", "sv28", set()))
 LATER_SETS = {name: read_sealed(name) for name, _, _ in LATER_NAMES}
 REPORTS = {p.name: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.txt")}
 
