@@ -11,9 +11,15 @@ from reportqa.eval.metrics import Gold
 PACKAGE_DIR = Path(__file__).parent
 DEFAULT_QA = PACKAGE_DIR / "qa.jsonl"
 DEFAULT_CLAIMS = PACKAGE_DIR / "claims.jsonl"
-# the sealed set, scored once by `make eval-sealed` (eval/sealed … sealed27, each scored once, docs/, are training
-# data now): the one place a rotation names it
-SEALED = Path("eval/sealed28")
+# the sealed set, scored once by `make eval-sealed`; eval/sealed … the one before it, each scored once (docs/), are
+# training data now: the one number a rotation raises
+SEALED_NUMBER = 28
+SEALED = Path(f"eval/sealed{SEALED_NUMBER}")
+
+
+def scored_sealed(file: str) -> tuple[str, ...]:
+    """`file` of every sealed set scored so far, in the order they were written (eval/sealed, sealed2, …)."""
+    return tuple(f"eval/sealed{n if n > 1 else ''}/{file}" for n in range(1, SEALED_NUMBER))
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,26 +22,14 @@ from reportqa.answer.claim_verdict import (
 )
 from reportqa.answer.verify import CONTRADICTED, UNSUPPORTED, Verdict
 from reportqa.eval.cite_eval import LABELS, citation_right, value_agrees
-from reportqa.eval.datasets import read_jsonl
+from reportqa.eval.datasets import read_jsonl, scored_sealed
 from reportqa.eval.learn import fit_trees, fold_of
 
 from reportqa.core.learned import LearnedModel
 from reportqa.engine import Engine
 
 CLAIM_SETS = ("eval/claims.jsonl", "eval/fresh/claims.jsonl", "eval/dev/claims.jsonl", "eval/dev2/claims.jsonl",
-              "eval/sealed/claims.jsonl", "eval/sealed2/claims.jsonl", "eval/sealed3/claims.jsonl",
-              "eval/sealed4/claims.jsonl", "eval/sealed5/claims.jsonl",
-              "eval/sealed6/claims.jsonl", "eval/sealed7/claims.jsonl",
-              "eval/sealed8/claims.jsonl", "eval/sealed9/claims.jsonl",
-              "eval/sealed10/claims.jsonl", "eval/sealed11/claims.jsonl",
-              "eval/sealed12/claims.jsonl", "eval/sealed13/claims.jsonl",
-              "eval/sealed14/claims.jsonl", "eval/sealed15/claims.jsonl",
-              "eval/sealed16/claims.jsonl", "eval/sealed17/claims.jsonl",
-              "eval/sealed18/claims.jsonl", "eval/sealed19/claims.jsonl",
-              "eval/sealed20/claims.jsonl", "eval/sealed21/claims.jsonl",
-              "eval/sealed22/claims.jsonl", "eval/sealed23/claims.jsonl",
-              "eval/sealed24/claims.jsonl", "eval/sealed25/claims.jsonl",
-              "eval/sealed26/claims.jsonl", "eval/sealed27/claims.jsonl")
+              *scored_sealed("claims.jsonl"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from reportqa.answer.followup import Turn
-from reportqa.eval.datasets import QAItem, item_from_row, load_qa, read_jsonl
+from reportqa.eval.datasets import QAItem, item_from_row, load_qa, read_jsonl, scored_sealed
 from reportqa.eval.learn import fold_of
 from reportqa.eval.metrics import Gold
 from reportqa.index.query import Query, analyze
@@ -17,31 +17,9 @@ from reportqa.index.query import Query, analyze
 from reportqa.engine import Engine, Trace
 
 TRAIN_SETS = ("eval/qa.jsonl", "eval/fresh/qa.jsonl", "eval/fresh2/qa.jsonl", "eval/refusal_dev/qa.jsonl",
-              "eval/dev/qa.jsonl", "eval/dev2/qa.jsonl", "eval/sealed/qa.jsonl", "eval/sealed2/qa.jsonl",
-              "eval/sealed3/qa.jsonl", "eval/sealed4/qa.jsonl", "eval/sealed5/qa.jsonl",
-              "eval/sealed6/qa.jsonl", "eval/sealed7/qa.jsonl", "eval/sealed8/qa.jsonl",
-              "eval/sealed9/qa.jsonl", "eval/sealed10/qa.jsonl", "eval/sealed11/qa.jsonl",
-              "eval/sealed12/qa.jsonl", "eval/sealed13/qa.jsonl",
-              "eval/sealed14/qa.jsonl", "eval/sealed15/qa.jsonl",
-              "eval/sealed16/qa.jsonl", "eval/sealed17/qa.jsonl",
-              "eval/sealed18/qa.jsonl", "eval/sealed19/qa.jsonl", "eval/sealed20/qa.jsonl",
-              "eval/sealed21/qa.jsonl",
-              "eval/sealed22/qa.jsonl", "eval/sealed23/qa.jsonl",
-              "eval/sealed24/qa.jsonl", "eval/sealed25/qa.jsonl", "eval/sealed26/qa.jsonl", "eval/sealed27/qa.jsonl",
-              "eval/terse/qa.jsonl")
+              "eval/dev/qa.jsonl", "eval/dev2/qa.jsonl", *scored_sealed("qa.jsonl"), "eval/terse/qa.jsonl")
 # the conversation sets that are not sealed: their turns, asked turn by turn, are answerability data
-CHAT_SETS = ("eval/chat.jsonl", "eval/sealed/chat.jsonl", "eval/sealed2/chat.jsonl", "eval/sealed3/chat.jsonl",
-             "eval/sealed4/chat.jsonl", "eval/sealed5/chat.jsonl", "eval/sealed6/chat.jsonl",
-             "eval/sealed7/chat.jsonl", "eval/sealed8/chat.jsonl", "eval/sealed9/chat.jsonl",
-             "eval/sealed10/chat.jsonl", "eval/sealed11/chat.jsonl",
-             "eval/sealed12/chat.jsonl", "eval/sealed13/chat.jsonl",
-             "eval/sealed14/chat.jsonl", "eval/sealed15/chat.jsonl",
-             "eval/sealed16/chat.jsonl", "eval/sealed17/chat.jsonl",
-             "eval/sealed18/chat.jsonl", "eval/sealed19/chat.jsonl",
-             "eval/sealed20/chat.jsonl", "eval/sealed21/chat.jsonl",
-             "eval/sealed22/chat.jsonl", "eval/sealed23/chat.jsonl",
-             "eval/sealed24/chat.jsonl", "eval/sealed25/chat.jsonl", "eval/sealed26/chat.jsonl",
-             "eval/sealed27/chat.jsonl")
+CHAT_SETS = ("eval/chat.jsonl", *scored_sealed("chat.jsonl"))
 FOLDS = 5
 
 

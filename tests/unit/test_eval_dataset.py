@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from reportqa.eval.datasets import SEALED_NUMBER
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -64,20 +65,8 @@ SEALED3_REPEATS = {"sq3-a013", "sq3-a016", "sq3-a017", "sq3-a066", "sq3-a069", "
 # rewritten by a helper before its run, the claim stayed; eval/sealed5 … sealed11: every repeat was rewritten by
 # another helper before the run (docs/sealed5.md … docs/sealed10.md, eval/sealed11/README.md)
 LATER_NAMES: tuple[tuple[str, str, set[str]], ...] = (
-    ("sealed4", "sv4-", {"sk4-033"}), ("sealed5", "sv5-", set()), ("sealed6", "sv6-", set()),
-    ("sealed7", "sv7-", set()), ("sealed8", "sv8-", set()), ("sealed9", "sv9-", set()), ("sealed10", "sv10", set()),
-    ("sealed11", "sv11", set()), ("sealed12", "sv12", set()), ("sealed13", "sv13", set()),
-    ("sealed14", "sv14", set()), ("sealed15", "sv15", set()),
-    ("sealed16", "sv16", set()), ("sealed17", "sv17", set()),
-    ("sealed18", "sv18", set()), ("sealed19", "sv19", set()),
-    ("sealed20", "sv20", set()), ("sealed21", "sv21", set()),
-    ("sealed22", "sv22", set()),
-    ("sealed23", "sv23", set()),
-    ("sealed24", "sv24", set()),
-    ("sealed25", "sv25", set()),
-    ("sealed26", "sv26", set()),
-    ("sealed27", "sv27", set()),
-    ("sealed28", "sv28", set()))
+    ("sealed4", "sv4-", {"sk4-033"}),
+    *((f"sealed{n}", f"sv{n}-" if n < 10 else f"sv{n}", set()) for n in range(5, SEALED_NUMBER + 1)))
 LATER_SETS = {name: read_sealed(name) for name, _, _ in LATER_NAMES}
 REPORTS = {p.name: re.sub(r"\s+", "", p.read_text(encoding="utf-8")) for p in (ROOT / "corpus").glob("*.txt")}
 
