@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 from reportqa.answer.claim_verdict import judge
+from reportqa.answer.conflicts import ordinal
 from reportqa.answer.numbers import prepare, quantities
-from reportqa.answer.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, Verdict, _context_terms, ordinal
+from reportqa.answer.verify import CONTRADICTED, SUPPORTED, UNSUPPORTED, Verdict, _context_terms
 from reportqa.index.query import analyze
 
 from reportqa.core.types import Chunk, Hit
@@ -216,13 +217,13 @@ def test_a_comparison_the_other_way_round_is_contradicted(claim: str, passage: s
      "截至2026年5月，被美国列入实体清单的中国实体数量已超过1200家。"],  # 超过 before a figure qualifies it
 )
 def test_a_comparison_the_same_way_round_is_no_contradiction(claim: str) -> None:
-    from reportqa.answer.verify import _direction_conflict
+    from reportqa.answer.conflicts import direction_conflict
 
-    assert _direction_conflict(claim, SIX_G + "截至2026年5月，已有超过1,200家中国实体被列入实体清单。") is None
+    assert direction_conflict(claim, SIX_G + "截至2026年5月，已有超过1,200家中国实体被列入实体清单。") is None
 
 
 def test_comparisons_name_the_direction_and_both_sides() -> None:
-    from reportqa.answer.verify import Comparison, comparisons
+    from reportqa.answer.conflicts import Comparison, comparisons
 
     assert comparisons("在6G专利数量上，中国目前落后于美国。") == [Comparison("落后", False, "中国", "美国")]
     assert comparisons("中国的资本支出增长速度更快，为 60%同比") == [Comparison("更快", True, "中国", None)]
@@ -255,10 +256,10 @@ def test_a_sum_claimed_in_another_currency_is_a_conflict_of_the_whole_figure() -
 
 
 def test_an_english_claims_common_words_are_not_names_that_conflict_with_the_passages() -> None:
-    from reportqa.answer.verify import _names_in
+    from reportqa.answer.conflicts import names_in
 
     claim = "The SCSP gap analysis says US private investment in AI in 2023 was about six times China's."
-    assert _names_in(claim) == [("scsp", "eng")]
+    assert names_in(claim) == [("scsp", "eng")]
     passage = "2023 年,美国私人对人工智能的投资约为中国的九倍,OpenAI 等公司"
     assert verdict(claim, passage).claim_value not in {"the", "in"}
 
