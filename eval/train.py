@@ -39,16 +39,15 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import numpy as np
 from reportqa.answer.answerability import SIGNALS
 from reportqa.answer.extract import AnswerTerms, Unit, choose_units, passage_units, rule_scorer, units_of
 from reportqa.answer.reader import ENCODED, UNIT_FEATURES, similarities_of, unit_features
 from reportqa.eval.datasets import QAItem
-from reportqa.eval.learn import READER_LEAVES, READER_TREES, fit_linear, fit_trees, platt, refusal_threshold
+from reportqa.eval.learn import READER_LEAVES, READER_TREES, fit_trees, refusal_threshold
 from reportqa.eval.metrics import answer_ok, is_relevant, squash
-from reportqa.eval.query_adapter import AdapterData, fit_query_adapter
+from reportqa.eval.train_adapter import adapt_examples, fit_adapters
 from reportqa.eval.train_claims import CLAIM_SETS, collect, fit_claim_models
 from reportqa.eval.train_data import (
     CHAT_SETS,
@@ -67,6 +66,14 @@ from reportqa.eval.train_data import (
     load_turns,
     off_topic_file,
     rows_for,
+)
+from reportqa.eval.train_folds import (
+    calibrated,
+    candidate_rows,
+    fit_by_fold,
+    fit_each_fold,
+    ranker_pairs,
+    source_weights,
 )
 from reportqa.eval.train_follow_up import collect_follow_up_rows
 from reportqa.eval.train_verifier import (
@@ -88,7 +95,6 @@ from reportqa.core.learned import (
     LearnedModel,
     LinearModel,
     ModelSet,
-    QueryAdapter,
     matrix,
     write_model_set,
 )
@@ -103,64 +109,6 @@ def relevant(hit_doc: str, hit_text: str, item: QAItem) -> bool:
     return is_relevant(hit_doc, hit_text, item.gold)
 
 
-def adapter_data(examples: Sequence[Example]) -> tuple[AdapterData, list[Example]]:
-    """The adapter's data: the answerable questions it learns from that have a passage answering them, asked of
-    one index as the encoder reads them (no adapter), and that index's unit vectors."""
-    learners = [ex for ex in examples if learns_from("adapter", ex) and ex.item.gold.answerable]
-    if not learners:
-        return AdapterData(np.zeros((0, 1), np.float32), np.zeros((0, 0), bool), np.zeros((0, 1), np.float32),
-                           np.zeros(0, np.int64)), []
-    index = learners[0].engine.index.with_query_adapter(None)
-    assert isinstance(index, SearchIndex), "training reads an embedded index"
-    units, owners = unit_matrix(index)
-    kept, vectors, rows = [], [], []
-    for ex in learners:
-        row = np.array([relevant(c.doc, c.text, ex.item) for c in index.chunks])
-        if row.any():
-            kept.append(ex)
-            vectors.append(index.query_vector(ex.query))
-            rows.append(row)
-    return AdapterData(np.asarray(vectors, np.float32), np.asarray(rows, bool), units, owners), kept
-
-
-def unit_matrix(index: SearchIndex) -> tuple[np.ndarray, np.ndarray]:
-    """(vectors the dense channel searches, the passage each belongs to): units when the index has them."""
-    if index.units is not None:
-        vectors, table = index.units
-        return np.asarray(vectors, np.float32), table.owners(np.arange(table.size))
-    flat = index.dense.faiss_index.reconstruct_n(0, index.dense.size)
-    return np.asarray(flat, np.float32), np.arange(index.dense.size)
-
-
-def fit_adapters(examples: Sequence[Example], folds: int, show: Callable[[str], None],
-                 in_use: Mapping[int, QueryAdapter | None] | None = None
-                 ) -> tuple[dict[int, QueryAdapter | None], QueryAdapter | None]:
-    """A question adapter per fold (fitted on the other folds' questions) and one on every question; None where
-    there is nothing to learn from. `in_use`: the fold adapters the examples were already asked with, kept as they
-    are (a retraining over the same candidates, as the ablation does)."""
-    data, kept = adapter_data(examples)
-    if not kept:
-        return dict(in_use) if in_use is not None else dict.fromkeys(range(folds)), None
-    encoder = kept[0].engine.index.encoder_name
-    fold_of_row = np.array([ex.fold for ex in kept])
-    show(f"fitting the question adapter on {len(kept)} questions")
-    by_fold = dict(in_use) if in_use is not None else {
-        f: fit_query_adapter(data.subset(np.flatnonzero(fold_of_row != f)), encoder)
-        if (fold_of_row != f).any() else None for f in range(folds)}
-    return by_fold, fit_query_adapter(data, encoder)
-
-
-def adapt_examples(examples: Sequence[Example], adapters: Mapping[int, QueryAdapter | None]) -> None:
-    """Each question asked of its fold's view of its index: the fold's adapter maps its question vector."""
-    views: dict[tuple[int, int], Engine] = {}
-    for ex in examples:
-        key = (id(ex.engine.index), ex.fold)
-        if key not in views:
-            view = ex.engine.index.with_query_adapter(adapters.get(ex.fold))
-            views[key] = Engine(view, ex.engine.settings, None, ModelSet(Path(), {}, {}))
-        ex.engine = views[key]
-
-
 def collect_candidates(examples: Sequence[Example], show: Callable[[str], None]) -> None:
     """Stage 1's data: each question's candidate pool with features and relevance labels (model-free)."""
     started = time.perf_counter()
@@ -173,90 +121,6 @@ def collect_candidates(examples: Sequence[Example], show: Callable[[str], None])
         ex.labels = {i: int(relevant(index.chunks[i].doc, index.chunks[i].text, ex.item)) for i in ex.candidates}
         if n % 500 == 0:
             show(f"candidates: {n}/{len(examples)} questions ({time.perf_counter() - started:.0f} s)")
-
-
-Rows = tuple[list[dict[str, float]], list[int]]
-Model = TypeVar("Model", LinearModel, TreeModel, TreeModel | None)
-
-
-def fit_by_fold(examples: Sequence[Example], folds: int, rows_of: Callable[[Example], Rows], features: Sequence[str],
-                balanced: bool = False, weight_of: Callable[[Example], float] | None = None
-                ) -> tuple[dict[int, LinearModel], LinearModel]:
-    """A logistic model per fold (fitted on the other folds) and one on everything; `weight_of`: each example's
-    rows' weight."""
-    def fit(rows: list[dict[str, float]], labels: list[int], weights: list[float] | None) -> LinearModel:
-        return fit_linear(rows, labels, features, balanced=balanced, weights=weights)
-
-    return fit_each_fold(examples, folds, rows_of, fit, weight_of)
-
-
-def fit_each_fold(examples: Sequence[Example], folds: int, rows_of: Callable[[Example], Rows],
-                  fit: Callable[[list[dict[str, float]], list[int], list[float] | None], Model],
-                  weight_of: Callable[[Example], float] | None = None) -> tuple[dict[int, Model], Model]:
-    """`fit` per fold (on the other folds' rows) and on everything."""
-    by_fold: dict[int, tuple[list[dict[str, float]], list[int], list[float]]] = {f: ([], [], []) for f in range(folds)}
-    for ex in examples:
-        rows, labels = rows_of(ex)
-        by_fold[ex.fold][0].extend(rows)
-        by_fold[ex.fold][1].extend(labels)
-        by_fold[ex.fold][2].extend([weight_of(ex) if weight_of else 1.0] * len(rows))
-
-    def fit_on(kept: Sequence[int]) -> Model:
-        rows = [r for g in kept for r in by_fold[g][0]]
-        labels = [y for g in kept for y in by_fold[g][1]]
-        return fit(rows, labels, [w for g in kept for w in by_fold[g][2]] if weight_of else None)
-
-    models = {f: fit_on([g for g in range(folds) if g != f]) for f in range(folds)}
-    return models, fit_on(range(folds))
-
-
-def pairs_of(rows: Sequence[Mapping[str, float]], labels: Sequence[int]) -> tuple[list[dict[str, float]], list[int]]:
-    """Each positive row against each negative one of the same question, both ways round (label: the first is the
-    positive one): what matters is the order within a question, not a probability across questions."""
-    positives = [r for r, y in zip(rows, labels, strict=True) if y]
-    negatives = [r for r, y in zip(rows, labels, strict=True) if not y]
-    differences: list[dict[str, float]] = []
-    pair_labels: list[int] = []
-    for good in positives:
-        for bad in negatives:
-            difference = {k: good[k] - bad[k] for k in good}
-            differences += [difference, {k: -v for k, v in difference.items()}]
-            pair_labels += [1, 0]
-    return differences, pair_labels
-
-
-def candidate_rows(ex: Example) -> tuple[list[dict[str, float]], list[int]]:
-    ids = list(ex.candidates)
-    return [ex.candidates[i] for i in ids], [ex.labels[i] for i in ids]
-
-
-def ranker_pairs(ex: Example) -> tuple[list[dict[str, float]], list[int]]:
-    """The candidate passages' pairs: a relevant one against an irrelevant one."""
-    return pairs_of(*candidate_rows(ex))
-
-
-def calibrated(model: LinearModel, examples: Sequence[Example],
-               rows_of: Callable[[Example], tuple[list[dict[str, float]], list[int]]],
-               weight_of: Callable[[Example], float]) -> LinearModel:
-    """A pairwise model Platt-scaled on the rows it was trained from: the answerability signals read its probability
-    (an uncalibrated pairwise score put every top passage at ~1.0, and off-topic questions were answered)."""
-    rows: list[dict[str, float]] = []
-    labels: list[int] = []
-    weights: list[float] = []
-    for ex in examples:
-        more, more_labels = rows_of(ex)
-        rows += more
-        labels += more_labels
-        weights += [weight_of(ex)] * len(more)
-    return platt(model, rows, labels, weights)
-
-
-def source_weights(examples: Sequence[Example]) -> Callable[[Example], float]:
-    """Report questions and CMRC 2018 count equally in the ranker, however many each has."""
-    cmrc = sum(ex.source == "cmrc" for ex in examples)
-    reports = sum(from_reports(ex) for ex in examples)
-    factor = cmrc / reports if cmrc and reports else 1.0
-    return lambda ex: 1.0 if ex.source == "cmrc" else factor
 
 
 def fold_engine(ex: Example, models: Mapping[str, LearnedModel], threshold: float) -> Engine:

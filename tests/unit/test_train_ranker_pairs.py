@@ -9,8 +9,8 @@ import pytest
 from reportqa.eval.datasets import QAItem
 from reportqa.eval.learn import fit_linear
 from reportqa.eval.metrics import Gold
-from reportqa.eval.train import ranker_pairs, source_weights
 from reportqa.eval.train_data import Example
+from reportqa.eval.train_folds import ranker_pairs, source_weights
 
 from reportqa.core.learned import matrix
 from reportqa.engine import Engine
