@@ -8,7 +8,7 @@ and which of the differing figures is the report's value.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -89,20 +89,8 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
         chunk = hits[units[i].hit_rank].chunk
         return check_unit(claim, units[i].text, terms, chunk.text, chunk.title)
 
-    checks = {i: check(i) for i in order[:4] if support[i] >= min(support[best] - 0.1, TOPIC_THRESHOLD)}
-    close = [i for i in checks if support[i] >= support[best] - 0.1]
-    agreeing = [i for i, c in checks.items()
-                if c.conflict is None and (c.matched >= FIGURES_SETTLE or (c.matched and i in close))]
-    distinctive = [i for i in order[:4] if support[i] >= LOW_TOPIC and i not in checks]
-    for i in distinctive:  # a paraphrase far from the report's words, held together by an exact figure
-        distinct = check(i)
-        if distinct.conflict is None and distinct.distinctive:
-            checks[i] = distinct
-            agreeing.append(i)
     sims = list(unit_sims) if unit_sims is not None and len(unit_sims) == len(units) else [0.0] * len(units)
-    by_sim = max(range(len(units)), key=lambda i: (sims[i], -i))
-    if by_sim not in checks:  # the sentence the encoder finds closest is checked too
-        checks[by_sim] = check(by_sim)
+    checks, close, agreeing = _checked(support, order, sims, check)
     conflicts = [i for i in checks if checks[i].conflict is not None]
     strongest = max(conflicts, key=lambda i: (sims[i] + support[i], -i), default=None)
     conflict = (_verdict(claim, CONTRADICTED, checks[strongest], hits, units[strongest].hit_rank, support[strongest])
@@ -140,6 +128,27 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
     features |= agreement_features([checks[i] for i in agreeing], [support[i] for i in agreeing])
     features |= absence_features(claim, query, units[best], hits, idf)
     return Assessment(rule, features, conflict, near, candidates)
+
+
+def _checked(support: Sequence[float], order: Sequence[int], sims: Sequence[float], check: Callable[[int], Check]
+             ) -> tuple[dict[int, Check], list[int], list[int]]:
+    """The sentences checked against the claim (the best-covered four, a paraphrase held by an exact figure, the one
+    the encoder finds closest), the ones about as well covered as the best, and the ones that agree with it."""
+    best = order[0]
+    checks = {i: check(i) for i in order[:4] if support[i] >= min(support[best] - 0.1, TOPIC_THRESHOLD)}
+    close = [i for i in checks if support[i] >= support[best] - 0.1]
+    agreeing = [i for i, c in checks.items()
+                if c.conflict is None and (c.matched >= FIGURES_SETTLE or (c.matched and i in close))]
+    distinctive = [i for i in order[:4] if support[i] >= LOW_TOPIC and i not in checks]
+    for i in distinctive:  # a paraphrase far from the report's words, held together by an exact figure
+        distinct = check(i)
+        if distinct.conflict is None and distinct.distinctive:
+            checks[i] = distinct
+            agreeing.append(i)
+    by_sim = max(range(len(sims)), key=lambda i: (sims[i], -i))
+    if by_sim not in checks:  # the sentence the encoder finds closest is checked too
+        checks[by_sim] = check(by_sim)
+    return checks, close, agreeing
 
 
 AGREEMENT_FEATURES = ("agreed_share", "agreed_outranked")
