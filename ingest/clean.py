@@ -188,6 +188,20 @@ class _ParagraphBuilder:
         return Paragraph("".join(self.parts), tuple(self.runs), section)
 
 
+def _captioned_table(blocks: list[Block], rows: tuple[TableRow, ...], path: tuple[str, ...]) -> Table:
+    """The table, with the short paragraph just before it in its section as its caption (taken off `blocks`)."""
+    previous = blocks[-1] if blocks else None
+    if (
+        isinstance(previous, Paragraph)
+        and len(previous.text) <= CAPTION_MAX_CHARS
+        and (not ends_sentence(previous.text) or previous.text.rstrip()[-1] in "：:")
+        and previous.section == path
+    ):
+        blocks.pop()
+        return Table(previous.text, rows, path)
+    return Table("", rows, path)
+
+
 def clean_text(text: str) -> CleanedText:
     lines = split_lines(text)
     repeated = repeated_lines(lines)
@@ -205,20 +219,9 @@ def clean_text(text: str) -> CleanedText:
         paragraph = _ParagraphBuilder(wrapped)
 
     def flush_table() -> None:
-        if not table_rows:
-            return
-        caption = ""
-        previous = blocks[-1] if blocks else None
-        if (
-            isinstance(previous, Paragraph)
-            and len(previous.text) <= CAPTION_MAX_CHARS
-            and (not ends_sentence(previous.text) or previous.text.rstrip()[-1] in "：:")
-            and previous.section == section.path
-        ):
-            blocks.pop()
-            caption = previous.text
-        blocks.append(Table(caption, tuple(table_rows), section.path))
-        table_rows.clear()
+        if table_rows:
+            blocks.append(_captioned_table(blocks, tuple(table_rows), section.path))
+            table_rows.clear()
 
     for line in lines:
         if not line.text:
