@@ -1,4 +1,5 @@
-"""A claim's verdict: the rules' checks (answer.verify) measured, and a learned decision over the measurements.
+"""A claim's verdict: the rules' checks (answer.verify, answer.conflicts) measured, and a learned decision
+over the measurements.
 
 The rules alone (judge) are the baseline. `assess` keeps what they measured (topical coverage, agreeing and
 conflicting figures, names and ranks, the encoder's closeness of claim and sentence) and `decide` lets small
@@ -132,8 +133,9 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
 
 def _checked(support: Sequence[float], order: Sequence[int], sims: Sequence[float], check: Callable[[int], Check]
              ) -> tuple[dict[int, Check], list[int], list[int]]:
-    """The sentences checked against the claim (the best-covered four, a paraphrase held by an exact figure, the one
-    the encoder finds closest), the ones about as well covered as the best, and the ones that agree with it."""
+    """The sentences checked against the claim (those of the four best covered that are on its topic, one of them
+    that agrees by a distinctive figure, the one the encoder finds closest), the ones covered about as well as the
+    best, and the ones that agree with the claim."""
     best = order[0]
     checks = {i: check(i) for i in order[:4] if support[i] >= min(support[best] - 0.1, TOPIC_THRESHOLD)}
     close = [i for i in checks if support[i] >= support[best] - 0.1]

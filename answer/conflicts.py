@@ -16,6 +16,7 @@ CLAUSE_SAME = 0.6  # …and at this share the clauses say the same, whatever sor
 _ORDINAL = re.compile(r"第([一二三四五六七八九十\d]+)(?:位|名|大)?|首位|榜首|居首|位居首位|排名第一")
 _CN_ORDINALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _CLAUSE = re.compile(r"[，,。；;！!？?：:\n]")
+# comparison words by direction; one followed by a figure is a qualifier (超过1200家, 超过九成), not a comparison
 _HIGHER = "高于|超过|超越|领先|多于|大于|快于|优于|强于|胜过|远超|更快|更高|更多|更大|更强"
 _LOWER = "低于|落后|少于|小于|慢于|逊色|不及|不如|弱于|次于|更慢|更低|更少|更小|更弱"
 _COMPARISON = re.compile(rf"({_HIGHER})|({_LOWER})")
@@ -127,7 +128,7 @@ def _name_before(text: str, position: int, skip: str) -> tuple[str, str] | None:
 
 
 def anchored_name_conflict(claim: str, passage: str, agreed: Sequence[tuple[Quantity, Quantity]]
-                            ) -> tuple[str, str] | None:
+                           ) -> tuple[str, str] | None:
     """The same figure credited to another name (上海以84.04… against 北京硬科技指数为84.04)."""
     flat_claim, flat_passage = normalize(prepare(claim)), normalize(prepare(passage))
     for claim_q, stated_q in agreed:

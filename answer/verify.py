@@ -30,7 +30,6 @@ LOW_TOPIC = 0.25  # below the topic threshold, an exact figure of three signific
 CONTEXT_SHARE = 0.3  # share of the words around a claimed figure a stated one must share to contradict it
 FIGURES_SETTLE = 2  # a sentence stating two of the claimed figures is on the subject, whatever its wording
 _NUMBERISH = re.compile(r"^[\d.%]+$|^\d")
-# comparison words by direction; one followed by a figure is a qualifier (超过1200家, 超过九成), not a comparison
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """The question adapter's stage of training: a linear map of question vectors per fold, fitted on the other folds'
-answerable questions against the passages that answer them (eval.query_adapter), and each question re-asked through
-its fold's map."""
+answerable questions against the passages that answer them (eval.query_adapter), one fitted on every question (the
+one shipped), and each question's engine switched to its fold's view of the index."""
 
 from __future__ import annotations
 

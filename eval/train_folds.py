@@ -1,5 +1,6 @@
-"""Fitting per fold: a model on the other folds' rows for each fold and one on every row, and the rows the ranker
-learns from (pairs of a relevant and an irrelevant candidate of one question, Platt-scaled back to probabilities)."""
+"""Fitting per fold: a model on the other folds' rows for each fold and one on every row; the ranker's rows (pairs of
+a relevant and an irrelevant candidate of one question), its Platt scaling back to probabilities, and the weights
+that make report questions and CMRC 2018 count equally."""
 
 from __future__ import annotations
 

@@ -111,7 +111,8 @@ def test_text_over_the_limits_never_reaches_the_answer_code(client: TestClient, 
 
 def test_the_worker_keeps_answering_while_a_slow_claim_runs(settings: Settings) -> None:
     """A blocked worker would hold every /ask until the slow claim ends (3 s of CPU); on a loaded two-core CI machine
-    an /ask that shares the CPU still took up to 1.05 s, so no ask may wait half as long as the slow claim ran."""
+    an /ask that shares the CPU took 1.05 s once, so an ask may wait up to 2 s (the bound of every request here) but
+never half as long as the slow claim ran."""
     slow_settings = settings.model_copy(update={"request_cpu_seconds": 3.0})
     with running(create_app(slow_settings)) as url:
         assert httpx.post(f"{url}/ask", json={"question": QUESTION}, timeout=30).status_code == 200
@@ -133,7 +134,7 @@ def test_the_worker_keeps_answering_while_a_slow_claim_runs(settings: Settings) 
                 latencies.append(time.monotonic() - started)
         slow.join(30)
     assert outcome["status"] == 504 and outcome["seconds"] >= 3.0, outcome
-    assert len(latencies) >= 5 and max(latencies) < outcome["seconds"] / 2, (outcome, latencies)
+    assert len(latencies) >= 5 and max(latencies) < min(outcome["seconds"] / 2, 2.0), (outcome, latencies)
 
 
 def test_earlier_turns_are_cut_and_the_question_is_kept_whole(settings: Settings) -> None:
