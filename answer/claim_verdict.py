@@ -15,7 +15,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 from reportqa.answer.answerability import absences
 from reportqa.answer.binding import misbound_share
-from reportqa.answer.conflicts import is_latin
 from reportqa.answer.extract import UNKNOWN_IDF, Unit, _flat, term_coverage, units_of
 from reportqa.answer.numbers import digit_likeness, magnitude_apart, quantities
 from reportqa.answer.verify import (
@@ -38,6 +37,7 @@ from reportqa.answer.verify import (
     topical_query,
 )
 from reportqa.index.query import Query
+from reportqa.index.text import is_english
 
 from reportqa.core.learned import LearnedModel, matrix
 from reportqa.core.types import Hit
@@ -121,7 +121,7 @@ def assess(claim: str, hits: Sequence[Hit], query: Query, idf: Mapping[str, floa
         "matched": float(matched), "figures": float(len(claimed)),
         "unmatched_share": (len(claimed) - min(matched, len(claimed))) / len(claimed) if claimed else 0.0,
         "distinctive": float(any(checks[i].distinctive for i in agreeing)),
-        "unknown": float(len(unknown)), "english": float(is_latin(claim)),
+        "unknown": float(len(unknown)), "english": float(is_english(claim)),
         "years_unstated": min((c.years_unstated for c in checks.values()), default=0.0),
         "misbound": max((misbound_share(claim, units[i].text) for i in dict.fromkeys(agreeing)), default=0.0),
         "agreement_full": float(bool(claimed) and matched_by_agreement >= len(claimed)),
@@ -315,7 +315,7 @@ CLAIM_FEATURES = ("rule_supported", "rule_contradicted", "support", "sim", "sim_
 
 
 def empty_features(claim: str, unknown: Sequence[str]) -> dict[str, float]:
-    return dict.fromkeys(CLAIM_FEATURES, 0.0) | {"unknown": float(len(unknown)), "english": float(is_latin(claim))}
+    return dict.fromkeys(CLAIM_FEATURES, 0.0) | {"unknown": float(len(unknown)), "english": float(is_english(claim))}
 
 
 def _rule_verdict(claim: str, hits: Sequence[Hit], units: Sequence[Unit], support: Sequence[float],

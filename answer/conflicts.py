@@ -48,11 +48,6 @@ def names_in(text: str) -> list[tuple[str, str]]:
     return proper_nouns(text)
 
 
-def is_latin(claim: str) -> bool:
-    """An English claim: its Latin names can't be compared with a Chinese passage's Chinese ones."""
-    return is_english(claim)
-
-
 def clauses(text: str) -> list[str]:
     return [c for c in _CLAUSE.split(normalize(text)) if c]
 
@@ -137,7 +132,7 @@ def anchored_name_conflict(claim: str, passage: str, agreed: Sequence[tuple[Quan
         ours = _name_before(flat_claim, claim_q.start, flat_passage)
         theirs = _name_before(flat_passage, stated_q.start, flat_claim)
         if ours and theirs and _same_sort(ours[1], theirs[1]) and (
-                not is_latin(claim) or ours[0].isascii() == theirs[0].isascii()):
+                not is_english(claim) or ours[0].isascii() == theirs[0].isascii()):
             return ours[0], theirs[0]
     return None
 
@@ -146,7 +141,7 @@ def clause_name_conflict(claim: str, passage: str, context: str = "") -> tuple[s
     """Another name in the passage clause that says the same as a claim clause (由法国原子能委员会发起 against
     由美国能源部发起): the clauses share most of their characters but not the name."""
     flat_claim, flat_passage, flat_context = normalize(claim), normalize(passage), normalize(context)
-    english = is_latin(claim)
+    english = is_english(claim)
     for clause in clauses(claim):
         ours = [(w, k) for w, k in names_in(clause)
                 if w not in flat_passage and not (k == "ns" and w in flat_context)]
@@ -182,7 +177,7 @@ def name_conflict(claim: str, passage: str, context: str = "") -> tuple[str, str
     claimed = [(w, k) for w, k in names_in(claim)
                if w not in flat_passage and not (k == "ns" and w in flat_context)]
     stated = [(w, k) for w, k in names_in(passage) if w not in flat_claim]
-    english = is_latin(claim)
+    english = is_english(claim)
     for word, kind in claimed:
         others = [w for w, k in stated if k == kind and (not english or word.isascii() == w.isascii())]
         if len(others) == 1:

@@ -112,7 +112,7 @@ def test_text_over_the_limits_never_reaches_the_answer_code(client: TestClient, 
 def test_the_worker_keeps_answering_while_a_slow_claim_runs(settings: Settings) -> None:
     """A blocked worker would hold every /ask until the slow claim ends (3 s of CPU); on a loaded two-core CI machine
     an /ask that shares the CPU took 1.05 s once, so an ask may wait up to 2 s (the bound of every request here) but
-never half as long as the slow claim ran."""
+    never half as long as the slow claim ran."""
     slow_settings = settings.model_copy(update={"request_cpu_seconds": 3.0})
     with running(create_app(slow_settings)) as url:
         assert httpx.post(f"{url}/ask", json={"question": QUESTION}, timeout=30).status_code == 200
