@@ -27,6 +27,7 @@ from reportqa.answer.extract import (
     year_conflict,
 )
 from reportqa.index.query import Query
+from reportqa.index.rank_features import COLLECTION
 from reportqa.index.text import bigram_overlap, bigrams
 
 from reportqa.core.learned import LearnedModel, matrix
@@ -44,7 +45,7 @@ NO_NEIGHBOUR = -1.0
 UNIT_FEATURES = (
     "sim", "sim_gap", "sim_rank", "own_cov", "topic_cov", "type_match", "value_follows", "year_conflict",
     "chunk_rr", "chunk_gap", "length", "table_row", "focus_in", "focus_topic", "sim_raw", "sim_raw_gap",
-    *CONTEXT_FEATURES,
+    *CONTEXT_FEATURES, COLLECTION,
 )
 # encoder cosines of the question to a hit's units, in unit order, one row each: the question vector as searched
 # (the learned adapter applied) and as the encoder gives it (the adapter, fitted on the reports' questions, finds
@@ -98,6 +99,7 @@ def unit_features(units: Sequence[Unit], sims: Sequence[float], hits: Sequence[H
             "focus_topic": float(bool(asked) and (asked in lowered or asked in _flat(unit.topic).lower())),
             "sim_raw": raw[j],
             "sim_raw_gap": raw[j] - top_raw,
+            COLLECTION: hit.channel_scores.get(COLLECTION, 0.0),  # what kind of collection (index.rank_features)
         })
     add_context(rows, units, query)
     return rows

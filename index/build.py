@@ -17,6 +17,7 @@ from reportqa.index.embed import Embedder
 from reportqa.index.lexical import LexicalIndex
 from reportqa.index.models import CORPUS_STATIC, embedder_fingerprint, fit_static_model, load_passage_embedder
 from reportqa.index.query import token_aliases
+from reportqa.index.rank_features import quantitative_share
 from reportqa.index.static_tier import FAST_TIER, load_fast_tier
 from reportqa.index.store import (
     BIGRAM_DIR,
@@ -26,6 +27,7 @@ from reportqa.index.store import (
     FORMAT_VERSION,
     MANIFEST,
     MODEL_DIR,
+    QUANTITATIVE_SHARE,
     build_lock,
     file_digests,
     new_version_dir,
@@ -182,6 +184,7 @@ def _write_version(index_dir: Path, partial: Path, request: BuildRequest, embedd
         "chunker": request.chunker,
         "corpus_hash": request.corpus_hash,
         "n_chunks": len(request.chunks),
+        QUANTITATIVE_SHARE: quantitative_share(chunk.text for chunk in request.chunks),
         "documents": request.documents,
         "build_seconds": round(time.perf_counter() - started, 2),
         "stage_seconds": {k: round(v, 2) for k, v in timings.items()},

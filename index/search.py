@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -21,7 +21,7 @@ from reportqa.index.lexical import LexicalIndex
 from reportqa.index.models import CORPUS_STATIC, load_embedder
 from reportqa.index.query import Query, aliases, analyze
 from reportqa.index.query_vectors import QueryVectors
-from reportqa.index.rank_features import CandidateFacts, chunk_features, pool
+from reportqa.index.rank_features import CandidateFacts, chunk_features, pool, quantitative_share
 from reportqa.index.shard import CandidateRecord, LocalShard, collection_centroid, merge_tops
 from reportqa.index.store import (
     BIGRAM_DIR,
@@ -29,6 +29,7 @@ from reportqa.index.store import (
     CHUNKS,
     FAISS_FILE,
     MODEL_DIR,
+    QUANTITATIVE_SHARE,
     IndexCorrupt,
     current_version_path,
     read_chunks,
@@ -96,6 +97,19 @@ class Retrieval:
     def titles(self) -> TitleTerms:
         """The documents' titles from the manifest: which report a question names."""
         return TitleTerms.of(self.manifest.get("documents", {}))
+
+    @cached_property
+    def quant(self) -> float:
+        """What kind of collection this is (index.rank_features.quantitative_share), as the build recorded it; an
+        index built before it was recorded counts its passages once."""
+        if QUANTITATIVE_SHARE in self.manifest:
+            return float(self.manifest[QUANTITATIVE_SHARE])
+        return quantitative_share(self.passage_texts())
+
+    def passage_texts(self) -> Iterator[str]:
+        """Every passage's text (what an index built without a recorded quantitative share counts, once)."""
+        for doc in self.manifest.get("documents", {}):
+            yield from (chunk.text for chunk in self.document_chunks(doc))
 
     def centroid(self) -> np.ndarray | None:
         raise NotImplementedError
@@ -241,7 +255,7 @@ class Retrieval:
             facts[i] = CandidateFacts(best_unit if self.has_units else sim, best_unit if len(units) else sim,
                                       record.coverage, _HAS_NUMBER.search(record.chunk.text) is not None,
                                       record.chunk.kind == "table", named.get(record.chunk.doc, 0.0))
-        return chunk_features(channels, facts, query.wants, query.english), records
+        return chunk_features(channels, facts, query.wants, query.english, self.quant), records
 
     def ranked(self, query: Query, k: int, weights: SearchWeights, ranker: LearnedModel) -> list[Hit]:
         """The pool ordered by the learned ranker; a hit's channel scores are its features and `ranker`, its
@@ -287,6 +301,9 @@ class SearchIndex(Retrieval):
         self.gram_vocabulary = self.bigram.vocabulary
         self.has_units = self.units is not None
         self._positions = {c.id: i for i, c in enumerate(self.chunks)}
+
+    def passage_texts(self) -> Iterator[str]:
+        return (chunk.text for chunk in self.chunks)
 
     def position(self, chunk_id: str) -> int:
         """The index of a chunk in this version (where its vectors are)."""

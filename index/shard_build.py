@@ -32,6 +32,7 @@ from reportqa.index.build import (
 from reportqa.index.dense import DenseIndex
 from reportqa.index.embed import Embedder
 from reportqa.index.lexical import VOCABULARY, LexicalIndex
+from reportqa.index.rank_features import quantitative_share
 from reportqa.index.shard import LocalShard, collection_centroid, partition
 from reportqa.index.store import (
     BIGRAM_DIR,
@@ -40,6 +41,7 @@ from reportqa.index.store import (
     FAISS_FILE,
     FORMAT_VERSION,
     MANIFEST,
+    QUANTITATIVE_SHARE,
     IndexCorrupt,
     IndexProblem,
     build_lock,
@@ -171,6 +173,7 @@ def write_sharded_version(partial: Path, collection: Collection, n_shards: int, 
         "format_version": FORMAT_VERSION,
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "n_chunks": len(collection.chunks),
+        QUANTITATIVE_SHARE: quantitative_share(chunk.text for chunk in collection.chunks),
         "dense_unit": "chunk" if collection.units is None else "unit",
         "shards": [{"name": shard_name(k), "n_chunks": m["n_chunks"],
                     "manifest_sha256": _sha256(partial / shard_name(k) / MANIFEST)} for k, m in enumerate(shards)],

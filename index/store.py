@@ -18,6 +18,7 @@ from reportqa.core.types import Chunk, Document
 
 FORMAT_VERSION = 3  # 3: units without content dropped (index.units); 2: BM25 as numpy arrays, HNSW past the exact limit
 MANIFEST = "manifest.json"
+QUANTITATIVE_SHARE = "quantitative_share"  # the manifest's record of index.rank_features.quantitative_share
 CHUNKS = "chunks.jsonl"
 BM25_DIR = "bm25"
 BIGRAM_DIR = "bm25_bigram"

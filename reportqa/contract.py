@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from reportqa.answer.extract import join_pieces, separator
 from reportqa.answer.verify import Verdict
 from reportqa.core.types import Answer, Chunk, Citation, Hit
+from reportqa.index.rank_features import without_interactions
 
 ABSTAINED_TEXT = "报告中没有找到可靠答案。(The reports contain no passage that answers this.)"
 # `confidence` is a calibrated probability that the answer is right (expected calibration error <= 0.05 out of
@@ -59,7 +60,7 @@ class SearchResultOut(CitationOut):
 
     @classmethod
     def of_hit(cls, n: int, hit: Hit) -> SearchResultOut:
-        channels = {name: float(score) for name, score in hit.channel_scores.items()}
+        channels = {name: float(score) for name, score in without_interactions(hit.channel_scores).items()}
         return cls(**CitationOut.of(n, hit.chunk, hit.score).model_dump(), channels=channels)
 
 

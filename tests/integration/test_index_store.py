@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import threading
@@ -11,15 +12,19 @@ from collections.abc import Callable
 from pathlib import Path
 
 import faiss
+import numpy as np
 import pytest
 import reportqa.index.store
-from reportqa.index.search import open_index
+from reportqa.index.query import analyze
+from reportqa.index.rank_features import CHUNK_FEATURES, quantitative_share
+from reportqa.index.search import SearchWeights, open_index
 from reportqa.index.store import (
     CHUNKS,
     CURRENT,
     FAISS_FILE,
     MANIFEST,
     MODEL_DIR,
+    QUANTITATIVE_SHARE,
     VERSIONS,
     BuildLocked,
     IndexCorrupt,
@@ -32,6 +37,8 @@ from reportqa.index.store import (
 from reportqa.index.units import chunk_units
 from reportqa.ingest.load import load_documents
 
+from reportqa.contract import SearchOut
+from reportqa.core.learned import LinearModel
 from reportqa.core.settings import Settings
 from reportqa.engine import build, chunk_documents, chunker_config, open_engine
 
@@ -84,6 +91,17 @@ def test_manifest_describes_the_build(small_index: Settings) -> None:
     assert manifest["n_chunks"] == len(read_chunks(version / CHUNKS))
     assert set(manifest["documents"]) == {AI_DOC, CHIP_DOC, "battery_storage.txt", "quantum_outlook.txt"}
     assert manifest["documents"][CHIP_DOC]["title"] == "星河半导体公司年度研究"
+    written = [c.text for c in read_chunks(version / CHUNKS)]
+    assert manifest[QUANTITATIVE_SHARE] == quantitative_share(written) and 0.0 < manifest[QUANTITATIVE_SHARE] < 1.0
+
+
+def test_an_index_built_before_the_share_was_recorded_counts_its_passages(small_index: Settings) -> None:
+    index = open_index(small_index.index_dir)
+    recorded = index.quant
+    older = copy.copy(index)
+    older.manifest = {k: v for k, v in index.manifest.items() if k != QUANTITATIVE_SHARE}
+    older.__dict__.pop("quant", None)
+    assert older.quant == pytest.approx(recorded) and recorded > 0
 
 
 def test_corpus_hash_follows_the_content(small_corpus: Path, tmp_path: Path) -> None:
@@ -293,3 +311,15 @@ def test_rebuilds_keep_the_two_newest_versions(small_corpus: Path, tmp_path: Pat
     assert _pointer(settings.index_dir) == built[2]
     assert _versions(settings.index_dir) == sorted(built[1:]), (
         f"built in order {built}; kept {_versions(settings.index_dir)}")
+
+
+def test_ranked_hits_carry_every_ranker_feature_and_results_show_no_products(small_index: Settings) -> None:
+    """The relevance model reads a hit's features (answer.respond.relevance_of): each must be there."""
+    index = open_index(small_index.index_dir)
+    ranker = LinearModel(CHUNK_FEATURES, np.zeros(len(CHUNK_FEATURES)), np.ones(len(CHUNK_FEATURES)),
+                         np.eye(len(CHUNK_FEATURES))[CHUNK_FEATURES.index("bm25")], 0.0)
+    hits = index.ranked(analyze(QUESTIONS[1]), 3, SearchWeights(), ranker)
+    assert hits and all(set(CHUNK_FEATURES) <= set(h.channel_scores) for h in hits)
+    assert hits[0].channel_scores["quant_bm25"] == pytest.approx(index.quant * hits[0].channel_scores["bm25"])
+    shown = SearchOut.of(hits).results[0].channels
+    assert shown["quant"] == index.quant and not any(name.startswith("quant_") for name in shown)

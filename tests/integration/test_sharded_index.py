@@ -5,6 +5,7 @@ The shards are searched in this process here (tests/integration/test_ray_backend
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from reportqa.index.sharded import ShardedIndex
-from reportqa.index.store import IndexCorrupt, current_version_path
+from reportqa.index.store import QUANTITATIVE_SHARE, IndexCorrupt, current_version_path
 
 from reportqa.collection import add
 from reportqa.core.settings import Settings
@@ -52,7 +53,7 @@ def test_sharded_answers_equal_embedded(real_index: Settings, sharded: Settings)
     assert split.index.degraded() == [] and split.index.check() == []
 
 
-def test_each_shard_is_an_index_folder_with_its_own_manifest(sharded: Settings) -> None:
+def test_each_shard_is_an_index_folder_with_its_own_manifest(real_index: Settings, sharded: Settings) -> None:
     version = current_version_path(sharded.index_dir)
     manifest = json.loads((version / "manifest.json").read_text("utf-8"))
     assert manifest["kind"] == "sharded" and [s["name"] for s in manifest["shards"]] == [
@@ -65,6 +66,12 @@ def test_each_shard_is_an_index_folder_with_its_own_manifest(sharded: Settings) 
         docs_per_shard.append({json.loads(line)["doc"] for line in chunks})
     assert sum(len(d) for d in docs_per_shard) == len(manifest["documents"])  # each document in one shard
     assert sum(s["n_chunks"] for s in manifest["shards"]) == manifest["n_chunks"]
+    embedded = json.loads((current_version_path(real_index.index_dir) / "manifest.json").read_text("utf-8"))
+    assert manifest[QUANTITATIVE_SHARE] == embedded[QUANTITATIVE_SHARE] > 0  # the whole collection's, not a shard's
+    older = copy.copy(open_engine(sharded).index)  # built before the share was recorded: counted over the shards
+    older.manifest = {k: v for k, v in manifest.items() if k != QUANTITATIVE_SHARE}
+    older.__dict__.pop("quant", None)
+    assert older.quant == pytest.approx(embedded[QUANTITATIVE_SHARE])
 
 
 def test_a_damaged_shard_is_reported_not_served(sharded: Settings, tmp_path: Path) -> None:

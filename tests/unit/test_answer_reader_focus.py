@@ -70,3 +70,12 @@ def test_bigram_overlap_is_what_a_sentence_shares_with_the_question_and_what_it_
     assert bigram_overlap(asked, "出货量达到") == (2 / 3, 2 / 4)  # 出货 货量 shared; 量达 达到 new
     assert bigram_overlap(asked, "") == (0.0, 0.0)
     assert bigram_overlap(set(), "出货量") == (0.0, 1.0)
+
+
+def test_each_unit_carries_the_kind_of_collection_its_passage_came_from() -> None:
+    chunk = Chunk(id="r#0", doc="r.txt", title="t", section="", text="ab", start=0, end=2, line_start=1, line_end=1)
+    query = analyze(QUESTION)
+    units = [Unit("出货量达到1.05亿片。", 0, "")]
+    (ranked,) = unit_features(units, [0.5], [Hit(chunk, 1.0, {"quant": 0.4})], query, answer_terms(query, {}))
+    (plain,) = unit_features(units, [0.5], [Hit(chunk, 1.0, {})], query, answer_terms(query, {}))
+    assert (ranked["quant"], plain["quant"]) == (0.4, 0.0)

@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 from reportqa.index.e5_weights import dequantize_q4
-from reportqa.index.rank_features import CHUNK_FEATURES, CandidateFacts, chunk_features, reciprocal_ranks
+from reportqa.index.rank_features import (
+    CHUNK_FEATURES,
+    CandidateFacts,
+    chunk_features,
+    quantitative_share,
+    reciprocal_ranks,
+    without_interactions,
+)
 from reportqa.index.vector_cache import VectorCache
 
 from reportqa.core.learned import LinearModel, ModelFileError, load_model_set, matrix, write_model_set
@@ -59,6 +66,24 @@ def test_rank_features_scale_each_channel_by_its_best_candidate() -> None:
     assert rows[1]["title_named"] == 0.0  # no report named unless the facts say so
     named = {1: CandidateFacts(dense=0.5, unit_max=0.6, coverage=1.0, has_number=True, is_table=False, title_named=0.7)}
     assert chunk_features(channels, named, None, english=False)[1]["title_named"] == 0.7
+
+
+def test_quantitative_share_counts_passages_that_write_a_percentage() -> None:
+    assert quantitative_share(["增长12%", "占比３０％", "规模达725.3EFLOPS", "北京是首都"]) == 0.5
+    assert quantitative_share([]) == 0.0
+
+
+def test_each_passage_feature_is_also_weighed_by_the_collection() -> None:
+    channels = {"bm25": {1: 8.0, 2: 4.0}}
+    facts = {i: CandidateFacts(dense=0.5, unit_max=0.6, coverage=c, has_number=False, is_table=False)
+             for i, c in ((1, 1.0), (2, 0.25))}
+    rows = chunk_features(channels, facts, None, english=False, collection=0.4)
+    assert rows[2]["quant"] == 0.4 and rows[2]["quant_bm25"] == pytest.approx(0.4 * 0.5)
+    assert rows[2]["quant_coverage"] == pytest.approx(0.1) and rows[1]["quant_dense"] == pytest.approx(0.2)
+    plain = chunk_features(channels, facts, None, english=False)  # no collection given: every product is 0
+    assert all(plain[2][f"quant_{k}"] == 0.0 for k in ("bm25", "coverage", "dense"))
+    shown = without_interactions(rows[2])
+    assert shown["quant"] == 0.4 and shown["bm25"] == 0.5 and not any(k.startswith("quant_") for k in shown)
 
 
 def test_reciprocal_ranks_break_ties_by_chunk_index() -> None:
