@@ -18,7 +18,7 @@ PASSAGE_FEATURES = (
 # ~0.02): times each passage feature, a linear ranker weighs each feature differently by collection (alone it shifts
 # only the pointwise relevance model: it is the same for every candidate of a question). The reports and CMRC 2018
 # had pulled the same weights (learned from the reports alone, their hit@1 rose 0.938 -> 0.945, CMRC's answer_ok fell
-# 0.90 -> 0.82); with these, out of fold over 37 report sets hit@1 0.9368 -> 0.9418, unanswerable refused 0.7357 ->
+# 0.90 -> 0.82); with these, out of fold over 36 report sets hit@1 0.9368 -> 0.9418, unanswerable refused 0.7357 ->
 # 0.7419, and CMRC's answer_ok 0.904 -> 0.910 (docs/experiments.md, thirty-ninth session)
 COLLECTION = "quant"
 CHUNK_FEATURES = (*PASSAGE_FEATURES, COLLECTION, *(f"{COLLECTION}_{name}" for name in PASSAGE_FEATURES))
