@@ -21,7 +21,9 @@ PASSAGE_FEATURES = (
 # 0.90 -> 0.82); with these, out of fold over 36 report sets hit@1 0.9368 -> 0.9418, unanswerable refused 0.7357 ->
 # 0.7419, and CMRC's answer_ok 0.904 -> 0.910 (docs/experiments.md, thirty-ninth session)
 COLLECTION = "quant"
-CHUNK_FEATURES = (*PASSAGE_FEATURES, COLLECTION, *(f"{COLLECTION}_{name}" for name in PASSAGE_FEATURES))
+PRODUCTS = {name: f"{COLLECTION}_{name}" for name in PASSAGE_FEATURES}  # a passage feature → its collection product
+CHUNK_FEATURES = (*PASSAGE_FEATURES, COLLECTION, *PRODUCTS.values())
+_PRODUCT_NAMES = frozenset(PRODUCTS.values())
 NUMBER_WANTS = frozenset({"number", "date"})
 _PERCENT = re.compile(r"[%％]")
 
@@ -78,13 +80,16 @@ def chunk_features(channels: Mapping[str, Mapping[int, float]], facts: Mapping[i
             "english_bm25": float(english) * bm25,
             "title_named": f.title_named,
         }
-        rows[i] |= {COLLECTION: collection} | {f"{COLLECTION}_{k}": collection * rows[i][k] for k in PASSAGE_FEATURES}
+        row = rows[i]
+        row[COLLECTION] = collection
+        for name, product in PRODUCTS.items():
+            row[product] = collection * row[name]
     return rows
 
 
 def without_interactions(row: Mapping[str, float]) -> dict[str, float]:
     """A candidate's row without the collection's products with its features: what a search result shows."""
-    return {k: v for k, v in row.items() if not k.startswith(f"{COLLECTION}_")}
+    return {k: v for k, v in row.items() if k not in _PRODUCT_NAMES}
 
 
 def _scaled(scores: Mapping[int, float], best: float, i: int) -> float:
