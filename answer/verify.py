@@ -128,10 +128,11 @@ def _ranked(claim_q: Quantity, claimed: Sequence[Quantity], prepared_claim: str,
     around = _context_terms(prepared_claim, claim_q, _figures(claimed), words)
 
     def fit(s: _StatedFigure) -> tuple[bool, float, float]:
-        return (s.year is None or not claim_years or s.year in claim_years, sum(words[t] for t in around & s.context),
+        shared = math.fsum(words[t] for t in around & s.context)  # fsum: a set's order changes per process
+        return (s.year is None or not claim_years or s.year in claim_years, shared,
                 -abs(s.figure.value - claim_q.value) / max(abs(claim_q.value), 1e-9))
 
-    total = max(sum(words[t] for t in around), 1e-9)
+    total = max(math.fsum(words[t] for t in around), 1e-9)
     ranked = sorted(((s, fit(s)) for s in same_kind), key=lambda pair: pair[1], reverse=True)
     return [Alignment(s.figure, f[0], f[1] / total) for s, f in ranked]
 

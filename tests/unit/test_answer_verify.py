@@ -305,3 +305,24 @@ def test_an_agreed_figure_records_how_well_its_words_anchor_it_and_whether_anoth
     assert check("中国移动的GPU利用率上升到68%。") == (1, 1.0, 0.0)
     assert check("联通的带宽利用率达到86%。") == (1, 1.0, 0.0)
     assert check("中国移动的GPU集群有一万张卡。")[1:] == (0.0, 0.0)  # nothing agreed: nothing to anchor
+
+
+SHARES_PROBE = """
+from reportqa.answer.verify import check_unit
+terms = {"华为": 0.1, "海外": 0.2, "营业收入": 0.3, "同比": 0.7}
+check = check_unit("华为海外营业收入同比增长为120亿元。", "华为海外营业收入同比增长为150亿元。", terms)
+print(repr(check.conflict_share))
+"""
+
+
+def test_a_claims_measurements_are_the_same_in_every_process() -> None:
+    """The words around a figure are a set, whose order changes with the hash seed of each process: summed in that
+    order their weights differed in the last bits, and the trees split on such bits (claim figures moved ±0.005
+    between identical runs)."""
+    import os
+    import subprocess
+    import sys
+
+    shares = {subprocess.run([sys.executable, "-c", SHARES_PROBE], check=True, capture_output=True, text=True,
+                             env=os.environ | {"PYTHONHASHSEED": str(seed)}).stdout.strip() for seed in range(8)}
+    assert shares == {"1.0"}
