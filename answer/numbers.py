@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 _CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_SMALL_UNIT = {"十": 10, "百": 100, "千": 1000}
@@ -224,7 +225,13 @@ def _figure_matches(prepared: str) -> Iterator[re.Match[str]]:
 
 
 def quantities(text: str) -> list[Quantity]:
-    """Every quantity in a text, scaled to plain units (2.59万亿美元 → 2.59e12 usd)."""
+    """Every quantity in a text, scaled to plain units (2.59万亿美元 → 2.59e12 usd); a new list each call."""
+    return list(_quantities(text))
+
+
+@lru_cache(maxsize=16384)
+def _quantities(text: str) -> tuple[Quantity, ...]:
+    """Cached by text: a claim check reads the same passage sentences, and the claim, again and again."""
     prepared = prepare(text)
     found: list[Quantity] = []
     for match in _figure_matches(prepared):
@@ -279,7 +286,7 @@ def quantities(text: str) -> list[Quantity]:
         year, month = int(match.group(1)), int(match.group(2))
         if 1900 <= year <= 2100 and 1 <= month <= 12:
             found.append(Quantity(year * 100 + month, "date", match.group(0), start=match.start()))
-    return sorted(found, key=lambda q: q.start)
+    return tuple(sorted(found, key=lambda q: q.start))
 
 
 _DIGITS_READ = 12  # digits of each figure compared: the distance is quadratic in them

@@ -221,3 +221,13 @@ def test_digit_likeness_reads_how_close_two_figures_are_written(stated: str, cla
 ])
 def test_magnitude_apart_reads_powers_of_ten_between_two_figures(stated: str, claimed: str, apart: float) -> None:
     assert magnitude_apart(stated, claimed) == pytest.approx(apart, abs=1e-4)
+
+
+def test_quantities_are_read_once_per_text_and_handed_out_as_a_new_list() -> None:
+    """A claim check reads the same sentences again and again, so they are cached; a caller changing its list must
+    not change what the next caller gets."""
+    first = quantities("营收2.59万亿美元，同比增长47%")
+    first.append(first[0])
+    again = quantities("营收2.59万亿美元，同比增长47%")
+    assert [(q.value, q.kind) for q in again] == [(2.59e12, "usd"), (47.0, "percent")]
+    assert again is not first
