@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
+import multiprocessing
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -15,7 +18,10 @@ from reportqa.index.query_vectors import PRIME_THREADS
 
 Handler = Callable[[str, str], dict[str, Any]]
 Prime = Callable[[Sequence[str], Executor], object]
+ErrorHandler = Callable[[str, str, str], dict[str, Any]]
 LOOKAHEAD = 32  # lines whose texts are prepared (their question vectors encoded) while the lines before are answered
+BLOCK_LINES = 8  # lines a forked worker takes at a time: small enough that both finish together
+MIN_LINES_PER_WORKER = 64  # below this a second process costs more (its start, its caches cold) than it gives
 
 
 def parse_line(line: str, field: str) -> tuple[str, str]:
@@ -40,9 +46,9 @@ def salvage_id(line: str) -> str:
         return ""
 
 
-def process_lines(lines: Iterable[str], field: str, handler: Handler,
-                  on_error: Callable[[str, str, str], dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    for number, line in enumerate(lines, start=1):
+def process_lines(lines: Iterable[str], field: str, handler: Handler, on_error: ErrorHandler,
+                  first_number: int = 1) -> Iterator[dict[str, Any]]:
+    for number, line in enumerate(lines, start=first_number):
         if not line.strip():
             continue
         try:
@@ -71,16 +77,66 @@ def looking_ahead(lines: Iterable[str], field: str, prime: Prime, window: int = 
         yield from waiting
 
 
-def run_file(source: Path, out: TextIO, field: str, handler: Handler,
-             on_error: Callable[[str, str, str], dict[str, Any]], progress: Progress = SILENT,
-             prime: Prime | None = None) -> None:
+def run_file(source: Path, out: TextIO, field: str, handler: Handler, on_error: ErrorHandler,
+             progress: Progress = SILENT, prime: Prime | None = None, workers: int = 1) -> None:
     """Process a JSONL file into `out`, one JSON line per input line (undecodable bytes replaced, not fatal);
-    `prime` prepares a block of texts ahead of answering them (it must not change any answer)."""
+    `prime` prepares a block of texts ahead of answering them (it must not change any answer). With `workers` > 1
+    (and fork available) the lines are answered by that many forked copies of this process, output in order."""
     with source.open(encoding="utf-8", errors="replace") as lines:
-        total = sum(1 for _ in lines)
+        total = filled = 0
+        for line in lines:
+            total, filled = total + 1, filled + bool(line.strip())
         lines.seek(0)
+        workers = usable_workers(workers, filled)
+        if workers > 1:  # counted by output row: a blank line has none
+            rows = forked_rows(lines, field, handler, on_error, workers)
+            for row in progress.track(rows, filled, f"{source.name}: lines"):
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            return
         counted: Iterable[str] = progress.track(lines, total, f"{source.name}: lines")
         if prime is not None:
             counted = looking_ahead(counted, field, prime)
         for row in process_lines(counted, field, handler, on_error):
             out.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def usable_workers(asked: int, lines: int) -> int:
+    """Processes worth starting: as asked (0: one per core), no more than the lines keep busy; 1 without fork."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(asked or cores, lines // MIN_LINES_PER_WORKER))
+
+
+# What a forked worker answers with: set in the parent just before the fork, inherited by the children (a
+# closure over a loaded engine cannot be pickled, and loading it again per process would cost seconds).
+_FORKED: tuple[str, Handler, ErrorHandler] | None = None
+
+
+def _answer_block(block: tuple[int, list[str]]) -> list[dict[str, Any]]:
+    assert _FORKED is not None, "only called in a worker forked by forked_rows"
+    field, handler, on_error = _FORKED
+    first_number, lines = block
+    return list(process_lines(lines, field, handler, on_error, first_number))
+
+
+def numbered_blocks(lines: Iterable[str], size: int = BLOCK_LINES) -> Iterator[tuple[int, list[str]]]:
+    """(the first line's number, up to `size` lines) in order, numbered from 1 as process_lines numbers them."""
+    iterator = iter(lines)
+    number = 1
+    while block := list(itertools.islice(iterator, size)):
+        yield number, block
+        number += len(block)
+
+
+def forked_rows(lines: Iterable[str], field: str, handler: Handler, on_error: ErrorHandler,
+                workers: int) -> Iterator[dict[str, Any]]:
+    """process_lines' rows, the same and in the same order, answered by `workers` forked processes."""
+    global _FORKED
+    _FORKED = (field, handler, on_error)
+    try:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for rows in pool.imap(_answer_block, numbered_blocks(lines)):
+                yield from rows
+    finally:
+        _FORKED = None

@@ -37,6 +37,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(args.home, index_dir=args.index_dir, corpus=getattr(args, "corpus", None),
                          embed_model=getattr(args, "embed_model", None), host=getattr(args, "host", None),
                          port=getattr(args, "port", None), workers=getattr(args, "workers", None),
+                         batch_workers=getattr(args, "batch_workers", None),
                          allow_open=getattr(args, "allow_open", None), backend=getattr(args, "backend", None),
                          ray_address=getattr(args, "address", None), shards=getattr(args, "shards", None))
 
@@ -135,10 +136,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
             engine = stack.enter_context(engine_on_cluster(settings))
         else:
             engine = open_engine(settings)
-        return _answer(args, engine, question)
+        # a forked copy of a Ray client would share its connection: the cluster spreads the work itself
+        return _answer(args, engine, question, 1 if settings.backend == "ray" else settings.batch_workers)
 
 
-def _answer(args: argparse.Namespace, engine: Engine, question: str) -> int:
+def _answer(args: argparse.Namespace, engine: Engine, question: str, workers: int) -> int:
     from reportqa.batch import run_file
     from reportqa.contract import AnswerErrorOut, AnswerOut, format_answer
 
@@ -147,7 +149,7 @@ def _answer(args: argparse.Namespace, engine: Engine, question: str) -> int:
             run_file(args.batch, out, "question",
                      lambda qid, q: AnswerOut.of(engine.ask(q, args.top_k, qid)).model_dump(),
                      lambda qid, q, error: AnswerErrorOut(id=qid, question=q, error=error).model_dump(),
-                     for_stream(sys.stderr), prime=engine.prime)
+                     for_stream(sys.stderr), prime=engine.prime, workers=workers)
         return 0
     answer = engine.ask(question, args.top_k)
     print(json.dumps(AnswerOut.of(answer).model_dump(), ensure_ascii=False, indent=2) if args.json
@@ -178,12 +180,13 @@ def cmd_cite(args: argparse.Namespace) -> int:
         return 2
     form = "json" if args.json else args.format
     draft = _read_draft(args.draft) if args.draft and not args.batch else ""
-    engine = open_engine(_settings(args))
+    settings = _settings(args)
+    engine = open_engine(settings)
     if args.batch:
         with _output(args.out) as out:
             run_file(args.batch, out, "claim", lambda qid, c: VerdictOut.of(engine.cite(c), qid).model_dump(),
                      lambda qid, c, error: CiteErrorOut(id=qid, claim=c, error=error).model_dump(),
-                     for_stream(sys.stderr), prime=engine.prime)
+                     for_stream(sys.stderr), prime=engine.prime, workers=settings.batch_workers)
         return 0
     # the draft is read and checked before --out is opened: a bad draft must not leave an empty output behind
     checked = engine.cite_draft(draft)

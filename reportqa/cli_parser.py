@@ -66,6 +66,12 @@ def _backend_flags(parser: argparse.ArgumentParser, shards: bool = False) -> Non
                                  "version, else 1; REPORTQA_SHARDS)")
 
 
+def _batch_workers_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", dest="batch_workers", type=int, default=None, metavar="N",
+                        help="processes answering --batch, output in input order (default: one per core, fewer "
+                             "for a short batch; REPORTQA_BATCH_WORKERS)")
+
+
 def _ingest_commands(sub: argparse._SubParsersAction) -> None:
     p = _subparser(sub, "index", "build the index from the corpus, or bring it up to date")
     p.add_argument("--corpus", type=Path, nargs="+", default=None, metavar="PATH",
@@ -96,6 +102,7 @@ def _question_commands(sub: argparse._SubParsersAction) -> None:
                    help="passages to retrieve and cite (default 5; REPORTQA_TOP_K)")
     p.add_argument("--batch", type=Path, metavar="FILE", help='JSONL input, one {"id", "question"} per line')
     p.add_argument("--out", type=Path, metavar="FILE", help="JSONL output for --batch (default: stdout)")
+    _batch_workers_flag(p)
     _backend_flags(p)
 
     p = _subparser(sub, "cite", "match every claim of a draft, or a JSONL batch of claims, to its source")
@@ -106,6 +113,7 @@ def _question_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="the same as --format json")
     p.add_argument("--batch", type=Path, metavar="FILE", help='JSONL input, one {"id", "claim"} per line')
     p.add_argument("--out", type=Path, metavar="FILE", help="output file (default: stdout)")
+    _batch_workers_flag(p)
 
 
 def _other_commands(sub: argparse._SubParsersAction) -> None:

@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     workers: int = Field(1, ge=1)
+    batch_workers: int = Field(0, ge=0)  # processes answering `ask/cite --batch`; 0: one per core
     api_key: SecretStr | None = None
     allow_open: bool = False  # serve on a non-loopback address without an API key (every route open)
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)  # other sites whose pages may call

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from reportqa.batch import run_file
 from reportqa.contract import AnswerErrorOut, AnswerOut, CiteErrorOut, VerdictOut
 from reportqa.core.settings import Settings
@@ -25,7 +27,7 @@ def write_batch(path: Path, field: str, texts: list[str]) -> Path:
     return path
 
 
-def batch_output(engine: Engine, source: Path, field: str, ahead: bool) -> str:
+def batch_output(engine: Engine, source: Path, field: str, ahead: bool, workers: int = 1) -> str:
     def cite(qid: str, claim: str) -> dict[str, Any]:
         return VerdictOut.of(engine.cite(claim), qid).model_dump()
 
@@ -38,7 +40,8 @@ def batch_output(engine: Engine, source: Path, field: str, ahead: bool) -> str:
         return AnswerErrorOut(id=qid, question=text, error=message).model_dump()
 
     out = io.StringIO()
-    run_file(source, out, field, cite if field == "claim" else ask, error, prime=engine.prime if ahead else None)
+    run_file(source, out, field, cite if field == "claim" else ask, error, prime=engine.prime if ahead else None,
+             workers=workers)
     return out.getvalue()
 
 
@@ -62,3 +65,13 @@ def test_ask_batch_with_look_ahead_matches_one_question_at_a_time(small_index: S
     ahead = batch_output(open_engine(small_index), source, "question", ahead=True)
     assert ahead == alone
     assert len(ahead.splitlines()) == len(QUESTIONS) + 2
+
+
+@pytest.mark.parametrize(("field", "texts"), [("claim", CLAIMS), ("question", QUESTIONS)])
+def test_forked_workers_match_one_process(small_index: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                          field: str, texts: list[str]) -> None:
+    """The engine loaded once, copied by fork into two workers: the same rows, in the same order."""
+    monkeypatch.setattr("reportqa.batch.MIN_LINES_PER_WORKER", 2)
+    source = write_batch(tmp_path / "batch.jsonl", field, texts * 2)
+    engine = open_engine(small_index)
+    assert batch_output(engine, source, field, ahead=False, workers=2) == batch_output(engine, source, field, True)

@@ -121,3 +121,53 @@ def test_looking_ahead_keeps_the_lines_and_primes_each_text_before_its_line() ->
         yielded.append(line)
     assert yielded == lines
     assert primed == [f"问题{i}" for i in range(7)]
+
+
+def test_numbered_blocks_number_the_lines_as_process_lines_does() -> None:
+    from reportqa.batch import numbered_blocks
+
+    assert list(numbered_blocks(["a", "", "b", "c", "d"], size=2)) == [(1, ["a", ""]), (3, ["b", "c"]), (5, ["d"])]
+    assert list(numbered_blocks([], size=2)) == []
+
+
+def test_usable_workers_one_per_core_by_default_and_never_more_than_the_lines_keep_busy() -> None:
+    import os
+
+    from reportqa.batch import MIN_LINES_PER_WORKER, usable_workers
+
+    cores = len(os.sched_getaffinity(0))
+    assert usable_workers(0, 100 * MIN_LINES_PER_WORKER) == cores
+    assert usable_workers(3, 100 * MIN_LINES_PER_WORKER) == 3
+    assert usable_workers(4, 2 * MIN_LINES_PER_WORKER) == 2
+    assert usable_workers(4, MIN_LINES_PER_WORKER - 1) == 1
+
+
+def test_forked_workers_give_the_rows_of_one_process_in_the_same_order(tmp_path: Any) -> None:
+    """Blank, malformed and refused lines included, and the work really done in other processes."""
+    import io
+    import json
+    import os
+
+    from reportqa.batch import MIN_LINES_PER_WORKER, run_file
+
+    lines = [json.dumps({"id": f"q{i}", "question": "bad" if i % 17 == 0 else f"问题{i}"}, ensure_ascii=False)
+             for i in range(3 * MIN_LINES_PER_WORKER)]
+    lines[5], lines[40], lines[101] = "", "{broken", "   "
+    source = tmp_path / "questions.jsonl"
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    def with_pid(qid: str, text: str) -> dict[str, Any]:
+        return {**handler(qid, text), "pid": os.getpid()}
+
+    outputs = {}
+    for workers in (1, 2):
+        out = io.StringIO()
+        run_file(source, out, "question", with_pid, on_error, workers=workers)
+        outputs[workers] = [json.loads(row) for row in out.getvalue().splitlines()]
+    pids = {row.pop("pid") for rows in outputs.values() for row in rows if "pid" in row}
+    assert outputs[2] == outputs[1]
+    assert len(outputs[1]) == len(lines) - 2
+    assert outputs[1][39] == {"id": "line-41", "question": "",
+                              "error": "line 41: not valid JSON: Expecting property name enclosed in double quotes at "
+                                       "column 2"}
+    assert os.getpid() in pids and len(pids) >= 2  # one worker may take every block: the order is what is asked
