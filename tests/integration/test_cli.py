@@ -7,9 +7,11 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from reportqa import batch
 from reportqa.cli import main
 from reportqa.core.settings import Settings
 
@@ -77,6 +79,32 @@ def test_batch_gives_one_line_per_input_line_in_order(small_index: Settings, tmp
         assert row["answer"]
         topic = next(t for t in TOPICS if row["question"].startswith(t))
         assert row["citations"][0]["doc"] == TOPIC_DOCS[topic], row["question"]
+
+
+def test_batch_workers_flag_forks_and_keeps_every_row(small_index: Settings, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--workers 2` answers through two forked processes: the file is byte for byte the one-process file."""
+    monkeypatch.setattr("reportqa.batch.MIN_LINES_PER_WORKER", 4)
+    forks: list[int] = []
+    real_forked_rows = batch.forked_rows
+
+    def counted(*args: Any) -> Any:
+        forks.append(args[-1])
+        return real_forked_rows(*args)
+
+    monkeypatch.setattr(batch, "forked_rows", counted)
+    lines = [json.dumps({"id": f"q{i}", "question": f"{TOPICS[i % len(TOPICS)]}是多少？"}, ensure_ascii=False)
+             for i in range(12)]
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join([*lines[:5], "{broken", *lines[5:]]) + "\n", encoding="utf-8")
+    outputs = []
+    for workers in ("1", "2"):
+        out = tmp_path / f"out-{workers}.jsonl"
+        assert main(["ask", "--index-dir", str(small_index.index_dir), "--batch", str(source), "--out", str(out),
+                     "--workers", workers]) == 0
+        outputs.append(out.read_bytes())
+    assert forks == [2]
+    assert outputs[0] == outputs[1] and len(outputs[0].splitlines()) == 13
 
 
 def test_batch_to_stdout(small_index: Settings, tmp_path: Path, capsys: Capture) -> None:
