@@ -10,6 +10,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -21,6 +22,7 @@ Prime = Callable[[Sequence[str], Executor], object]
 ErrorHandler = Callable[[str, str, str], dict[str, Any]]
 LOOKAHEAD = 32  # lines whose texts are prepared (their question vectors encoded) while the lines before are answered
 BLOCK_LINES = 8  # lines a forked worker takes at a time: small enough that both finish together
+BLOCKS_AHEAD = 4  # blocks handed to each worker before the first is written: a huge batch is never read whole
 MIN_LINES_PER_WORKER = 64  # below this a second process costs more (its start, its caches cold) than it gives
 
 
@@ -136,7 +138,12 @@ def forked_rows(lines: Iterable[str], field: str, handler: Handler, on_error: Er
     _FORKED = (field, handler, on_error)
     try:
         with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for rows in pool.imap(_answer_block, numbered_blocks(lines)):
-                yield from rows
+            waiting: deque[AsyncResult[list[dict[str, Any]]]] = deque()
+            for block in numbered_blocks(lines):  # read no further ahead than BLOCKS_AHEAD blocks a worker
+                waiting.append(pool.apply_async(_answer_block, (block,)))
+                if len(waiting) >= workers * BLOCKS_AHEAD:
+                    yield from waiting.popleft().get()
+            while waiting:
+                yield from waiting.popleft().get()
     finally:
         _FORKED = None

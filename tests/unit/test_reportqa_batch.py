@@ -171,3 +171,24 @@ def test_forked_workers_give_the_rows_of_one_process_in_the_same_order(tmp_path:
                               "error": "line 41: not valid JSON: Expecting property name enclosed in double quotes at "
                                        "column 2"}
     assert os.getpid() in pids and len(pids) >= 2  # one worker may take every block: the order is what is asked
+
+
+def test_forked_workers_read_only_a_few_blocks_ahead_of_what_is_written() -> None:
+    """A batch of any size streams: the lines read when the first row comes out are bounded, not the whole file."""
+    import json
+
+    from reportqa.batch import BLOCK_LINES, BLOCKS_AHEAD, forked_rows
+
+    read = 0
+
+    def lines() -> Any:
+        nonlocal read
+        for i in range(10_000):
+            read += 1
+            yield json.dumps({"id": f"q{i}", "question": f"问题{i}"}, ensure_ascii=False)
+
+    rows = forked_rows(lines(), "question", handler, on_error, workers=2)
+    first = next(rows)
+    assert first == {"id": "q0", "answer": "问题0"}
+    assert read <= (2 * BLOCKS_AHEAD + 1) * BLOCK_LINES
+    assert sum(1 for _ in rows) == 9_999
