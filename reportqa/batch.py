@@ -6,7 +6,6 @@ import contextlib
 import itertools
 import json
 import multiprocessing
-import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
@@ -16,6 +15,7 @@ from typing import Any, TextIO
 
 from reportqa.core.progress import SILENT, Progress
 from reportqa.index.query_vectors import PRIME_THREADS
+from reportqa.index.terms import worker_count
 
 Handler = Callable[[str, str], dict[str, Any]]
 Prime = Callable[[Sequence[str], Executor], object]
@@ -83,7 +83,8 @@ def run_file(source: Path, out: TextIO, field: str, handler: Handler, on_error: 
              progress: Progress = SILENT, prime: Prime | None = None, workers: int = 1) -> None:
     """Process a JSONL file into `out`, one JSON line per input line (undecodable bytes replaced, not fatal);
     `prime` prepares a block of texts ahead of answering them (it must not change any answer). With `workers` > 1
-    (and fork available) the lines are answered by that many forked copies of this process, output in order."""
+    (and fork available) the lines are answered by that many forked copies of this process, output in order; `prime`
+    is not used there, each worker having a core of its own."""
     with source.open(encoding="utf-8", errors="replace") as lines:
         total = filled = 0
         for line in lines:
@@ -106,8 +107,7 @@ def usable_workers(asked: int, lines: int) -> int:
     """Processes worth starting: as asked (0: one per core), no more than the lines keep busy; 1 without fork."""
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(asked or cores, lines // MIN_LINES_PER_WORKER))
+    return max(1, min(asked or worker_count(), lines // MIN_LINES_PER_WORKER))
 
 
 # What a forked worker answers with: set in the parent just before the fork, inherited by the children (a
