@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from reportqa.eval.answerability_rows import ROWS_FILE, AnswerabilityData, rows_of, write_rows
 from reportqa.eval.datasets import QAItem, load_qa, read_jsonl
 from reportqa.eval.harness import (
     Variant,
@@ -34,6 +35,7 @@ from reportqa.eval.learn import calibration_error, fold_of
 from reportqa.eval.train import (
     FEATURES,
     add_training_arguments,
+    answerability_weight,
     shipped_facts,
     train,
     train_claim_models,
@@ -234,6 +236,9 @@ def trained_report(args: argparse.Namespace, engine: Engine, cmrc: tuple[Engine,
                    ) -> dict[str, Any]:
     """Train k-fold, score every set out of fold, write the models if asked; the experiment's report."""
     result = train(examples, args.folds, show, verifier=plan)
+    write_rows(args.report / ROWS_FILE, AnswerabilityData(tuple(result["models"]["answerability"].features),
+                                                          args.folds, rows_of(examples, result["judged"],
+                                                                              answerability_weight)))
     folds_of = item_folds(examples)
     learned = fold_engines(engine, result, follow_up=True)
     report: dict[str, Any] = {"sets": score_report_sets(engine, rules_engine(args.static_index_dir), learned,

@@ -5,7 +5,7 @@ that make report questions and CMRC 2018 count equally."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from reportqa.eval.learn import fit_linear, platt
 from reportqa.eval.train_data import Example, from_reports
@@ -15,6 +15,16 @@ from reportqa.core.trees import TreeModel
 
 Rows = tuple[list[dict[str, float]], list[int]]
 Model = TypeVar("Model", LinearModel, TreeModel, TreeModel | None)
+
+
+class Folded(Protocol):
+    """What fitting per fold needs of an example: its fold."""
+
+    @property
+    def fold(self) -> int: ...
+
+
+Item = TypeVar("Item", bound=Folded)
 
 
 def fit_by_fold(examples: Sequence[Example], folds: int, rows_of: Callable[[Example], Rows], features: Sequence[str],
@@ -28,9 +38,9 @@ def fit_by_fold(examples: Sequence[Example], folds: int, rows_of: Callable[[Exam
     return fit_each_fold(examples, folds, rows_of, fit, weight_of)
 
 
-def fit_each_fold(examples: Sequence[Example], folds: int, rows_of: Callable[[Example], Rows],
+def fit_each_fold(examples: Sequence[Item], folds: int, rows_of: Callable[[Item], Rows],
                   fit: Callable[[list[dict[str, float]], list[int], list[float] | None], Model],
-                  weight_of: Callable[[Example], float] | None = None) -> tuple[dict[int, Model], Model]:
+                  weight_of: Callable[[Item], float] | None = None) -> tuple[dict[int, Model], Model]:
     """`fit` per fold (on the other folds' rows) and on everything."""
     by_fold: dict[int, tuple[list[dict[str, float]], list[int], list[float]]] = {f: ([], [], []) for f in range(folds)}
     for ex in examples:

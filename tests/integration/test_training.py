@@ -10,9 +10,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from reportqa.eval.answerability_rows import (
+    ROWS_FILE,
+    AnswerabilityData,
+    figures,
+    read_rows,
+    refit,
+    rows_of,
+    write_rows,
+)
 from reportqa.eval.datasets import item_from_row
 from reportqa.eval.learn import refusal_threshold
-from reportqa.eval.train import shipped_facts, train, train_claim_models
+from reportqa.eval.train import answerability_weight, shipped_facts, train, train_claim_models
 from reportqa.eval.train_claims import pooled_out_of_fold, refit_into, value_rows
 from reportqa.eval.train_data import Example, load_turns
 from reportqa.index.follow_up_rank import FOLLOW_UP_FEATURES
@@ -65,6 +74,17 @@ def test_the_training_pipeline_runs_end_to_end(small_index: Settings, tmp_path: 
     again = train(examples, 2, lambda _: None)  # the same candidates: the fold adapters they were asked with stay
     assert all(again["fold_adapters"][f] is result["fold_adapters"][f] for f in (0, 1))
     assert len(result["oof_probability"]) == len(examples)
+    # the answerability rows kept beside a report: refitted with the training's features, the same probabilities
+    kept = tmp_path / "report" / ROWS_FILE
+    write_rows(kept, AnswerabilityData(tuple(result["models"]["answerability"].features), 2,
+                                       rows_of(examples, result["judged"], answerability_weight)))
+    data = read_rows(kept)
+    assert data.folds == 2 and [r.id for r in data.rows] == [ex.item.id for ex in examples]
+    refitted = refit(data.rows, data.features, data.folds)
+    assert np.allclose(refitted, [result["oof_probability"][id(ex)] for ex in examples], atol=1e-12)
+    numbers = figures(data.rows, refitted)
+    assert numbers["threshold"] == round(result["threshold"], 4)
+    assert 0.0 <= numbers["report unanswerable refused"] <= 1.0
     claims = tmp_path / "claims.jsonl"
     claims.write_text("\n".join(json.dumps(c, ensure_ascii=False) for c in (
         {"id": "c1", "claim": "2026年全球AI支出预计达到2.59万亿美元。", "verdict": "supported"},
