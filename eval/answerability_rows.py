@@ -124,13 +124,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reportqa.eval.answerability_rows",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("rows", type=Path, help=f"an experiment report's {ROWS_FILE}")
-    parser.add_argument("--add", nargs="*", default=[], help="signals to learn from beside the shipped ones")
-    parser.add_argument("--drop", nargs="*", default=[], help="shipped signals to leave out")
+    parser.add_argument("--add", nargs="*", default=[], help="signals to learn from beside the trained ones")
+    parser.add_argument("--drop", nargs="*", default=[], help="trained features to leave out")
     args = parser.parse_args(argv)
     data = read_rows(args.rows)
-    unknown = sorted(set(args.add) - set(data.rows[0].signals)) if data.rows else []
+    held = set(data.rows[0].signals) if data.rows else set()
+    unknown = sorted((set(args.add) - held) | (set(args.drop) - set(data.features)))
     if unknown:
-        parser.error(f"the rows hold no signal named {', '.join(unknown)}")
+        parser.error(f"not a signal of these rows or not a trained feature: {', '.join(unknown)}")
     variant = tuple(f for f in data.features if f not in set(args.drop)) + tuple(
         f for f in args.add if f not in data.features)
     report = {"trained features": figures(data.rows, refit(data.rows, data.features, data.folds)),

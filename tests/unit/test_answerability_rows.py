@@ -5,7 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from reportqa.eval.answerability_rows import AnswerabilityData, AnswerabilityRow, figures, read_rows, refit, write_rows
+import pytest
+from reportqa.eval.answerability_rows import (
+    AnswerabilityData,
+    AnswerabilityRow,
+    figures,
+    main,
+    read_rows,
+    refit,
+    write_rows,
+)
 from reportqa.eval.train_data import CONVERSATION, OFF_TOPIC
 
 
@@ -54,3 +63,11 @@ def test_refit_learns_from_the_features_it_is_given(tmp_path: Path) -> None:
         return float(np.mean([p if r.right else 1 - p for r, p in zip(rows, probabilities, strict=True)]))
 
     assert separation(with_a) > 0.75 and separation(without_a) < 0.6
+
+
+def test_the_command_names_a_signal_the_rows_do_not_hold(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_rows(tmp_path / "rows.jsonl.gz", AnswerabilityData(("a",), 2, [row(n) for n in range(4)]))
+    for wrong in (["--add", "c"], ["--drop", "b"]):
+        with pytest.raises(SystemExit):
+            main([str(tmp_path / "rows.jsonl.gz"), *wrong])
+        assert "not a signal of these rows or not a trained feature" in capsys.readouterr().err
