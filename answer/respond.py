@@ -35,7 +35,7 @@ from reportqa.answer.extract import (
 from reportqa.answer.reader import ENCODED, UnitSimilarities, read, similarities_of
 from reportqa.index.query import Query
 
-from reportqa.core.learned import LearnedModel, ModelSet, matrix
+from reportqa.core.learned import UNVERIFIED, LearnedModel, ModelSet, matrix, needs_verifier
 from reportqa.core.types import Answer, Citation, Hit
 
 
@@ -108,10 +108,7 @@ def respond(question: str, query: Query, hits: Sequence[Hit], idf: Mapping[str, 
     text = join_pieces([p for p, _ in selection.pieces])
     signals = measure_signals(question, query, hits, selection, text, idf, unit_sims, unknown_names, unknown_idf,
                               centroid_lift, models.get("relevance"))
-    if models.verifier is not None and selection.best is not None:
-        signals = replace(signals, verifier=models.verifier.logit(question, selection.best.text))
-    judge = models.get("answerability")
-    confidence = probability_correct(signals, judge) if judge is not None else rule_confidence(signals)
+    confidence, signals = judged(question, selection, signals, models)
     if confidence < threshold or not selection.pieces:
         return Reading(_refusal(question, qid, confidence), selection, signals)
     ordered = listed(hits, selection, top_k)
@@ -121,6 +118,24 @@ def respond(question: str, query: Query, hits: Sequence[Hit], idf: Mapping[str, 
                     confidence=confidence, source=1,
                     pieces=tuple((p, number[id(hits[h])]) for p, h in selection.pieces))
     return Reading(answer, selection, signals)
+
+
+def judged(question: str, selection: Selection, signals: Signals, models: ModelSet) -> tuple[float, Signals]:
+    """The probability that the answer is right, and the signals it read. With a verifier, the model without it is
+    asked first, and the verifier only where that one is unsure (ModelSet.verifier_band)."""
+    judge = models.get("answerability")
+    if judge is None:
+        return rule_confidence(signals), signals
+    if models.verifier is None:
+        return probability_correct(signals, judge), signals
+    unverified = models.get(UNVERIFIED)
+    if unverified is not None:
+        first = probability_correct(signals, unverified)
+        if not needs_verifier(first, models.verifier_band):
+            return first, signals
+    if selection.best is not None:
+        signals = replace(signals, verifier=models.verifier.logit(question, selection.best.text))
+    return probability_correct(signals, judge), signals
 
 
 def listed(hits: Sequence[Hit], selection: Selection, top_k: int) -> list[Hit]:

@@ -18,7 +18,7 @@ import hashlib
 import shutil
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +35,10 @@ from reportqa.index.onnx_encoder import (
     TOKENIZER_FILE,
     export_current,
     export_hidden_states,
-    open_export,
+    open_session,
     publish_export,
     quantize_int8,
+    shared_tokenizer,
 )
 
 from reportqa.core.digest import file_sha256
@@ -45,6 +46,7 @@ from reportqa.core.learned import VERIFIER_FILE, ModelFileError, ModelSet
 
 VERIFIER_EXPORTS = "answer-verifier-onnx-int8"  # under the models folder: one export per weights file
 MAX_PAIR_TOKENS = 128  # question and sentence together, the longer cut first: what it was trained on
+PAIR_SPECIALS = 4  # <s> q </s></s> s </s>
 HIDDEN = 384
 
 
@@ -75,6 +77,22 @@ def pair_tokenizer(path: Path, max_tokens: int = MAX_PAIR_TOKENS) -> Any:
     tokenizer.enable_truncation(max_tokens, strategy="longest_first")
     tokenizer.no_padding()
     return tokenizer
+
+
+def pair_ids(tokenizer: Any, question: str, sentence: str, max_tokens: int = MAX_PAIR_TOKENS) -> list[int]:
+    """The pair's ids as pair_tokenizer gives them (<s> q </s></s> s </s>, the longer text cut first), from the
+    encoder's shared tokenizer: a second copy of XLM-R's tokenizer would hold ~280 MB more."""
+    first, second = (tokenizer.encode(text, add_special_tokens=False).ids for text in pair_texts(question, sentence))
+    room = max_tokens - PAIR_SPECIALS
+    n1, n2 = len(first), len(second)
+    if n1 + n2 > room:  # the `tokenizers` library's longest-first rule, whole lengths at once
+        shorter, longer = sorted((n1, n2))
+        longer = max(shorter, room - shorter) if shorter <= room else shorter
+        if shorter + longer > room:
+            shorter, longer = room // 2, room // 2 + room % 2
+        n1, n2 = (longer, shorter) if n1 > n2 else (shorter, longer)
+    start, end = tokenizer.token_to_id("<s>"), tokenizer.token_to_id("</s>")
+    return [start, *first[:n1], end, end, *second[:n2], end]
 
 
 def write_weights(weights: VerifierWeights, path: Path) -> None:
@@ -156,12 +174,13 @@ class OnnxVerifier:
     """Scores a pair through the int8 export and the head (numpy); one pair at a time, as questions are encoded."""
 
     def __init__(self, folder: Path, weights: VerifierWeights, threads: int = 1) -> None:
-        self._session, _ = open_export(folder, threads)
-        self._tokenizer = pair_tokenizer(folder / TOKENIZER_FILE, weights.max_tokens)
-        self._weights = weights
+        # its own tokenizer only: XLM-R's holds ~280 MB, and a serving worker keeps one a model
+        self._session = open_session(folder, threads, arena=False)
+        self._tokenizer = shared_tokenizer(folder / TOKENIZER_FILE)
+        self._weights = replace(weights, layers={})  # the head is all it reads: the layers live in the export
 
     def logit(self, question: str, sentence: str) -> float:
-        ids = self._tokenizer.encode(*pair_texts(question, sentence)).ids
+        ids = pair_ids(self._tokenizer, question, sentence, self._weights.max_tokens)
         batch = np.asarray([ids], dtype=np.int64)
         hidden = self._session.run(None, {"input_ids": batch, "attention_mask": np.ones_like(batch)})[0][0]
         return float(self._weights.head(hidden.mean(axis=0)))

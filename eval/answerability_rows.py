@@ -20,10 +20,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from reportqa.eval.learn import fit_trees, refusal_threshold
+from reportqa.eval.train import served_probability
 from reportqa.eval.train_data import CONVERSATION, OFF_TOPIC_SOURCES, Example, Judged, from_reports, learns_from
 from reportqa.eval.train_folds import fit_each_fold
 
-from reportqa.core.learned import matrix
+from reportqa.core.learned import UNVERIFIED, VERIFIER_BAND, VERIFIER_SIGNAL, matrix
 from reportqa.core.trees import TreeModel
 
 ROWS_FILE = "answerability_rows.jsonl.gz"
@@ -79,23 +80,84 @@ def read_rows(path: Path) -> AnswerabilityData:
     return AnswerabilityData(tuple(head["features"]), int(head["folds"]), rows)
 
 
-def refit(rows: Sequence[AnswerabilityRow], features: Sequence[str], folds: int) -> list[float]:
-    """Each row's probability from trees fitted, as the training fits them, on the other folds' rows."""
+def fitted(rows: Sequence[AnswerabilityRow], features: Sequence[str], folds: int
+           ) -> tuple[dict[int, TreeModel], TreeModel]:
+    """The trees per fold (on the other folds' rows) and on every learned row, fitted as the training fits them."""
     def fit(x: list[dict[str, float]], y: list[int], w: list[float] | None) -> TreeModel:
         return fit_trees(x, y, features, w)
 
-    models, _ = fit_each_fold(rows, folds, lambda r: ([r.signals], [int(r.right)]) if r.learned else ([], []), fit,
-                              weight_of=lambda r: r.weight)
+    return fit_each_fold(rows, folds, lambda r: ([r.signals], [int(r.right)]) if r.learned else ([], []), fit,
+                         weight_of=lambda r: r.weight)
+
+
+def refit(rows: Sequence[AnswerabilityRow], features: Sequence[str], folds: int) -> list[float]:
+    """Each row's probability from trees fitted, as the training fits them, on the other folds' rows."""
+    models, _ = fitted(rows, features, folds)
     return [float(models[r.fold].probabilities(matrix([r.signals], features))[0]) for r in rows]
+
+
+def served(rows: Sequence[AnswerabilityRow], features: Sequence[str], folds: int
+           ) -> tuple[list[float], dict[str, TreeModel]]:
+    """Each row's out-of-fold probability as the engine would give it, and the final models by role: with the
+    verifier among the features, the model without it where that one is sure (eval.train.served_probability)."""
+    fold_models, final = fitted(rows, features, folds)
+    models = {"answerability": final}
+    first: dict[int, TreeModel] = {}
+    if VERIFIER_SIGNAL in features:
+        first, models[UNVERIFIED] = fitted(rows, [f for f in features if f != VERIFIER_SIGNAL], folds)
+    return [served_probability(r.signals, fold_models[r.fold], first.get(r.fold)) for r in rows], models
+
+
+def thresholds(rows: Sequence[AnswerabilityRow], probabilities: Sequence[float]) -> tuple[float, float | None]:
+    """The refusal threshold and the later turns' one (None without later turns), chosen as eval.train.train does."""
+    pairs = list(zip(rows, probabilities, strict=True))
+    later = [p for r, p in pairs if r.later_turn and r.answerable]
+    return (refusal_threshold([p for r, p in pairs if r.reports and r.answerable]),
+            refusal_threshold(later) if later else None)
+
+
+def write_into(folder: Path, data: AnswerabilityData, verifier: tuple[Path, int] | None) -> dict[str, float]:
+    """The answerability trees fitted on every learned row and their out-of-fold thresholds, written into a model
+    set, its other models kept: a change to that model ships without a training run. `verifier`: the weights whose
+    fold siblings gave the rows' verifier logits, and the pairs they were trained on; required when the rows read it.
+    Returns the out-of-fold figures."""
+    import shutil
+    import time
+
+    from reportqa.answer.verifier import read_weights, verifier_entry
+
+    from reportqa.core.learned import VERIFIER_FILE, load_model_set, write_model_set
+
+    if (VERIFIER_SIGNAL in data.features) != (verifier is not None):
+        raise ValueError("the answer verifier's weights are needed exactly when the rows' features read its logit")
+    current = load_model_set(folder)
+    probabilities, models = served(data.rows, data.features, data.folds)
+    threshold, follow_up = thresholds(data.rows, probabilities)
+    facts = {k: v for k, v in current.manifest.items()
+             if k not in {"files", "threshold", "follow_up_threshold", "follow_up_threshold_rule", "verifier_band"}}
+    facts |= {"threshold": threshold, **({"verifier_band": list(VERIFIER_BAND)} if verifier is not None else {}),
+              **({"follow_up_threshold": follow_up,
+                  "follow_up_threshold_rule": "refuses at most 5% of answerable conversation turns after the first "
+                                              "out of fold"} if follow_up is not None else {}),
+              "answerability_trained_on": sorted({r.source for r in data.rows if r.learned}),
+              "answerability_refitted": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    entry = None
+    if verifier is not None:
+        weights, pairs = verifier
+        if weights.resolve() != (folder / VERIFIER_FILE).resolve():
+            shutil.copyfile(weights, folder / VERIFIER_FILE)
+        entry = verifier_entry(read_weights(folder / VERIFIER_FILE), pairs)
+    kept = {role: model for role, model in current.models.items() if role != UNVERIFIED}
+    write_model_set(folder, kept | models, facts, current.adapter, entry)
+    return figures(data.rows, probabilities)
 
 
 def figures(rows: Sequence[AnswerabilityRow], probabilities: Sequence[float]) -> dict[str, float]:
     """The figures the thresholds decide, as the training chooses them: refuse at most 5% of the answerable report
     questions (later turns: of the answerable later turns)."""
     pairs = list(zip(rows, probabilities, strict=True))
-    threshold = refusal_threshold([p for r, p in pairs if r.reports and r.answerable])
-    later = [p for r, p in pairs if r.later_turn and r.answerable]
-    follow_up = refusal_threshold(later) if later else threshold
+    threshold, later_threshold = thresholds(rows, probabilities)
+    follow_up = threshold if later_threshold is None else later_threshold
 
     def refused(r: AnswerabilityRow, p: float) -> bool:
         return p < (follow_up if r.later_turn else threshold)
@@ -126,16 +188,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("rows", type=Path, help=f"an experiment report's {ROWS_FILE}")
     parser.add_argument("--add", nargs="*", default=[], help="signals to learn from beside the trained ones")
     parser.add_argument("--drop", nargs="*", default=[], help="trained features to leave out")
+    parser.add_argument("--write-into", type=Path, default=None, metavar="MODELS",
+                        help="a model set (reportqa/models): refit its answerability model and thresholds on these "
+                             "rows with the trained features and write them into it, its other models kept")
+    parser.add_argument("--verifier", type=Path, default=None, metavar="WEIGHTS",
+                        help="with --write-into, when the rows read the verifier's logit: the verifier.npz to ship "
+                             "(one of the run's fold verifiers)")
+    parser.add_argument("--verifier-pairs", type=int, default=0, help="the pairs those weights were trained on")
     args = parser.parse_args(argv)
     data = read_rows(args.rows)
+    if args.write_into is not None:
+        try:
+            written = write_into(args.write_into, data,
+                                 (args.verifier, args.verifier_pairs) if args.verifier is not None else None)
+        except ValueError as exc:
+            parser.error(str(exc))
+        print(json.dumps(written, indent=1))
+        return 0
     held = set(data.rows[0].signals) if data.rows else set()
     unknown = sorted((set(args.add) - held) | (set(args.drop) - set(data.features)))
     if unknown:
         parser.error(f"not a signal of these rows or not a trained feature: {', '.join(unknown)}")
     variant = tuple(f for f in data.features if f not in set(args.drop)) + tuple(
         f for f in args.add if f not in data.features)
-    report = {"trained features": figures(data.rows, refit(data.rows, data.features, data.folds)),
-              "variant": figures(data.rows, refit(data.rows, variant, data.folds))}
+    report = {"trained features": figures(data.rows, served(data.rows, data.features, data.folds)[0]),
+              "variant": figures(data.rows, served(data.rows, variant, data.folds)[0])}
     print(json.dumps(report, indent=1))
     return 0
 

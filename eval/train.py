@@ -90,12 +90,15 @@ from reportqa.index.rank_features import CHUNK_FEATURES
 from reportqa.index.search import SearchIndex
 
 from reportqa.core.learned import (
+    UNVERIFIED,
+    VERIFIER_BAND,
     VERIFIER_FILE,
     VERIFIER_SIGNAL,
     LearnedModel,
     LinearModel,
     ModelSet,
     matrix,
+    needs_verifier,
     write_model_set,
 )
 from reportqa.core.settings import load_settings
@@ -250,14 +253,14 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
 
     judged = judge_all(examples, fold_models_of)
     verifiers = train_verifiers(examples, judged, folds, verifier, show) if verifier is not None else None
+    unverified: dict[str, Any] = {}
     if verifiers is not None:
         judged = with_verifier_signal(examples, judged, verifiers.by_fold)
+        unverified = dict(zip(("by_fold", "final"), fit_answerability(examples, judged, folds, features), strict=True))
         features = {**features, "answerability": (*features["answerability"], VERIFIER_SIGNAL)}
-    judges, judge = fit_each_fold(
-        examples, folds,
-        rows_for("answerability", lambda ex: ([judged[id(ex)].signals], [int(judged[id(ex)].right)])),
-        lambda rows, labels, w: fit_trees(rows, labels, features["answerability"], w), weight_of=answerability_weight)
-    oof = {id(ex): float(judges[ex.fold].probabilities(matrix([judged[id(ex)].signals], judge.features))[0])
+    judges, judge = fit_answerability(examples, judged, folds, features)
+    oof = {id(ex): served_probability(judged[id(ex)].signals, judges[ex.fold],
+                                      unverified["by_fold"][ex.fold] if unverified else None)
            for ex in examples}
     answerable = [oof[id(ex)] for ex in examples if ex.item.gold.answerable and from_reports(ex)]
     threshold = refusal_threshold(answerable)
@@ -269,15 +272,35 @@ def train(examples: list[Example], folds: int, show: Callable[[str], None],
         show(f"off-topic questions ({source}) refused out of fold: {figures['refused']:.3f} of {figures['questions']}")
     fold_models = {f: {"ranker": rankers[f], "relevance": relevances[f], "reader": readers[f],
                        "answerability": judges[f]} | optional("follow_up_ranker", follow_ups.get(f))
+                   | optional(UNVERIFIED, unverified["by_fold"][f] if unverified else None)
                    for f in range(folds)}
     return {"models": {"ranker": ranker, "relevance": relevance, "reader": reader, "answerability": judge}
-            | optional("follow_up_ranker", follow_up),
+            | optional("follow_up_ranker", follow_up) | optional(UNVERIFIED, unverified.get("final")),
             "threshold": threshold, "follow_up_threshold": follow_up_threshold, "adapter": adapter,
             "fold_adapters": fold_adapters,
             "fold_models": fold_models, "verifiers": verifiers,
             "fold_verifiers": verifiers.by_fold if verifiers is not None else {}, "oof_probability": oof,
             "off_topic": off_topic,
             "right": {key: value.right for key, value in judged.items()}, "judged": judged}
+
+
+def fit_answerability(examples: Sequence[Example], judged: Mapping[int, Judged], folds: int,
+                      features: Mapping[str, Sequence[str]]) -> tuple[dict[int, TreeModel], TreeModel]:
+    """The answerability trees per fold and on everything, over the judged answers' signals."""
+    return fit_each_fold(
+        examples, folds,
+        rows_for("answerability", lambda ex: ([judged[id(ex)].signals], [int(judged[id(ex)].right)])),
+        lambda rows, labels, w: fit_trees(rows, labels, features["answerability"], w), weight_of=answerability_weight)
+
+
+def served_probability(signals: Mapping[str, float], judge: LearnedModel, unverified: LearnedModel | None) -> float:
+    """The probability the engine would give (answer.respond.judged): the model without the verifier where it is
+    sure, else the one that reads it."""
+    if unverified is not None:
+        first = float(unverified.probabilities(matrix([signals], unverified.features))[0])
+        if not needs_verifier(first):
+            return first
+    return float(judge.probabilities(matrix([signals], judge.features))[0])
 
 
 def off_topic_refused(examples: Sequence[Example], oof: Mapping[int, float], threshold: float
@@ -392,6 +415,7 @@ def shipped_facts(result: Mapping[str, Any], examples: Sequence[Example], claims
             "questions": sum(ex.turn is None for ex in learned),
             "conversation_turns": sum(ex.turn is not None for ex in learned),
             "claims": len(claims), "folds": folds, "seed": 0, "cmrc": with_cmrc,
+            **({"verifier_band": list(VERIFIER_BAND)} if result.get("verifiers") is not None else {}),
             "threshold": result["threshold"],
             "threshold_rule": "refuses at most 5% of answerable report questions out of fold",
             **({"follow_up_threshold": result["follow_up_threshold"],

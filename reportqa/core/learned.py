@@ -105,6 +105,15 @@ class QueryAdapter:
 ADAPTER_FILE = "query_adapter.npy"
 VERIFIER_FILE = "verifier.npz"
 VERIFIER_SIGNAL = "verifier"  # the answerability signal the verifier gives: its logit for the chosen sentence
+UNVERIFIED = "answerability_unverified"  # the answerability model without the verifier's logit, asked first
+# the verifier runs only where UNVERIFIED's probability lies in this band: it costs as much as the rest of a question
+# (ask p50 19 -> 39 ms), and out of fold it changes few answers outside it (docs/experiments.md, forty-fifth session)
+VERIFIER_BAND = (0.1, 0.9)
+
+
+def needs_verifier(unverified: float, band: Sequence[float] = VERIFIER_BAND) -> bool:
+    """Whether the answer verifier is asked, given the probability of the answerability model without it."""
+    return band[0] <= unverified <= band[1]
 
 
 class PairScorer(Protocol):
@@ -143,6 +152,12 @@ class ModelSet:
         if judge is not None and VERIFIER_SIGNAL in judge.features and self.verifier is None:
             raise ModelFileError(f"the answerability model in {self.folder} reads the answer verifier, which is not "
                                  "loaded; retrain with: make train-reader")
+
+    @property
+    def verifier_band(self) -> tuple[float, float]:
+        """Where the verifier is asked (the set records the band it was trained with)."""
+        low, high = self.manifest.get("verifier_band", VERIFIER_BAND)
+        return float(low), float(high)
 
     @property
     def digest(self) -> str:

@@ -6,6 +6,7 @@ This checks the pipeline, not the quality: a dozen questions cannot teach anythi
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from reportqa.eval.answerability_rows import (
     read_rows,
     refit,
     rows_of,
+    write_into,
     write_rows,
 )
 from reportqa.eval.datasets import item_from_row
@@ -130,6 +132,15 @@ def test_the_training_pipeline_runs_end_to_end(small_index: Settings, tmp_path: 
     assert after.manifest["threshold"] == result["threshold"] and after.manifest["claims"] == 9
     assert after.models["claim_conflict"].features == before.models["claim_conflict"].features
     assert after.adapter is not None and (after.adapter.matrix == adapter.matrix).all()
+    # the answerability model refitted from the kept rows into the set: the training's own trees and threshold
+    shutil.copytree(folder, tmp_path / "rewritten")
+    write_into(tmp_path / "rewritten", data, None)
+    rewritten = load_model_set(tmp_path / "rewritten")
+    assert rewritten.manifest["threshold"] == result["threshold"]
+    assert rewritten.manifest["files"]["ranker"] == after.manifest["files"]["ranker"]
+    assert rewritten.models["answerability"].to_json() == result["models"]["answerability"].to_json()
+    with pytest.raises(ValueError, match="verifier"):
+        write_into(tmp_path / "rewritten", data, (tmp_path / "verifier.npz", 1))
     learned = open_engine(small_index.model_copy(update={"learned_models": folder}))
     assert learned.index.query_adapter is not None and engine.index.query_adapter is None
     query = analyze("星河半导体2025年营业收入是多少？")

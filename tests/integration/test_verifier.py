@@ -12,14 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from reportqa.answer.verifier import read_weights, write_weights
+from reportqa.answer.verifier import pair_ids, pair_texts, pair_tokenizer, read_weights, write_weights
+from reportqa.eval.answerability_rows import AnswerabilityData, rows_of, write_into
 from reportqa.eval.datasets import item_from_row
-from reportqa.eval.train import train, write_trained
+from reportqa.eval.train import answerability_weight, train, write_trained
 from reportqa.eval.train_data import Example
 from reportqa.eval.train_verifier import Pair, VerifierPlan, example_pairs, torch_logits
 from reportqa.index.encoder import ensure_e5_folder
+from reportqa.index.onnx_encoder import shared_tokenizer
 
-from reportqa.core.learned import VERIFIER_FILE, ModelFileError, load_model_set
+from reportqa.core.learned import UNVERIFIED, VERIFIER_BAND, VERIFIER_FILE, ModelFileError, load_model_set
 from reportqa.core.settings import Settings
 from reportqa.engine import Engine, open_engine
 
@@ -37,15 +39,21 @@ def test_the_verifier_is_trained_out_of_fold_shipped_and_read(small_index: Setti
     verifiers = result["verifiers"]
     assert set(result["fold_verifiers"]) == {0, 1}
     assert "verifier" in result["models"]["answerability"].features
+    # the model asked first reads everything but the verifier, per fold and in the shipped set
+    assert result["models"][UNVERIFIED].features == tuple(f for f in result["models"]["answerability"].features
+                                                          if f != "verifier")
+    assert all(UNVERIFIED in models for models in result["fold_models"].values())
     judged = result["judged"]
     for ex in examples:  # each answer's signal is its own fold's verifier's logit for its chosen sentence
         one = judged[id(ex)]
         expected = result["fold_verifiers"][ex.fold].logit(one.question, one.sentence) if one.sentence else 0.0
         assert one.signals["verifier"] == pytest.approx(expected)
     assert len({round(j.signals["verifier"], 6) for j in judged.values()}) > 2
+    assert verifiers.final is result["fold_verifiers"][0]  # the shipped verifier is the first fold's
 
     folder = tmp_path / "models"
-    write_trained(folder, result, {}, {"threshold": result["threshold"]})
+    # a band that holds every probability: the served answer always reads the verifier, as checked below
+    write_trained(folder, result, {}, {"threshold": result["threshold"], "verifier_band": [0.0, 1.0]})
     stored = folder / VERIFIER_FILE
     assert load_model_set(folder).manifest["verifier"]["first_layer"] == 11
     assert stored.stat().st_size < 3_000_000  # one layer's int8 matrices and the head
@@ -56,6 +64,17 @@ def test_the_verifier_is_trained_out_of_fold_shipped_and_read(small_index: Setti
     assert best is not None and trace.reading.signals is not None
     assert trace.reading.signals.verifier == pytest.approx(verifiers.final.logit(trace.question, best.text),
                                                            abs=1e-5)
+
+    # the kept rows refitted into a set: the training's served probabilities, so its threshold, both models and band
+    rows = AnswerabilityData(result["models"]["answerability"].features, 2,
+                             rows_of(examples, judged, answerability_weight))
+    again = tmp_path / "rewritten"
+    shutil.copytree(folder, again)
+    write_into(again, rows, (stored, 7))
+    rewritten = load_model_set(again)
+    assert rewritten.manifest["threshold"] == pytest.approx(result["threshold"], abs=1e-12)
+    assert rewritten.manifest["verifier_band"] == list(VERIFIER_BAND) and rewritten.manifest["verifier"]["pairs"] == 7
+    assert rewritten.models[UNVERIFIED].to_json() == result["models"][UNVERIFIED].to_json()
 
     # the int8 export agrees with the float32 weights it was made from
     pairs = [Pair(ex.item.question, judged[id(ex)].sentence, 0) for ex in examples if judged[id(ex)].sentence][:6]
@@ -111,3 +130,20 @@ def test_stored_weights_round_trip_within_int8_precision(tmp_path: Path) -> None
                  first_layer=np.zeros(1, np.int64), max_tokens=np.ones(1, np.int64))
     with pytest.raises(ModelFileError, match="head"):
         read_weights(copy)
+
+
+def test_pairs_from_the_shared_tokenizer_match_the_pair_tokenizer() -> None:
+    # the served verifier cuts pairs itself from the question encoder's tokenizer; the training's tokenizer cuts
+    # them: every case of the longest-first rule (no cut, the longer one cut, both cut, equal lengths) must agree
+    folder = ensure_e5_folder(MODELS_DIR)
+    shared = shared_tokenizer(folder / "tokenizer.json")
+    assert shared_tokenizer(folder / "tokenizer.json") is shared  # one copy a process
+    cutting = {n: pair_tokenizer(folder / "tokenizer.json", n) for n in (128, 16, 17)}
+    sentence = "星河半导体2025年营业收入为128亿元，同比增长23%，毛利率提升至41%，主要得益于碳化硅器件放量。"
+    texts = ["营收？", "星河半导体2025年营业收入是多少？", "What was Xinghe Semiconductor's revenue in 2025?",
+             sentence, sentence * 3, sentence * 12, "短", ""]
+    for question in texts:
+        for answer in texts:
+            for n, tokenizer in cutting.items():
+                expected = tokenizer.encode(*pair_texts(question, answer)).ids
+                assert pair_ids(shared, question, answer, n) == expected, (question[:12], answer[:12], n)
