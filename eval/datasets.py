@@ -13,7 +13,7 @@ DEFAULT_QA = PACKAGE_DIR / "qa.jsonl"
 DEFAULT_CLAIMS = PACKAGE_DIR / "claims.jsonl"
 # the sealed set, scored once by `make eval-sealed`; eval/sealed … the one before it, each scored once (docs/), are
 # training data now: the one number a rotation raises
-SEALED_NUMBER = 36
+SEALED_NUMBER = 37
 SEALED = Path(f"eval/sealed{SEALED_NUMBER}")
 
 
