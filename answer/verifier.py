@@ -174,7 +174,7 @@ class OnnxVerifier:
     """Scores a pair through the int8 export and the head (numpy); one pair at a time, as questions are encoded."""
 
     def __init__(self, folder: Path, weights: VerifierWeights, threads: int = 1) -> None:
-        # its own tokenizer only: XLM-R's holds ~280 MB, and a serving worker keeps one a model
+        # the question encoder's tokenizer, shared (XLM-R's holds ~280 MB); pair_ids cuts the pair as training did
         self._session = open_session(folder, threads, arena=False)
         self._tokenizer = shared_tokenizer(folder / TOKENIZER_FILE)
         self._weights = replace(weights, layers={})  # the head is all it reads: the layers live in the export
