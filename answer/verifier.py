@@ -19,6 +19,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from reportqa.core.learned import VERIFIER_FILE, ModelFileError, ModelSet
 VERIFIER_EXPORTS = "answer-verifier-onnx-int8"  # under the models folder: one export per weights file
 MAX_PAIR_TOKENS = 128  # question and sentence together, the longer cut first: what it was trained on
 PAIR_SPECIALS = 4  # <s> q </s></s> s </s>
+PAIR_CACHE = 4096  # pairs a worker remembers the logit of (~0.5 MB)
 HIDDEN = 384
 
 
@@ -178,8 +180,17 @@ class OnnxVerifier:
         self._session = open_session(folder, threads, arena=False)
         self._tokenizer = shared_tokenizer(folder / TOKENIZER_FILE)
         self._weights = replace(weights, layers={})  # the head is all it reads: the layers live in the export
+        # a pair asked again (a repeated question, a page reloaded) is not run again: the logit is the same
+        self._remembered = lru_cache(maxsize=PAIR_CACHE)(self._run)
 
     def logit(self, question: str, sentence: str) -> float:
+        return self._remembered(question, sentence)
+
+    def forget(self) -> None:
+        """Drop the remembered pairs (a benchmark's cycled question must cost what a new one does)."""
+        self._remembered.cache_clear()
+
+    def _run(self, question: str, sentence: str) -> float:
         ids = pair_ids(self._tokenizer, question, sentence, self._weights.max_tokens)
         batch = np.asarray([ids], dtype=np.int64)
         hidden = self._session.run(None, {"input_ids": batch, "attention_mask": np.ones_like(batch)})[0][0]

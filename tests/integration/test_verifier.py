@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -29,6 +30,17 @@ from ..conftest import MODELS_DIR
 from .test_training import items
 
 pytestmark = pytest.mark.integration
+
+
+class CountingSession:
+    """An ONNX Runtime session that counts its runs."""
+
+    def __init__(self, session: Any) -> None:
+        self.session, self.calls = session, 0
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        self.calls += 1
+        return self.session.run(*args, **kwargs)
 
 
 def test_the_verifier_is_trained_out_of_fold_shipped_and_read(small_index: Settings, tmp_path: Path) -> None:
@@ -81,6 +93,16 @@ def test_the_verifier_is_trained_out_of_fold_shipped_and_read(small_index: Setti
     exact = torch_logits(read_weights(stored), base, pairs)
     served = np.array([learned.models.verifier.logit(p.question, p.sentence) for p in pairs])
     assert np.abs(served - exact).max() <= 0.05 + 0.05 * np.abs(exact).max()
+    # a pair asked again is remembered, not run again: the same logit, and the session is not called
+    verifier = learned.models.verifier
+    first = pairs[0]
+    counting = CountingSession(verifier._session)
+    verifier._session = counting
+    assert verifier.logit(first.question, first.sentence) == served[0] and counting.calls == 0
+    verifier.logit(first.question, first.sentence + "。")
+    assert counting.calls == 1
+    verifier.forget()  # a benchmark's cycled question is run again
+    assert verifier.logit(first.question, first.sentence) == served[0] and counting.calls == 2
 
     # an answerability model that reads the verifier refuses to run without it; a damaged file is not loaded
     with pytest.raises(ModelFileError, match="verifier"):
