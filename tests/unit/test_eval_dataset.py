@@ -167,16 +167,12 @@ CLAIM_MIX = {name: {"supported": 30, "contradicted": 36, "unsupported": 24}
              for name, _, _ in LATER_NAMES if name not in {"sealed4", "sealed5"}}
 
 
-# eval/sealed37: one unanswerable question repeated an earlier set after the refill and was dropped (its README)
-UNANSWERABLE_QUOTA = {"sealed37": 59}
-
-
 @pytest.mark.parametrize("name", sorted(LATER_SEALED))
 def test_a_later_sealed_set_has_its_quotas_and_its_known_repeats(name: str) -> None:
     qa, claim_rows, chats, chat_prefix, repeats, trained, trained_claims = LATER_SEALED[name]
     types, questions_in_set = Counter(i["type"] for i in qa), len(qa)  # counts only: a failure prints no item
     assert questions_in_set - types["unanswerable"] >= 100
-    assert types["unanswerable"] >= UNANSWERABLE_QUOTA.get(name, 60)
+    assert types["unanswerable"] >= 60
     assert min(types[t] for t in ("paraphrase", "table", "english")) >= 18
     mix = CLAIM_MIX.get(name, {"supported": 30, "contradicted": 35, "unsupported": 25})
     assert Counter(c["verdict"] for c in claim_rows) == mix
