@@ -20,11 +20,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from reportqa.eval.learn import fit_trees, refusal_threshold
-from reportqa.eval.train import served_probability
+from reportqa.eval.train import refusal_facts, served_probability
 from reportqa.eval.train_data import CONVERSATION, OFF_TOPIC_SOURCES, Example, Judged, from_reports, learns_from
 from reportqa.eval.train_folds import fit_each_fold
 
-from reportqa.core.learned import UNVERIFIED, VERIFIER_BAND, VERIFIER_SIGNAL, matrix
+from reportqa.core.learned import UNVERIFIED, VERIFIER_SIGNAL, matrix
 from reportqa.core.trees import TreeModel
 
 ROWS_FILE = "answerability_rows.jsonl.gz"
@@ -133,14 +133,11 @@ def write_into(folder: Path, data: AnswerabilityData, verifier: tuple[Path, int]
     current = load_model_set(folder)
     probabilities, models = served(data.rows, data.features, data.folds)
     threshold, follow_up = thresholds(data.rows, probabilities)
+    refusing = refusal_facts(threshold, follow_up, verifier is not None)
     facts = {k: v for k, v in current.manifest.items()
-             if k not in {"files", "threshold", "follow_up_threshold", "follow_up_threshold_rule", "verifier_band"}}
-    facts |= {"threshold": threshold, **({"verifier_band": list(VERIFIER_BAND)} if verifier is not None else {}),
-              **({"follow_up_threshold": follow_up,
-                  "follow_up_threshold_rule": "refuses at most 5% of answerable conversation turns after the first "
-                                              "out of fold"} if follow_up is not None else {}),
-              "answerability_trained_on": sorted({r.source for r in data.rows if r.learned}),
-              "answerability_refitted": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+             if k not in {"files", "follow_up_threshold", "follow_up_threshold_rule", "verifier_band", *refusing}}
+    facts |= refusing | {"answerability_trained_on": sorted({r.source for r in data.rows if r.learned}),
+                         "answerability_refitted": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     entry = None
     if verifier is not None:
         weights, pairs = verifier

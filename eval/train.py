@@ -415,13 +415,18 @@ def shipped_facts(result: Mapping[str, Any], examples: Sequence[Example], claims
             "questions": sum(ex.turn is None for ex in learned),
             "conversation_turns": sum(ex.turn is not None for ex in learned),
             "claims": len(claims), "folds": folds, "seed": 0, "cmrc": with_cmrc,
-            **({"verifier_band": list(VERIFIER_BAND)} if result.get("verifiers") is not None else {}),
-            "threshold": result["threshold"],
-            "threshold_rule": "refuses at most 5% of answerable report questions out of fold",
-            **({"follow_up_threshold": result["follow_up_threshold"],
-                "follow_up_threshold_rule": "refuses at most 5% of answerable conversation turns after the first out "
-                                            "of fold"} if result["follow_up_threshold"] is not None else {}),
+            **refusal_facts(result["threshold"], result["follow_up_threshold"], result.get("verifiers") is not None),
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+
+def refusal_facts(threshold: float, follow_up_threshold: float | None, verifier: bool) -> dict[str, Any]:
+    """What a model set's manifest says about refusing: the thresholds, their rules, and where the verifier is asked."""
+    return {**({"verifier_band": list(VERIFIER_BAND)} if verifier else {}),
+            "threshold": threshold,
+            "threshold_rule": "refuses at most 5% of answerable report questions out of fold",
+            **({"follow_up_threshold": follow_up_threshold,
+                "follow_up_threshold_rule": "refuses at most 5% of answerable conversation turns after the first out "
+                                            "of fold"} if follow_up_threshold is not None else {})}
 
 
 def train_claim_models(engine: Engine, qa_result: Mapping[str, Any], folds: int, show: Callable[[str], None]
